@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { intIn } from '../../src/config/types.js';
+
+/** `accounts[].adapter` for the sandbox: a bot living in the simulated world. */
+export const SandboxAdapterConfig = z.strictObject({
+  type: z.literal('sandbox'),
+  /** The bot's nickname in the world (get_login_info). */
+  nickname: z.string().default('onebridge-bot'),
+});
+export type SandboxAdapterConfig = z.infer<typeof SandboxAdapterConfig>;
+
+const userId = () => intIn(1, Number.MAX_SAFE_INTEGER, ' (a user id)');
+
+export const SandboxUser = z.strictObject({
+  user_id: userId(),
+  nickname: z.string().min(1),
+  sex: z.enum(['male', 'female', 'unknown']).default('unknown'),
+  age: intIn(0, 200).default(0),
+});
+
+export const SandboxMember = z.strictObject({
+  user_id: userId(),
+  role: z.enum(['owner', 'admin', 'member']).default('member'),
+  card: z.string().default(''),
+});
+
+export const SandboxGroup = z.strictObject({
+  group_id: intIn(1, Number.MAX_SAFE_INTEGER, ' (a group id)'),
+  group_name: z.string().min(1),
+  members: z.array(SandboxMember).default([]),
+});
+
+/**
+ * Top-level `sandbox:`: the simulated world shared by every sandbox account. Bots join every
+ * group as members (unless listed with another role) and are friends with every user.
+ */
+export const SandboxWorldConfig = z.strictObject({
+  /** Chat console on the terminal (or line input from stdin when it is not a terminal). */
+  console: z.boolean().default(true),
+  users: z.array(SandboxUser).default([
+    { user_id: 20001, nickname: 'Alice', sex: 'female', age: 0 },
+    { user_id: 20002, nickname: 'Bob', sex: 'male', age: 0 },
+    { user_id: 20003, nickname: 'Carol', sex: 'unknown', age: 0 },
+  ]),
+  groups: z.array(SandboxGroup).default([
+    {
+      group_id: 30001,
+      group_name: 'Sandbox Group',
+      members: [
+        { user_id: 20001, role: 'owner', card: '' },
+        { user_id: 20002, role: 'admin', card: '' },
+        { user_id: 20003, role: 'member', card: '' },
+      ],
+    },
+  ]),
+});
+export type SandboxWorldConfig = z.infer<typeof SandboxWorldConfig>;

@@ -1,0 +1,157 @@
+import { createInterface, type Interface } from 'node:readline';
+import type { Logger } from '../../src/logger.js';
+import { toMessage, plainText } from '../../src/onebot/message.js';
+import { ActionError } from '../../src/onebot/params.js';
+import type { SandboxWorld, WorldMessage } from './world.js';
+
+export interface SandboxConsoleOptions {
+  readonly input: NodeJS.ReadableStream;
+  readonly output: NodeJS.WritableStream;
+  /** A terminal: prompt, line editing, Ctrl+C. Otherwise plain lines, e.g. from a pipe. */
+  readonly terminal: boolean;
+  readonly logger: Logger;
+  /** Ctrl+C and `/quit`: readline swallows SIGINT, so the console hands it on. */
+  readonly onInterrupt: () => void;
+}
+
+type Chat = { group_id: number } | { to: number };
+
+const HELP = `commands:
+  /as <user_id>        speak as another user
+  /group <group_id>    talk in a group
+  /private [bot_id]    talk privately to a bot
+  /who                 list users, bots and groups
+  /quit                stop onebridge (same as Ctrl+C)
+anything else is sent as a message (CQ codes allowed)`;
+
+/**
+ * The sandbox's chat console: you type as a user, bots' messages are printed as they arrive.
+ * It only reads its input and writes its output; closing the input never stops onebridge,
+ * because it may run under a service manager with no stdin at all.
+ */
+export class SandboxConsole {
+  readonly #world: SandboxWorld;
+  readonly #opts: SandboxConsoleOptions;
+  #rl: Interface | undefined;
+  #as: number;
+  #chat: Chat;
+
+  constructor(world: SandboxWorld, options: SandboxConsoleOptions) {
+    this.#world = world;
+    this.#opts = options;
+    const human = [...world.users.keys()].find((id) => !world.bots.has(id));
+    this.#as = human ?? [...world.users.keys()][0] ?? 0;
+    const group = [...world.groups.keys()][0];
+    const bot = [...world.bots.keys()][0] ?? 0;
+    this.#chat = group !== undefined ? { group_id: group } : { to: bot };
+  }
+
+  start(): void {
+    if (this.#rl) return;
+    const rl = createInterface({ input: this.#opts.input, output: this.#opts.terminal ? this.#opts.output : undefined, terminal: this.#opts.terminal });
+    this.#rl = rl;
+    rl.on('line', (line) => this.#onLine(line));
+    rl.on('SIGINT', () => this.#opts.onInterrupt());
+    rl.on('close', () => {
+      if (this.#rl === rl) {
+        this.#rl = undefined;
+        this.#opts.logger.debug('console input ended; onebridge keeps running');
+      }
+    });
+    this.#world.on('message', this.#onMessage);
+    if (this.#opts.terminal) {
+      this.#print(`sandbox console: you are ${this.#who()} in ${this.#where()}. /help for commands, Ctrl+C to quit.`);
+      this.#prompt();
+    }
+  }
+
+  stop(): void {
+    this.#world.off('message', this.#onMessage);
+    const rl = this.#rl;
+    this.#rl = undefined;
+    rl?.close();
+  }
+
+  readonly #onMessage = (m: WorldMessage): void => {
+    // What the console's own user typed is already on screen.
+    if (!m.bot && m.from === this.#as && this.#typed.has(m.message_id)) return;
+    const chat = m.group_id !== undefined ? `group ${m.group_id}` : `private → ${this.#world.displayName(m.to ?? 0)}(${m.to})`;
+    this.#print(`[${chat}] ${this.#world.displayName(m.from, m.group_id)}(${m.from}): ${plainText(m.message)}`);
+  };
+
+  readonly #typed = new Set<number>();
+
+  #onLine(line: string): void {
+    const text = line.trim();
+    if (text === '') return this.#prompt();
+    try {
+      if (text.startsWith('/')) this.#command(text);
+      else {
+        const msg = this.#world.say(this.#as, this.#chat, toMessage(text));
+        if (this.#opts.terminal) this.#typed.add(msg.message_id);
+        if (this.#typed.size > 100) this.#typed.delete(this.#typed.values().next().value as number);
+      }
+    } catch (err) {
+      this.#print(`! ${err instanceof ActionError ? err.message : (err as Error).message}`);
+    }
+    this.#prompt();
+  }
+
+  #command(text: string): void {
+    const [cmd, arg] = text.split(/\s+/, 2);
+    const id = arg === undefined ? undefined : Number(arg);
+    switch (cmd) {
+      case '/help':
+        return this.#print(HELP);
+      case '/who':
+        return this.#print(this.#directory());
+      case '/quit':
+      case '/exit':
+        return this.#opts.onInterrupt();
+      case '/as':
+        if (id === undefined || !this.#world.users.has(id)) return this.#print(`! usage: /as <user_id>; users: ${[...this.#world.users.keys()].join(', ')}`);
+        this.#as = id;
+        return this.#print(`you are now ${this.#who()}`);
+      case '/group':
+        if (id === undefined || !this.#world.groups.has(id)) return this.#print(`! usage: /group <group_id>; groups: ${[...this.#world.groups.keys()].join(', ')}`);
+        this.#chat = { group_id: id };
+        return this.#print(`now talking in ${this.#where()}`);
+      case '/private': {
+        const bot = id ?? [...this.#world.bots.keys()][0];
+        if (bot === undefined || !this.#world.bots.has(bot)) return this.#print(`! usage: /private [bot_id]; bots: ${[...this.#world.bots.keys()].join(', ')}`);
+        this.#chat = { to: bot };
+        return this.#print(`now talking in ${this.#where()}`);
+      }
+      default:
+        return this.#print(`! unknown command ${cmd}; /help lists them`);
+    }
+  }
+
+  #who(): string {
+    return `${this.#world.displayName(this.#as)}(${this.#as})`;
+  }
+
+  #where(): string {
+    if ('group_id' in this.#chat) return `group ${this.#world.groups.get(this.#chat.group_id)?.group_name ?? ''}(${this.#chat.group_id})`;
+    return `a private chat with bot ${this.#world.displayName(this.#chat.to)}(${this.#chat.to})`;
+  }
+
+  #directory(): string {
+    const users = [...this.#world.users.values()].map((u) => `${u.nickname}(${u.user_id})${this.#world.bots.has(u.user_id) ? ' [bot]' : ''}`);
+    const groups = [...this.#world.groups.values()].map((g) => `${g.group_name}(${g.group_id}): ${[...g.members.values()].map((m) => `${this.#world.displayName(m.user_id, g.group_id)}/${m.role}`).join(', ')}`);
+    return `users: ${users.join(', ')}\ngroups:\n  ${groups.join('\n  ')}`;
+  }
+
+  #prompt(): void {
+    if (this.#opts.terminal && this.#rl) {
+      this.#rl.setPrompt(`${this.#who()} @ ${'group_id' in this.#chat ? `group ${this.#chat.group_id}` : `bot ${this.#chat.to}`}> `);
+      this.#rl.prompt(true);
+    }
+  }
+
+  #print(line: string): void {
+    // On a terminal, clear the half-typed prompt line first, then redraw it below.
+    this.#opts.output.write(this.#opts.terminal ? `\r\x1b[K${line}\n` : `${line}\n`);
+    if (this.#opts.terminal && this.#rl) this.#rl.prompt(true);
+  }
+}

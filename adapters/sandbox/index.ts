@@ -1,0 +1,143 @@
+import type { Adapter, AdapterContext, AdapterFactory } from '../../src/adapter.js';
+import type { AdminRoute } from '../../src/admin/route.js';
+import { groupMessageEvent, privateMessageEvent, type Sender } from '../../src/onebot/events.js';
+import { toMessage, InvalidMessageError } from '../../src/onebot/message.js';
+import { ActionError, type Params } from '../../src/onebot/params.js';
+import type { ActionTable } from '../../src/onebot/router.js';
+import { Retcode } from '../../src/onebot/types.js';
+import type { SandboxAdapterConfig } from './config.js';
+import { SandboxConsole } from './console.js';
+import { SandboxWorld, type WorldMessage } from './world.js';
+
+interface Shared {
+  world: SandboxWorld;
+  console?: SandboxConsole;
+}
+
+/** One world (and one console) per app, whatever the number of sandbox accounts. */
+function sharedFor(ctx: AdapterContext): Shared {
+  let shared = ctx.shared.get('sandbox') as Shared | undefined;
+  if (!shared) {
+    shared = { world: new SandboxWorld(ctx.config.sandbox) };
+    ctx.shared.set('sandbox', shared);
+  }
+  return shared;
+}
+
+/** The default platform: a bot in a simulated chat world, for developing bots with no account. */
+export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (config, ctx) => {
+  const shared = sharedFor(ctx);
+  const { world } = shared;
+  const selfId = ctx.selfId;
+  world.addBot(selfId, config.nickname);
+  let running = false;
+
+  const senderFor = (m: WorldMessage): Sender => {
+    const user = world.users.get(m.from);
+    const base: Sender = { user_id: m.from, nickname: user?.nickname ?? String(m.from), sex: user?.sex ?? 'unknown', age: user?.age ?? 0 };
+    if (m.group_id === undefined) return base;
+    const member = world.groups.get(m.group_id)?.members.get(m.from);
+    return { ...base, card: member?.card ?? '', role: member?.role ?? 'member', title: '' };
+  };
+
+  const onWorldMessage = (m: WorldMessage) => {
+    if (!running || m.from === selfId) return;
+    if (m.group_id !== undefined) {
+      if (!world.groups.get(m.group_id)?.members.has(selfId)) return;
+      ctx.emit(groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, user_id: m.from, message: m.message, sender: senderFor(m), time: m.time }));
+    } else if (m.to === selfId) {
+      ctx.emit(privateMessageEvent(selfId, { message_id: m.message_id, user_id: m.from, message: m.message, sender: senderFor(m), time: m.time }));
+    }
+  };
+
+  const sendPrivate = (p: Params) => ({ message_id: world.botSay(selfId, { to: p.int('user_id') }, p.message()).message_id });
+  const sendGroup = (p: Params) => ({ message_id: world.botSay(selfId, { group_id: p.int('group_id') }, p.message()).message_id });
+
+  const actions: ActionTable = {
+    get_login_info: () => ({ user_id: selfId, nickname: config.nickname }),
+    send_private_msg: sendPrivate,
+    send_group_msg: sendGroup,
+    send_msg: (p) => {
+      const type = p.optionalString('message_type');
+      if (type === 'private' || (type === '' && !p.has('group_id'))) return sendPrivate(p);
+      if (type === 'group' || type === '') return sendGroup(p);
+      throw new ActionError(Retcode.BAD_REQUEST, `param message_type: expected "private" or "group", got ${JSON.stringify(type)}`);
+    },
+    can_send_image: () => ({ yes: true }),
+    can_send_record: () => ({ yes: true }),
+  };
+
+  const adminRoutes: AdminRoute[] = [
+    {
+      method: 'POST',
+      path: '/sandbox/messages',
+      handle: ({ body }) => {
+        const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+        const userId = Number(b['user_id']);
+        if (!Number.isSafeInteger(userId)) return { status: 400, body: { error: 'user_id: expected an integer' } };
+        let message;
+        try {
+          message = toMessage(b['message']);
+        } catch (err) {
+          if (err instanceof InvalidMessageError) return { status: 400, body: { error: err.message } };
+          throw err;
+        }
+        try {
+          const target = b['group_id'] !== undefined ? { group_id: Number(b['group_id']) } : { to: b['self_id'] !== undefined ? Number(b['self_id']) : [...world.bots.keys()][0]! };
+          const msg = world.say(userId, target, message);
+          return { status: 200, body: { message_id: msg.message_id } };
+        } catch (err) {
+          if (err instanceof ActionError) return { status: 400, body: { error: err.message } };
+          throw err;
+        }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/sandbox/messages',
+      handle: async ({ query, signal }) => {
+        const since = Number(query.get('since') ?? 0);
+        const timeout = Math.min(Math.max(Number(query.get('timeout_ms') ?? 10_000), 0), 60_000);
+        if (!Number.isFinite(since) || !Number.isFinite(timeout)) return { status: 400, body: { error: 'since and timeout_ms must be numbers' } };
+        const messages = await world.botMessagesSince(since, timeout, signal);
+        return { status: 200, body: { messages: messages.map(publicMessage), last_id: messages.at(-1)?.message_id ?? since } };
+      },
+    },
+  ];
+
+  const adapter: Adapter = {
+    actions,
+    adminRoutes,
+    async start() {
+      if (running) return;
+      running = true;
+      world.on('message', onWorldMessage);
+      if (world.attach() && ctx.config.sandbox.console) {
+        shared.console = new SandboxConsole(world, {
+          input: process.stdin,
+          output: process.stdout,
+          terminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+          logger: ctx.logger,
+          // The real signal: Ctrl+C in the console takes exactly the SIGINT path.
+          onInterrupt: () => process.kill(process.pid, 'SIGINT'),
+        });
+        shared.console.start();
+      }
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      world.off('message', onWorldMessage);
+      if (world.detach()) {
+        shared.console?.stop();
+        shared.console = undefined;
+      }
+    },
+    status: () => ({ online: running, good: running }),
+  };
+  return adapter;
+};
+
+function publicMessage(m: WorldMessage) {
+  return { message_id: m.message_id, time: m.time, self_id: m.from, group_id: m.group_id, user_id: m.to, message: m.message, raw_message: m.raw_message };
+}

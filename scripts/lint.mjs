@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Project rules tsc cannot check. Exit 1 with one line per violation.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const problems = [];
+
+function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (path.endsWith('.ts')) check(path);
+  }
+}
+
+function check(path) {
+  const rel = relative(root, path);
+  const lines = readFileSync(path, 'utf8').split('\n');
+  lines.forEach((line, i) => {
+    const at = `${rel}:${i + 1}`;
+    // Library code logs through winston (stderr); stdout belongs to the console and CLI output.
+    if (/^(src|adapters)\//.test(rel) && /\bconsole\.(log|info|warn|error|debug)\(/.test(line)) problems.push(`${at}: console.* in library code; use getLogger(component)`);
+    if (rel.startsWith('test/') && /\b(it|test|describe)\.only\(/.test(line)) problems.push(`${at}: .only left in a test`);
+    if (/\bdebugger;/.test(line)) problems.push(`${at}: debugger statement`);
+  });
+}
+
+for (const dir of ['src', 'adapters', 'test', 'bench']) {
+  try {
+    walk(join(root, dir));
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+}
+for (const p of problems) console.error(p);
+if (problems.length) {
+  console.error(`lint: ${problems.length} problem(s)`);
+  process.exit(1);
+}
+console.log('lint: ok');

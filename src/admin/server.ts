@@ -1,0 +1,150 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AdminConfig } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import { VERSION } from '../package-info.js';
+import type { ConnectionRegistry } from '../registry.js';
+import { authorize, remoteOf } from '../transport/auth.js';
+import { listen } from '../transport/listen.js';
+import type { Transport } from '../transport/transport.js';
+import type { AdminRoute } from './route.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface AdminServerDeps {
+  readonly registry: ConnectionRegistry;
+  readonly logger: Logger;
+  readonly routes: readonly AdminRoute[];
+  /** Extra facts for `GET /status`. */
+  readonly describe: () => Record<string, unknown>;
+}
+
+/**
+ * The local control endpoint: `GET /connections` (the registry), `GET /status`, plus routes
+ * that components add (the sandbox's message injection). JSON in, JSON out, same token rules
+ * as OneBot. Not a OneBot transport: its connections are not in the registry.
+ */
+export class AdminServer implements Transport {
+  readonly key = 'admin';
+  readonly #config: AdminConfig;
+  readonly #deps: AdminServerDeps;
+  readonly #http: Server;
+  readonly #routes = new Map<string, AdminRoute>();
+  /** Aborted at shutdown: long polls answer at once instead of holding their sockets. */
+  readonly #closing = new AbortController();
+  readonly #started = Date.now();
+  #url = '';
+
+  constructor(config: AdminConfig, deps: AdminServerDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    const builtins: AdminRoute[] = [
+      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot() } }) },
+      { method: 'GET', path: '/status', handle: () => ({ status: 200, body: { app: 'onebridge', version: VERSION, pid: process.pid, uptime_ms: Date.now() - this.#started, connections: deps.registry.size, ...deps.describe() } }) },
+    ];
+    for (const route of [...builtins, ...deps.routes]) {
+      const id = `${route.method} ${route.path}`;
+      if (!this.#routes.has(id)) this.#routes.set(id, route);
+    }
+    this.#http = createServer((req, res) => void this.#serve(req, res));
+    this.#http.keepAliveTimeout = 5000;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  async start(): Promise<void> {
+    const addr = await listen(this.#http, this.#config.host, this.#config.port, this.key);
+    if (this.#closing.signal.aborted) {
+      this.#http.close();
+      return;
+    }
+    this.#url = `http://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
+    this.#deps.logger.info(`admin endpoint on ${this.#url} (GET /connections, GET /status)`);
+  }
+
+  stopAccepting(): void {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort();
+    this.#http.close();
+    this.#http.closeIdleConnections();
+  }
+
+  abortPending(): number {
+    this.#http.closeIdleConnections();
+    return 0;
+  }
+
+  closeConnections(): void {
+    this.#http.closeIdleConnections();
+  }
+
+  terminate(): number {
+    this.#http.closeAllConnections();
+    return 0;
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const send = (status: number, body: unknown) => {
+      const text = `${JSON.stringify(body)}\n`;
+      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    const auth = authorize(req, url, this.#config.access_token);
+    if (!auth.ok) {
+      this.#deps.logger.warn(`admin: rejected ${req.method} ${url.pathname} from ${remoteOf(req)}: ${auth.reason}`);
+      req.resume();
+      send(auth.status, { error: auth.reason });
+      return;
+    }
+    const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+    const route = this.#routes.get(`${req.method} ${path}`);
+    if (!route) {
+      req.resume();
+      const allowed = [...this.#routes.values()].filter((r) => r.path === path).map((r) => r.method);
+      if (allowed.length) send(405, { error: `method ${req.method} not allowed; use ${allowed.join(', ')}` });
+      else send(404, { error: `no admin endpoint ${path}` });
+      return;
+    }
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    try {
+      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const reply = await route.handle({ query: url.searchParams, body, signal: AbortSignal.any([gone.signal, this.#closing.signal]) });
+      if (!res.writableEnded && !res.destroyed) send(reply.status, reply.body);
+    } catch (err) {
+      const status = err instanceof BodyError ? err.status : 500;
+      if (status === 500) this.#deps.logger.error(`admin: ${req.method} ${path} failed: ${(err as Error).message}`);
+      if (!res.headersSent && !res.destroyed) send(status, { error: (err as Error).message });
+    }
+  }
+}
+
+class BodyError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) {
+    req.resume();
+    throw new BodyError(406, 'send a JSON body with Content-Type: application/json');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BodyError(413, `body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new BodyError(400, 'body is not valid JSON');
+  }
+}

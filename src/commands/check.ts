@@ -1,0 +1,16 @@
+import { loadConfig } from '../config/load.js';
+import { ConfigError, formatProblem } from '../errors.js';
+
+/** `onebridge check`: every problem, one per line; exit code 0 when there are none. */
+export function check(file: string | undefined, out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
+  try {
+    const { config, file: used } = loadConfig(file);
+    out.write(`${used}: ok (${config.accounts.length} account(s), ${config.network.length} network entr${config.network.length === 1 ? 'y' : 'ies'}, admin ${config.admin ? `${config.admin.host}:${config.admin.port}` : 'off'})\n`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    for (const p of e.problems) err.write(`${e.file}: ${formatProblem(p)}\n`);
+    err.write(`${e.problems.length} problem${e.problems.length === 1 ? '' : 's'} found\n`);
+    return 1;
+  }
+}

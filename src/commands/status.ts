@@ -1,0 +1,69 @@
+import { loadConfig } from '../config/load.js';
+import { OneBridgeError } from '../errors.js';
+import type { ConnectionInfo } from '../registry.js';
+
+export interface StatusOptions {
+  config?: string | undefined;
+  /** Admin base URL; overrides the config's `admin:`. */
+  admin?: string | undefined;
+  token?: string | undefined;
+  json?: boolean | undefined;
+}
+
+/** `onebridge status`: the live connections of a running instance, from its admin endpoint. */
+export async function status(options: StatusOptions, out: NodeJS.WritableStream): Promise<void> {
+  let base = options.admin;
+  let token = options.token ?? '';
+  if (!base) {
+    const { config, file } = loadConfig(options.config);
+    if (!config.admin) throw new OneBridgeError('ONEBRIDGE_NO_ADMIN', `admin: the admin endpoint is off in ${file}; add "admin: { port: 6790 }" and restart onebridge, or pass --admin URL`);
+    const host = config.admin.host === '0.0.0.0' ? '127.0.0.1' : config.admin.host === '::' ? '::1' : config.admin.host;
+    base = `http://${host.includes(':') ? `[${host}]` : host}:${config.admin.port}`;
+    token ||= config.admin.access_token;
+  }
+  const url = new URL('/connections', base);
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5000) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+    throw new OneBridgeError('ONEBRIDGE_NOT_RUNNING', `no onebridge answering at ${base} (${cause}); is it running, and is admin: set in its config?`);
+  }
+  if (res.status === 401 || res.status === 403) throw new OneBridgeError('ONEBRIDGE_ADMIN_AUTH', `admin endpoint ${base} refused the token (${res.status}); pass --token or set admin.access_token`);
+  if (!res.ok) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `admin endpoint ${base} answered ${res.status}`);
+  const body = (await res.json()) as { count: number; connections: ConnectionInfo[] };
+  out.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(body.connections));
+}
+
+function age(since: string): string {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(since)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n}B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)}K`;
+  return `${(n / 1024 / 1024).toFixed(1)}M`;
+}
+
+export function formatTable(connections: readonly ConnectionInfo[]): string {
+  if (connections.length === 0) return 'no live connections\n';
+  const header = ['ID', 'TRANSPORT', 'ROLE', 'ACCOUNT', 'REMOTE', 'ENDPOINT', 'UP', 'STATE', 'IN', 'OUT'];
+  const rows = connections.map((c) => [
+    String(c.id),
+    c.transport,
+    c.role,
+    String(c.self_id),
+    c.remote,
+    c.endpoint,
+    age(c.connected_at),
+    c.state,
+    `${c.frames_in}/${bytes(c.bytes_in)}`,
+    `${c.frames_out}/${bytes(c.bytes_out)}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  return `${[line(header), ...rows.map(line)].join('\n')}\n${connections.length} live connection${connections.length === 1 ? '' : 's'}\n`;
+}

@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { isMap, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { DEFAULT_CONFIG_FILE } from '../package-info.js';
+import { Config } from './schema.js';
+import { formatPath } from './types.js';
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** The file it came from; the built-in default file when none was found. */
+  readonly file: string;
+  readonly source: 'flag' | 'env' | 'cwd' | 'default';
+}
+
+/**
+ * Where the config comes from, first match wins: `-c FILE`, `$ONEBRIDGE_CONFIG`,
+ * `./onebridge.yaml`, then the built-in `config/default.yaml`. A file named by the flag or the
+ * variable must exist; it is an error, not a fall-through, when it does not.
+ */
+export function resolveConfigFile(flag: string | undefined, env = process.env, cwd = process.cwd(), exists: (f: string) => boolean = fileExists): Pick<LoadedConfig, 'file' | 'source'> {
+  if (flag) return { file: resolve(cwd, flag), source: 'flag' };
+  if (env['ONEBRIDGE_CONFIG']) return { file: resolve(cwd, env['ONEBRIDGE_CONFIG']), source: 'env' };
+  const local = resolve(cwd, 'onebridge.yaml');
+  if (exists(local)) return { file: local, source: 'cwd' };
+  return { file: DEFAULT_CONFIG_FILE, source: 'default' };
+}
+
+function fileExists(file: string): boolean {
+  try {
+    readFileSync(file, { flag: 'r' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function loadConfig(flag?: string): LoadedConfig {
+  const where = resolveConfigFile(flag);
+  let text: string;
+  try {
+    text = readFileSync(where.file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : code;
+    const hint = where.source === 'env' ? ' (from $ONEBRIDGE_CONFIG)' : '';
+    throw new ConfigError(where.file, [{ path: '', message: `cannot read the file${hint}: ${why}; create it with "onebridge init ${where.file}"` }], { cause: err });
+  }
+  return { ...where, config: parseConfig(text, where.file) };
+}
+
+/** Parse YAML text and validate it; every problem found is in the thrown ConfigError. */
+export function parseConfig(text: string, file = '<inline>'): Config {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        return { path: '', message: `YAML syntax error${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const raw: unknown = doc.contents === null ? {} : doc.toJS();
+  if (doc.contents !== null && !isMap(doc.contents)) {
+    throw new ConfigError(file, [{ path: '', message: 'expected a mapping of keys (accounts:, network:, …) at the top level' }]);
+  }
+  const result = Config.safeParse(raw, { reportInput: true });
+  if (!result.success) throw new ConfigError(file, result.error.issues.flatMap(toProblems));
+  return result.data;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}
+
+const KNOWN_KEY_HINT = 'remove it, or check its spelling';
+
+function toProblems(issue: z.core.$ZodIssue): ConfigProblem[] {
+  const path = formatPath(issue.path);
+  const got = 'input' in issue ? issue.input : undefined;
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown key; ${KNOWN_KEY_HINT}` }));
+    case 'invalid_union': {
+      const union = issue as z.core.$ZodIssueInvalidUnion & { discriminator?: string; options?: unknown[] };
+      if (union.discriminator && union.options) {
+        const value = typeof got === 'object' && got !== null ? (got as Record<string, unknown>)[union.discriminator] : undefined;
+        return [{ path, message: `expected one of ${union.options.join(', ')}, got ${describe(value)}` }];
+      }
+      return [{ path, message: issue.message }];
+    }
+    case 'invalid_value':
+      return [{ path, message: `expected one of ${issue.values.map((v) => String(v)).join(', ')}, got ${describe(got)}` }];
+    case 'invalid_type':
+      if (got === undefined) return [{ path, message: `missing; expected ${issue.message.startsWith('expected ') ? issue.message.slice(9) : issue.expected}` }];
+      return [{ path, message: `${issue.message.startsWith('expected ') ? issue.message : `expected ${issue.expected}`}, got ${describe(got)}` }];
+    case 'too_small':
+    case 'too_big':
+      return [{ path, message: issue.message.startsWith('expected ') ? `${issue.message}, got ${describe(got)}` : issue.message }];
+    default:
+      return [{ path, message: issue.message.startsWith('expected ') ? `${issue.message}, got ${describe(got)}` : issue.message }];
+  }
+}

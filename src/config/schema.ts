@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { AdapterConfig } from '../../adapters/index.js';
+import { SandboxWorldConfig } from '../../adapters/sandbox/config.js';
+import { LOG_LEVELS } from '../logger.js';
+import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token } from './types.js';
+
+/** `network[]` entry `type: ws`: a forward WebSocket server (paths `/`, `/api`, `/event`). */
+export const WsServerConfig = z.strictObject({
+  type: z.literal('ws'),
+  host: host().default('127.0.0.1'),
+  port: port().default(6700),
+  access_token: token(),
+  message_format: MessageFormat.default('array'),
+  /** Heartbeat meta events; 0 = off. */
+  heartbeat_interval_ms: durationMs().default(15_000),
+  /** Largest frame accepted from a client; a larger one closes the socket with 1009. */
+  max_payload_bytes: intIn(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** Which account this entry serves; required only with several accounts. */
+  self_id: selfId().optional(),
+});
+export type WsServerConfig = z.infer<typeof WsServerConfig>;
+
+export const NetworkConfig = z.discriminatedUnion('type', [WsServerConfig]);
+export type NetworkConfig = z.infer<typeof NetworkConfig>;
+
+export const AccountConfig = z.strictObject({
+  self_id: selfId(),
+  adapter: AdapterConfig,
+});
+export type AccountConfig = z.infer<typeof AccountConfig>;
+
+/** `admin:` the local status/control endpoint (`onebridge status`, sandbox control). */
+export const AdminConfig = z.strictObject({
+  host: host().default('127.0.0.1'),
+  port: port().default(6790),
+  access_token: token(),
+});
+export type AdminConfig = z.infer<typeof AdminConfig>;
+
+export const ShutdownConfig = z.strictObject({
+  /** How long clients get to answer the close frame before they are cut. */
+  grace_ms: durationMs(600_000).default(3000),
+});
+
+export const LogConfig = z.strictObject({
+  level: z.enum(LOG_LEVELS).default('info'),
+  format: z.enum(['text', 'json']).default('text'),
+});
+
+export const Config = z
+  .strictObject({
+    accounts: z.array(AccountConfig).min(1, { error: 'expected at least one account' }).default([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot' } }]),
+    network: z.array(NetworkConfig).default([]),
+    admin: AdminConfig.optional(),
+    shutdown: ShutdownConfig.prefault({}),
+    log: LogConfig.prefault({}),
+    sandbox: SandboxWorldConfig.prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    // Checks that span entries: zod sees one value at a time, the user sees one config.
+    const ids = new Map<number, number>();
+    config.accounts.forEach((account, i) => {
+      const first = ids.get(account.self_id);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `duplicate self_id ${account.self_id} (also accounts[${first}].self_id); give each account its own id` });
+      } else ids.set(account.self_id, i);
+    });
+    const listeners = new Map<string, string>();
+    const claim = (hostName: string, portNo: number, path: (string | number)[]) => {
+      if (portNo === 0) return;
+      const key = `${hostName}:${portNo}`;
+      const owner = listeners.get(key);
+      if (owner) ctx.addIssue({ code: 'custom', path, message: `${key} is already used by ${owner}; choose another port` });
+      else listeners.set(key, formatPath(path));
+    };
+    config.network.forEach((entry, i) => {
+      if (entry.self_id === undefined) {
+        if (config.accounts.length > 1) {
+          ctx.addIssue({ code: 'custom', path: ['network', i, 'self_id'], message: `required with several accounts; set it to one of ${[...ids.keys()].join(', ')}` });
+        }
+      } else if (!ids.has(entry.self_id)) {
+        ctx.addIssue({ code: 'custom', path: ['network', i, 'self_id'], message: `no account has self_id ${entry.self_id}; expected one of ${[...ids.keys()].join(', ')}` });
+      }
+      if ('port' in entry) claim(entry.host, entry.port, ['network', i, 'port']);
+    });
+    if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
+  });
+export type Config = z.infer<typeof Config>;

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+
+/**
+ * Building blocks for config schemas. Every message starts with "expected …": the loader
+ * appends what it got, so a user sees both the rule and the offending value.
+ */
+export function intIn(min: number, max: number, note = ''): z.ZodInt {
+  const error = `expected integer ${min}-${max}${note}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+}
+
+export const port = () => intIn(0, 65535, ' (0 picks a free port)');
+export const durationMs = (max = 86_400_000) => intIn(0, max, ' (milliseconds)');
+export const selfId = () => intIn(1, Number.MAX_SAFE_INTEGER, ' (the bot account id)');
+export const host = () => z.string({ error: 'expected a host name or IP address' }).min(1, { error: 'expected a host name or IP address' });
+export const token = () => z.string({ error: 'expected a string (empty for no token)' }).default('');
+export const MessageFormat = z.enum(['array', 'string']);
+export type MessageFormat = z.infer<typeof MessageFormat>;
+
+/** `['network', 1, 'port']` → `network[1].port`, the notation config errors use. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}

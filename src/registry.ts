@@ -1,0 +1,152 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Logger } from './logger.js';
+
+export type TransportKind = 'ws' | 'ws-reverse' | 'http' | 'sse';
+export type Role = 'universal' | 'api' | 'event';
+export type ConnectionState = 'connecting' | 'open' | 'closing';
+
+/** A connection as `GET /connections` and `onebridge status` show it. */
+export interface ConnectionInfo {
+  id: number;
+  transport: TransportKind;
+  role: Role;
+  /** The connection point it belongs to, e.g. `ws://127.0.0.1:6700`. */
+  endpoint: string;
+  remote: string;
+  self_id: number;
+  connected_at: string;
+  state: ConnectionState;
+  frames_in: number;
+  frames_out: number;
+  bytes_in: number;
+  bytes_out: number;
+  user_agent?: string;
+}
+
+export interface ConnectionInit {
+  transport: TransportKind;
+  role: Role;
+  endpoint: string;
+  remote: string;
+  selfId: number;
+  userAgent?: string | undefined;
+}
+
+/** One tracked client connection. Transports update its counters and state in place. */
+export class Connection {
+  readonly id: number;
+  readonly transport: TransportKind;
+  readonly role: Role;
+  readonly endpoint: string;
+  readonly remote: string;
+  readonly selfId: number;
+  readonly userAgent: string | undefined;
+  readonly connectedAt = new Date();
+  state: ConnectionState = 'open';
+  framesIn = 0;
+  framesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(id: number, init: ConnectionInit) {
+    this.id = id;
+    this.transport = init.transport;
+    this.role = init.role;
+    this.endpoint = init.endpoint;
+    this.remote = init.remote;
+    this.selfId = init.selfId;
+    this.userAgent = init.userAgent;
+  }
+
+  countIn(bytes: number): void {
+    this.framesIn++;
+    this.bytesIn += bytes;
+  }
+
+  countOut(bytes: number): void {
+    this.framesOut++;
+    this.bytesOut += bytes;
+  }
+
+  toJSON(): ConnectionInfo {
+    const info: ConnectionInfo = {
+      id: this.id,
+      transport: this.transport,
+      role: this.role,
+      endpoint: this.endpoint,
+      remote: this.remote,
+      self_id: this.selfId,
+      connected_at: this.connectedAt.toISOString(),
+      state: this.state,
+      frames_in: this.framesIn,
+      frames_out: this.framesOut,
+      bytes_in: this.bytesIn,
+      bytes_out: this.bytesOut,
+    };
+    if (this.userAgent) info.user_agent = this.userAgent;
+    return info;
+  }
+}
+
+/**
+ * Every live client connection of the process. Transports `add` where they accept and
+ * `remove` in the connection's own close handler, so the registry is never ahead of or
+ * behind the sockets. Connects and disconnects are logged here, with the live count.
+ */
+export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; removed: [Connection] }> {
+  readonly #items = new Map<number, Connection>();
+  readonly #logger: Logger;
+  #nextId = 1;
+
+  constructor(logger: Logger) {
+    super();
+    this.#logger = logger;
+  }
+
+  get size(): number {
+    return this.#items.size;
+  }
+
+  add(init: ConnectionInit): Connection {
+    const conn = new Connection(this.#nextId++, init);
+    this.#items.set(conn.id, conn);
+    this.#logger.info(`connected #${conn.id} ${conn.transport}/${conn.role} from ${conn.remote} on ${conn.endpoint} (account ${conn.selfId}); ${this.size} live`);
+    this.emit('added', conn);
+    return conn;
+  }
+
+  /** Returns false when it was not registered (already removed): callers may race safely. */
+  remove(conn: Connection, detail = ''): boolean {
+    if (!this.#items.delete(conn.id)) return false;
+    this.#logger.info(`disconnected #${conn.id} ${conn.transport}/${conn.role} from ${conn.remote}${detail ? ` (${detail})` : ''}; ${this.size} live`);
+    this.emit('removed', conn);
+    return true;
+  }
+
+  list(): Connection[] {
+    return [...this.#items.values()];
+  }
+
+  snapshot(): ConnectionInfo[] {
+    return this.list().map((c) => c.toJSON());
+  }
+
+  /** Resolves true once no connection is left, or false when `signal` aborts first. */
+  whenEmpty(signal: AbortSignal): Promise<boolean> {
+    if (this.size === 0) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (result: boolean) => {
+        this.off('removed', check);
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
+      const check = () => {
+        if (this.size === 0) done(true);
+      };
+      const onAbort = () => done(false);
+      this.on('removed', check);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

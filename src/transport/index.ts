@@ -1,0 +1,17 @@
+import type { NetworkConfig } from '../config/schema.js';
+import type { Transport } from './transport.js';
+import { WsServer, type WsServerDeps } from './ws-server.js';
+
+export type TransportDeps = WsServerDeps;
+
+type FactoryMap = { [T in NetworkConfig['type']]: (config: Extract<NetworkConfig, { type: T }>, key: string, deps: TransportDeps) => Transport };
+
+/** `network[].type → factory`, as adapters are found by `accounts[].adapter.type`. */
+export const transportFactories: FactoryMap = {
+  ws: (config, key, deps) => new WsServer(config, key, deps),
+};
+
+export function createTransport(config: NetworkConfig, key: string, deps: TransportDeps): Transport {
+  const factory = transportFactories[config.type] as (c: NetworkConfig, k: string, d: TransportDeps) => Transport;
+  return factory(config, key, deps);
+}

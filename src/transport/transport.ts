@@ -1,0 +1,20 @@
+/**
+ * A client-facing connection point (forward WS server, admin, later HTTP, reverse WS …).
+ * The app drives every transport through the same shutdown phases, all transports at once
+ * per phase, so one slow transport cannot delay another's close frames:
+ *   1. stopAccepting  — refuse new clients (503) and close listeners;
+ *   2. abortPending   — destroy sockets still in handshake or auth;
+ *   3. closeConnections — ask each open connection to close (WebSocket 1001);
+ *   4. (the app waits until the registry is empty or the grace deadline passes)
+ *   5. terminate      — cut whatever is left.
+ * Every phase is idempotent and synchronous: none may wait on a peer.
+ */
+export interface Transport {
+  /** Config key of the entry, e.g. `network[0]`, used in errors and logs. */
+  readonly key: string;
+  start(): Promise<void>;
+  stopAccepting(): void;
+  abortPending(): number;
+  closeConnections(): void;
+  terminate(): number;
+}

@@ -1,0 +1,229 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Account } from '../account.js';
+import type { WsServerConfig } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import type { EventEncoder } from '../onebot/encoder.js';
+import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
+import { parseActionFrame } from '../onebot/frame.js';
+import { failed } from '../onebot/router.js';
+import { Retcode, type ActionResponse, type OneBotEvent } from '../onebot/types.js';
+import type { Connection, ConnectionRegistry, Role } from '../registry.js';
+import { authorize, remoteOf } from './auth.js';
+import { listen } from './listen.js';
+import { rejectUpgrade } from './reject.js';
+import type { Transport } from './transport.js';
+
+const PATH_ROLES: Readonly<Record<string, Role>> = { '/': 'universal', '/api': 'api', '/event': 'event' };
+
+/** `/api/` → `api`; unknown paths → undefined. */
+export function roleForPath(pathname: string): Role | undefined {
+  const path = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
+  return PATH_ROLES[path];
+}
+
+interface Client {
+  readonly ws: WebSocket;
+  readonly conn: Connection;
+}
+
+type State = 'idle' | 'listening' | 'closing' | 'closed';
+
+export interface WsServerDeps {
+  readonly account: Account;
+  readonly registry: ConnectionRegistry;
+  readonly encoder: EventEncoder;
+  readonly logger: Logger;
+}
+
+/**
+ * OneBot v11 forward WebSocket server (`type: ws`): clients dial in on `/` (universal),
+ * `/api` (actions only) or `/event` (events only). Tokens are checked before the upgrade.
+ * Every event-carrying socket gets the lifecycle `connect` event as its first frame.
+ *
+ * It does not retry a failed listen, and it does not ping clients (keepalive is separate).
+ */
+export class WsServer implements Transport {
+  readonly key: string;
+  readonly #config: WsServerConfig;
+  readonly #deps: WsServerDeps;
+  readonly #http: Server;
+  readonly #wss: WebSocketServer;
+  /** TCP connections that are not (yet) WebSockets: HTTP requests, pending handshakes. */
+  readonly #raw = new Set<Duplex>();
+  readonly #clients = new Set<Client>();
+  readonly #eventClients = new Set<Client>();
+  #state: State = 'idle';
+  #heartbeat: NodeJS.Timeout | undefined;
+  #endpoint: string;
+
+  constructor(config: WsServerConfig, key: string, deps: WsServerDeps) {
+    this.key = key;
+    this.#config = config;
+    this.#deps = deps;
+    this.#endpoint = `ws://${config.host}:${config.port}`;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.max_payload_bytes, perMessageDeflate: false, clientTracking: false });
+    this.#wss.on('headers', (headers) => headers.push(`X-Self-ID: ${deps.account.selfId}`));
+    this.#http = createServer((req, res) => {
+      res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket', Connection: 'close' });
+      res.end('this is a OneBot v11 WebSocket endpoint: connect with a WebSocket client to /, /api or /event\n');
+      req.resume();
+    });
+    this.#http.on('connection', (socket: Socket) => {
+      this.#raw.add(socket);
+      socket.once('close', () => this.#raw.delete(socket));
+    });
+    this.#http.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+    this.#http.on('clientError', (_err, socket) => socket.destroy());
+  }
+
+  /** `ws://host:port` with the real port once listening. */
+  get endpoint(): string {
+    return this.#endpoint;
+  }
+
+  get port(): number {
+    const addr = this.#http.address();
+    return addr && typeof addr === 'object' ? addr.port : this.#config.port;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') return;
+    const addr = await listen(this.#http, this.#config.host, this.#config.port, this.key);
+    // Shutdown began while we were binding: do not start serving.
+    if (this.#state !== 'idle') {
+      this.#http.close();
+      return;
+    }
+    this.#endpoint = `ws://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
+    this.#state = 'listening';
+    this.#deps.account.on('event', this.#onEvent);
+    const interval = this.#config.heartbeat_interval_ms;
+    if (interval > 0) this.#heartbeat = setInterval(() => this.#broadcast(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval)), interval);
+    this.#deps.logger.info(`forward WS listening on ${this.#endpoint} (/, /api, /event) for account ${this.#deps.account.selfId}`);
+  }
+
+  stopAccepting(): void {
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#state = 'closing';
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    this.#deps.account.off('event', this.#onEvent);
+    this.#http.close();
+  }
+
+  abortPending(): number {
+    const count = this.#raw.size;
+    for (const socket of this.#raw) socket.destroy();
+    this.#raw.clear();
+    return count;
+  }
+
+  closeConnections(): void {
+    for (const client of this.#clients) {
+      if (client.ws.readyState !== WebSocket.OPEN) continue;
+      client.conn.state = 'closing';
+      client.ws.close(1001, 'server shutting down');
+    }
+  }
+
+  terminate(): number {
+    let cut = 0;
+    for (const client of this.#clients) {
+      cut++;
+      client.ws.terminate();
+    }
+    this.abortPending();
+    this.#http.closeAllConnections();
+    this.#state = 'closed';
+    return cut;
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (err) => this.#deps.logger.debug(`handshake socket error from ${remoteOf(req)}: ${err.message}`));
+    const remote = remoteOf(req);
+    if (this.#state !== 'listening') {
+      rejectUpgrade(socket, 503, 'server shutting down');
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const role = roleForPath(url.pathname);
+    if (!role) {
+      this.#deps.logger.warn(`rejected upgrade from ${remote}: unknown path ${url.pathname} (404)`);
+      rejectUpgrade(socket, 404, `unknown path ${url.pathname}; use /, /api or /event`);
+      return;
+    }
+    const auth = authorize(req, url, this.#config.access_token);
+    if (!auth.ok) {
+      this.#deps.logger.warn(`rejected upgrade from ${remote} on ${url.pathname}: ${auth.reason} (${auth.status})`);
+      rejectUpgrade(socket, auth.status, auth.reason, auth.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      this.#raw.delete(socket);
+      this.#accept(ws, req, role);
+    });
+  }
+
+  #accept(ws: WebSocket, req: IncomingMessage, role: Role): void {
+    const { account, registry, logger } = this.#deps;
+    const ua = req.headers['user-agent'];
+    const conn = registry.add({ transport: 'ws', role, endpoint: this.#endpoint, remote: remoteOf(req), selfId: account.selfId, userAgent: ua });
+    const client: Client = { ws, conn };
+    this.#clients.add(client);
+    ws.on('error', (err: Error & { code?: string }) => logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`));
+    ws.on('close', (code, reason) => {
+      this.#clients.delete(client);
+      this.#eventClients.delete(client);
+      registry.remove(conn, `code ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
+    });
+    ws.on('message', (data, isBinary) => this.#onMessage(client, data, isBinary));
+    if (role !== 'api') {
+      // First frame on every event-carrying socket: NoneBot drops everything before it.
+      this.#send(client, this.#deps.encoder.encode(lifecycleEvent(account.selfId, 'connect'), this.#config.message_format));
+      this.#eventClients.add(client);
+    }
+  }
+
+  #onMessage(client: Client, data: RawData, isBinary: boolean): void {
+    const buf = data as Buffer;
+    client.conn.countIn(buf.length);
+    // The spec has event-only sockets ignore what clients send.
+    if (client.conn.role === 'event') return;
+    if (isBinary) {
+      this.#reply(client, failed(Retcode.BAD_REQUEST, 'binary frames are not supported; send actions as JSON text frames'));
+      return;
+    }
+    const parsed = parseActionFrame(buf.toString('utf8'));
+    if (!parsed.ok) {
+      this.#deps.logger.warn(`#${client.conn.id} bad frame: ${parsed.response.message}`);
+      this.#reply(client, parsed.response);
+      return;
+    }
+    const { account } = this.#deps;
+    account.router.call(parsed.request, { selfId: account.selfId, format: this.#config.message_format }).then(
+      (res) => this.#reply(client, res),
+      (err: Error) => this.#deps.logger.error(`#${client.conn.id} action ${parsed.request.action}: ${err.message}`),
+    );
+  }
+
+  #reply(client: Client, res: ActionResponse): void {
+    this.#send(client, Buffer.from(JSON.stringify(res)));
+  }
+
+  #send(client: Client, buf: Buffer): void {
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    client.ws.send(buf, { binary: false });
+    client.conn.countOut(buf.length);
+  }
+
+  readonly #onEvent = (event: OneBotEvent): void => this.#broadcast(event);
+
+  #broadcast(event: OneBotEvent): void {
+    if (this.#eventClients.size === 0) return;
+    const buf = this.#deps.encoder.encode(event, this.#config.message_format);
+    for (const client of this.#eventClients) this.#send(client, buf);
+  }
+}
