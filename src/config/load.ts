@@ -58,8 +58,8 @@ export function parseConfig(text: string, file = '<inline>'): Config {
     throw new ConfigError(
       file,
       doc.errors.map((e) => {
-        const at = e.linePos?.[0];
-        return { path: '', message: `YAML syntax error${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${e.message.split('\n')[0]}` };
+        const at = lines.linePos(e.pos[0]);
+        return { path: '', message: `YAML syntax error at line ${at.line}, column ${at.col}: ${e.message.split('\n')[0]}` };
       }),
     );
   }

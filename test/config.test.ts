@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parseConfig, resolveConfigFile } from '../src/config/load.js';
+import { ConfigError } from '../src/errors.js';
+import { DEFAULT_CONFIG_FILE } from '../src/package-info.js';
+
+function problems(yaml: string): string[] {
+  try {
+    parseConfig(yaml, 'test.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config', () => {
+  it('the built-in default file is valid and has the documented shape', () => {
+    const config = parseConfig(readFileSync(DEFAULT_CONFIG_FILE, 'utf8'));
+    expect(config.accounts).toEqual([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot' } }]);
+    expect(config.network).toHaveLength(1);
+    expect(config.network[0]).toMatchObject({ type: 'ws', host: '127.0.0.1', port: 6700, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000 });
+    expect(config.admin).toEqual({ host: '127.0.0.1', port: 6790, access_token: '' });
+    expect(config.shutdown.grace_ms).toBe(3000);
+    expect(config.log).toEqual({ level: 'info', format: 'text' });
+  });
+
+  it('an empty file gets every default but no admin endpoint', () => {
+    const config = parseConfig('');
+    expect(config.accounts[0]!.self_id).toBe(10001);
+    expect(config.admin).toBeUndefined();
+    expect(config.shutdown.grace_ms).toBe(3000);
+  });
+
+  it('fills defaults inside entries', () => {
+    const config = parseConfig('network:\n  - type: ws\n    port: 7000\n');
+    expect(config.network[0]).toEqual({ type: 'ws', host: '127.0.0.1', port: 7000, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000, max_payload_bytes: 64 * 1024 * 1024 });
+  });
+
+  it('names the exact key, the rule and the value for a wrong type', () => {
+    expect(problems('network:\n  - type: ws\n  - type: ws\n    port: abc\n')).toEqual(['network[1].port: expected integer 0-65535 (0 picks a free port), got "abc"']);
+  });
+
+  it('reports out-of-range numbers', () => {
+    expect(problems('network:\n  - type: ws\n    port: 70000\n')).toEqual(['network[0].port: expected integer 0-65535 (0 picks a free port), got 70000']);
+    expect(problems('shutdown: { grace_ms: -1 }')).toEqual(['shutdown.grace_ms: expected integer 0-600000 (milliseconds), got -1']);
+  });
+
+  it('reports every problem at once, not only the first', () => {
+    const found = problems('network:\n  - type: ws\n    port: abc\n    message_format: xml\nlog: { level: loud }\n');
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'network[0].port: expected integer 0-65535 (0 picks a free port), got "abc"',
+        'network[0].message_format: expected one of array, string, got "xml"',
+        'log.level: expected one of error, warn, info, debug, got "loud"',
+      ]),
+    );
+    expect(found).toHaveLength(3);
+  });
+
+  it('rejects unknown keys by name, so typos are never silently ignored', () => {
+    expect(problems('network:\n  - type: ws\n    prot: 6700\n')).toEqual(['network[0].prot: unknown key; remove it, or check its spelling']);
+    expect(problems('shutdwn: {}')).toEqual(['shutdwn: unknown key; remove it, or check its spelling']);
+  });
+
+  it('names the valid network and adapter types', () => {
+    expect(problems('network:\n  - type: wss\n')[0]).toMatch(/^network\[0\]\.type: expected one of ws\b.*, got "wss"$/);
+    expect(problems('accounts:\n  - self_id: 1\n    adapter: { type: qq }\n')[0]).toMatch(/^accounts\[0\]\.adapter\.type: expected one of sandbox\b.*, got "qq"$/);
+  });
+
+  it('requires self_id and an adapter on accounts', () => {
+    expect(problems('accounts:\n  - adapter: { type: sandbox }\n')).toEqual(['accounts[0].self_id: missing; expected integer 1-9007199254740991 (the bot account id)']);
+  });
+
+  it('rejects duplicate accounts and says which entry came first', () => {
+    expect(problems('accounts:\n  - { self_id: 5, adapter: { type: sandbox } }\n  - { self_id: 5, adapter: { type: sandbox } }\n')).toEqual([
+      'accounts[1].self_id: duplicate self_id 5 (also accounts[0].self_id); give each account its own id',
+    ]);
+  });
+
+  it('requires network[].self_id only with several accounts, and it must name one', () => {
+    const two = 'accounts:\n  - { self_id: 5, adapter: { type: sandbox } }\n  - { self_id: 6, adapter: { type: sandbox } }\n';
+    expect(problems(`${two}network:\n  - { type: ws, port: 0 }\n`)).toEqual(['network[0].self_id: required with several accounts; set it to one of 5, 6']);
+    expect(problems(`${two}network:\n  - { type: ws, port: 0, self_id: 7 }\n`)).toEqual(['network[0].self_id: no account has self_id 7; expected one of 5, 6']);
+    expect(parseConfig(`${two}network:\n  - { type: ws, port: 0, self_id: 6 }\n`).network[0]!.self_id).toBe(6);
+  });
+
+  it('catches two listeners on the same address before anything binds', () => {
+    expect(problems('network:\n  - { type: ws, port: 6700 }\nadmin: { port: 6700 }\n')).toEqual(['admin.port: 127.0.0.1:6700 is already used by network[0].port; choose another port']);
+    // Port 0 never collides: each gets its own free port.
+    expect(() => parseConfig('network:\n  - { type: ws, port: 0 }\n  - { type: ws, port: 0 }\n')).not.toThrow();
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const [first] = problems('network:\n  - type: ws\n    port: [6700\n');
+    expect(first).toMatch(/^YAML syntax error at line \d+, column \d+: /);
+  });
+
+  it('rejects a top level that is not a mapping', () => {
+    expect(problems('- a\n- b\n')).toEqual(['expected a mapping of keys (accounts:, network:, …) at the top level']);
+  });
+
+  it('puts the first problem and the count in the error message', () => {
+    try {
+      parseConfig('network:\n  - { type: ws, port: x }\nlog: { level: y }\n', 'my.yaml');
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).toBe('config my.yaml: network[0].port: expected integer 0-65535 (0 picks a free port), got "x" (+1 more; run "onebridge check -c my.yaml")');
+      expect((err as ConfigError).code).toBe('ONEBRIDGE_CONFIG_INVALID');
+    }
+  });
+
+  describe('lookup order', () => {
+    const none = () => false;
+    it('-c wins over everything', () => {
+      expect(resolveConfigFile('a.yaml', { ONEBRIDGE_CONFIG: 'b.yaml' }, '/w', () => true)).toEqual({ file: '/w/a.yaml', source: 'flag' });
+    });
+    it('then $ONEBRIDGE_CONFIG', () => {
+      expect(resolveConfigFile(undefined, { ONEBRIDGE_CONFIG: 'b.yaml' }, '/w', () => true)).toEqual({ file: '/w/b.yaml', source: 'env' });
+    });
+    it('then ./onebridge.yaml when it exists', () => {
+      expect(resolveConfigFile(undefined, {}, '/w', (f) => f === '/w/onebridge.yaml')).toEqual({ file: '/w/onebridge.yaml', source: 'cwd' });
+    });
+    it('then the built-in defaults', () => {
+      expect(resolveConfigFile(undefined, {}, '/w', none)).toEqual({ file: DEFAULT_CONFIG_FILE, source: 'default' });
+    });
+  });
+});
