@@ -72,10 +72,28 @@ export class TestClient {
     }
   }
 
-  /** Send an action and wait for the response with the same echo. */
-  async call(action: string, params: Record<string, unknown> = {}, echo: unknown = `e${Math.random()}`): Promise<Record<string, unknown>> {
+  /**
+   * Send an action and wait for the response with the same echo. Searches every frame, not
+   * the next() cursor, so concurrent calls each find their own answer.
+   */
+  async call(action: string, params: Record<string, unknown> = {}, echo: unknown = `e${Math.random()}`, ms = 2000): Promise<Record<string, unknown>> {
+    const key = JSON.stringify(echo);
+    const from = this.frames.length;
     this.ws.send(JSON.stringify({ action, params, echo }));
-    return this.nextWhere((f) => 'retcode' in f && JSON.stringify(f['echo']) === JSON.stringify(echo));
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const hit = this.frames.slice(from).find((f) => 'retcode' in f && JSON.stringify(f['echo']) === key);
+      if (hit) return hit;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no answer to ${action} within ${ms} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   async close(): Promise<void> {
