@@ -145,7 +145,8 @@ export class App {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), ms);
     try {
-      return await this.registry.whenEmpty(deadline.signal);
+      const drained = await Promise.all([this.registry.whenEmpty(deadline.signal), ...this.transports.map((t) => t.whenDrained?.(deadline.signal) ?? true)]);
+      return drained.every(Boolean);
     } finally {
       clearTimeout(timer);
     }

@@ -122,10 +122,7 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage] }> {
     if ('group_id' in target) this.member(target.group_id, selfId);
     else this.user(target.to);
     if (message.length === 0) throw new ActionError(Retcode.BAD_REQUEST, 'param message: the message is empty');
-    const msg = this.#publish(selfId, true, target, message);
-    this.#outbox.push(msg);
-    if (this.#outbox.length > OUTBOX_LIMIT) this.#outbox.shift();
-    return msg;
+    return this.#publish(selfId, true, target, message);
   }
 
   /** Bot messages with an id above `since`, waiting up to `timeoutMs` for the first one. */
@@ -158,6 +155,11 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage] }> {
     // int32 as the spec's message_id; wrap long before overflow.
     this.#nextId = id >= INT32_MAX ? 1 : id + 1;
     const msg: WorldMessage = { message_id: id, time: now(), from, bot, ...target, message, raw_message: stringifyCQ(message) };
+    // Into the outbox before anyone hears of it: a long poll woken by the event must find it.
+    if (bot) {
+      this.#outbox.push(msg);
+      if (this.#outbox.length > OUTBOX_LIMIT) this.#outbox.shift();
+    }
     this.emit('message', msg);
     return msg;
   }

@@ -32,6 +32,8 @@ export class AdminServer implements Transport {
   /** Aborted at shutdown: long polls answer at once instead of holding their sockets. */
   readonly #closing = new AbortController();
   readonly #started = Date.now();
+  readonly #inflight = new Set<ServerResponse>();
+  readonly #drainWaiters = new Set<() => void>();
   #url = '';
 
   constructor(config: AdminConfig, deps: AdminServerDeps) {
@@ -79,6 +81,20 @@ export class AdminServer implements Transport {
     this.#http.closeIdleConnections();
   }
 
+  whenDrained(signal: AbortSignal): Promise<boolean> {
+    if (this.#inflight.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.#inflight.size > 0 && !signal.aborted) return;
+        signal.removeEventListener('abort', check);
+        this.#drainWaiters.delete(check);
+        resolve(this.#inflight.size === 0);
+      };
+      this.#drainWaiters.add(check);
+      signal.addEventListener('abort', check, { once: true });
+    });
+  }
+
   terminate(): number {
     this.#http.closeAllConnections();
     return 0;
@@ -86,8 +102,15 @@ export class AdminServer implements Transport {
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    this.#inflight.add(res);
+    res.once('close', () => {
+      this.#inflight.delete(res);
+      for (const waiter of [...this.#drainWaiters]) waiter();
+    });
     const send = (status: number, body: unknown) => {
       const text = `${JSON.stringify(body)}\n`;
+      // While shutting down, the socket goes with the answer instead of idling in keep-alive.
+      if (this.#closing.signal.aborted) res.shouldKeepAlive = false;
       res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     };

@@ -8,8 +8,8 @@ import type { IncomingMessage } from 'node:http';
 export function presentedToken(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers.authorization;
   if (header) {
-    const m = /^(?:Bearer|Token)\s+(.+)$/i.exec(header.trim());
-    return m ? m[1]!.trim() : header.trim();
+    const m = /^(?:Bearer|Token)(?:\s+(.*))?$/i.exec(header.trim());
+    return m ? (m[1] ?? '').trim() : header.trim();
   }
   return url.searchParams.get('access_token') ?? undefined;
 }

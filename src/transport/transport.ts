@@ -16,5 +16,10 @@ export interface Transport {
   stopAccepting(): void;
   abortPending(): number;
   closeConnections(): void;
+  /**
+   * Optional: for work that is not a registered connection (admin requests in flight).
+   * Resolves true when none is left, false when `signal` aborts first.
+   */
+  whenDrained?(signal: AbortSignal): Promise<boolean>;
   terminate(): number;
 }

@@ -16,12 +16,17 @@ import { listen } from './listen.js';
 import { rejectUpgrade } from './reject.js';
 import type { Transport } from './transport.js';
 
-const PATH_ROLES: Readonly<Record<string, Role>> = { '/': 'universal', '/api': 'api', '/event': 'event' };
+const PATH_ROLES: ReadonlyMap<string, Role> = new Map([
+  ['/', 'universal'],
+  ['/api', 'api'],
+  ['/api/', 'api'],
+  ['/event', 'event'],
+  ['/event/', 'event'],
+]);
 
-/** `/api/` → `api`; unknown paths → undefined. */
+/** `/api/` → `api`; anything else, `//` included, → undefined. */
 export function roleForPath(pathname: string): Role | undefined {
-  const path = pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname;
-  return PATH_ROLES[path];
+  return PATH_ROLES.get(pathname);
 }
 
 interface Client {
