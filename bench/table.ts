@@ -1,0 +1,74 @@
+/** One measured row: onebridge and the raw baseline doing the same work in the same run. */
+export interface Row {
+  readonly name: string;
+  /** onebridge's value, already formatted with its unit, or the number itself. */
+  readonly onebridge: number;
+  /** The raw `ws` / `node:http` value for the same work; undefined when the row has no baseline. */
+  readonly baseline?: number;
+  readonly unit: string;
+  /**
+   * The target, checked against `ratio` when a baseline exists, else against `onebridge`:
+   * `{ min }` means value >= min, `{ max }` means value <= max. Undefined = informational row.
+   */
+  readonly target?: { readonly min: number } | { readonly max: number };
+  /** Extra words printed after the row (e.g. "grace 1000 ms"). */
+  readonly note?: string;
+}
+
+/** A suite measures its rows and returns them; it must close everything it opened. */
+export interface Suite {
+  readonly name: string;
+  readonly title: string;
+  run(): Promise<Row[]>;
+}
+
+/** onebridge / baseline, or undefined when there is no baseline or it is zero. */
+export function ratioOf(row: Row): number | undefined {
+  return row.baseline === undefined || row.baseline === 0 ? undefined : row.onebridge / row.baseline;
+}
+
+/** True/false for rows with a target, undefined for informational rows. */
+export function passes(row: Row): boolean | undefined {
+  if (!row.target) return undefined;
+  const value = row.baseline === undefined ? row.onebridge : ratioOf(row);
+  if (value === undefined || !Number.isFinite(value)) return false;
+  return 'min' in row.target ? value >= row.target.min : value <= row.target.max;
+}
+
+function fmt(n: number | undefined): string {
+  if (n === undefined) return '-';
+  if (!Number.isFinite(n)) return String(n);
+  const abs = Math.abs(n);
+  if (abs >= 1000) return Math.round(n).toLocaleString('en-US');
+  if (abs >= 100) return n.toFixed(0);
+  if (abs >= 10) return n.toFixed(1);
+  return n.toFixed(2);
+}
+
+function targetText(row: Row): string {
+  if (!row.target) return '-';
+  const suffix = row.baseline === undefined ? ` ${row.unit}` : 'x';
+  return 'min' in row.target ? `>= ${row.target.min}${suffix}` : `<= ${row.target.max}${suffix}`;
+}
+
+/** The table as Markdown, so the same text goes to the terminal and to bench/README.md. */
+export function formatTable(title: string, rows: readonly Row[]): string {
+  const header = ['row', 'onebridge', 'raw', 'unit', 'ratio', 'target', 'ok'];
+  const body = rows.map((row) => {
+    const ratio = ratioOf(row);
+    const ok = passes(row);
+    return [
+      row.note ? `${row.name} (${row.note})` : row.name,
+      fmt(row.onebridge),
+      fmt(row.baseline),
+      row.unit,
+      ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
+      targetText(row),
+      ok === undefined ? '' : ok ? 'PASS' : 'FAIL',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [`### ${title}`, '', line(header), sep, ...body.map(line), ''].join('\n');
+}
