@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 20_000,
     teardownTimeout: 10_000,
     pool: 'forks',
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
