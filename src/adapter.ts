@@ -27,6 +27,8 @@ export interface Adapter {
   /** Extra admin endpoints (the sandbox's message injection), deduplicated by path. */
   readonly adminRoutes?: readonly AdminRoute[];
   start(signal: AbortSignal): Promise<void>;
+  /** Optional: called once everything (transports, admin) has started, e.g. to show a prompt. */
+  ready?(): void;
   /** Must settle promptly; the app bounds it anyway. Safe to call more than once. */
   stop(): Promise<void>;
   status(): BotStatus;

@@ -103,6 +103,7 @@ export class App {
     }
     this.#state = 'running';
     this.#logger.info(`ready: ${this.accounts.size} account(s), ${this.config.network.length} network entr${this.config.network.length === 1 ? 'y' : 'ies'}${this.admin ? `, admin ${this.admin.url}` : ''}`);
+    for (const { adapter } of this.#started) adapter.ready?.();
   }
 
   #stopRequested(): boolean {

@@ -35,6 +35,8 @@ export class SandboxConsole {
   #rl: Interface | undefined;
   #as: number;
   #chat: Chat;
+  /** True while the world handles a line typed on the terminal. */
+  #typing = false;
 
   constructor(world: SandboxWorld, options: SandboxConsoleOptions) {
     this.#world = world;
@@ -73,13 +75,11 @@ export class SandboxConsole {
   }
 
   readonly #onMessage = (m: WorldMessage): void => {
-    // What the console's own user typed is already on screen.
-    if (!m.bot && m.from === this.#as && this.#typed.has(m.message_id)) return;
+    // On a terminal, what the console's user just typed is already on screen.
+    if (this.#typing) return;
     const chat = m.group_id !== undefined ? `group ${m.group_id}` : `private → ${this.#world.displayName(m.to ?? 0)}(${m.to})`;
     this.#print(`[${chat}] ${this.#world.displayName(m.from, m.group_id)}(${m.from}): ${plainText(m.message)}`);
   };
-
-  readonly #typed = new Set<number>();
 
   #onLine(line: string): void {
     const text = line.trim();
@@ -87,12 +87,13 @@ export class SandboxConsole {
     try {
       if (text.startsWith('/')) this.#command(text);
       else {
-        const msg = this.#world.say(this.#as, this.#chat, toMessage(text));
-        if (this.#opts.terminal) this.#typed.add(msg.message_id);
-        if (this.#typed.size > 100) this.#typed.delete(this.#typed.values().next().value as number);
+        this.#typing = this.#opts.terminal;
+        this.#world.say(this.#as, this.#chat, toMessage(text));
       }
     } catch (err) {
       this.#print(`! ${err instanceof ActionError ? err.message : (err as Error).message}`);
+    } finally {
+      this.#typing = false;
     }
     this.#prompt();
   }

@@ -112,7 +112,11 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
       if (running) return;
       running = true;
       world.on('message', onWorldMessage);
-      if (world.attach() && ctx.config.sandbox.console) {
+      world.attach();
+    },
+    ready() {
+      // The console comes up after the startup log lines, so its prompt is not buried in them.
+      if (ctx.config.sandbox.console && !shared.console && running) {
         shared.console = new SandboxConsole(world, {
           input: process.stdin,
           output: process.stdout,
