@@ -136,3 +136,19 @@ describe('status table', () => {
     expect(formatTable([])).toBe('no live connections\n');
   });
 });
+
+describe('EventEncoder', () => {
+  it('encodes each event once per format and hands every caller the same Buffer', async () => {
+    const { EventEncoder } = await import('../src/onebot/encoder.js');
+    const enc = new EventEncoder();
+    const event = { time: 1, self_id: 1, post_type: 'message', message: [{ type: 'text', data: { text: 'a[b]' } }, { type: 'face', data: { id: '1' } }], raw_message: 'a&#91;b&#93;[CQ:face,id=1]' };
+    const a1 = enc.encode(event, 'array');
+    expect(enc.encode(event, 'array')).toBe(a1);
+    const s1 = enc.encode(event, 'string');
+    expect(enc.encode(event, 'string')).toBe(s1);
+    expect(JSON.parse(a1.toString())).toEqual(event);
+    expect(JSON.parse(s1.toString())).toEqual({ ...event, message: 'a&#91;b&#93;[CQ:face,id=1]' });
+    // The event object itself is never rewritten for the string format.
+    expect(Array.isArray(event.message)).toBe(true);
+  });
+});
