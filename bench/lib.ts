@@ -1,5 +1,5 @@
 // Shared plumbing for bench suites: in-process apps, raw baselines, bulk clients, the CLI.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { App } from '../src/app.js';
 import { Config } from '../src/config/schema.js';
 import { configureLogging } from '../src/logger.js';
+import type { ChildMessage } from './server-child.js';
 
 export const HOST = '127.0.0.1';
 /** dist/src/cli.js, next to this file's compiled dist/bench/ directory. */
@@ -155,10 +156,12 @@ export interface Cli {
  * server logged "forward WS listening on ws://127.0.0.1:PORT". The yaml should use port 0.
  */
 export async function spawnCli(yaml: string, timeoutMs = 10_000): Promise<Cli> {
+  // e.g. BENCH_NODE_ARGS=--cpu-prof to profile the server side of a run.
+  const nodeArgs = process.env['BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
   const dir = mkdtempSync(join(tmpdir(), 'onebridge-bench-'));
   const file = join(dir, 'onebridge.yaml');
   writeFileSync(file, yaml);
-  const child = spawn(process.execPath, [CLI, '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   const kill = async () => {
@@ -177,6 +180,61 @@ export async function spawnCli(yaml: string, timeoutMs = 10_000): Promise<Cli> {
   });
   try {
     return { child, port: await within(port, timeoutMs, 'onebridge start'), exited, log: () => stderr, kill };
+  } catch (err) {
+    await kill();
+    throw err;
+  }
+}
+
+export interface ServerChild {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly exited: Promise<number | NodeJS.Signals | null>;
+  /** RSS and heap of the child after a full GC. */
+  memory(): Promise<{ rss: number; heapUsed: number }>;
+  /** SIGKILL if still running. Idempotent. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Forks bench/server-child.js: onebridge (in-process App, default forward WS settings) or a raw
+ * `ws` server, each alone in its process with --expose-gc. Resolves once it listens.
+ */
+export async function forkServer(mode: 'raw' | 'onebridge', graceMs = 1000): Promise<ServerChild> {
+  const child = fork(fileURLToPath(new URL('./server-child.js', import.meta.url)), [mode, String(graceMs)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  const next = <T extends ChildMessage['type']>(type: T) =>
+    within(
+      new Promise<Extract<ChildMessage, { type: T }>>((resolve, reject) => {
+        const onMessage = (msg: ChildMessage) => {
+          if (msg.type !== type) return;
+          child.off('message', onMessage);
+          resolve(msg as Extract<ChildMessage, { type: T }>);
+        };
+        child.on('message', onMessage);
+        void exited.then((code) => reject(new Error(`${mode} server child exited (${String(code)})`)));
+      }),
+      10_000,
+      `${mode} server child ${type}`,
+    );
+  try {
+    const { port } = await next('listening');
+    return {
+      child,
+      port,
+      exited,
+      kill,
+      memory: async () => {
+        const reply = next('memory');
+        child.send({ type: 'memory' });
+        const { rss, heapUsed } = await reply;
+        return { rss, heapUsed };
+      },
+    };
   } catch (err) {
     await kill();
     throw err;

@@ -11,6 +11,8 @@ export interface Row {
    * `{ min }` means value >= min, `{ max }` means value <= max. Undefined = informational row.
    */
   readonly target?: { readonly min: number } | { readonly max: number };
+  /** What the target applies to; default: the ratio when there is a baseline, else the value. */
+  readonly targetOn?: 'ratio' | 'value';
   /** Extra words printed after the row (e.g. "grace 1000 ms"). */
   readonly note?: string;
 }
@@ -27,10 +29,14 @@ export function ratioOf(row: Row): number | undefined {
   return row.baseline === undefined || row.baseline === 0 ? undefined : row.onebridge / row.baseline;
 }
 
+function onValue(row: Row): boolean {
+  return (row.targetOn ?? (row.baseline === undefined ? 'value' : 'ratio')) === 'value';
+}
+
 /** True/false for rows with a target, undefined for informational rows. */
 export function passes(row: Row): boolean | undefined {
   if (!row.target) return undefined;
-  const value = row.baseline === undefined ? row.onebridge : ratioOf(row);
+  const value = onValue(row) ? row.onebridge : ratioOf(row);
   if (value === undefined || !Number.isFinite(value)) return false;
   return 'min' in row.target ? value >= row.target.min : value <= row.target.max;
 }
@@ -47,7 +53,7 @@ function fmt(n: number | undefined): string {
 
 function targetText(row: Row): string {
   if (!row.target) return '-';
-  const suffix = row.baseline === undefined ? ` ${row.unit}` : 'x';
+  const suffix = onValue(row) ? ` ${row.unit}` : 'x';
   return 'min' in row.target ? `>= ${row.target.min}${suffix}` : `<= ${row.target.max}${suffix}`;
 }
 
