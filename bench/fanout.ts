@@ -9,7 +9,8 @@ import type { FromWorker, ToWorker } from './fanout-clients.js';
 import { HOST, median, portOf, rawWsServer, startApp, within } from './lib.js';
 import type { Row, Suite } from './table.js';
 
-const CLIENT_COUNTS = [1, 10, 100];
+/** BENCH_FANOUT_CLIENTS=1,10 narrows a run, e.g. while profiling. */
+const CLIENT_COUNTS = process.env['BENCH_FANOUT_CLIENTS']?.split(',').map(Number) ?? [1, 10, 100];
 /** Deliveries (events x clients) per measured round: large enough to swamp setup noise. */
 const DELIVERIES = 100_000;
 /** Events emitted per macrotask: a busy platform, yet the loop still turns between batches. */

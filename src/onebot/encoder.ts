@@ -1,6 +1,9 @@
 import { stringifyCQ } from './cqcode.js';
 import type { MessageFormat, OneBotEvent, Segment } from './types.js';
 
+/** How many recent events keep their encodings. */
+const RECENT = 4;
+
 interface Encoded {
   array?: Buffer;
   string?: Buffer;
@@ -9,17 +12,28 @@ interface Encoded {
 /**
  * Serialises each event once per message format, however many sockets and transports send
  * it: the same Buffer goes to every client, so fan-out costs one JSON.stringify per format.
- * Entries live as long as the event object does (a WeakMap), so nothing accumulates.
+ *
+ * It remembers only the last few events (by identity): transports encode an event while the
+ * account emits it, so that is enough, and nothing accumulates. It does not deduplicate equal
+ * but distinct event objects, nor an event encoded again long after it was emitted (that
+ * just costs one more stringify).
  */
 export class EventEncoder {
-  readonly #cache = new WeakMap<OneBotEvent, Encoded>();
+  // A WeakMap keyed by every event cost a third of fan-out throughput to one client
+  // (ephemeron table growth and GC work per event); a tiny ring scanned by identity is free.
+  readonly #events: Array<OneBotEvent | undefined> = new Array<OneBotEvent | undefined>(RECENT).fill(undefined);
+  readonly #entries: Encoded[] = Array.from({ length: RECENT }, () => ({}));
+  #next = 0;
 
   encode(event: OneBotEvent, format: MessageFormat): Buffer {
-    let entry = this.#cache.get(event);
-    if (!entry) {
-      entry = {};
-      this.#cache.set(event, entry);
+    let slot = this.#events.indexOf(event);
+    if (slot === -1) {
+      slot = this.#next;
+      this.#next = (slot + 1) % RECENT;
+      this.#events[slot] = event;
+      this.#entries[slot] = {};
     }
+    const entry = this.#entries[slot]!;
     let buf = entry[format];
     if (!buf) {
       buf = Buffer.from(JSON.stringify(format === 'string' ? toStringFormat(event) : event));
