@@ -147,8 +147,9 @@ export class WsServer implements Transport {
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', (err) => this.#deps.logger.debug(`handshake socket error from ${remoteOf(req)}: ${err.message}`));
     const remote = remoteOf(req);
+    const onHandshakeError = (err: Error) => this.#deps.logger.debug(`handshake socket error from ${remote}: ${err.message}`);
+    socket.on('error', onHandshakeError);
     if (this.#state !== 'listening') {
       rejectUpgrade(socket, 503, 'server shutting down');
       return;
@@ -167,6 +168,9 @@ export class WsServer implements Transport {
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      // The WebSocket handles socket errors from here on. Left attached, our listener would pin
+      // this upgrade's scope (req and its headers, ~2 KiB) for the life of the connection.
+      socket.off('error', onHandshakeError);
       this.#raw.delete(socket);
       this.#accept(ws, req, role);
     });
