@@ -7,7 +7,7 @@ import type { Row, Suite } from './table.js';
 
 const CONNECTIONS = 5000;
 const WARMUP = 100;
-const RUNS = 2;
+const RUNS = 3;
 
 interface PerConnection {
   readonly rss: number;

@@ -201,7 +201,11 @@ export interface ServerChild {
  * `ws` server, each alone in its process with --expose-gc. Resolves once it listens.
  */
 export async function forkServer(mode: 'raw' | 'onebridge', graceMs = 1000): Promise<ServerChild> {
-  const child = fork(fileURLToPath(new URL('./server-child.js', import.meta.url)), [mode, String(graceMs)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // The young generation is pinned at its usual maximum: V8 otherwise grows it from 1 to 16 MiB
+  // mid-run, whenever allocation picks up, which adds ~3 KiB "per connection" to one run and
+  // not the next. A per-process cost, identical for both servers; pinned, the delta is per socket.
+  const execArgv = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16'];
+  const child = fork(fileURLToPath(new URL('./server-child.js', import.meta.url)), [mode, String(graceMs)], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
