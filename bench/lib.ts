@@ -12,6 +12,18 @@ import { configureLogging } from '../src/logger.js';
 import type { ChildMessage } from './server-child.js';
 
 export const HOST = '127.0.0.1';
+
+/** Children still running; killed when the bench exits, even after a suite timed out mid-run. */
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+function track(child: ChildProcess): ChildProcess {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  return child;
+}
 /** dist/src/cli.js, next to this file's compiled dist/bench/ directory. */
 export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
@@ -161,7 +173,7 @@ export async function spawnCli(yaml: string, timeoutMs = 10_000): Promise<Cli> {
   const dir = mkdtempSync(join(tmpdir(), 'onebridge-bench-'));
   const file = join(dir, 'onebridge.yaml');
   writeFileSync(file, yaml);
-  const child = spawn(process.execPath, [...nodeArgs, CLI, '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = track(spawn(process.execPath, [...nodeArgs, CLI, '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let stderr = '';
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   const kill = async () => {
@@ -205,7 +217,7 @@ export async function forkServer(mode: 'raw' | 'onebridge', graceMs = 1000): Pro
   // mid-run, whenever allocation picks up, which adds ~3 KiB "per connection" to one run and
   // not the next. A per-process cost, identical for both servers; pinned, the delta is per socket.
   const execArgv = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16'];
-  const child = fork(fileURLToPath(new URL('./server-child.js', import.meta.url)), [mode, String(graceMs)], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = track(fork(fileURLToPath(new URL('./server-child.js', import.meta.url)), [mode, String(graceMs)], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
