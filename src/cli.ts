@@ -24,6 +24,17 @@ function fail(err: unknown, debug: boolean): never {
   process.exit(1);
 }
 
+/** Every command body runs through here, so sync and async failures end the same way. */
+function guarded<A>(body: (args: A) => unknown): (args: A) => Promise<void> {
+  return async (args) => {
+    try {
+      await body(args);
+    } catch (err) {
+      fail(err, debug);
+    }
+  };
+}
+
 const argv = hideBin(process.argv);
 const debug = argv.some((a, i) => a === '--log-level=debug' || (a === '--log-level' && argv[i + 1] === 'debug'));
 
@@ -36,26 +47,26 @@ await yargs(argv)
     ['start', '$0'],
     'run onebridge (config: -c FILE, $ONEBRIDGE_CONFIG, ./onebridge.yaml, then built-in defaults)',
     (y) => y.option('config', { alias: 'c', type: 'string', describe: 'config file (YAML)' }),
-    async (args) => {
+    guarded(async (args) => {
       await start({ config: args.config, logLevel: args['log-level'] as LogLevel | undefined, logFormat: args['log-format'] as LogFormat | undefined });
-    },
+    }),
   )
   .command(
     'init [file]',
     'write the commented default config to FILE',
     (y) => y.positional('file', { type: 'string', default: 'onebridge.yaml' }).option('force', { type: 'boolean', default: false, describe: 'overwrite an existing file' }),
-    (args) => {
+    guarded((args) => {
       const file = init(args.file, args.force);
       process.stdout.write(`wrote ${file}; edit it, then run: onebridge -c ${args.file}\n`);
-    },
+    }),
   )
   .command(
     'check',
     'validate a config file and print every problem (exit 0 when valid)',
     (y) => y.option('config', { alias: 'c', type: 'string', describe: 'config file (YAML)' }),
-    (args) => {
+    guarded((args) => {
       process.exitCode = check(args.config, process.stdout, process.stderr);
-    },
+    }),
   )
   .command(
     'status',
@@ -66,9 +77,9 @@ await yargs(argv)
         .option('admin', { type: 'string', describe: 'admin URL instead, e.g. http://127.0.0.1:6790' })
         .option('token', { type: 'string', describe: 'admin access token' })
         .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }),
-    async (args) => {
+    guarded(async (args) => {
       await status({ config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
-    },
+    }),
   )
   .strict()
   .version(VERSION)

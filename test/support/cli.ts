@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
+
+/** A temp dir removed by `cleanup()`; tests call it in afterEach. */
+export function tempDir(): { dir: string; write(name: string, text: string): string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'onebridge-test-'));
+  return {
+    dir,
+    write: (name, text) => {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      return file;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the CLI to completion (commands that exit by themselves), bounded by `timeoutMs`. */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`onebridge ${args.join(' ')} did not exit within ${options.timeoutMs ?? 10_000} ms\n${stderr}`));
+    }, options.timeoutMs ?? 10_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+export interface LogLine {
+  level: string;
+  message: string;
+  component: string;
+  [key: string]: unknown;
+}
+
+/**
+ * A running `onebridge start` with JSON logs on stderr. `waitFor` finds log lines;
+ * `exited` resolves with code/signal and the time of exit. `kill()` in afterEach.
+ */
+export class RunningCli {
+  readonly child: ChildProcess;
+  readonly logs: LogLine[] = [];
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  #waiters: Array<() => void> = [];
+  #partial = '';
+
+  constructor(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}) {
+    this.child = spawn(process.execPath, [CLI, '--log-format', 'json', ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.stdout += d.toString();
+      this.#wake();
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      const text = d.toString();
+      this.stderr += text;
+      const lines = (this.#partial + text).split('\n');
+      this.#partial = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          this.logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          /* a non-JSON line (fatal startup error): kept in stderr */
+        }
+      }
+      this.#wake();
+    });
+    this.exited = new Promise((resolvePromise) => {
+      this.child.on('exit', (code, signal) => {
+        resolvePromise({ code, signal, at: Date.now() });
+        this.#wake();
+      });
+    });
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Wait until `check` returns a value (not undefined), re-checked on every output. */
+  async waitUntil<T>(check: () => T | undefined, ms = 8000, what = 'output'): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const value = check();
+      if (value !== undefined) return value;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; stderr so far:\n${this.stderr.slice(-3000)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(left, 200));
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  waitForLog(pattern: RegExp, ms?: number): Promise<LogLine> {
+    return this.waitUntil(() => this.logs.find((l) => pattern.test(l.message)), ms, `log ${pattern}`);
+  }
+
+  /** Ports from the startup log lines, once the app is ready. */
+  async ready(): Promise<{ ws: number[]; admin?: number }> {
+    await this.waitForLog(/^ready: /);
+    const ws = this.logs.map((l) => /forward WS listening on ws:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).filter((p): p is string => !!p).map(Number);
+    const admin = this.logs.map((l) => /admin endpoint on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean);
+    return admin ? { ws, admin: Number(admin) } : { ws };
+  }
+
+  signal(sig: NodeJS.Signals): number {
+    this.child.kill(sig);
+    return Date.now();
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+export const QUIET_CONFIG = (extra = '') => `sandbox: { console: false }
+network:
+  - { type: ws, port: 0, heartbeat_interval_ms: 0 }
+admin: { port: 0 }
+${extra}`;
