@@ -1,0 +1,208 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestClient, until } from './support/app.js';
+import { CLI, QUIET_CONFIG, RunningCli, tempDir } from './support/cli.js';
+
+const cleanups: Array<() => void | Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const GRACE = 1500;
+
+async function startCli(extra = '', options: { stdin?: 'pipe' | 'ignore'; config?: string } = {}): Promise<{ cli: RunningCli; ws: number; admin: number }> {
+  const t = tempDir();
+  cleanups.push(t.cleanup);
+  const file = t.write('c.yaml', options.config ?? `${QUIET_CONFIG()}shutdown: { grace_ms: ${GRACE} }\n${extra}`);
+  const cli = new RunningCli(['-c', file], { stdin: options.stdin ?? 'ignore' });
+  cleanups.push(() => cli.kill());
+  const ports = await cli.ready();
+  return { cli, ws: ports.ws[0]!, admin: ports.admin! };
+}
+
+async function client(port: number, path: string): Promise<TestClient> {
+  const c = await TestClient.open(`ws://127.0.0.1:${port}${path}`);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+/** Completes the WebSocket handshake by hand, then never reads or answers again. */
+async function muteClient(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  cleanups.push(() => void socket.destroy());
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  socket.write(['GET / HTTP/1.1', 'Host: 127.0.0.1', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', '', ''].join('\r\n'));
+  const [head] = (await once(socket, 'data')) as [Buffer];
+  expect(head.toString()).toMatch(/^HTTP\/1\.1 101 /);
+  socket.pause();
+  return socket;
+}
+
+/** A TCP connection that never sends its HTTP request: stuck in the handshake stage. */
+async function silentTcp(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  cleanups.push(() => void socket.destroy());
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  return socket;
+}
+
+function closeCode(c: TestClient): Promise<number> {
+  return once(c.ws, 'close').then(([code]) => code as number);
+}
+
+function summary(cli: RunningCli): RegExpExecArray | null {
+  for (const l of cli.logs) {
+    const m = /^shutdown complete: closed (\d+) connections?, (\d+) terminated after (\d+) ms$/.exec(l.message);
+    if (m) return m;
+  }
+  return null;
+}
+
+describe('the shutdown promise (real CLI, real signals)', () => {
+  it('SIGINT: 1001 to every well-behaved client, mute ones cut at grace, exit 0 within grace + 1 s', async () => {
+    const { cli, ws } = await startCli();
+    const universal = await client(ws, '/');
+    const api = await client(ws, '/api');
+    const event = await client(ws, '/event');
+    const idle = await client(ws, '/');
+    await muteClient(ws);
+    await muteClient(ws);
+    const preHandshake = await silentTcp(ws);
+    await until(() => cli.logs.filter((l) => l.message.startsWith('connected #')).length === 6, 3000, 'six connections');
+    const codes = Promise.all([universal, api, event, idle].map(closeCode));
+    const preClosed = once(preHandshake, 'close');
+
+    const sentAt = cli.signal('SIGINT');
+    const exit = await cli.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.at - sentAt).toBeLessThan(GRACE + 1000);
+    // The mute clients held it until the grace deadline, not less.
+    expect(exit.at - sentAt).toBeGreaterThanOrEqual(GRACE - 100);
+    expect(await codes).toEqual([1001, 1001, 1001, 1001]);
+    await preClosed;
+    const m = summary(cli);
+    expect(m, cli.stderr).not.toBeNull();
+    expect([Number(m![1]), Number(m![2])]).toEqual([6, 2]);
+    expect(Number(m![3])).toBeGreaterThanOrEqual(GRACE);
+  });
+
+  it('exits at once (well under grace) when every client answers the close frame', async () => {
+    const { cli, ws } = await startCli();
+    for (const path of ['/', '/api', '/event']) await client(ws, path);
+    await until(() => cli.logs.filter((l) => l.message.startsWith('connected #')).length === 3, 3000);
+    const sentAt = cli.signal('SIGINT');
+    const exit = await cli.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.at - sentAt).toBeLessThan(GRACE);
+    expect(summary(cli)?.slice(1, 3)).toEqual(['3', '0']);
+  });
+
+  it.each(['SIGTERM', 'SIGHUP'] as const)('%s shuts down the same way', async (sig) => {
+    const { cli, ws } = await startCli();
+    const c = await client(ws, '/');
+    const code = closeCode(c);
+    cli.signal(sig);
+    expect((await cli.exited).code).toBe(0);
+    expect(await code).toBe(1001);
+    expect(cli.logs.some((l) => l.message.startsWith(`${sig}: shutting down`))).toBe(true);
+    expect(summary(cli)?.slice(1, 3)).toEqual(['1', '0']);
+  });
+
+  it('a second SIGINT later than 500 ms exits at once with 130', async () => {
+    const { cli, ws } = await startCli();
+    await muteClient(ws);
+    await until(() => cli.logs.some((l) => l.message.startsWith('connected #')), 3000);
+    cli.signal('SIGINT');
+    await cli.waitForLog(/shutting down/);
+    await new Promise((r) => setTimeout(r, 700));
+    const secondAt = cli.signal('SIGINT');
+    const exit = await cli.exited;
+    expect(exit.code).toBe(130);
+    // Long before the grace deadline the mute client would have held it to.
+    expect(exit.at - secondAt).toBeLessThan(500);
+    expect(cli.logs.some((l) => l.message === 'SIGINT again: exiting now')).toBe(true);
+  });
+
+  it('two SIGINTs a few ms apart (one Ctrl+C under npm) count once: graceful exit 0', async () => {
+    const { cli, ws } = await startCli();
+    await muteClient(ws);
+    await until(() => cli.logs.some((l) => l.message.startsWith('connected #')), 3000);
+    const sentAt = cli.signal('SIGINT');
+    cli.signal('SIGINT');
+    const exit = await cli.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.at - sentAt).toBeGreaterThanOrEqual(GRACE - 100);
+    expect(exit.at - sentAt).toBeLessThan(GRACE + 1000);
+    expect(summary(cli)?.slice(1, 3)).toEqual(['1', '1']);
+  });
+
+  it('an idle keep-alive admin connection does not hold the exit', async () => {
+    const { cli, admin } = await startCli();
+    const http = await import('node:http');
+    const agent = new http.Agent({ keepAlive: true });
+    cleanups.push(() => agent.destroy());
+    await new Promise<void>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: admin, path: '/connections', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      }).on('error', reject);
+    });
+    const sentAt = cli.signal('SIGINT');
+    const exit = await cli.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.at - sentAt).toBeLessThan(GRACE);
+  });
+});
+
+describe('the sandbox console', () => {
+  it('reads lines piped on stdin as messages, and end of input does not stop onebridge', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const { cli, ws } = await startCli('', { stdin: 'pipe', config: `sandbox: { console: true }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n` });
+    const bot = await client(ws, '/event');
+    await bot.next();
+    cli.child.stdin!.write('hello from a pipe\n/as 20002\n');
+    cli.child.stdin!.write('second line\n');
+    cli.child.stdin!.end();
+    const first = await bot.next();
+    expect(first).toMatchObject({ post_type: 'message', message_type: 'group', group_id: 30001, user_id: 20001, raw_message: 'hello from a pipe' });
+    expect(await bot.next()).toMatchObject({ user_id: 20002, raw_message: 'second line' });
+    // Still serving after stdin closed.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cli.child.exitCode).toBeNull();
+    const api = await client(ws, '/api');
+    expect(await api.call('get_status')).toMatchObject({ status: 'ok' });
+    cli.signal('SIGTERM');
+    expect((await cli.exited).code).toBe(0);
+  });
+
+  it('Ctrl+C typed in the console under a pseudo-terminal shuts down like SIGINT', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const file = t.write('c.yaml', `network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`);
+    // script(1) gives the child a real terminal; what we write to script goes to the terminal.
+    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} -c ${file}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const waitScreen = async (re: RegExp) => {
+      const deadline = Date.now() + 8000;
+      while (!re.test(screen)) {
+        if (Date.now() > deadline) throw new Error(`screen never matched ${re}:\n${screen}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    };
+    await waitScreen(/Alice\(20001\) @ group 30001> /);
+    child.stdin.write('/who\r');
+    await waitScreen(/groups:\r?\n\s+Sandbox Group\(30001\)/);
+    child.stdin.write('\x03');
+    await waitScreen(/shutdown complete: closed 0 connections, 0 terminated/);
+    expect(screen).toMatch(/SIGINT: shutting down/);
+    expect(await exited).toBe(0);
+  });
+});
