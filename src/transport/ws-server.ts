@@ -1,18 +1,17 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Account } from '../account.js';
 import type { WsServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
-import { parseActionFrame } from '../onebot/frame.js';
-import { failed } from '../onebot/router.js';
-import { Retcode, type ActionResponse, type OneBotEvent } from '../onebot/types.js';
-import type { Connection, ConnectionRegistry, Role } from '../registry.js';
+import type { OneBotEvent } from '../onebot/types.js';
+import type { ConnectionRegistry, Role } from '../registry.js';
 import { authorize, remoteOf } from './auth.js';
 import { listen } from './listen.js';
+import { OneBotSocket } from './onebot-socket.js';
 import { rejectUpgrade } from './reject.js';
 import type { Transport } from './transport.js';
 
@@ -27,11 +26,6 @@ const PATH_ROLES: ReadonlyMap<string, Role> = new Map([
 /** `/api/` → `api`; anything else, `//` included, → undefined. */
 export function roleForPath(pathname: string): Role | undefined {
   return PATH_ROLES.get(pathname);
-}
-
-interface Client {
-  readonly ws: WebSocket;
-  readonly conn: Connection;
 }
 
 type State = 'idle' | 'listening' | 'closing' | 'closed';
@@ -58,8 +52,8 @@ export class WsServer implements Transport {
   readonly #wss: WebSocketServer;
   /** TCP connections that are not (yet) WebSockets: HTTP requests, pending handshakes. */
   readonly #raw = new Set<Duplex>();
-  readonly #clients = new Set<Client>();
-  readonly #eventClients = new Set<Client>();
+  readonly #clients = new Set<OneBotSocket>();
+  readonly #eventClients = new Set<OneBotSocket>();
   #state: State = 'idle';
   #heartbeat: NodeJS.Timeout | undefined;
   #endpoint: string;
@@ -180,7 +174,7 @@ export class WsServer implements Transport {
     const { account, registry, logger } = this.#deps;
     const ua = req.headers['user-agent'];
     const conn = registry.add({ transport: 'ws', role, endpoint: this.#endpoint, remote: remoteOf(req), selfId: account.selfId, userAgent: ua });
-    const client: Client = { ws, conn };
+    const client = new OneBotSocket(ws, conn, { account, logger }, this.#config.message_format);
     this.#clients.add(client);
     ws.on('error', (err: Error & { code?: string }) => logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`));
     ws.on('close', (code, reason) => {
@@ -188,44 +182,11 @@ export class WsServer implements Transport {
       this.#eventClients.delete(client);
       registry.remove(conn, `code ${code}${reason.length ? ` ${reason.toString()}` : ''}`);
     });
-    ws.on('message', (data, isBinary) => this.#onMessage(client, data, isBinary));
     if (role !== 'api') {
       // First frame on every event-carrying socket: NoneBot drops everything before it.
-      this.#send(client, this.#deps.encoder.encode(lifecycleEvent(account.selfId, 'connect'), this.#config.message_format));
+      client.send(this.#deps.encoder.encode(lifecycleEvent(account.selfId, 'connect'), this.#config.message_format));
       this.#eventClients.add(client);
     }
-  }
-
-  #onMessage(client: Client, data: RawData, isBinary: boolean): void {
-    const buf = data as Buffer;
-    client.conn.countIn(buf.length);
-    // The spec has event-only sockets ignore what clients send.
-    if (client.conn.role === 'event') return;
-    if (isBinary) {
-      this.#reply(client, failed(Retcode.BAD_REQUEST, 'binary frames are not supported; send actions as JSON text frames'));
-      return;
-    }
-    const parsed = parseActionFrame(buf.toString('utf8'));
-    if (!parsed.ok) {
-      this.#deps.logger.warn(`#${client.conn.id} bad frame: ${parsed.response.message}`);
-      this.#reply(client, parsed.response);
-      return;
-    }
-    const { account } = this.#deps;
-    account.router.call(parsed.request, { selfId: account.selfId, format: this.#config.message_format }).then(
-      (res) => this.#reply(client, res),
-      (err: Error) => this.#deps.logger.error(`#${client.conn.id} action ${parsed.request.action}: ${err.message}`),
-    );
-  }
-
-  #reply(client: Client, res: ActionResponse): void {
-    this.#send(client, Buffer.from(JSON.stringify(res)));
-  }
-
-  #send(client: Client, buf: Buffer): void {
-    if (client.ws.readyState !== WebSocket.OPEN) return;
-    client.ws.send(buf, { binary: false });
-    client.conn.countOut(buf.length);
   }
 
   readonly #onEvent = (event: OneBotEvent): void => this.#broadcast(event);
@@ -233,6 +194,6 @@ export class WsServer implements Transport {
   #broadcast(event: OneBotEvent): void {
     if (this.#eventClients.size === 0) return;
     const buf = this.#deps.encoder.encode(event, this.#config.message_format);
-    for (const client of this.#eventClients) this.#send(client, buf);
+    for (const client of this.#eventClients) client.send(buf);
   }
 }
