@@ -21,6 +21,10 @@ export interface ConnectionInfo {
   bytes_in: number;
   bytes_out: number;
   user_agent?: string;
+  /** Links onebridge dials (reverse WS): reconnects so far, events held and dropped. */
+  reconnects?: number;
+  events_held?: number;
+  events_dropped?: number;
 }
 
 export interface ConnectionInit {
@@ -30,6 +34,7 @@ export interface ConnectionInit {
   remote: string;
   selfId: number;
   userAgent?: string | undefined;
+  state?: ConnectionState;
 }
 
 /** One tracked client connection. Transports update its counters and state in place. */
@@ -42,7 +47,9 @@ export class Connection {
   readonly selfId: number;
   readonly userAgent: string | undefined;
   readonly connectedAt = new Date();
-  state: ConnectionState = 'open';
+  state: ConnectionState;
+  /** Set by transports that dial out and hold events; shown when defined. */
+  link: { reconnects: number; held: () => number; dropped: number } | undefined;
   framesIn = 0;
   framesOut = 0;
   bytesIn = 0;
@@ -56,6 +63,7 @@ export class Connection {
     this.remote = init.remote;
     this.selfId = init.selfId;
     this.userAgent = init.userAgent;
+    this.state = init.state ?? 'open';
   }
 
   countIn(bytes: number): void {
@@ -84,6 +92,11 @@ export class Connection {
       bytes_out: this.bytesOut,
     };
     if (this.userAgent) info.user_agent = this.userAgent;
+    if (this.link) {
+      info.reconnects = this.link.reconnects;
+      info.events_held = this.link.held();
+      info.events_dropped = this.link.dropped;
+    }
     return info;
   }
 }
@@ -110,7 +123,8 @@ export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; remo
   add(init: ConnectionInit): Connection {
     const conn = new Connection(this.#nextId++, init);
     this.#items.set(conn.id, conn);
-    this.#logger.info(`connected #${conn.id} ${conn.transport}/${conn.role} from ${conn.remote} on ${conn.endpoint} (account ${conn.selfId}); ${this.size} live`);
+    // A link onebridge dials is tracked from its first attempt; it logs its own connects.
+    this.#logger.info(`${conn.state === 'connecting' ? 'tracking' : 'connected'} #${conn.id} ${conn.transport}/${conn.role} from ${conn.remote} on ${conn.endpoint} (account ${conn.selfId}); ${this.size} live`);
     this.emit('added', conn);
     return conn;
   }

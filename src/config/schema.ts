@@ -20,7 +20,57 @@ export const WsServerConfig = z.strictObject({
 });
 export type WsServerConfig = z.infer<typeof WsServerConfig>;
 
-export const NetworkConfig = z.discriminatedUnion('type', [WsServerConfig]);
+const wsUrl = () =>
+  z
+    .string({ error: 'expected a ws:// or wss:// URL' })
+    .refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), { error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8080/onebot/v11/ws' });
+
+/**
+ * `network[]` entry `type: ws-reverse`: onebridge dials the bot framework. Universal (one
+ * socket on `url`) unless `api_url` or `event_url` is set: then split, two sockets with
+ * `X-Client-Role: API` and `Event`, each falling back to `url`.
+ */
+export const WsReverseConfig = z
+  .strictObject({
+    type: z.literal('ws-reverse'),
+    url: wsUrl().optional(),
+    api_url: wsUrl().optional(),
+    event_url: wsUrl().optional(),
+    access_token: token(),
+    message_format: MessageFormat.default('array'),
+    /** Heartbeat meta events and WebSocket pings; 0 = neither. */
+    heartbeat_interval_ms: durationMs().default(15_000),
+    reconnect: z
+      .strictObject({
+        initial_ms: intIn(1, 3_600_000, ' (milliseconds)').default(1000),
+        max_ms: intIn(1, 3_600_000, ' (milliseconds)').default(30_000),
+      })
+      .prefault({}),
+    /** Events held while the framework is away; `max_events: 0` holds none. */
+    buffer: z
+      .strictObject({
+        max_events: intIn(0, 1_000_000).default(1000),
+        max_age_ms: durationMs().default(60_000),
+      })
+      .prefault({}),
+    /** A peer whose unread backlog passes this is recycled, its events held as if it were down. */
+    max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** A handshake that takes longer is abandoned and retried. */
+    handshake_timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(10_000),
+    max_payload_bytes: intIn(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    self_id: selfId().optional(),
+  })
+  .superRefine((entry, ctx) => {
+    if (!entry.url && !(entry.api_url && entry.event_url)) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'missing; set url (universal), or both api_url and event_url (split)' });
+    }
+    if (entry.reconnect.max_ms < entry.reconnect.initial_ms) {
+      ctx.addIssue({ code: 'custom', path: ['reconnect', 'max_ms'], message: `must be at least reconnect.initial_ms (${entry.reconnect.initial_ms})` });
+    }
+  });
+export type WsReverseConfig = z.infer<typeof WsReverseConfig>;
+
+export const NetworkConfig = z.discriminatedUnion('type', [WsServerConfig, WsReverseConfig]);
 export type NetworkConfig = z.infer<typeof NetworkConfig>;
 
 export const AccountConfig = z.strictObject({
@@ -81,7 +131,7 @@ export const Config = z
       } else if (!ids.has(entry.self_id)) {
         ctx.addIssue({ code: 'custom', path: ['network', i, 'self_id'], message: `no account has self_id ${entry.self_id}; expected one of ${[...ids.keys()].join(', ')}` });
       }
-      if ('port' in entry) claim(entry.host, entry.port, ['network', i, 'port']);
+      if (entry.type === 'ws') claim(entry.host, entry.port, ['network', i, 'port']);
     });
     if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
   });

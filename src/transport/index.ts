@@ -1,5 +1,6 @@
 import type { NetworkConfig } from '../config/schema.js';
 import type { Transport } from './transport.js';
+import { WsReverse } from './ws-reverse.js';
 import { WsServer, type WsServerDeps } from './ws-server.js';
 
 export type TransportDeps = WsServerDeps;
@@ -9,6 +10,7 @@ type FactoryMap = { [T in NetworkConfig['type']]: (config: Extract<NetworkConfig
 /** `network[].type → factory`, as adapters are found by `accounts[].adapter.type`. */
 export const transportFactories: FactoryMap = {
   ws: (config, key, deps) => new WsServer(config, key, deps),
+  'ws-reverse': (config, key, deps) => new WsReverse(config, key, deps),
 };
 
 export function createTransport(config: NetworkConfig, key: string, deps: TransportDeps): Transport {
