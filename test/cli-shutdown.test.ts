@@ -19,7 +19,7 @@ async function startCli(extra = '', options: { stdin?: 'pipe' | 'ignore'; config
   const cli = new RunningCli(['-c', file], { stdin: options.stdin ?? 'ignore' });
   cleanups.push(() => cli.kill());
   const ports = await cli.ready();
-  return { cli, ws: ports.ws[0]!, admin: ports.admin! };
+  return { cli, ws: ports.ws[0] ?? 0, admin: ports.admin ?? 0 };
 }
 
 async function client(port: number, path: string): Promise<TestClient> {
@@ -204,5 +204,35 @@ describe('the sandbox console', () => {
     await waitScreen(/shutdown complete: closed 0 connections, 0 terminated/);
     expect(screen).toMatch(/SIGINT: shutting down/);
     expect(await exited).toBe(0);
+  });
+});
+
+describe('reverse WS shutdown (real CLI)', () => {
+  it('SIGINT with one link connected, one stuck in a handshake and one backing off: exit 0 well within grace + 1 s', async () => {
+    const { Framework, freePort, silentServer } = await import('./support/framework.js');
+    const f = await Framework.start();
+    cleanups.push(() => f.close());
+    const silent = await silentServer();
+    cleanups.push(() => silent.close());
+    const down = await freePort();
+    const config = `sandbox: { console: false }
+network:
+  - { type: ws-reverse, url: "${f.url()}", heartbeat_interval_ms: 0 }
+  - { type: ws-reverse, url: "ws://127.0.0.1:${silent.port}/", heartbeat_interval_ms: 0 }
+  - { type: ws-reverse, url: "ws://127.0.0.1:${down}/", heartbeat_interval_ms: 0, reconnect: { initial_ms: 60000, max_ms: 60000 } }
+shutdown: { grace_ms: ${GRACE} }
+`;
+    const { cli } = await startCli('', { config });
+    const c = await f.connection(0);
+    await until(() => silent.sockets.length === 1, 3000, 'handshake in progress');
+    await new Promise((r) => setTimeout(r, 100));
+    const sentAt = cli.signal('SIGINT');
+    const exit = await cli.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.at - sentAt).toBeLessThan(1000);
+    expect(await c.closed).toBe(1001);
+    // Nothing had to be cut: the idle link left the registry when accepting stopped, the
+    // handshake was aborted, and the connected framework answered the close frame.
+    expect(summary(cli)?.[2]).toBe('0');
   });
 });
