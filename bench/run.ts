@@ -4,13 +4,14 @@ import { fanout } from './fanout.js';
 import { idleMemory } from './idle-memory.js';
 import { roundtrip } from './roundtrip.js';
 import { shutdown } from './shutdown.js';
+import { wsReverse } from './ws-reverse.js';
 import { formatTable, passes, type Row, type Suite } from './table.js';
 // Convention: one file per suite, bench/<name>.ts, `export const <name>: Suite = { name, title, run }`,
 // measuring onebridge and its raw baseline side by side in one run. One import line per suite here,
 // plus one entry in `suites` below.
 
 /** Run order. Suites that spawn processes or open thousands of sockets go last. */
-const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory];
+const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory, wsReverse];
 
 /** Upper bound for one suite, so a wedged benchmark cannot hang `npm run bench`. */
 const SUITE_TIMEOUT_MS = 180_000;
