@@ -152,3 +152,12 @@ describe('EventEncoder', () => {
     expect(Array.isArray(event.message)).toBe(true);
   });
 });
+
+describe('status table for reverse links', () => {
+  it('adds a LINK column with reconnects, held and dropped when a link is listed', () => {
+    const base = { transport: 'ws-reverse' as const, role: 'universal' as const, endpoint: 'ws://f/ws', remote: 'f:80', self_id: 1, connected_at: new Date().toISOString(), state: 'connecting' as const, frames_in: 0, frames_out: 0, bytes_in: 0, bytes_out: 0 };
+    const out = formatTable([{ ...base, id: 1, reconnects: 3, events_held: 5, events_dropped: 2 }]).split('\n');
+    expect(out[0]).toMatch(/\sLINK$/);
+    expect(out[1]).toMatch(/\sconnecting\s.*3 reconnects, 5 held, 2 dropped$/);
+  });
+});

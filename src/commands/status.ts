@@ -50,7 +50,8 @@ function bytes(n: number): string {
 
 export function formatTable(connections: readonly ConnectionInfo[]): string {
   if (connections.length === 0) return 'no live connections\n';
-  const header = ['ID', 'TRANSPORT', 'ROLE', 'ACCOUNT', 'REMOTE', 'ENDPOINT', 'UP', 'STATE', 'IN', 'OUT'];
+  const links = connections.some((c) => c.reconnects !== undefined);
+  const header = ['ID', 'TRANSPORT', 'ROLE', 'ACCOUNT', 'REMOTE', 'ENDPOINT', 'UP', 'STATE', 'IN', 'OUT', ...(links ? ['LINK'] : [])];
   const rows = connections.map((c) => [
     String(c.id),
     c.transport,
@@ -62,6 +63,7 @@ export function formatTable(connections: readonly ConnectionInfo[]): string {
     c.state,
     `${c.frames_in}/${bytes(c.bytes_in)}`,
     `${c.frames_out}/${bytes(c.bytes_out)}`,
+    ...(links ? [c.reconnects === undefined ? '' : `${c.reconnects} reconnects, ${c.events_held ?? 0} held, ${c.events_dropped ?? 0} dropped`] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
