@@ -74,7 +74,7 @@ export class App {
         shared: this.#shared,
         emit: (event) => account?.emit('event', event),
       });
-      const router = new ActionRouter([coreActions(() => adapter.status()), adapter.actions], logger);
+      const router: ActionRouter = new ActionRouter([coreActions(() => adapter.status(), () => router), adapter.actions], logger);
       account = new Account(selfId, adapter, router);
       this.accounts.set(selfId, account);
       await adapter.start(this.#lifetime.signal);

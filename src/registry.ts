@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from './logger.js';
 
-export type TransportKind = 'ws' | 'ws-reverse' | 'http' | 'sse';
+export type TransportKind = 'ws' | 'ws-reverse' | 'http' | 'sse' | 'http-post';
 export type Role = 'universal' | 'api' | 'event';
 export type ConnectionState = 'connecting' | 'open' | 'closing';
 

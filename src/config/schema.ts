@@ -70,7 +70,48 @@ export const WsReverseConfig = z
   });
 export type WsReverseConfig = z.infer<typeof WsReverseConfig>;
 
-export const NetworkConfig = z.discriminatedUnion('type', [WsServerConfig, WsReverseConfig]);
+/** `network[]` entry `type: http`: the HTTP API (`/:action`), and SSE on `/_events`. */
+export const HttpServerConfig = z.strictObject({
+  type: z.literal('http'),
+  host: host().default('127.0.0.1'),
+  port: port().default(5700),
+  access_token: token(),
+  message_format: MessageFormat.default('array'),
+  /** Also serve events as Server-Sent Events on GET /_events. */
+  sse: z.boolean().default(false),
+  /** SSE heartbeat meta events; 0 = off. */
+  heartbeat_interval_ms: durationMs().default(15_000),
+  /** Largest request body; a larger one gets 413. */
+  max_body_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  /** An SSE client with more unsent bytes than this has events dropped (counted); past 4x it is cut. */
+  max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+  self_id: selfId().optional(),
+});
+export type HttpServerConfig = z.infer<typeof HttpServerConfig>;
+
+/** `network[]` entry `type: http-post`: each event POSTed to a webhook, in order, signed. */
+export const HttpPostConfig = z.strictObject({
+  type: z.literal('http-post'),
+  url: z
+    .string({ error: 'expected an http:// or https:// URL' })
+    .refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), { error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/onebot/v11/http' }),
+  /** HMAC-SHA1 key for `X-Signature`; empty = unsigned. */
+  secret: z.string().default(''),
+  timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(5000),
+  retries: z
+    .strictObject({
+      max: intIn(0, 100).default(3),
+      initial_ms: intIn(1, 600_000, ' (milliseconds)').default(500),
+    })
+    .prefault({}),
+  message_format: MessageFormat.default('array'),
+  /** Events queued for the target; when full the oldest are dropped (counted, logged). */
+  buffer: z.strictObject({ max_events: intIn(1, 1_000_000).default(1000) }).prefault({}),
+  self_id: selfId().optional(),
+});
+export type HttpPostConfig = z.infer<typeof HttpPostConfig>;
+
+export const NetworkConfig = z.discriminatedUnion('type', [WsServerConfig, WsReverseConfig, HttpServerConfig, HttpPostConfig]);
 export type NetworkConfig = z.infer<typeof NetworkConfig>;
 
 export const AccountConfig = z.strictObject({
@@ -131,7 +172,7 @@ export const Config = z
       } else if (!ids.has(entry.self_id)) {
         ctx.addIssue({ code: 'custom', path: ['network', i, 'self_id'], message: `no account has self_id ${entry.self_id}; expected one of ${[...ids.keys()].join(', ')}` });
       }
-      if (entry.type === 'ws') claim(entry.host, entry.port, ['network', i, 'port']);
+      if (entry.type === 'ws' || entry.type === 'http') claim(entry.host, entry.port, ['network', i, 'port']);
     });
     if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
   });

@@ -33,7 +33,11 @@ export function authorize(req: IncomingMessage, url: URL, expected: string): Aut
 }
 
 export function remoteOf(req: IncomingMessage): string {
-  const { remoteAddress, remotePort } = req.socket;
+  return remoteOfSocket(req.socket);
+}
+
+export function remoteOfSocket(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  const { remoteAddress, remotePort } = socket;
   if (!remoteAddress) return 'unknown';
   return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
 }

@@ -47,6 +47,16 @@ export class HeldEvents {
     }
   }
 
+  /** The oldest event still fresh (older ones are dropped on the way), or undefined. */
+  shift(): OneBotEvent | undefined {
+    const cutoff = this.#maxAge > 0 ? this.#now() - this.#maxAge : -Infinity;
+    for (let item = this.#items.shift(); item; item = this.#items.shift()) {
+      if (item.at >= cutoff) return item.event;
+      this.#dropped++;
+    }
+    return undefined;
+  }
+
   /** Everything still fresh, oldest first; the store is empty afterwards. */
   drain(): OneBotEvent[] {
     const items = this.#items;

@@ -1,5 +1,7 @@
 import type { NetworkConfig } from '../config/schema.js';
 import type { Transport } from './transport.js';
+import { HttpPost } from './http-post.js';
+import { HttpServer } from './http-server.js';
 import { WsReverse } from './ws-reverse.js';
 import { WsServer, type WsServerDeps } from './ws-server.js';
 
@@ -11,6 +13,8 @@ type FactoryMap = { [T in NetworkConfig['type']]: (config: Extract<NetworkConfig
 export const transportFactories: FactoryMap = {
   ws: (config, key, deps) => new WsServer(config, key, deps),
   'ws-reverse': (config, key, deps) => new WsReverse(config, key, deps),
+  http: (config, key, deps) => new HttpServer(config, key, deps),
+  'http-post': (config, key, deps) => new HttpPost(config, key, deps),
 };
 
 export function createTransport(config: NetworkConfig, key: string, deps: TransportDeps): Transport {

@@ -1,0 +1,51 @@
+import type { IncomingMessage } from 'node:http';
+
+/** A request body onebridge refuses, with the HTTP status that says why. */
+export class BodyError extends Error {
+  readonly code = 'ONEBRIDGE_BAD_BODY';
+  readonly status: 400 | 406 | 413;
+
+  constructor(status: 400 | 406 | 413, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Reads a POST body as OneBot's HTTP API allows: JSON or `x-www-form-urlencoded`, an object
+ * either way. An empty body is `{}` whatever its type. 406 for other content types, 400 for a
+ * malformed body, 413 past `limit` bytes (reading stops there).
+ */
+export async function readParams(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    throw new BodyError(413, `body of ${declared} bytes is over the limit of ${limit} (max_body_bytes)`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyError(413, `body is over the limit of ${limit} bytes (max_body_bytes)`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  const text = Buffer.concat(chunks).toString('utf8');
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json') {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new BodyError(400, 'body is not valid JSON');
+    }
+    if (!isObject(value)) throw new BodyError(400, 'JSON body must be an object of params');
+    return value;
+  }
+  if (type === 'application/x-www-form-urlencoded') return Object.fromEntries(new URLSearchParams(text));
+  throw new BodyError(406, `Content-Type ${type || '(none)'} is not accepted; send application/json or application/x-www-form-urlencoded`);
+}

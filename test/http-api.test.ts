@@ -1,0 +1,262 @@
+import { once } from 'node:events';
+import { request as httpRequest, Agent } from 'node:http';
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import type { ActionHandler } from '../src/onebot/router.js';
+import { startApp, until, wsPort } from './support/app.js';
+
+let app: App | undefined;
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await app?.stop();
+  app = undefined;
+});
+
+const HTTP = (extra = '') => `network:\n  - type: http\n    port: 0\n    heartbeat_interval_ms: 0\n${extra}`;
+const base = () => `http://127.0.0.1:${wsPort(app!)}`;
+
+async function call(path: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${base()}${path}`, init);
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+/** Adds an action that answers after `ms`: async completion for the connection-handling tests. */
+function addSlowAction(ms: number): void {
+  const actions = app!.accounts.get(10001)!.adapter.actions as Record<string, ActionHandler>;
+  actions['slow_echo'] = async (p) => {
+    await new Promise((r) => setTimeout(r, ms));
+    return { text: p.optionalString('text', 'done') };
+  };
+}
+
+describe('HTTP API: status codes', () => {
+  it.each([
+    ['GET /get_status', '/get_status', {}, 200, { status: 'ok', retcode: 0 }],
+    ['GET /get_status/', '/get_status/', {}, 200, { status: 'ok' }],
+    ['POST JSON', '/get_login_info', json({}), 200, { data: { user_id: 10001 } }],
+    ['POST with no body', '/get_status', { method: 'POST' }, 200, { status: 'ok' }],
+    ['unknown action', '/nope', {}, 404, { status: 'failed', retcode: 1404, message: 'unknown action: nope' }],
+    ['no action', '/', {}, 404, { retcode: 1404 }],
+    ['another content type', '/get_status', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'x' }, 406, { retcode: 1400 }],
+    ['malformed JSON', '/get_status', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{x' }, 400, { message: 'body is not valid JSON' }],
+    ['JSON that is not an object', '/get_status', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '[1]' }, 400, { message: 'JSON body must be an object of params' }],
+    ['PUT', '/get_status', { method: 'PUT' }, 405, { retcode: 1400 }],
+    ['a failing action: 200, failure in the body', '/send_private_msg?user_id=1&message=x', {}, 200, { status: 'failed', retcode: 100 }],
+    ['a wrong param type: 200, 1400 in the body', '/send_private_msg?user_id=abc&message=x', {}, 200, { retcode: 1400, message: 'param user_id: expected an integer, got "abc"' }],
+  ] as const)('%s', async (_name, path, init, status, body) => {
+    app = await startApp(HTTP());
+    const res = await call(path, init as RequestInit);
+    expect(res.status).toBe(status);
+    expect(res.body).toMatchObject(body);
+  });
+
+  it('413 for a body over max_body_bytes', async () => {
+    app = await startApp(HTTP('    max_body_bytes: 2048\n'));
+    const res = await call('/get_status', json({ pad: 'x'.repeat(4096) }));
+    expect(res.status).toBe(413);
+    expect(res.body['message']).toMatch(/over the limit of 2048/);
+  });
+});
+
+describe('HTTP API: tokens', () => {
+  it('401 missing, 403 wrong, and a rejected request never runs the action', async () => {
+    app = await startApp(`${HTTP('    access_token: tok\n')}admin: { port: 0 }\n`);
+    const before = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: unknown[] };
+    expect((await call('/send_group_msg?group_id=30001&message=x')).status).toBe(401);
+    expect((await call('/send_group_msg?group_id=30001&message=x', { headers: { Authorization: 'Bearer bad' } })).status).toBe(403);
+    expect((await call('/send_group_msg?group_id=30001&message=x&access_token=bad')).status).toBe(403);
+    const after = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: unknown[] };
+    expect(after.messages).toHaveLength(before.messages.length);
+  });
+
+  it.each([
+    ['Bearer', { Authorization: 'Bearer tok' }, ''],
+    ['Token (Koishi)', { Authorization: 'Token tok' }, ''],
+    ['?access_token', {}, '?access_token=tok'],
+  ])('accepts %s', async (_n, headers, query) => {
+    app = await startApp(HTTP('    access_token: tok\n'));
+    const res = await call(`/get_status${query}`, { headers });
+    expect(res).toMatchObject({ status: 200, body: { retcode: 0 } });
+  });
+});
+
+describe('HTTP API: params', () => {
+  it.each([
+    ['the query string', '/send_group_msg?group_id=30001&message=hi%20%5Bthere%5D', {}],
+    ['a form body', '/send_group_msg', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'group_id=30001&message=hi+%5Bthere%5D' }],
+    ['a JSON body', '/send_group_msg', json({ group_id: 30001, message: 'hi [there]' })],
+    ['a JSON body with the id as a string', '/send_group_msg', json({ group_id: '30001', message: 'hi [there]' })],
+    ['POST / with {action, params}', '/', json({ action: 'send_group_msg', params: { group_id: 30001, message: 'hi [there]' } })],
+  ])('from %s, strings coerced to the declared types', async (_n, path, init) => {
+    app = await startApp(`${HTTP()}admin: { port: 0 }\n`);
+    const res = await call(path, init as RequestInit);
+    expect(res).toMatchObject({ status: 200, body: { status: 'ok', data: { message_id: expect.any(Number) } } });
+    const out = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: Array<{ raw_message: string; group_id: number }> };
+    expect(out.messages.at(-1)).toMatchObject({ group_id: 30001, raw_message: 'hi &#91;there&#93;' });
+  });
+
+  it('auto_escape from a query string is a boolean', async () => {
+    app = await startApp(`${HTTP()}admin: { port: 0 }\n`);
+    await call('/send_group_msg?group_id=30001&auto_escape=true&message=%5BCQ%3Aface%2Cid%3D1%5D');
+    const out = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: Array<{ message: unknown[] }> };
+    expect(out.messages.at(-1)!.message).toEqual([{ type: 'text', data: { text: '[CQ:face,id=1]' } }]);
+  });
+
+  it('POST / returns the echo', async () => {
+    app = await startApp(HTTP());
+    expect((await call('/', json({ action: 'get_status', echo: { n: 1 } }))).body).toMatchObject({ status: 'ok', echo: { n: 1 } });
+  });
+});
+
+/** Sends raw bytes, returns everything received until the server closes (FIN). */
+async function rawExchange(port: number, data: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  cleanups.push(() => socket.destroy());
+  await once(socket, 'connect');
+  let got = '';
+  socket.on('data', (d: Buffer) => (got += d.toString()));
+  socket.write(data);
+  await once(socket, 'end');
+  return got;
+}
+
+function bodies(raw: string): unknown[] {
+  return raw
+    .split(/HTTP\/1\.[01] /)
+    .filter(Boolean)
+    .map((r) => {
+      const [head, body] = r.split('\r\n\r\n');
+      const len = Number(/content-length: (\d+)/i.exec(head!)?.[1]);
+      expect(Buffer.byteLength(body!.slice(0, len))).toBe(len);
+      return JSON.parse(body!.slice(0, len));
+    });
+}
+
+describe('HTTP API: async answers are never lost', () => {
+  it('with Connection: close, the full answer arrives before FIN', async () => {
+    app = await startApp(HTTP());
+    addSlowAction(150);
+    const raw = await rawExchange(wsPort(app), 'POST /slow_echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"text":"late"}');
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(bodies(raw)).toEqual([expect.objectContaining({ status: 'ok', data: { text: 'late' } })]);
+  });
+
+  it('on HTTP/1.0', async () => {
+    app = await startApp(HTTP());
+    addSlowAction(150);
+    const raw = await rawExchange(wsPort(app), 'GET /slow_echo?text=old HTTP/1.0\r\nHost: x\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.[01] 200 OK/);
+    expect(bodies(raw)).toEqual([expect.objectContaining({ data: { text: 'old' } })]);
+  });
+
+  it('for a pipelined pair: both answers, in order, before FIN', async () => {
+    app = await startApp(HTTP());
+    addSlowAction(150);
+    const raw = await rawExchange(wsPort(app), 'GET /slow_echo?text=one HTTP/1.1\r\nHost: x\r\n\r\nGET /slow_echo?text=two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(bodies(raw)).toEqual([expect.objectContaining({ data: { text: 'one' } }), expect.objectContaining({ data: { text: 'two' } })]);
+  });
+});
+
+describe('HTTP API: registry', () => {
+  it('a keep-alive socket is one tracked connection across requests', async () => {
+    app = await startApp(HTTP());
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    const get = () =>
+      new Promise<void>((resolve, reject) =>
+        httpRequest({ host: '127.0.0.1', port: wsPort(app!), path: '/get_status', agent }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+          .on('error', reject)
+          .end(),
+      );
+    await get();
+    await get();
+    await get();
+    const http = app.registry.snapshot().filter((c) => c.transport === 'http');
+    expect(http).toHaveLength(1);
+    expect(http[0]).toMatchObject({ role: 'api', frames_out: 3, self_id: 10001 });
+    agent.destroy();
+    await until(() => app!.registry.size === 0);
+  });
+});
+
+/** Reads SSE `data:` blocks from a streaming fetch. */
+async function sse(url: string, init: RequestInit = {}) {
+  const controller = new AbortController();
+  cleanups.push(() => controller.abort());
+  const res = await fetch(url, { ...init, signal: controller.signal });
+  const events: Record<string, unknown>[] = [];
+  let buffer = '';
+  let ended = false;
+  const reader = res.body!.getReader();
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += Buffer.from(value).toString();
+        let i: number;
+        while ((i = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, i);
+          buffer = buffer.slice(i + 2);
+          if (block.startsWith('data: ')) events.push(JSON.parse(block.slice(6)) as Record<string, unknown>);
+        }
+      }
+    } catch {
+      /* aborted */
+    }
+    ended = true;
+  })();
+  return { res, events, ended: () => ended };
+}
+
+describe('SSE on /_events', () => {
+  it('streams lifecycle first, then events and heartbeats, as data: blocks', async () => {
+    app = await startApp('network:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 50 }\n');
+    const s = await sse(`${base()}/_events`);
+    expect(s.res.status).toBe(200);
+    expect(s.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await until(() => s.events.length >= 1);
+    expect(s.events[0]).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'connect' });
+    app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'x' });
+    await until(() => s.events.some((e) => e['notice_type'] === 'x'));
+    await until(() => s.events.some((e) => e['meta_event_type'] === 'heartbeat'), 1000);
+    expect(app.registry.snapshot().filter((c) => c.transport === 'sse')).toEqual([expect.objectContaining({ role: 'event' })]);
+  });
+
+  it('applies the token rules and is off unless sse: true', async () => {
+    app = await startApp('network:\n  - { type: http, port: 0, sse: true, access_token: t }\n  - { type: http, port: 0 }\n');
+    expect((await fetch(`${base()}/_events`)).status).toBe(401);
+    const ok = await sse(`${base()}/_events?access_token=t`);
+    expect(ok.res.status).toBe(200);
+    const off = await fetch(`http://127.0.0.1:${wsPort(app, 1)}/_events`);
+    expect(off.status).toBe(404);
+    await off.text();
+  });
+});
+
+describe('HTTP API: shutdown', () => {
+  it('finishes an in-flight action, closes idle keep-alive sockets and ends SSE, within grace', async () => {
+    app = await startApp('network:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: 2000 }\n');
+    addSlowAction(300);
+    const agent = new Agent({ keepAlive: true });
+    cleanups.push(() => agent.destroy());
+    await new Promise<void>((r) => httpRequest({ host: '127.0.0.1', port: wsPort(app!), path: '/get_status', agent }, (res) => res.resume().on('end', r)).end());
+    const stream = await sse(`${base()}/_events`);
+    await until(() => stream.events.length === 1);
+    const inflight = call('/slow_echo?text=finished');
+    await new Promise((r) => setTimeout(r, 50));
+    const summary = await app.stop();
+    expect(await inflight).toMatchObject({ status: 200, body: { data: { text: 'finished' } } });
+    expect(summary.terminated).toBe(0);
+    expect(summary.elapsedMs).toBeLessThan(1500);
+    await until(() => stream.ended());
+    expect(app.registry.size).toBe(0);
+  });
+});
