@@ -1,0 +1,195 @@
+import { createHmac } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../src/app.js';
+import type { ActionHandler } from '../src/onebot/router.js';
+import { startApp, TestClient, until, wsPort } from './support/app.js';
+
+let app: App | undefined;
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  await app?.stop();
+  app = undefined;
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Received {
+  headers: IncomingMessage['headers'];
+  raw: string;
+  body: Record<string, unknown>;
+}
+
+/** A webhook receiver on port 0; `reply` decides each answer (status and body). */
+async function receiver(reply: (r: Received, index: number) => { status: number; body?: string } | 'hang' = () => ({ status: 204 })) {
+  const got: Received[] = [];
+  const hanging: ServerResponse[] = [];
+  const server: Server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d: Buffer) => (raw += d.toString()));
+    req.on('end', () => {
+      const r = { headers: req.headers, raw, body: JSON.parse(raw) as Record<string, unknown> };
+      got.push(r);
+      const answer = reply(r, got.length - 1);
+      if (answer === 'hang') return void hanging.push(res);
+      res.writeHead(answer.status, answer.body ? { 'Content-Type': 'application/json' } : {});
+      res.end(answer.body ?? '');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        for (const h of hanging) h.destroy();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  );
+  const port = (server.address() as { port: number }).port;
+  return { got, url: `http://127.0.0.1:${port}/onebot/v11/http`, hanging };
+}
+
+const notices = (got: Received[]) => got.filter((g) => g.body['post_type'] === 'notice').map((g) => g.body['n']);
+const emit = (n: number) => app!.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'test', n });
+
+describe('HTTP POST webhooks', () => {
+  it('posts lifecycle enable first, with X-Self-ID, User-Agent and a signature over the exact bytes', async () => {
+    const r = await receiver();
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}", secret: s3cret }\n`);
+    emit(1);
+    await until(() => r.got.length >= 2);
+    const [first, second] = r.got;
+    expect(first!.body).toMatchObject({ post_type: 'meta_event', meta_event_type: 'lifecycle', sub_type: 'enable', self_id: 10001 });
+    expect(second!.body).toMatchObject({ notice_type: 'test', n: 1 });
+    for (const g of r.got) {
+      expect(g.headers['content-type']).toBe('application/json');
+      expect(g.headers['x-self-id']).toBe('10001');
+      expect(g.headers['user-agent']).toMatch(/^onebridge\/\S+ OneBot\/11$/);
+      expect(g.headers['x-signature']).toBe(`sha1=${createHmac('sha1', 's3cret').update(g.raw).digest('hex')}`);
+      // Compact JSON.stringify: what Koishi re-serialises before checking the signature.
+      expect(JSON.stringify(JSON.parse(g.raw))).toBe(g.raw);
+    }
+  });
+
+  it('sends no signature without a secret', async () => {
+    const r = await receiver();
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}" }\n`);
+    await until(() => r.got.length >= 1);
+    expect(r.got[0]!.headers['x-signature']).toBeUndefined();
+  });
+
+  it('retries 5xx and network errors with backoff, and keeps the order', async () => {
+    let failures = 2;
+    const r = await receiver((g) => (g.body['n'] === 1 && failures-- > 0 ? { status: 503 } : { status: 204 }));
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}", retries: { max: 3, initial_ms: 20 } }\n`);
+    emit(1);
+    emit(2);
+    emit(3);
+    await until(() => notices(r.got).length >= 5);
+    expect(notices(r.got)).toEqual([1, 1, 1, 2, 3]);
+  });
+
+  it('does not retry a 4xx', async () => {
+    const r = await receiver((g) => (g.body['n'] === 1 ? { status: 400 } : { status: 204 }));
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}", retries: { max: 3, initial_ms: 20 } }\n`);
+    emit(1);
+    emit(2);
+    await until(() => notices(r.got).length >= 2);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(notices(r.got)).toEqual([1, 2]);
+  });
+
+  it('times out a receiver that never answers, gives up after the retries, then serves the next event', async () => {
+    const r = await receiver((g) => (g.body['n'] === 1 ? 'hang' : { status: 204 }));
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}", timeout_ms: 150, retries: { max: 1, initial_ms: 10 } }\n`);
+    emit(1);
+    emit(2);
+    await until(() => notices(r.got).includes(2), 3000);
+    expect(notices(r.got)).toEqual([1, 1, 2]);
+  });
+
+  it('a full queue drops the oldest and counts them', async () => {
+    // The first delivery (lifecycle enable) hangs until released: everything else queues.
+    const r = await receiver((_g, i) => (i === 0 ? 'hang' : { status: 204 }));
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}", buffer: { max_events: 2 } }\n`);
+    await until(() => r.hanging.length === 1);
+    for (let i = 1; i <= 6; i++) emit(i);
+    expect(app.registry.snapshot().find((c) => c.transport === 'http-post')).toMatchObject({ events_held: 2, events_dropped: 4 });
+    r.hanging[0]!.writeHead(204).end();
+    await until(() => notices(r.got).length >= 2);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(notices(r.got)).toEqual([5, 6]);
+  });
+
+  it('posts lifecycle disable at shutdown, last', async () => {
+    const r = await receiver();
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}" }\nshutdown: { grace_ms: 2000 }\n`);
+    emit(1);
+    await until(() => r.got.length >= 2);
+    const summary = await app.stop();
+    expect(r.got.at(-1)!.body).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'disable' });
+    expect(summary.elapsedMs).toBeLessThan(1000);
+  });
+
+  it('does not hold the exit past grace when the receiver never answers', async () => {
+    const r = await receiver(() => 'hang');
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}", timeout_ms: 60000 }\nshutdown: { grace_ms: 300 }\n`);
+    await until(() => r.got.length >= 1);
+    const summary = await app.stop();
+    expect(summary.elapsedMs).toBeGreaterThanOrEqual(280);
+    expect(summary.elapsedMs).toBeLessThan(1300);
+    expect(app.registry.size).toBe(0);
+  });
+});
+
+describe('quick operations', () => {
+  it('a reply from the webhook is sent to the group, at the sender (end to end on the sandbox)', async () => {
+    const r = await receiver((g) => (g.body['post_type'] === 'message' ? { status: 200, body: JSON.stringify({ reply: 'pong' }) } : { status: 204 }));
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}" }\nadmin: { port: 0 }\n`);
+    const injected = await fetch(`${app.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20001, group_id: 30001, message: 'ping' }) });
+    const { message_id } = (await injected.json()) as { message_id: number };
+    const out = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=${message_id}&timeout_ms=3000`)).json()) as { messages: Array<{ raw_message: string; group_id: number }> };
+    expect(out.messages).toEqual([expect.objectContaining({ group_id: 30001, raw_message: '[CQ:at,qq=20001] pong' })]);
+  });
+
+  it('a private reply with at_sender, auto_escape', async () => {
+    const r = await receiver((g) => (g.body['post_type'] === 'message' ? { status: 200, body: JSON.stringify({ reply: '[not a code]', auto_escape: true }) } : { status: 204 }));
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}" }\nadmin: { port: 0 }\n`);
+    await fetch(`${app.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20002, message: 'hi' }) });
+    const out = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=1&timeout_ms=3000`)).json()) as { messages: Array<{ raw_message: string; user_id: number }> };
+    expect(out.messages).toEqual([expect.objectContaining({ user_id: 20002, raw_message: '&#91;not a code&#93;' })]);
+  });
+
+  it('.handle_quick_operation runs delete, kick, ban (default 30 min) and request approvals through the router', async () => {
+    app = await startApp('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
+    const calls: Array<[string, Record<string, unknown>]> = [];
+    const actions = app.accounts.get(10001)!.adapter.actions as Record<string, ActionHandler>;
+    for (const name of ['send_msg', 'delete_msg', 'set_group_kick', 'set_group_ban', 'set_friend_add_request', 'set_group_add_request']) {
+      actions[name] = (p) => void calls.push([name, { ...p.raw }]);
+    }
+    const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/api`);
+    cleanups.push(() => c.close());
+    const group = { post_type: 'message', message_type: 'group', group_id: 30001, user_id: 20003, message_id: 42 };
+    expect(await c.call('.handle_quick_operation', { context: group, operation: { delete: true, kick: true, ban: true } }, 1)).toMatchObject({ status: 'ok' });
+    expect(calls).toEqual([
+      ['delete_msg', { message_id: 42 }],
+      ['set_group_kick', { group_id: 30001, user_id: 20003, reject_add_request: false }],
+      ['set_group_ban', { group_id: 30001, user_id: 20003, duration: 1800 }],
+    ]);
+    calls.length = 0;
+    await c.call('.handle_quick_operation', { context: group, operation: { ban: true, ban_duration: 60, reply: 'x', at_sender: false } }, 2);
+    expect(calls).toEqual([
+      ['send_msg', { message_type: 'group', group_id: 30001, message: [{ type: 'text', data: { text: 'x' } }] }],
+      ['set_group_ban', { group_id: 30001, user_id: 20003, duration: 60 }],
+    ]);
+    calls.length = 0;
+    await c.call('.handle_quick_operation', { context: { post_type: 'request', request_type: 'friend', flag: 'f1' }, operation: { approve: true, remark: 'pal' } }, 3);
+    await c.call('.handle_quick_operation', { context: { post_type: 'request', request_type: 'group', sub_type: 'invite', flag: 'g1' }, operation: { approve: false, reason: 'no' } }, 4);
+    expect(calls).toEqual([
+      ['set_friend_add_request', { flag: 'f1', approve: true, remark: 'pal' }],
+      ['set_group_add_request', { flag: 'g1', sub_type: 'invite', approve: false, reason: 'no' }],
+    ]);
+    expect(await c.call('.handle_quick_operation', { operation: {} }, 5)).toMatchObject({ retcode: 1400, message: 'param context: expected the event object being answered' });
+  });
+});
