@@ -236,3 +236,30 @@ shutdown: { grace_ms: ${GRACE} }
     expect(summary(cli)?.[2]).toBe('0');
   });
 });
+
+describe('HTTP shutdown (real CLI)', () => {
+  it('SIGINT with an SSE stream open and an idle keep-alive socket: the stream ends, exit 0 well within grace', async () => {
+    const config = `sandbox: { console: false }\nnetwork:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`;
+    const { cli } = await startCli('', { config });
+    const port = Number(await cli.waitUntil(() => cli.logs.map((l) => /HTTP API listening on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean)));
+    const http = await import('node:http');
+    const agent = new http.Agent({ keepAlive: true });
+    cleanups.push(() => agent.destroy());
+    await new Promise<void>((r) => http.get({ host: '127.0.0.1', port, path: '/get_status', agent }, (res) => res.resume().on('end', () => r())));
+    let streamed = '';
+    const ended = new Promise<void>((resolve) => {
+      http.get({ host: '127.0.0.1', port, path: '/_events' }, (res) => {
+        res.on('data', (d: Buffer) => (streamed += d.toString()));
+        res.on('end', () => resolve());
+        res.on('error', () => resolve());
+      });
+    });
+    await until(() => streamed.includes('"sub_type":"connect"'), 3000, 'SSE lifecycle');
+    const sentAt = cli.signal('SIGINT');
+    const exit = await cli.exited;
+    await ended;
+    expect(exit.code).toBe(0);
+    expect(exit.at - sentAt).toBeLessThan(GRACE);
+    expect(summary(cli)?.[2]).toBe('0');
+  });
+});
