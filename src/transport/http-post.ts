@@ -161,15 +161,27 @@ export class HttpPost implements Transport {
 
   /** One POST; the JSON reply body, undefined for none; throws RetryableError for 5xx/network. */
   async #post(body: Buffer, headers: Record<string, string>): Promise<unknown> {
-    const signal = AbortSignal.any([this.#hard.signal, AbortSignal.timeout(this.#config.timeout_ms)]);
+    // One controller per request, cut by the timeout or by the hard step.
+    const request = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.abort();
+    }, this.#config.timeout_ms);
+    const cut = () => request.abort();
+    this.#hard.signal.addEventListener('abort', cut, { once: true });
     let res: Response;
+    let text: string;
     try {
-      res = await fetch(this.#config.url, { method: 'POST', headers, body, signal });
+      res = await fetch(this.#config.url, { method: 'POST', headers, body, signal: request.signal });
+      text = await res.text();
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      throw new RetryableError(e.name === 'TimeoutError' ? `no answer within ${this.#config.timeout_ms} ms` : `cannot reach it (${e.cause?.code ?? e.message})`);
+      throw new RetryableError(timedOut ? `no answer within ${this.#config.timeout_ms} ms` : `cannot reach it (${e.cause?.code ?? e.message})`);
+    } finally {
+      clearTimeout(timer);
+      this.#hard.signal.removeEventListener('abort', cut);
     }
-    const text = await res.text().catch(() => '');
     this.#conn.countOut(body.length);
     if (res.status >= 500) throw new RetryableError(`it answered ${res.status}`);
     if (res.status >= 400) throw new Error(`it answered ${res.status}; not retried`);
