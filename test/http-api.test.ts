@@ -241,6 +241,32 @@ describe('SSE on /_events', () => {
   });
 });
 
+describe('SSE slow consumers', () => {
+  it('a client that stops reading has events dropped (counted) and later cut; others get every event', async () => {
+    app = await startApp('network:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0, max_buffered_bytes: 65536 }\n');
+    const stalled = connect(wsPort(app), '127.0.0.1');
+    cleanups.push(() => stalled.destroy());
+    stalled.on('error', () => {});
+    await once(stalled, 'connect');
+    stalled.write('GET /_events HTTP/1.1\r\nHost: x\r\n\r\n');
+    await once(stalled, 'data');
+    stalled.pause();
+    const healthy = await sse(`${base()}/_events`);
+    await until(() => healthy.events.length === 1);
+    const big = 'x'.repeat(64 * 1024);
+    // Paced by the healthy client's reading: it never lags, the stalled one falls behind.
+    for (let i = 0; i < 300; i++) {
+      app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', big, i });
+      await until(() => healthy.events.length === i + 2, 5000, `event ${i} at the healthy client`);
+    }
+    expect(healthy.events.slice(1).map((e) => e['i'])).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    const slow = app.registry.snapshot().find((c) => c.transport === 'sse' && (c.events_dropped ?? 0) > 0);
+    // Either still tracked with drops counted, or already cut for being far behind.
+    if (slow) expect(slow.events_dropped).toBeGreaterThan(0);
+    else expect(app.registry.snapshot().filter((c) => c.transport === 'sse')).toHaveLength(1);
+  });
+});
+
 describe('HTTP API: shutdown', () => {
   it('finishes an in-flight action, closes idle keep-alive sockets and ends SSE, within grace', async () => {
     app = await startApp('network:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: 2000 }\n');
