@@ -74,7 +74,10 @@ export class App {
         shared: this.#shared,
         emit: (event) => account?.emit('event', event),
       });
-      const router: ActionRouter = new ActionRouter([coreActions(() => adapter.status(), () => router), adapter.actions], logger);
+      const router: ActionRouter = new ActionRouter([coreActions(() => adapter.status(), () => router), adapter.actions], logger, {
+        rateLimitIntervalMs: accountConfig.rate_limit_interval_ms,
+        adapterName: accountConfig.adapter.type,
+      });
       account = new Account(selfId, adapter, router);
       this.accounts.set(selfId, account);
       await adapter.start(this.#lifetime.signal);
@@ -138,6 +141,7 @@ export class App {
 
     for (const { name, adapter } of [...this.#started].reverse()) await this.#stopAdapter(name, adapter);
     this.#started.length = 0;
+    for (const account of this.accounts.values()) account.router.close();
     this.#state = 'stopped';
     return { connections, terminated, aborted, elapsedMs: Math.round(performance.now() - t0) };
   }

@@ -17,7 +17,7 @@ function problems(yaml: string): string[] {
 describe('config', () => {
   it('the built-in default file is valid and has the documented shape', () => {
     const config = parseConfig(readFileSync(DEFAULT_CONFIG_FILE, 'utf8'));
-    expect(config.accounts).toEqual([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot' } }]);
+    expect(config.accounts).toEqual([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot', report_self_message: false }, rate_limit_interval_ms: 500 }]);
     expect(config.network).toHaveLength(1);
     expect(config.network[0]).toMatchObject({ type: 'ws', host: '127.0.0.1', port: 6700, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000 });
     expect(config.admin).toEqual({ host: '127.0.0.1', port: 6790, access_token: '' });

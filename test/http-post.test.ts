@@ -190,6 +190,6 @@ describe('quick operations', () => {
       ['set_friend_add_request', { flag: 'f1', approve: true, remark: 'pal' }],
       ['set_group_add_request', { flag: 'g1', sub_type: 'invite', approve: false, reason: 'no' }],
     ]);
-    expect(await c.call('.handle_quick_operation', { operation: {} }, 5)).toMatchObject({ retcode: 1400, message: 'param context: expected the event object being answered' });
+    expect(await c.call('.handle_quick_operation', { operation: {} }, 5)).toMatchObject({ retcode: 1400, message: 'param context: expected an object, got nothing' });
   });
 });

@@ -6,6 +6,8 @@ export const SandboxAdapterConfig = z.strictObject({
   type: z.literal('sandbox'),
   /** The bot's nickname in the world (get_login_info). */
   nickname: z.string().default('onebridge-bot'),
+  /** Also send the bot's own messages to it, as `message_sent` events. */
+  report_self_message: z.boolean().default(false),
 });
 export type SandboxAdapterConfig = z.infer<typeof SandboxAdapterConfig>;
 
@@ -37,6 +39,10 @@ export const SandboxGroup = z.strictObject({
 export const SandboxWorldConfig = z.strictObject({
   /** Chat console on the terminal (or line input from stdin when it is not a terminal). */
   console: z.boolean().default(true),
+  /** The role bots get in groups that do not list them (admin, so they can manage). */
+  bot_role: z.enum(['owner', 'admin', 'member']).default('admin'),
+  /** How many messages get_msg / delete_msg / recalls can still find (least recently used go first). */
+  message_capacity: intIn(1, 10_000_000).default(10_000),
   users: z.array(SandboxUser).default([
     { user_id: 20001, nickname: 'Alice', sex: 'female', age: 0 },
     { user_id: 20002, nickname: 'Bob', sex: 'male', age: 0 },

@@ -2,7 +2,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Logger } from '../../src/logger.js';
 import { toMessage, plainText } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
-import type { SandboxWorld, WorldMessage } from './world.js';
+import type { SandboxWorld, WorldMessage, WorldNotice } from './world.js';
 
 export interface SandboxConsoleOptions {
   readonly input: NodeJS.ReadableStream;
@@ -21,6 +21,10 @@ const HELP = `commands:
   /group <group_id>    talk in a group
   /private [bot_id]    talk privately to a bot
   /who                 list users, bots and groups
+  /recall <message_id>  recall a message you sent
+  /poke <user_id>      poke someone in the current chat
+  /request friend [text]  ask the bot to be your friend (the bot gets a request)
+  /request group [text]   ask to join the current group
   /quit                stop onebridge (same as Ctrl+C)
 anything else is sent as a message (CQ codes allowed)`;
 
@@ -61,6 +65,7 @@ export class SandboxConsole {
       }
     });
     this.#world.on('message', this.#onMessage);
+    this.#world.on('notice', this.#onNotice);
     if (this.#opts.terminal) {
       this.#print(`sandbox console: you are ${this.#who()} in ${this.#where()}. /help for commands, Ctrl+C to quit.`);
       this.#prompt();
@@ -69,6 +74,7 @@ export class SandboxConsole {
 
   stop(): void {
     this.#world.off('message', this.#onMessage);
+    this.#world.off('notice', this.#onNotice);
     const rl = this.#rl;
     this.#rl = undefined;
     rl?.close();
@@ -80,6 +86,8 @@ export class SandboxConsole {
     const chat = m.group_id !== undefined ? `group ${m.group_id}` : `private → ${this.#world.displayName(m.to ?? 0)}(${m.to})`;
     this.#print(`[${chat}] ${this.#world.displayName(m.from, m.group_id)}(${m.from}): ${plainText(m.message)}`);
   };
+
+  readonly #onNotice = (n: WorldNotice): void => this.#print(`* ${n.text}`);
 
   #onLine(line: string): void {
     const text = line.trim();
@@ -100,6 +108,7 @@ export class SandboxConsole {
 
   #command(text: string): void {
     const [cmd, arg] = text.split(/\s+/, 2);
+    const rest = text.split(/\s+/).slice(2).join(' ');
     const id = arg === undefined ? undefined : Number(arg);
     switch (cmd) {
       case '/help':
@@ -122,6 +131,25 @@ export class SandboxConsole {
         if (bot === undefined || !this.#world.bots.has(bot)) return this.#print(`! usage: /private [bot_id]; bots: ${[...this.#world.bots.keys()].join(', ')}`);
         this.#chat = { to: bot };
         return this.#print(`now talking in ${this.#where()}`);
+      }
+      case '/recall':
+        if (id === undefined || !Number.isInteger(id)) return this.#print('! usage: /recall <message_id>');
+        this.#world.recall(this.#as, id);
+        return;
+      case '/poke':
+        if (id === undefined || !this.#world.users.has(id)) return this.#print('! usage: /poke <user_id>');
+        return this.#world.poke(this.#as, id, 'group_id' in this.#chat ? this.#chat.group_id : undefined);
+      case '/request': {
+        if (arg === 'friend') {
+          const bot = 'to' in this.#chat ? this.#chat.to : [...this.#world.bots.keys()][0]!;
+          const flag = this.#world.requestFriend(this.#as, bot, rest);
+          return this.#print(`friend request sent (flag ${flag})`);
+        }
+        if (arg === 'group' && 'group_id' in this.#chat) {
+          const flag = this.#world.requestJoin(this.#as, this.#chat.group_id, rest);
+          return this.#print(`join request sent (flag ${flag})`);
+        }
+        return this.#print('! usage: /request friend [text], or /request group [text] while in a group');
       }
       default:
         return this.#print(`! unknown command ${cmd}; /help lists them`);

@@ -1,13 +1,12 @@
 import type { Adapter, AdapterContext, AdapterFactory } from '../../src/adapter.js';
 import type { AdminRoute } from '../../src/admin/route.js';
-import { groupMessageEvent, privateMessageEvent, type Sender } from '../../src/onebot/events.js';
+import { groupMessageEvent, privateMessageEvent } from '../../src/onebot/events.js';
 import { toMessage, InvalidMessageError } from '../../src/onebot/message.js';
-import { ActionError, type Params } from '../../src/onebot/params.js';
-import type { ActionTable } from '../../src/onebot/router.js';
-import { Retcode } from '../../src/onebot/types.js';
+import { ActionError } from '../../src/onebot/params.js';
+import { sandboxActions } from './actions.js';
 import type { SandboxAdapterConfig } from './config.js';
 import { SandboxConsole } from './console.js';
-import { SandboxWorld, type WorldMessage } from './world.js';
+import { SandboxWorld, type WorldMessage, type WorldNotice } from './world.js';
 
 interface Shared {
   world: SandboxWorld;
@@ -32,40 +31,31 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
   world.addBot(selfId, config.nickname);
   let running = false;
 
-  const senderFor = (m: WorldMessage): Sender => {
-    const user = world.users.get(m.from);
-    const base: Sender = { user_id: m.from, nickname: user?.nickname ?? String(m.from), sex: user?.sex ?? 'unknown', age: user?.age ?? 0 };
-    if (m.group_id === undefined) return base;
-    const member = world.groups.get(m.group_id)?.members.get(m.from);
-    return { ...base, card: member?.card ?? '', role: member?.role ?? 'member', title: '' };
-  };
-
   const onWorldMessage = (m: WorldMessage) => {
-    if (!running || m.from === selfId) return;
+    if (!running) return;
+    if (m.from === selfId) {
+      // The bot's own message: only as message_sent, and only when asked for.
+      if (config.report_self_message) {
+        const base = m.group_id !== undefined
+          ? groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, user_id: selfId, message: m.message, sender: world.sender(selfId, m.group_id), time: m.time })
+          : privateMessageEvent(selfId, { message_id: m.message_id, user_id: selfId, message: m.message, sender: world.sender(selfId), time: m.time });
+        ctx.emit({ ...base, post_type: 'message_sent', ...(m.to !== undefined ? { target_id: m.to } : {}) });
+      }
+      return;
+    }
     if (m.group_id !== undefined) {
       if (!world.groups.get(m.group_id)?.members.has(selfId)) return;
-      ctx.emit(groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, user_id: m.from, message: m.message, sender: senderFor(m), time: m.time }));
+      ctx.emit(groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, user_id: m.from, message: m.message, sender: world.sender(m.from, m.group_id), time: m.time }));
     } else if (m.to === selfId) {
-      ctx.emit(privateMessageEvent(selfId, { message_id: m.message_id, user_id: m.from, message: m.message, sender: senderFor(m), time: m.time }));
+      ctx.emit(privateMessageEvent(selfId, { message_id: m.message_id, user_id: m.from, message: m.message, sender: world.sender(m.from), time: m.time, sub_type: world.isFriend(selfId, m.from) ? 'friend' : 'other' }));
     }
   };
 
-  const sendPrivate = (p: Params) => ({ message_id: world.botSay(selfId, { to: p.int('user_id') }, p.message()).message_id });
-  const sendGroup = (p: Params) => ({ message_id: world.botSay(selfId, { group_id: p.int('group_id') }, p.message()).message_id });
-
-  const actions: ActionTable = {
-    get_login_info: () => ({ user_id: selfId, nickname: config.nickname }),
-    send_private_msg: sendPrivate,
-    send_group_msg: sendGroup,
-    send_msg: (p) => {
-      const type = p.optionalString('message_type');
-      if (type === 'private' || (type === '' && !p.has('group_id'))) return sendPrivate(p);
-      if (type === 'group' || type === '') return sendGroup(p);
-      throw new ActionError(Retcode.BAD_REQUEST, `param message_type: expected "private" or "group", got ${JSON.stringify(type)}`);
-    },
-    can_send_image: () => ({ yes: true }),
-    can_send_record: () => ({ yes: true }),
+  const onWorldNotice = (n: WorldNotice) => {
+    if (running && n.audience(selfId)) ctx.emit(n.event(selfId));
   };
+
+  const actions = sandboxActions(world, selfId, config.nickname);
 
   const adminRoutes: AdminRoute[] = [
     {
@@ -112,6 +102,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
       if (running) return;
       running = true;
       world.on('message', onWorldMessage);
+      world.on('notice', onWorldNotice);
       world.attach();
     },
     ready() {
@@ -132,6 +123,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
       if (!running) return;
       running = false;
       world.off('message', onWorldMessage);
+      world.off('notice', onWorldNotice);
       if (world.detach()) {
         shared.console?.stop();
         shared.console = undefined;

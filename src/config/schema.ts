@@ -117,6 +117,8 @@ export type NetworkConfig = z.infer<typeof NetworkConfig>;
 export const AccountConfig = z.strictObject({
   self_id: selfId(),
   adapter: AdapterConfig,
+  /** Interval between `<action>_rate_limited` calls (the spec's default: 500 ms). */
+  rate_limit_interval_ms: intIn(1, 3_600_000, ' (milliseconds)').default(500),
 });
 export type AccountConfig = z.infer<typeof AccountConfig>;
 
@@ -140,7 +142,7 @@ export const LogConfig = z.strictObject({
 
 export const Config = z
   .strictObject({
-    accounts: z.array(AccountConfig).min(1, { error: 'expected at least one account' }).default([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot' } }]),
+    accounts: z.array(AccountConfig).min(1, { error: 'expected at least one account' }).default([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot', report_self_message: false }, rate_limit_interval_ms: 500 }]),
     network: z.array(NetworkConfig).default([]),
     admin: AdminConfig.optional(),
     shutdown: ShutdownConfig.prefault({}),

@@ -65,6 +65,13 @@ export class Params {
     return this.has(name) ? this.string(name) : fallback;
   }
 
+  /** A param that must be a JSON object (e.g. `context` of `.handle_quick_operation`). */
+  object(name: string): Record<string, unknown> {
+    const v = this.raw[name];
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+    throw badParam(name, 'an object', v);
+  }
+
   /** The `message` param with `auto_escape` applied. */
   message(name = 'message'): Message {
     if (!this.has(name)) throw badParam(name, 'a message (string, segment or list of segments)', undefined);

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { isStandardAction, STANDARD_ACTIONS, type ParamSpec } from './action-schema.js';
 import { ActionError, Params } from './params.js';
 import { Retcode, type ActionRequest, type ActionResponse, type MessageFormat } from './types.js';
 
@@ -25,18 +26,64 @@ function withEcho(res: ActionResponse, echo: unknown): ActionResponse {
   return res;
 }
 
+export interface RouterOptions {
+  /** Interval between `_rate_limited` actions (the spec's default is 500 ms). */
+  readonly rateLimitIntervalMs?: number;
+  /** For "not supported by the … adapter" answers. */
+  readonly adapterName?: string;
+}
+
+const ASYNC_SUFFIX = '_async';
+const RATE_SUFFIX = '_rate_limited';
+
+/** Checks params against the action's schema; throws ActionError (1400) naming the param. */
+function validate(action: string, params: Params): void {
+  if (!isStandardAction(action)) return;
+  for (const [name, spec] of Object.entries(STANDARD_ACTIONS[action] as ParamSpec)) {
+    const optional = spec.endsWith('?');
+    if (optional && !params.has(name)) continue;
+    switch (spec.replace('?', '')) {
+      case 'int':
+        params.int(name);
+        break;
+      case 'bool':
+        params.bool(name, false);
+        break;
+      case 'string':
+        params.string(name);
+        break;
+      case 'message':
+        params.message(name);
+        break;
+      case 'object':
+        params.object(name);
+        break;
+    }
+  }
+}
+
 /**
  * Finds an action's handler and runs it. Tables are searched in order, so the first one
- * (core actions) can answer what every adapter shares. Always resolves: unknown actions,
- * bad params and handler crashes become failed responses, never a rejection or a hang.
+ * (core actions) can answer what every adapter shares. Params of standard actions are checked
+ * first (1400 naming the param). `<action>_async` answers `async` at once and runs afterwards;
+ * `<action>_rate_limited` answers `async` and queues the call, one per interval. Always
+ * resolves: unknown actions, bad params and handler crashes become failed responses, never a
+ * rejection or a hang. `close()` drops queued calls and clears the queue's timer.
  */
 export class ActionRouter {
   readonly #tables: readonly ActionTable[];
   readonly #logger: Logger;
+  readonly #interval: number;
+  readonly #adapterName: string;
+  readonly #queue: Array<() => Promise<unknown>> = [];
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
-  constructor(tables: readonly ActionTable[], logger: Logger) {
+  constructor(tables: readonly ActionTable[], logger: Logger, options: RouterOptions = {}) {
     this.#tables = tables;
     this.#logger = logger;
+    this.#interval = options.rateLimitIntervalMs ?? 500;
+    this.#adapterName = options.adapterName ?? 'platform';
   }
 
   handler(action: string): ActionHandler | undefined {
@@ -46,15 +93,77 @@ export class ActionRouter {
     return undefined;
   }
 
+  /** Calls waiting in the `_rate_limited` queue. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
   async call(req: ActionRequest, ctx: ActionContext): Promise<ActionResponse> {
-    const handler = this.handler(req.action);
-    if (!handler) return failed(Retcode.NOT_FOUND, `unknown action: ${req.action}`, req.echo);
+    let action = req.action;
+    let mode: 'now' | 'async' | 'rate' = 'now';
+    if (!this.handler(action)) {
+      if (action.endsWith(ASYNC_SUFFIX) && this.handler(action.slice(0, -ASYNC_SUFFIX.length))) {
+        action = action.slice(0, -ASYNC_SUFFIX.length);
+        mode = 'async';
+      } else if (action.endsWith(RATE_SUFFIX) && this.handler(action.slice(0, -RATE_SUFFIX.length))) {
+        action = action.slice(0, -RATE_SUFFIX.length);
+        mode = 'rate';
+      }
+    }
+    const handler = this.handler(action);
+    if (!handler) {
+      const why = isStandardAction(action) ? `${action} is not supported by the ${this.#adapterName} adapter` : `unknown action: ${action}`;
+      return failed(Retcode.NOT_FOUND, why, req.echo);
+    }
+    const params = new Params(req.params);
     try {
-      return ok(await handler(new Params(req.params), ctx), req.echo);
+      validate(action, params);
     } catch (err) {
       if (err instanceof ActionError) return failed(err.retcode, err.message, req.echo);
-      this.#logger.error(`action ${req.action} crashed: ${(err as Error).message}`, { stack: (err as Error).stack });
-      return failed(Retcode.INTERNAL, `internal error in ${req.action}`, req.echo);
+      throw err;
+    }
+    if (mode === 'now') return this.#run(action, handler, params, ctx, req.echo);
+    const later = () => this.#run(action, handler, params, ctx).then((res) => {
+      if (res.status === 'failed') this.#logger.warn(`${req.action} failed afterwards (${res.retcode}): ${res.message}`);
+    });
+    if (this.#closed) return failed(Retcode.INTERNAL, 'shutting down', req.echo);
+    if (mode === 'async') setImmediate(() => void later());
+    else this.#enqueue(later);
+    return withEcho({ status: 'async', retcode: Retcode.ASYNC, data: null, message: '', wording: '' }, req.echo);
+  }
+
+  /** Drops queued `_rate_limited` calls and stops their timer. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (this.#queue.length) this.#logger.warn(`dropped ${this.#queue.length} queued _rate_limited action(s) at shutdown`);
+    this.#queue.length = 0;
+  }
+
+  #enqueue(job: () => Promise<unknown>): void {
+    this.#queue.push(job);
+    if (this.#timer) return;
+    // The first call runs now; each later one an interval after the one before.
+    void this.#queue.shift()!();
+    this.#timer = setInterval(() => {
+      const next = this.#queue.shift();
+      if (next) void next();
+      else {
+        clearInterval(this.#timer);
+        this.#timer = undefined;
+      }
+    }, this.#interval);
+  }
+
+  async #run(action: string, handler: ActionHandler, params: Params, ctx: ActionContext, echo?: unknown): Promise<ActionResponse> {
+    try {
+      return ok(await handler(params, ctx), echo);
+    } catch (err) {
+      if (err instanceof ActionError) return failed(err.retcode, err.message, echo);
+      this.#logger.error(`action ${action} crashed: ${(err as Error).message}`, { stack: (err as Error).stack });
+      return failed(Retcode.INTERNAL, `internal error in ${action}`, echo);
     }
   }
 }
