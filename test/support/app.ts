@@ -10,7 +10,8 @@ configureLogging({ silent: process.env['ONEBRIDGE_TEST_LOGS'] !== '1' });
 
 /** An in-process App from YAML, started; `stop()` it in afterEach. Console off, port 0. */
 export async function startApp(yaml: string): Promise<App> {
-  const app = new App(parseConfig(`sandbox: { console: false }\n${yaml}`));
+  // A test that brings its own sandbox section must turn the console off itself.
+  const app = new App(parseConfig(/^sandbox:/m.test(yaml) ? yaml : `sandbox: { console: false }\n${yaml}`));
   try {
     await app.start();
   } catch (err) {
