@@ -57,7 +57,49 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
 
   const actions = sandboxActions(world, selfId, config.nickname);
 
+  /** Runs a world operation for an admin route: bad input and refusals are 400 with the reason. */
+  const control = (body: unknown, run: (b: Record<string, unknown>) => Record<string, unknown>) => {
+    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    try {
+      return { status: 200, body: run(b) };
+    } catch (err) {
+      if (err instanceof ActionError) return { status: 400, body: { error: err.message } };
+      throw err;
+    }
+  };
+  const int = (b: Record<string, unknown>, key: string): number => {
+    const n = Number(b[key]);
+    if (b[key] === undefined || !Number.isSafeInteger(n)) throw new ActionError(400, `${key}: expected an integer`);
+    return n;
+  };
+
   const adminRoutes: AdminRoute[] = [
+    {
+      method: 'POST',
+      path: '/sandbox/requests',
+      // A user asks a bot for friendship ({kind: "friend", user_id, self_id?}) or to join a group ({kind: "group", user_id, group_id}).
+      handle: ({ body }) =>
+        control(body, (b) => {
+          const comment = typeof b['comment'] === 'string' ? b['comment'] : '';
+          if (b['kind'] === 'friend') return { flag: world.requestFriend(int(b, 'user_id'), b['self_id'] === undefined ? [...world.bots.keys()][0]! : int(b, 'self_id'), comment) };
+          if (b['kind'] === 'group') return { flag: world.requestJoin(int(b, 'user_id'), int(b, 'group_id'), comment) };
+          throw new ActionError(400, 'kind: expected "friend" or "group"');
+        }),
+    },
+    {
+      method: 'POST',
+      path: '/sandbox/recall',
+      handle: ({ body }) => control(body, (b) => ({ message_id: world.recall(int(b, 'user_id'), int(b, 'message_id')).message_id })),
+    },
+    {
+      method: 'POST',
+      path: '/sandbox/poke',
+      handle: ({ body }) =>
+        control(body, (b) => {
+          world.poke(int(b, 'user_id'), int(b, 'target_id'), b['group_id'] === undefined ? undefined : int(b, 'group_id'));
+          return {};
+        }),
+    },
     {
       method: 'POST',
       path: '/sandbox/messages',
