@@ -161,6 +161,17 @@ describe('quick operations', () => {
     expect(out.messages).toEqual([expect.objectContaining({ user_id: 20002, raw_message: '&#91;not a code&#93;' })]);
   });
 
+  it('delete and ban from a webhook reply act on the sandbox (end to end)', async () => {
+    const r = await receiver((g) => (g.body['post_type'] === 'message' ? { status: 200, body: JSON.stringify({ delete: true, ban: true, ban_duration: 120 }) } : { status: 204 }));
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}" }\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nadmin: { port: 0 }\n`);
+    const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 1)}/`);
+    cleanups.push(() => c.close());
+    await c.next();
+    await fetch(`${app.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20003, group_id: 30001, message: 'spam' }) });
+    expect(await c.nextWhere((f) => f['notice_type'] === 'group_recall')).toMatchObject({ user_id: 20003, operator_id: 10001 });
+    expect(await c.nextWhere((f) => f['notice_type'] === 'group_ban')).toMatchObject({ user_id: 20003, duration: 120 });
+  });
+
   it('.handle_quick_operation runs delete, kick, ban (default 30 min) and request approvals through the router', async () => {
     app = await startApp('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
     const calls: Array<[string, Record<string, unknown>]> = [];
