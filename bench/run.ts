@@ -1,5 +1,6 @@
 // Runs the registered suites in order and prints one table per suite.
 // Usage: npm run bench [-- NAME...]   (NAME filters suites by substring of their name)
+import { cqcode } from './cqcode.js';
 import { fanout } from './fanout.js';
 import { idleMemory } from './idle-memory.js';
 import { roundtrip } from './roundtrip.js';
@@ -12,7 +13,7 @@ import { formatTable, passes, type Row, type Suite } from './table.js';
 // plus one entry in `suites` below.
 
 /** Run order. Suites that spawn processes or open thousands of sockets go last. */
-const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory, wsReverse, http];
+const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory, wsReverse, http, cqcode];
 
 /** Upper bound for one suite, so a wedged benchmark cannot hang `npm run bench`. */
 const SUITE_TIMEOUT_MS = 180_000;
