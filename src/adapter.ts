@@ -2,8 +2,9 @@ import type { AdminRoute } from './admin/route.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './logger.js';
 import type { BotStatus } from './onebot/events.js';
-import type { ActionTable } from './onebot/router.js';
-import type { OneBotEvent } from './onebot/types.js';
+import type { ActionContext, ActionTable } from './onebot/router.js';
+import type { ActionRequest, ActionResponse, OneBotEvent } from './onebot/types.js';
+import type { ConnectionRegistry } from './registry.js';
 
 /** What an adapter is given: its account, a way to emit events, and app-wide context. */
 export interface AdapterContext {
@@ -15,6 +16,8 @@ export interface AdapterContext {
   readonly shared: Map<string, unknown>;
   /** Deliver an event to every transport serving this account. */
   emit(event: OneBotEvent): void;
+  /** For adapters that hold a link to their platform (the relay's upstream), to show it. */
+  readonly registry: ConnectionRegistry;
 }
 
 /**
@@ -24,6 +27,11 @@ export interface AdapterContext {
 export interface Adapter {
   /** OneBot actions this adapter carries out, by action name. Others answer 1404. */
   readonly actions: ActionTable;
+  /**
+   * Optional: answers every action no table has (extensions, suffixes, standard ones), as
+   * is, unchecked. The relay passes them upstream. Without it such actions answer 1404.
+   */
+  readonly forward?: (request: ActionRequest, ctx: ActionContext) => Promise<Omit<ActionResponse, 'echo'>>;
   /** Extra admin endpoints (the sandbox's message injection), deduplicated by path. */
   readonly adminRoutes?: readonly AdminRoute[];
   start(signal: AbortSignal): Promise<void>;

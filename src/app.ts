@@ -72,11 +72,13 @@ export class App {
         logger,
         config: this.config,
         shared: this.#shared,
+        registry: this.registry,
         emit: (event) => account?.emit('event', event),
       });
       const router: ActionRouter = new ActionRouter([coreActions(() => adapter.status(), () => router), adapter.actions], logger, {
         rateLimitIntervalMs: accountConfig.rate_limit_interval_ms,
         adapterName: accountConfig.adapter.type,
+        ...(adapter.forward ? { forward: adapter.forward } : {}),
       });
       account = new Account(selfId, adapter, router);
       this.accounts.set(selfId, account);
@@ -129,7 +131,7 @@ export class App {
     for (const t of transports) this.#safely(t.key, () => t.stopAccepting());
     let aborted = 0;
     for (const t of transports) aborted += this.#safely(t.key, () => t.abortPending()) ?? 0;
-    const connections = this.registry.size;
+    const connections = this.registry.clients;
     for (const t of transports) this.#safely(t.key, () => t.closeConnections());
 
     const clean = await this.#waitEmpty(graceMs);

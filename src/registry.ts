@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Logger } from './logger.js';
 
-export type TransportKind = 'ws' | 'ws-reverse' | 'http' | 'sse' | 'http-post';
+export type TransportKind = 'ws' | 'ws-reverse' | 'http' | 'sse' | 'http-post' | 'upstream';
 export type Role = 'universal' | 'api' | 'event';
 export type ConnectionState = 'connecting' | 'open' | 'closing';
 
@@ -25,6 +25,8 @@ export interface ConnectionInfo {
   reconnects?: number;
   events_held?: number;
   events_dropped?: number;
+  /** The relay's upstream link: actions waiting for its answer. */
+  actions_in_flight?: number;
 }
 
 export interface ConnectionInit {
@@ -49,7 +51,7 @@ export class Connection {
   readonly connectedAt = new Date();
   state: ConnectionState;
   /** Set by transports that dial out and hold events; shown when defined. */
-  link: { reconnects: number; held: () => number; dropped: number } | undefined;
+  link: { reconnects: number; held: () => number; dropped: number; inFlight?: () => number } | undefined;
   framesIn = 0;
   framesOut = 0;
   bytesIn = 0;
@@ -96,6 +98,7 @@ export class Connection {
       info.reconnects = this.link.reconnects;
       info.events_held = this.link.held();
       info.events_dropped = this.link.dropped;
+      if (this.link.inFlight) info.actions_in_flight = this.link.inFlight();
     }
     return info;
   }
@@ -118,6 +121,13 @@ export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; remo
 
   get size(): number {
     return this.#items.size;
+  }
+
+  /** Connections that are clients of onebridge (everything but platform links). */
+  get clients(): number {
+    let n = 0;
+    for (const c of this.#items.values()) if (c.transport !== 'upstream') n++;
+    return n;
   }
 
   add(init: ConnectionInit): Connection {
@@ -145,9 +155,12 @@ export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; remo
     return this.list().map((c) => c.toJSON());
   }
 
-  /** Resolves true once no connection is left, or false when `signal` aborts first. */
+  /**
+   * Resolves true once no client connection is left, or false when `signal` aborts first.
+   * Platform links (`upstream`) are not waited for: their adapters close them after clients.
+   */
   whenEmpty(signal: AbortSignal): Promise<boolean> {
-    if (this.size === 0) return Promise.resolve(true);
+    if (this.clients === 0) return Promise.resolve(true);
     if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (result: boolean) => {
@@ -156,7 +169,7 @@ export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; remo
         resolve(result);
       };
       const check = () => {
-        if (this.size === 0) done(true);
+        if (this.clients === 0) done(true);
       };
       const onAbort = () => done(false);
       this.on('removed', check);

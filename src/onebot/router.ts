@@ -26,7 +26,11 @@ function withEcho(res: ActionResponse, echo: unknown): ActionResponse {
   return res;
 }
 
+export type ForwardAction = (request: ActionRequest, ctx: ActionContext) => Promise<Omit<ActionResponse, 'echo'>>;
+
 export interface RouterOptions {
+  /** Answers whatever no table handles (the relay's upstream); unchecked, as is. */
+  readonly forward?: ForwardAction;
   /** Interval between `_rate_limited` actions (the spec's default is 500 ms). */
   readonly rateLimitIntervalMs?: number;
   /** For "not supported by the … adapter" answers. */
@@ -75,6 +79,7 @@ export class ActionRouter {
   readonly #logger: Logger;
   readonly #interval: number;
   readonly #adapterName: string;
+  readonly #forward: ForwardAction | undefined;
   readonly #queue: Array<() => Promise<unknown>> = [];
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -84,6 +89,7 @@ export class ActionRouter {
     this.#logger = logger;
     this.#interval = options.rateLimitIntervalMs ?? 500;
     this.#adapterName = options.adapterName ?? 'platform';
+    this.#forward = options.forward;
   }
 
   handler(action: string): ActionHandler | undefined {
@@ -99,6 +105,7 @@ export class ActionRouter {
   }
 
   async call(req: ActionRequest, ctx: ActionContext): Promise<ActionResponse> {
+    if (this.#forward && !this.handler(req.action)) return this.#forwarded(req, ctx);
     let action = req.action;
     let mode: 'now' | 'async' | 'rate' = 'now';
     if (!this.handler(action)) {
@@ -155,6 +162,16 @@ export class ActionRouter {
         this.#timer = undefined;
       }
     }, this.#interval);
+  }
+
+  async #forwarded(req: ActionRequest, ctx: ActionContext): Promise<ActionResponse> {
+    try {
+      return withEcho({ ...(await this.#forward!(req, ctx)) }, req.echo);
+    } catch (err) {
+      if (err instanceof ActionError) return failed(err.retcode, err.message, req.echo);
+      this.#logger.error(`forwarding ${req.action} crashed: ${(err as Error).message}`);
+      return failed(Retcode.INTERNAL, `internal error forwarding ${req.action}`, req.echo);
+    }
   }
 
   async #run(action: string, handler: ActionHandler, params: Params, ctx: ActionContext, echo?: unknown): Promise<ActionResponse> {

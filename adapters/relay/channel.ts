@@ -1,0 +1,121 @@
+import { WebSocket } from 'ws';
+import type { Logger } from '../../src/logger.js';
+import { parseCQ } from '../../src/onebot/cqcode.js';
+import { ActionError } from '../../src/onebot/params.js';
+import type { ActionRequest, ActionResponse, OneBotEvent } from '../../src/onebot/types.js';
+
+/** Documented relay retcodes, after the HTTP statuses they mean (as 1400/1404 are). */
+export const RelayRetcode = {
+  /** The upstream link is down (or went down while the action waited). */
+  UPSTREAM_DOWN: 1503,
+  /** Upstream did not answer within `action_timeout_ms`. */
+  UPSTREAM_TIMEOUT: 1504,
+} as const;
+
+interface Pending {
+  readonly action: string;
+  readonly resolve: (res: Omit<ActionResponse, 'echo'>) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+const down = (message: string) => ({ status: 'failed' as const, retcode: RelayRetcode.UPSTREAM_DOWN, data: null, message, wording: message });
+
+/**
+ * The OneBot conversation over the current upstream socket: actions go out with onebridge's
+ * own echo and their answers come back to the caller that sent them; events come in and are
+ * normalised (string messages parsed to segments) before they reach onebridge's clients.
+ * Upstream lifecycle and heartbeat events are consumed here. It does not dial or listen.
+ */
+export class UpstreamChannel {
+  readonly #pending = new Map<string, Pending>();
+  readonly #onEvent: (event: OneBotEvent) => void;
+  readonly #logger: Logger;
+  readonly #timeoutMs: number;
+  #ws: WebSocket | undefined;
+  #next = 1;
+  /** What the upstream's last heartbeat said of its own platform connection. */
+  upstreamOnline = true;
+  /** Told the size of each frame sent upstream (for the registry's traffic counts). */
+  onSent: ((bytes: number) => void) | undefined;
+
+  constructor(onEvent: (event: OneBotEvent) => void, logger: Logger, timeoutMs: number) {
+    this.#onEvent = onEvent;
+    this.#logger = logger;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  get connected(): boolean {
+    return this.#ws?.readyState === WebSocket.OPEN;
+  }
+
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  attach(ws: WebSocket): void {
+    this.#ws = ws;
+    ws.on('message', (data, isBinary) => {
+      if (this.#ws === ws && !isBinary) this.#onFrame(data.toString());
+    });
+  }
+
+  /** The socket is gone: every action still waiting fails now, not at its timeout. */
+  detach(reason: string): void {
+    this.#ws = undefined;
+    for (const [echo, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.resolve(down(`upstream ${reason} before answering ${p.action}`));
+      this.#pending.delete(echo);
+    }
+  }
+
+  call(req: ActionRequest): Promise<Omit<ActionResponse, 'echo'>> {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) throw new ActionError(RelayRetcode.UPSTREAM_DOWN, `upstream is not connected; ${req.action} was not sent`);
+    const echo = `onebridge:${this.#next++}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(echo);
+        const message = `upstream did not answer ${req.action} within ${this.#timeoutMs} ms (action_timeout_ms)`;
+        resolve({ status: 'failed', retcode: RelayRetcode.UPSTREAM_TIMEOUT, data: null, message, wording: message });
+      }, this.#timeoutMs);
+      this.#pending.set(echo, { action: req.action, resolve, timer });
+      const frame = JSON.stringify({ action: req.action, params: req.params, echo });
+      ws.send(frame);
+      this.onSent?.(Buffer.byteLength(frame));
+    });
+  }
+
+  #onFrame(text: string): void {
+    let frame: Record<string, unknown>;
+    try {
+      frame = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      this.#logger.warn(`upstream sent a frame that is not JSON (${text.slice(0, 80)}); ignored`);
+      return;
+    }
+    if (typeof frame !== 'object' || frame === null) return;
+    if (typeof frame['post_type'] === 'string') return this.#event(frame as OneBotEvent);
+    const echo = frame['echo'];
+    const pending = typeof echo === 'string' ? this.#pending.get(echo) : undefined;
+    if (!pending) return;
+    this.#pending.delete(echo as string);
+    clearTimeout(pending.timer);
+    const { echo: _ours, ...res } = frame;
+    pending.resolve({ status: 'failed', retcode: 0, data: null, message: '', wording: '', ...(res as Partial<ActionResponse>) } as Omit<ActionResponse, 'echo'>);
+  }
+
+  #event(event: OneBotEvent): void {
+    if (event.post_type === 'meta_event') {
+      // onebridge sends its own lifecycle and heartbeats; upstream's tell us its state.
+      const status = event['status'] as { online?: unknown } | undefined;
+      if (event['meta_event_type'] === 'heartbeat' && status && typeof status.online === 'boolean') this.upstreamOnline = status.online;
+      return;
+    }
+    if (typeof event['message'] === 'string') {
+      const raw = event['message'];
+      event = { ...event, message: parseCQ(raw), raw_message: typeof event['raw_message'] === 'string' ? event['raw_message'] : raw };
+    }
+    this.#onEvent(event);
+  }
+}

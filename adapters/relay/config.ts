@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { durationMs, host, intIn, port, token } from '../../src/config/types.js';
+
+const common = {
+  access_token: token(),
+  /** An action upstream does not answer within this fails with retcode 1504. */
+  action_timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(30_000),
+};
+
+/** onebridge dials the implementation's forward WebSocket (universal endpoint). */
+const UpstreamWs = z.strictObject({
+  mode: z.literal('ws'),
+  url: z
+    .string({ error: 'expected a ws:// or wss:// URL' })
+    .refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), { error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:3001/' }),
+  reconnect: z
+    .strictObject({
+      initial_ms: intIn(1, 3_600_000, ' (milliseconds)').default(1000),
+      max_ms: intIn(1, 3_600_000, ' (milliseconds)').default(30_000),
+    })
+    .prefault({}),
+  handshake_timeout_ms: durationMs().default(10_000),
+  ...common,
+});
+
+/** The implementation dials onebridge: it is configured for reverse WS to host:port/path. */
+const UpstreamWsReverse = z.strictObject({
+  mode: z.literal('ws-reverse'),
+  host: host().default('127.0.0.1'),
+  port: port().default(3002),
+  path: z.string().startsWith('/', { error: 'expected a path starting with /' }).default('/'),
+  ...common,
+});
+
+/**
+ * `accounts[].adapter` `type: relay`: an existing OneBot implementation (Lagrange.OneBot,
+ * NapCat, LLBot, go-cqhttp) is the platform; onebridge keeps one upstream link to it.
+ */
+export const RelayAdapterConfig = z.strictObject({
+  type: z.literal('relay'),
+  upstream: z.discriminatedUnion('mode', [UpstreamWs, UpstreamWsReverse]),
+});
+export type RelayAdapterConfig = z.infer<typeof RelayAdapterConfig>;
+export type UpstreamConfig = RelayAdapterConfig['upstream'];

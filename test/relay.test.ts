@@ -1,0 +1,213 @@
+import { once } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { App } from '../src/app.js';
+import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { Framework, freePort } from './support/framework.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function app(yaml: string): Promise<App> {
+  const a = await startApp(yaml);
+  cleanups.push(() => a.stop());
+  return a;
+}
+
+async function client(a: App, path = '/', index = 0): Promise<TestClient> {
+  const c = await TestClient.open(`ws://127.0.0.1:${wsPort(a, index)}${path}`);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+const relayYaml = (upstream: string, extra = '') => `accounts:
+  - self_id: 10001
+    adapter: { type: relay, upstream: { ${upstream} } }
+network:
+  - { type: ws, port: 0, heartbeat_interval_ms: 0 }
+  - { type: ws, port: 0, heartbeat_interval_ms: 0, message_format: string }
+${extra}`;
+
+/** A stub implementation: answers actions with `answer`, records what it got, can push events. */
+async function stubUpstream(answer: (frame: Record<string, unknown>, ws: WebSocket) => void = () => {}) {
+  const f = await Framework.start();
+  cleanups.push(() => f.close());
+  f.wss.on('connection', (ws) => {
+    ws.send(JSON.stringify({ time: 1, self_id: 10001, post_type: 'meta_event', meta_event_type: 'lifecycle', sub_type: 'connect' }));
+    ws.on('message', (d) => answer(JSON.parse(d.toString()) as Record<string, unknown>, ws));
+  });
+  return f;
+}
+
+describe('relay, end to end with a second onebridge as the upstream', () => {
+  it('actions go upstream and back; upstream events reach relay clients in each format', async () => {
+    const upstream = await app('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nadmin: { port: 0 }\n');
+    const relay = await app(relayYaml(`mode: ws, url: "ws://127.0.0.1:${wsPort(upstream)}/"`));
+    await until(() => relay.accounts.get(10001)!.status().online, 3000, 'upstream link');
+    const arr = await client(relay);
+    const str = await client(relay, '/', 1);
+    await arr.next();
+    await str.next();
+    expect(await arr.call('get_group_member_info', { group_id: 30001, user_id: 20002 }, { deep: [1] })).toMatchObject({ status: 'ok', data: { nickname: 'Bob', role: 'admin' }, echo: { deep: [1] } });
+    expect(await arr.call('set_group_kick', { group_id: 30001, user_id: 20001 }, 2)).toMatchObject({ status: 'failed', retcode: 100 });
+    const sent = await arr.call('send_group_msg', { group_id: 30001, message: 'through the relay' }, 3);
+    expect(sent).toMatchObject({ status: 'ok', data: { message_id: expect.any(Number) } });
+
+    await fetch(`${upstream.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20001, group_id: 30001, message: 'hi [CQ:face,id=5]' }) });
+    expect(await arr.nextWhere((f) => f['post_type'] === 'message')).toMatchObject({ raw_message: 'hi [CQ:face,id=5]', message: [{ type: 'text', data: { text: 'hi ' } }, { type: 'face', data: { id: '5' } }] });
+    expect(await str.nextWhere((f) => f['post_type'] === 'message')).toMatchObject({ message: 'hi [CQ:face,id=5]' });
+    // Upstream's own lifecycle/heartbeats are consumed: relay clients saw one lifecycle, ours.
+    expect(arr.frames.filter((f) => f['meta_event_type'] === 'lifecycle')).toHaveLength(1);
+    expect(relay.registry.snapshot().find((c) => c.transport === 'upstream')).toMatchObject({ state: 'open', endpoint: `ws://127.0.0.1:${wsPort(upstream)}/`, actions_in_flight: 0 });
+  });
+});
+
+describe('relay with a stub upstream', () => {
+  it('string events become segments for array clients; unknown fields pass through', async () => {
+    const up = await stubUpstream();
+    const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
+    const conn = await up.connection(0);
+    const c = await client(relay);
+    await c.next();
+    conn.ws.send(JSON.stringify({ time: 2, self_id: 10001, post_type: 'message', message_type: 'private', sub_type: 'friend', message_id: 9, user_id: 5, message: 'x&#91;y&#93;[CQ:at,qq=1]', raw_message: 'x&#91;y&#93;[CQ:at,qq=1]', font: 0, sender: { user_id: 5 }, napcat_extra: { a: 1 } }));
+    expect(await c.nextWhere((f) => f['post_type'] === 'message')).toMatchObject({
+      message: [{ type: 'text', data: { text: 'x[y]' } }, { type: 'at', data: { qq: '1' } }],
+      raw_message: 'x&#91;y&#93;[CQ:at,qq=1]',
+      napcat_extra: { a: 1 },
+    });
+  });
+
+  it('passes extension actions through untouched, with the answer as upstream gave it', async () => {
+    const up = await stubUpstream((f, ws) => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: { got: f['action'], params: f['params'] }, message: '', wording: '', echo: f['echo'], extra_field: true })));
+    const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
+    await up.connection(0);
+    const c = await client(relay, '/api');
+    expect(await c.call('get_group_msg_history', { group_id: 1, count: 20 }, 'h')).toMatchObject({ status: 'ok', data: { got: 'get_group_msg_history', params: { group_id: 1, count: 20 } }, echo: 'h', extra_field: true });
+    expect(await c.call('send_group_msg_rate_limited', { group_id: 1, message: 'x' }, 'r')).toMatchObject({ data: { got: 'send_group_msg_rate_limited' } });
+  });
+
+  it('maps echoes: two clients sending the same echo at once each get their own answer', async () => {
+    const waiting: Array<[Record<string, unknown>, WebSocket]> = [];
+    const up = await stubUpstream((f, ws) => {
+      waiting.push([f, ws]);
+      // Answer both, in reverse order, once both have arrived.
+      if (waiting.length === 2) for (const [g, s] of waiting.reverse()) s.send(JSON.stringify({ status: 'ok', retcode: 0, data: (g['params'] as { who: string }).who, echo: g['echo'] }));
+    });
+    const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
+    await up.connection(0);
+    const a = await client(relay, '/api');
+    const b = await client(relay, '/api');
+    const [ra, rb] = await Promise.all([a.call('whoami', { who: 'a' }, 7), b.call('whoami', { who: 'b' }, 7)]);
+    expect([ra['data'], ra['echo'], rb['data'], rb['echo']]).toEqual(['a', 7, 'b', 7]);
+    // Upstream saw onebridge's own, distinct echoes.
+    expect(new Set(waiting.map(([f]) => f['echo'])).size).toBe(2);
+  });
+
+  it('an action upstream never answers fails with 1504 after action_timeout_ms', async () => {
+    const up = await stubUpstream(() => {});
+    const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}", action_timeout_ms: 200`));
+    await up.connection(0);
+    const c = await client(relay, '/api');
+    const t0 = Date.now();
+    expect(await c.call('slow_thing', {}, 's')).toMatchObject({ status: 'failed', retcode: 1504, message: 'upstream did not answer slow_thing within 200 ms (action_timeout_ms)', echo: 's' });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(relay.registry.snapshot().find((x) => x.transport === 'upstream')!.actions_in_flight).toBe(0);
+  });
+
+  it('upstream down: actions fail at once with 1503, get_status says offline; it reconnects', async () => {
+    const port = await freePort();
+    const relay = await app(relayYaml(`mode: ws, url: "ws://127.0.0.1:${port}/", reconnect: { initial_ms: 20, max_ms: 50 }`));
+    const c = await client(relay, '/api');
+    const t0 = Date.now();
+    expect(await c.call('send_group_msg', { group_id: 1, message: 'x' }, 1)).toMatchObject({ status: 'failed', retcode: 1503, message: 'upstream is not connected; send_group_msg was not sent' });
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(await c.call('get_status', {}, 2)).toMatchObject({ data: { online: false, good: false } });
+    const up = await Framework.start({ port });
+    cleanups.push(() => up.close());
+    up.wss.on('connection', (ws) => ws.on('message', (d) => {
+      const f = JSON.parse(d.toString()) as Record<string, unknown>;
+      ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: 'back', echo: f['echo'] }));
+    }));
+    await until(() => relay.accounts.get(10001)!.status().online, 3000, 'reconnect');
+    expect(await c.call('anything', {}, 3)).toMatchObject({ status: 'ok', data: 'back' });
+  });
+
+  it('upstream restart mid-action: the waiting action fails at once, later ones work', async () => {
+    const up = await stubUpstream(() => {});
+    const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}", action_timeout_ms: 10000, reconnect: { initial_ms: 20, max_ms: 50 }`));
+    const first = await up.connection(0);
+    const c = await client(relay, '/api');
+    const pending = c.call('stuck', {}, 'p', 5000);
+    await up.until(() => first.frames.length >= 1);
+    first.ws.terminate();
+    expect(await pending).toMatchObject({ status: 'failed', retcode: 1503, message: 'upstream connection lost before answering stuck' });
+    const second = await up.connection(1);
+    second.ws.on('message', (d) => {
+      const f = JSON.parse(d.toString()) as Record<string, unknown>;
+      second.ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: 1, echo: f['echo'] }));
+    });
+    expect(await c.call('again', {}, 'q')).toMatchObject({ status: 'ok', echo: 'q' });
+  });
+
+  it('a client that left before the answer simply does not get it', async () => {
+    let release: (() => void) | undefined;
+    const up = await stubUpstream((f, ws) => {
+      release = () => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: null, echo: f['echo'] }));
+    });
+    const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
+    await up.connection(0);
+    const gone = await client(relay, '/api');
+    gone.ws.send(JSON.stringify({ action: 'x', echo: 1 }));
+    await until(() => release !== undefined);
+    await gone.close();
+    release!();
+    const other = await client(relay, '/api');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(relay.registry.snapshot().find((x) => x.transport === 'upstream')!.actions_in_flight).toBe(0);
+    expect(other.frames).toEqual([]);
+  });
+});
+
+describe('relay, ws-reverse upstream mode', () => {
+  it('the implementation dials in (token checked); actions and events flow', async () => {
+    const port = await freePort();
+    const relay = await app(relayYaml(`mode: ws-reverse, port: ${port}, path: /onebot, access_token: up`));
+    const refused = new WebSocket(`ws://127.0.0.1:${port}/onebot`);
+    refused.on('error', () => {});
+    const [, res] = (await once(refused, 'unexpected-response')) as [unknown, { statusCode: number }];
+    expect(res.statusCode).toBe(401);
+    const impl = new WebSocket(`ws://127.0.0.1:${port}/onebot`, { headers: { Authorization: 'Bearer up', 'X-Self-ID': '10001' } });
+    cleanups.push(() => impl.terminate());
+    impl.on('message', (d) => {
+      const f = JSON.parse(d.toString()) as Record<string, unknown>;
+      impl.send(JSON.stringify({ status: 'ok', retcode: 0, data: { echoed: f['action'] }, echo: f['echo'] }));
+    });
+    await once(impl, 'open');
+    await until(() => relay.accounts.get(10001)!.status().online);
+    const c = await client(relay);
+    await c.next();
+    expect(await c.call('get_login_info', {}, 'l')).toMatchObject({ data: { echoed: 'get_login_info' }, echo: 'l' });
+    impl.send(JSON.stringify({ time: 1, self_id: 10001, post_type: 'notice', notice_type: 'group_increase', group_id: 1, user_id: 2 }));
+    expect(await c.nextWhere((f) => f['post_type'] === 'notice')).toMatchObject({ notice_type: 'group_increase' });
+  });
+});
+
+describe('relay shutdown', () => {
+  it('with actions in flight: they fail, clients get 1001, upstream gets 1000, all within grace + 1 s', async () => {
+    const up = await stubUpstream(() => {});
+    const relay = await startApp(relayYaml(`mode: ws, url: "${up.url('/')}"`, 'shutdown: { grace_ms: 1000 }\n'));
+    const upConn = await up.connection(0);
+    const c = await client(relay, '/api');
+    const pending = c.call('never', {}, 'n', 1200).catch((e: Error) => e);
+    await up.until(() => upConn.frames.length >= 1);
+    const clientClosed = once(c.ws, 'close');
+    const summary = await relay.stop();
+    expect(summary.elapsedMs).toBeLessThan(2000);
+    expect(((await clientClosed) as [number])[0]).toBe(1001);
+    expect(await upConn.closed).toBe(1000);
+    expect(await pending).toBeInstanceOf(Error);
+    expect(relay.registry.size).toBe(0);
+  });
+});
