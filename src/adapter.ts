@@ -35,6 +35,11 @@ export interface Adapter {
   /** Extra admin endpoints (the sandbox's message injection), deduplicated by path. */
   readonly adminRoutes?: readonly AdminRoute[];
   start(signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: the account id, learned from the platform, for accounts configured without
+   * `self_id`. Called after `start()`; must settle within its own deadline.
+   */
+  identify?(signal: AbortSignal): Promise<number>;
   /** Optional: called once everything (transports, admin) has started, e.g. to show a prompt. */
   ready?(): void;
   /** Must settle promptly; the app bounds it anyway. Safe to call more than once. */

@@ -3,6 +3,7 @@ import { Account } from './account.js';
 import type { Adapter, AdapterFactory } from './adapter.js';
 import { AdminServer } from './admin/server.js';
 import type { Config } from './config/schema.js';
+import { StartupError } from './errors.js';
 import { getLogger, type Logger } from './logger.js';
 import { coreActions } from './onebot/core-actions.js';
 import { sharedEncoder } from './onebot/encoder.js';
@@ -63,18 +64,32 @@ export class App {
     if (this.#state !== 'idle') throw new Error(`App.start() called in state ${this.#state}`);
     this.#state = 'starting';
     for (const [i, accountConfig] of this.config.accounts.entries()) {
-      const selfId = accountConfig.self_id;
-      const logger = getLogger(`${accountConfig.adapter.type}:${selfId}`);
+      // 0 until known: a relay account without self_id learns it right after start.
+      let selfId = accountConfig.self_id ?? 0;
+      const logger = getLogger(`${accountConfig.adapter.type}:${accountConfig.self_id ?? `accounts[${i}]`}`);
       let account: Account | undefined;
       const factory = adapterFactories[accountConfig.adapter.type] as AdapterFactory<typeof accountConfig.adapter>;
       const adapter = factory(accountConfig.adapter, {
-        selfId,
+        get selfId() {
+          return selfId;
+        },
         logger,
         config: this.config,
         shared: this.#shared,
         registry: this.registry,
         emit: (event) => account?.emit('event', event),
       });
+      await adapter.start(this.#lifetime.signal);
+      this.#started.push({ name: `accounts[${i}]`, adapter });
+      if (selfId === 0) {
+        if (!adapter.identify) throw new StartupError('ONEBRIDGE_SELF_ID_UNKNOWN', `missing, and the ${accountConfig.adapter.type} adapter cannot learn it; set the bot account id`, `accounts[${i}].self_id`);
+        try {
+          selfId = await adapter.identify(this.#lifetime.signal);
+        } catch (err) {
+          throw new StartupError('ONEBRIDGE_SELF_ID_UNKNOWN', `could not learn it from upstream (${(err as Error).message}); set it, or start the upstream first`, `accounts[${i}].self_id`, { cause: err });
+        }
+        this.#logger.info(`accounts[${i}]: learned self_id ${selfId} from upstream`);
+      }
       const router: ActionRouter = new ActionRouter([coreActions(() => adapter.status(), () => router), adapter.actions], logger, {
         rateLimitIntervalMs: accountConfig.rate_limit_interval_ms,
         adapterName: accountConfig.adapter.type,
@@ -82,8 +97,6 @@ export class App {
       });
       account = new Account(selfId, adapter, router);
       this.accounts.set(selfId, account);
-      await adapter.start(this.#lifetime.signal);
-      this.#started.push({ name: `accounts[${i}]`, adapter });
       if (this.#stopRequested()) return;
     }
     const firstAccount = this.accounts.values().next().value as Account;

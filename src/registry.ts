@@ -46,7 +46,8 @@ export class Connection {
   readonly role: Role;
   readonly endpoint: string;
   readonly remote: string;
-  readonly selfId: number;
+  /** Set once the account id is known (a relay may learn it after its link is tracked). */
+  selfId: number;
   readonly userAgent: string | undefined;
   readonly connectedAt = new Date();
   state: ConnectionState;

@@ -69,7 +69,7 @@ describe('config', () => {
   });
 
   it('requires self_id and an adapter on accounts', () => {
-    expect(problems('accounts:\n  - adapter: { type: sandbox }\n')).toEqual(['accounts[0].self_id: missing; expected integer 1-9007199254740991 (the bot account id)']);
+    expect(problems('accounts:\n  - adapter: { type: sandbox }\n')).toEqual(['accounts[0].self_id: missing; expected the bot account id (only a relay account can learn it from upstream)']);
   });
 
   it('rejects duplicate accounts and says which entry came first', () => {

@@ -211,3 +211,28 @@ describe('relay shutdown', () => {
     expect(relay.registry.size).toBe(0);
   });
 });
+
+describe('relay: self_id learned from upstream', () => {
+  it('when omitted, get_login_info at start names the account', async () => {
+    const upstream = await app('accounts:\n  - { self_id: 4242, adapter: { type: sandbox } }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
+    const relay = await app(`accounts:\n  - adapter: { type: relay, upstream: { mode: ws, url: "ws://127.0.0.1:${wsPort(upstream)}/" } }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
+    expect([...relay.accounts.keys()]).toEqual([4242]);
+    const c = await client(relay);
+    expect(await c.next()).toMatchObject({ meta_event_type: 'lifecycle', self_id: 4242 });
+    expect(relay.registry.snapshot().find((x) => x.transport === 'upstream')).toMatchObject({ self_id: 4242 });
+  });
+
+  it('fails start with a clear error naming the key when upstream cannot tell', async () => {
+    const port = await freePort();
+    const { parseConfig } = await import('../src/config/load.js');
+    const { App } = await import('../src/app.js');
+    const relay = new App(parseConfig(`accounts:\n  - adapter: { type: relay, upstream: { mode: ws, url: "ws://127.0.0.1:${port}/", action_timeout_ms: 200, reconnect: { initial_ms: 20, max_ms: 50 } } }\nnetwork: []\n`));
+    cleanups.push(() => relay.stop());
+    await expect(relay.start()).rejects.toThrow(/^accounts\[0\]\.self_id: could not learn it from upstream \(upstream ws:\/\/127\.0\.0\.1:\d+\/ not connected within 200 ms\); set it, or start the upstream first$/);
+  });
+
+  it('only a relay account may omit it', async () => {
+    const { parseConfig } = await import('../src/config/load.js');
+    expect(() => parseConfig('accounts:\n  - adapter: { type: sandbox }\n')).toThrow(/accounts\[0\]\.self_id: missing; expected the bot account id \(only a relay account can learn it from upstream\)/);
+  });
+});

@@ -60,9 +60,13 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
   let current: WebSocket | undefined;
   let stopped = false;
 
+  /** Waiters for the link to open (identify), woken by `opened`. */
+  const openWaiters = new Set<() => void>();
+
   const opened = (ws: WebSocket, remote: string) => {
     current = ws;
     channel.attach(ws);
+    for (const wake of [...openWaiters]) wake();
     if (conn) conn.state = 'open';
     ws.on('message', (data) => conn?.countIn((data as Buffer).length));
     logger.info(`upstream link open (${remote})`);
@@ -78,6 +82,31 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
     actions: {},
     forward: (req) => channel.call(req),
     status: () => ({ online: channel.connected && channel.upstreamOnline, good: channel.connected }),
+    async identify(signal) {
+      // Bounded by action_timeout_ms overall: waiting for the link, then get_login_info.
+      const deadline = AbortSignal.any([signal, AbortSignal.timeout(up.action_timeout_ms)]);
+      if (!channel.connected) {
+        await new Promise<void>((resolve, reject) => {
+          const done = () => {
+            openWaiters.delete(done);
+            deadline.removeEventListener('abort', fail);
+            resolve();
+          };
+          const fail = () => {
+            openWaiters.delete(done);
+            reject(new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`));
+          };
+          openWaiters.add(done);
+          deadline.addEventListener('abort', fail, { once: true });
+        });
+      }
+      const res = await channel.call({ action: 'get_login_info', params: {} });
+      const id = (res.data as { user_id?: unknown } | null)?.user_id;
+      const n = typeof id === 'string' ? Number(id) : id;
+      if (res.retcode !== 0 || typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new Error(`get_login_info answered ${JSON.stringify(res).slice(0, 120)}`);
+      if (conn) conn.selfId = n;
+      return n;
+    },
     async start() {
       conn = ctx.registry.add({ transport: 'upstream', role: 'universal', endpoint, remote: up.mode === 'ws' ? new URL(up.url).host : `${up.host}:${up.port}`, selfId: ctx.selfId, state: 'connecting' });
       conn.link = { reconnects: 0, held: () => 0, dropped: 0, inFlight: () => channel.inFlight };
@@ -90,7 +119,9 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
           maxPayloadBytes: 256 * 1024 * 1024,
           prepare: () => {
             if (conn) conn.link!.reconnects = dialer?.reconnects ?? 0;
-            const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'X-Self-ID': String(ctx.selfId), 'X-Client-Role': 'Universal' };
+            const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'X-Client-Role': 'Universal' };
+            // Unknown until learned (self_id omitted): then no header rather than a wrong one.
+            if (ctx.selfId) headers['X-Self-ID'] = String(ctx.selfId);
             if (up.access_token) headers['Authorization'] = `Bearer ${up.access_token}`;
             return { url: up.url, headers };
           },

@@ -115,7 +115,8 @@ export const NetworkConfig = z.discriminatedUnion('type', [WsServerConfig, WsRev
 export type NetworkConfig = z.infer<typeof NetworkConfig>;
 
 export const AccountConfig = z.strictObject({
-  self_id: selfId(),
+  /** Optional for a single relay account: learned from upstream's get_login_info at start. */
+  self_id: selfId().optional(),
   adapter: AdapterConfig,
   /** Interval between `<action>_rate_limited` calls (the spec's default: 500 ms). */
   rate_limit_interval_ms: intIn(1, 3_600_000, ' (milliseconds)').default(500),
@@ -153,6 +154,11 @@ export const Config = z
     // Checks that span entries: zod sees one value at a time, the user sees one config.
     const ids = new Map<number, number>();
     config.accounts.forEach((account, i) => {
+      if (account.self_id === undefined) {
+        if (account.adapter.type !== 'relay') ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `missing; expected the bot account id (only a relay account can learn it from upstream)` });
+        else if (config.accounts.length > 1) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: 'required with several accounts, so network entries can name it' });
+        return;
+      }
       const first = ids.get(account.self_id);
       if (first !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `duplicate self_id ${account.self_id} (also accounts[${first}].self_id); give each account its own id` });
