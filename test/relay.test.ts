@@ -236,3 +236,24 @@ describe('relay: self_id learned from upstream', () => {
     expect(() => parseConfig('accounts:\n  - adapter: { type: sandbox }\n')).toThrow(/accounts\[0\]\.self_id: missing; expected the bot account id \(only a relay account can learn it from upstream\)/);
   });
 });
+
+describe('relay, http upstream mode (an onebridge HTTP API + signed HTTP POST as the implementation)', () => {
+  it('actions over HTTP, events from webhooks with the signature checked; self_id learned', async () => {
+    const receiver = await freePort();
+    const upstream = await app(`network:\n  - { type: http, port: 0, access_token: up }\n  - { type: http-post, url: "http://127.0.0.1:${receiver}/onebot", secret: s3, retries: { max: 5, initial_ms: 50 } }\nadmin: { port: 0 }\n`);
+    const relay = await app(`accounts:\n  - adapter: { type: relay, upstream: { mode: http, url: "http://127.0.0.1:${wsPort(upstream)}/", access_token: up, port: ${receiver}, path: /onebot, secret: s3 } }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
+    expect([...relay.accounts.keys()]).toEqual([10001]);
+    const c = await client(relay);
+    await c.next();
+    expect(await c.call('get_group_list', {}, 'g')).toMatchObject({ status: 'ok', data: [{ group_id: 30001 }], echo: 'g' });
+    expect(await c.call('no_such_thing', {}, 'n')).toMatchObject({ status: 'failed', retcode: 1404, echo: 'n' });
+    await fetch(`${upstream.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20002, group_id: 30001, message: 'by webhook' }) });
+    expect(await c.nextWhere((f) => f['post_type'] === 'message')).toMatchObject({ user_id: 20002, raw_message: 'by webhook', message: [{ type: 'text', data: { text: 'by webhook' } }] });
+    // A forged event (wrong signature) is refused and never reaches clients.
+    const forged = await fetch(`http://127.0.0.1:${receiver}/onebot`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Signature': 'sha1=00' }, body: JSON.stringify({ post_type: 'notice', notice_type: 'forged' }) });
+    expect(forged.status).toBe(403);
+    await upstream.stop();
+    expect(await c.call('get_group_list', {}, 'down')).toMatchObject({ status: 'failed', retcode: 1503 });
+    expect(c.frames.some((f) => f['notice_type'] === 'forged')).toBe(false);
+  });
+});

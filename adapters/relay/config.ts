@@ -32,13 +32,28 @@ const UpstreamWsReverse = z.strictObject({
   ...common,
 });
 
+/** Actions to the implementation's HTTP API; its HTTP POST events to our receiver. */
+const UpstreamHttp = z.strictObject({
+  mode: z.literal('http'),
+  url: z
+    .string({ error: 'expected an http:// or https:// URL' })
+    .refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), { error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:3000/' }),
+  /** The receiver for the implementation's HTTP POST events. */
+  host: host().default('127.0.0.1'),
+  port: port().default(3003),
+  path: z.string().startsWith('/', { error: 'expected a path starting with /' }).default('/'),
+  /** The implementation's HTTP POST secret: X-Signature is checked when set. */
+  secret: z.string().default(''),
+  ...common,
+});
+
 /**
  * `accounts[].adapter` `type: relay`: an existing OneBot implementation (Lagrange.OneBot,
  * NapCat, LLBot, go-cqhttp) is the platform; onebridge keeps one upstream link to it.
  */
 export const RelayAdapterConfig = z.strictObject({
   type: z.literal('relay'),
-  upstream: z.discriminatedUnion('mode', [UpstreamWs, UpstreamWsReverse]),
+  upstream: z.discriminatedUnion('mode', [UpstreamWs, UpstreamWsReverse, UpstreamHttp]),
 });
 export type RelayAdapterConfig = z.infer<typeof RelayAdapterConfig>;
 export type UpstreamConfig = RelayAdapterConfig['upstream'];

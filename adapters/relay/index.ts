@@ -10,6 +10,7 @@ import { ReconnectingLink } from '../../src/transport/reconnecting-link.js';
 import { rejectUpgrade } from '../../src/transport/reject.js';
 import { UpstreamChannel } from './channel.js';
 import type { RelayAdapterConfig } from './config.js';
+import { HttpUpstream } from './http-upstream.js';
 
 /** How long the upstream gets to answer our close frame at shutdown. */
 const CLOSE_WAIT_MS = 500;
@@ -52,7 +53,13 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
   const logger = ctx.logger;
   const channel = new UpstreamChannel((event) => ctx.emit(event), logger, up.action_timeout_ms);
   channel.onSent = (bytes) => conn?.countOut(bytes);
-  const endpoint = up.mode === 'ws' ? up.url : `ws://${up.host}:${up.port}${up.path}`;
+  const endpoint = up.mode === 'ws' || up.mode === 'http' ? up.url : `ws://${up.host}:${up.port}${up.path}`;
+  const http =
+    up.mode === 'http'
+      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, logger, onEvent: (event) => ctx.emit(event) })
+      : undefined;
+  if (http) http.onSent = (bytes) => conn?.countOut(bytes);
+  const call = (req: { action: string; params: Record<string, unknown> }) => (http ? http.call(req) : channel.call(req));
   let conn: Connection | undefined;
   let dialer: UpstreamDialer | undefined;
   let server: Server | undefined;
@@ -80,12 +87,12 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
 
   const adapter: Adapter = {
     actions: {},
-    forward: (req) => channel.call(req),
-    status: () => ({ online: channel.connected && channel.upstreamOnline, good: channel.connected }),
+    forward: (req) => call(req),
+    status: () => (http ? { online: http.reachable, good: http.reachable } : { online: channel.connected && channel.upstreamOnline, good: channel.connected }),
     async identify(signal) {
       // Bounded by action_timeout_ms overall: waiting for the link, then get_login_info.
       const deadline = AbortSignal.any([signal, AbortSignal.timeout(up.action_timeout_ms)]);
-      if (!channel.connected) {
+      if (!http && !channel.connected) {
         await new Promise<void>((resolve, reject) => {
           const done = () => {
             openWaiters.delete(done);
@@ -100,7 +107,7 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
           deadline.addEventListener('abort', fail, { once: true });
         });
       }
-      const res = await channel.call({ action: 'get_login_info', params: {} });
+      const res = await call({ action: 'get_login_info', params: {} });
       const id = (res.data as { user_id?: unknown } | null)?.user_id;
       const n = typeof id === 'string' ? Number(id) : id;
       if (res.retcode !== 0 || typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new Error(`get_login_info answered ${JSON.stringify(res).slice(0, 120)}`);
@@ -108,8 +115,13 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
       return n;
     },
     async start() {
-      conn = ctx.registry.add({ transport: 'upstream', role: 'universal', endpoint, remote: up.mode === 'ws' ? new URL(up.url).host : `${up.host}:${up.port}`, selfId: ctx.selfId, state: 'connecting' });
-      conn.link = { reconnects: 0, held: () => 0, dropped: 0, inFlight: () => channel.inFlight };
+      conn = ctx.registry.add({ transport: 'upstream', role: 'universal', endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, selfId: ctx.selfId, state: 'connecting' });
+      conn.link = { reconnects: 0, held: () => 0, dropped: 0, inFlight: () => (http ? http.inFlight : channel.inFlight) };
+      if (http) {
+        await http.start();
+        conn.state = 'open';
+        return;
+      }
       if (up.mode === 'ws') {
         dialer = new UpstreamDialer({
           name: 'upstream',
@@ -159,6 +171,7 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
       if (stopped) return;
       stopped = true;
       dialer?.stop();
+      http?.stop();
       server?.close();
       const ws = current;
       if (ws && ws.readyState === WebSocket.OPEN) {

@@ -1,0 +1,121 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { Logger } from '../../src/logger.js';
+import { parseCQ } from '../../src/onebot/cqcode.js';
+import type { ActionRequest, ActionResponse, OneBotEvent } from '../../src/onebot/types.js';
+import { USER_AGENT } from '../../src/package-info.js';
+import { remoteOf } from '../../src/transport/auth.js';
+import { listen } from '../../src/transport/listen.js';
+import { RelayRetcode } from './channel.js';
+
+export interface HttpUpstreamOptions {
+  /** The implementation's HTTP API root, e.g. http://127.0.0.1:3000/ */
+  readonly url: string;
+  readonly accessToken: string;
+  readonly timeoutMs: number;
+  /** Where onebridge receives the implementation's HTTP POST events. */
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  /** Checks `X-Signature` when set. */
+  readonly secret: string;
+  readonly logger: Logger;
+  readonly onEvent: (event: OneBotEvent) => void;
+}
+
+type Answer = Omit<ActionResponse, 'echo'>;
+const failure = (retcode: number, message: string): Answer => ({ status: 'failed', retcode, data: null, message, wording: message });
+
+/**
+ * The relay's `mode: http`: actions are POSTed to the implementation's HTTP API; events
+ * arrive as its HTTP POST webhooks on a small server of ours (signature checked when a secret
+ * is set; answered 204, so no quick operation is taken from onebridge's side).
+ */
+export class HttpUpstream {
+  readonly #o: HttpUpstreamOptions;
+  readonly #server: Server;
+  #inFlight = 0;
+  /** Whether the last request reached the implementation. */
+  reachable = true;
+  onSent: ((bytes: number) => void) | undefined;
+
+  constructor(options: HttpUpstreamOptions) {
+    this.#o = options;
+    this.#server = createServer((req, res) => void this.#receive(req, res));
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  async start(): Promise<void> {
+    await listen(this.#server, this.#o.host, this.#o.port, 'upstream');
+    this.#o.logger.info(`receiving upstream events on http://${this.#o.host}:${this.#o.port}${this.#o.path}; actions go to ${this.#o.url}`);
+  }
+
+  stop(): void {
+    this.#server.close();
+    this.#server.closeAllConnections();
+  }
+
+  async call(req: ActionRequest): Promise<Answer> {
+    const body = JSON.stringify(req.params);
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': USER_AGENT };
+    if (this.#o.accessToken) headers['Authorization'] = `Bearer ${this.#o.accessToken}`;
+    const url = new URL(encodeURIComponent(req.action), this.#o.url.endsWith('/') ? this.#o.url : `${this.#o.url}/`);
+    this.#inFlight++;
+    try {
+      const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.#o.timeoutMs) });
+      this.onSent?.(Buffer.byteLength(body));
+      this.reachable = true;
+      const text = await res.text();
+      try {
+        const answer = JSON.parse(text) as Answer & { echo?: unknown };
+        const { echo: _none, ...rest } = answer;
+        return rest;
+      } catch {
+        return failure(res.status === 404 ? 1404 : RelayRetcode.UPSTREAM_DOWN, `upstream answered HTTP ${res.status} without JSON`);
+      }
+    } catch (err) {
+      const e = err as Error & { cause?: { code?: string } };
+      if (e.name === 'TimeoutError') return failure(RelayRetcode.UPSTREAM_TIMEOUT, `upstream did not answer ${req.action} within ${this.#o.timeoutMs} ms (action_timeout_ms)`);
+      this.reachable = false;
+      return failure(RelayRetcode.UPSTREAM_DOWN, `upstream ${this.#o.url} is not reachable (${e.cause?.code ?? e.message}); ${req.action} was not done`);
+    } finally {
+      this.#inFlight--;
+    }
+  }
+
+  async #receive(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'POST' || url.pathname !== this.#o.path) {
+      req.resume();
+      res.writeHead(404).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks);
+    if (this.#o.secret) {
+      const expected = Buffer.from(`sha1=${createHmac('sha1', this.#o.secret).update(raw).digest('hex')}`);
+      const got = Buffer.from(String(req.headers['x-signature'] ?? ''));
+      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+        this.#o.logger.warn(`upstream event from ${remoteOf(req)} has a wrong X-Signature; dropped (check secret)`);
+        res.writeHead(403).end();
+        return;
+      }
+    }
+    let event: OneBotEvent;
+    try {
+      event = JSON.parse(raw.toString('utf8')) as OneBotEvent;
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    res.writeHead(204).end();
+    this.reachable = true;
+    if (typeof event !== 'object' || event === null || typeof event.post_type !== 'string' || event.post_type === 'meta_event') return;
+    if (typeof event['message'] === 'string') event = { ...event, message: parseCQ(event['message']), raw_message: typeof event['raw_message'] === 'string' ? event['raw_message'] : event['message'] };
+    this.#o.onEvent(event);
+  }
+}
