@@ -27,6 +27,8 @@ export interface ConnectionInfo {
   events_dropped?: number;
   /** The relay's upstream link: actions waiting for its answer. */
   actions_in_flight?: number;
+  /** Milliseconds since the client last answered a ping (forward WS keepalive). */
+  last_pong_ms?: number;
 }
 
 export interface ConnectionInit {
@@ -53,6 +55,10 @@ export class Connection {
   state: ConnectionState;
   /** Set by transports that dial out and hold events; shown when defined. */
   link: { reconnects: number; held: () => number; dropped: number; inFlight?: () => number } | undefined;
+  /** Events not sent because the client was not reading (forward WS, SSE). */
+  eventsDropped = 0;
+  /** When the client last answered a ping (ms since epoch). */
+  lastPongAt: number | undefined;
   framesIn = 0;
   framesOut = 0;
   bytesIn = 0;
@@ -95,6 +101,8 @@ export class Connection {
       bytes_out: this.bytesOut,
     };
     if (this.userAgent) info.user_agent = this.userAgent;
+    if (this.eventsDropped > 0) info.events_dropped = this.eventsDropped;
+    if (this.lastPongAt !== undefined) info.last_pong_ms = Date.now() - this.lastPongAt;
     if (this.link) {
       info.reconnects = this.link.reconnects;
       info.events_held = this.link.held();

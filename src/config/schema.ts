@@ -15,6 +15,18 @@ export const WsServerConfig = z.strictObject({
   heartbeat_interval_ms: durationMs().default(15_000),
   /** Largest frame accepted from a client; a larger one closes the socket with 1009. */
   max_payload_bytes: intIn(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** WebSocket ping to every client; one that misses two pongs is cut. 0 = off. */
+  ping_interval_ms: durationMs().default(30_000),
+  /** A client with more unsent bytes has events dropped (counted in the registry, logged). */
+  max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  /** A client that missed this many events in a row (still not reading) is cut. */
+  max_dropped_events: intIn(1, 10_000_000).default(1000),
+  /** More clients than this get 503 before the upgrade. 0 = no limit. */
+  max_connections: intIn(0, 1_000_000).default(1000),
+  /** Actions one client may have waiting; more answer 1429 at once. */
+  max_actions_in_flight: intIn(1, 100_000).default(100),
+  /** permessage-deflate, when the client offers it. */
+  compression: z.boolean().default(false),
   /** Which account this entry serves; required only with several accounts. */
   self_id: selfId().optional(),
 });
@@ -58,6 +70,8 @@ export const WsReverseConfig = z
     /** A handshake that takes longer is abandoned and retried. */
     handshake_timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(10_000),
     max_payload_bytes: intIn(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    /** permessage-deflate, offered to the framework. */
+    compression: z.boolean().default(false),
     self_id: selfId().optional(),
   })
   .superRefine((entry, ctx) => {
@@ -83,8 +97,10 @@ export const HttpServerConfig = z.strictObject({
   heartbeat_interval_ms: durationMs().default(15_000),
   /** Largest request body; a larger one gets 413. */
   max_body_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
-  /** An SSE client with more unsent bytes than this has events dropped (counted); past 4x it is cut. */
+  /** An SSE client with more unsent bytes than this has events dropped (counted). */
   max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** An SSE client that missed this many events in a row is cut. */
+  max_dropped_events: intIn(1, 10_000_000).default(1000),
   self_id: selfId().optional(),
 });
 export type HttpServerConfig = z.infer<typeof HttpServerConfig>;

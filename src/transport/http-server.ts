@@ -23,6 +23,7 @@ export interface HttpServerDeps {
 interface SseClient {
   readonly res: ServerResponse;
   readonly conn: Connection;
+  /** Events dropped in a row, while it does not read. */
   dropped: number;
 }
 
@@ -181,7 +182,6 @@ export class HttpServer implements Transport {
     if (socketConn) registry.remove(socketConn, 'became an SSE stream');
     const conn = registry.add({ transport: 'sse', role: 'event', endpoint: `${this.#endpoint}/_events`, remote: remoteOf(req), selfId: account.selfId, userAgent: req.headers['user-agent'] });
     const client: SseClient = { res, conn, dropped: 0 };
-    conn.link = { reconnects: 0, held: () => 0, dropped: 0 };
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.once('close', () => {
       this.#sse.delete(client);
@@ -196,12 +196,17 @@ export class HttpServer implements Transport {
     if (res.writableEnded || res.destroyed) return;
     const limit = this.#config.max_buffered_bytes;
     if (res.writableLength > limit) {
-      // Not reading: drop (counted); far past the limit, cut the stream.
-      conn.link!.dropped++;
-      if (conn.link!.dropped === 1 || conn.link!.dropped % 1000 === 0) this.#deps.logger.warn(`#${conn.id} SSE client is not reading (${res.writableLength} bytes unsent); ${conn.link!.dropped} events dropped`);
-      if (res.writableLength > 4 * limit) res.destroy();
+      // Not reading: drop (counted); after too many in a row, cut the stream.
+      conn.eventsDropped++;
+      client.dropped++;
+      if (conn.eventsDropped === 1 || conn.eventsDropped % 1000 === 0) this.#deps.logger.warn(`#${conn.id} SSE client is not reading (${res.writableLength} bytes unsent); ${conn.eventsDropped} events dropped`);
+      if (client.dropped >= this.#config.max_dropped_events) {
+        this.#deps.logger.warn(`#${conn.id} SSE client cut: missed ${client.dropped} events in a row (max_dropped_events)`);
+        res.destroy();
+      }
       return;
     }
+    client.dropped = 0;
     res.write(`data: ${json.toString('utf8')}\n\n`);
     conn.countOut(json.length + 8);
   }

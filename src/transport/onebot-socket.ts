@@ -11,6 +11,17 @@ export interface OneBotSocketDeps {
   readonly logger: Logger;
 }
 
+export interface OneBotSocketLimits {
+  /** Actions waiting for their answer; more answer 1429 at once. */
+  readonly maxInFlight: number;
+  /** Unsent bytes past which events are dropped (counted). */
+  readonly maxBufferedBytes: number;
+  /** Events dropped in a row after which the socket is cut. */
+  readonly maxDroppedInRow: number;
+}
+
+const NO_LIMITS: OneBotSocketLimits = { maxInFlight: Number.POSITIVE_INFINITY, maxBufferedBytes: Number.POSITIVE_INFINITY, maxDroppedInRow: Number.POSITIVE_INFINITY };
+
 /**
  * The OneBot side of one WebSocket, whoever dialled: counts traffic on its registry entry,
  * answers action frames through the account's router, and sends frames only while open.
@@ -23,13 +34,44 @@ export class OneBotSocket {
   readonly conn: Connection;
   readonly #deps: OneBotSocketDeps;
   readonly #format: MessageFormat;
+  readonly #limits: OneBotSocketLimits;
+  #inFlight = 0;
+  #droppedInRow = 0;
+  /** Pings sent since the last pong. */
+  missedPongs = 0;
 
-  constructor(ws: WebSocket, conn: Connection, deps: OneBotSocketDeps, format: MessageFormat) {
+  constructor(ws: WebSocket, conn: Connection, deps: OneBotSocketDeps, format: MessageFormat, limits: OneBotSocketLimits = NO_LIMITS) {
     this.ws = ws;
     this.conn = conn;
     this.#deps = deps;
     this.#format = format;
+    this.#limits = limits;
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('pong', () => {
+      this.missedPongs = 0;
+      conn.lastPongAt = Date.now();
+    });
+  }
+
+  /**
+   * Sends an event unless the client has stopped reading: past the buffered limit the event
+   * is dropped (counted, logged now and then); after too many drops in a row the socket is
+   * cut. One slow client never grows memory without bound or slows the others.
+   */
+  sendEvent(buf: Buffer): void {
+    const backlog = this.ws.bufferedAmount;
+    if (backlog > this.#limits.maxBufferedBytes) {
+      this.conn.eventsDropped++;
+      this.#droppedInRow++;
+      if (this.conn.eventsDropped === 1 || this.conn.eventsDropped % 1000 === 0) this.#deps.logger.warn(`#${this.conn.id} is not reading (${backlog} bytes unsent); ${this.conn.eventsDropped} event(s) dropped`);
+      if (this.#droppedInRow >= this.#limits.maxDroppedInRow) {
+        this.#deps.logger.warn(`#${this.conn.id} cut: missed ${this.#droppedInRow} events in a row (max_dropped_events)`);
+        this.ws.terminate();
+      }
+      return;
+    }
+    this.#droppedInRow = 0;
+    this.send(buf);
   }
 
   /** Sends when open; returns false (and sends nothing) otherwise. */
@@ -59,10 +101,18 @@ export class OneBotSocket {
       this.#reply(parsed.response);
       return;
     }
+    if (this.#inFlight >= this.#limits.maxInFlight) {
+      this.#reply(failed(1429, `too many actions in flight (max_actions_in_flight ${this.#limits.maxInFlight}); wait for answers before sending more`, parsed.request.echo));
+      return;
+    }
     const { account } = this.#deps;
-    account.router.call(parsed.request, { selfId: account.selfId, format: this.#format }).then(
-      (res) => this.#reply(res),
-      (err: Error) => this.#deps.logger.error(`#${this.conn.id} action ${parsed.request.action}: ${err.message}`),
-    );
+    this.#inFlight++;
+    account.router
+      .call(parsed.request, { selfId: account.selfId, format: this.#format })
+      .then(
+        (res) => this.#reply(res),
+        (err: Error) => this.#deps.logger.error(`#${this.conn.id} action ${parsed.request.action}: ${err.message}`),
+      )
+      .finally(() => this.#inFlight--);
   }
 }

@@ -10,6 +10,7 @@ export interface ReconnectingLinkOptions {
   readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
   readonly handshakeTimeoutMs: number;
   readonly maxPayloadBytes: number;
+  readonly compression?: boolean;
   /** A link that stayed open this long starts its backoff over. Default 10 s. */
   readonly stableMs?: number;
   readonly random?: () => number;
@@ -94,7 +95,7 @@ export abstract class ReconnectingLink {
   #connect(): void {
     const { url, headers } = this.prepare();
     this.#state = 'connecting';
-    const ws = new WebSocket(url, { headers, handshakeTimeout: this.#opts.handshakeTimeoutMs, maxPayload: this.#opts.maxPayloadBytes, perMessageDeflate: false });
+    const ws = new WebSocket(url, { headers, handshakeTimeout: this.#opts.handshakeTimeoutMs, maxPayload: this.#opts.maxPayloadBytes, perMessageDeflate: this.#opts.compression ?? false });
     this.#ws = ws;
     let authFailed = false;
     ws.on('open', () => {

@@ -46,6 +46,7 @@ class ReverseLink extends ReconnectingLink {
       reconnect: { initialMs: config.reconnect.initial_ms, maxMs: config.reconnect.max_ms },
       handshakeTimeoutMs: config.handshake_timeout_ms,
       maxPayloadBytes: config.max_payload_bytes,
+      compression: config.compression,
       random: deps.random,
     });
     this.role = role;

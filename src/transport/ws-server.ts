@@ -56,6 +56,7 @@ export class WsServer implements Transport {
   readonly #eventClients = new Set<OneBotSocket>();
   #state: State = 'idle';
   #heartbeat: NodeJS.Timeout | undefined;
+  #keepalive: NodeJS.Timeout | undefined;
   #endpoint: string;
 
   constructor(config: WsServerConfig, key: string, deps: WsServerDeps) {
@@ -63,7 +64,7 @@ export class WsServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     this.#endpoint = `ws://${config.host}:${config.port}`;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.max_payload_bytes, perMessageDeflate: false, clientTracking: false });
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.max_payload_bytes, perMessageDeflate: config.compression, clientTracking: false });
     this.#wss.on('headers', (headers) => headers.push(`X-Self-ID: ${deps.account.selfId}`));
     this.#http = createServer((req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket', Connection: 'close' });
@@ -101,6 +102,7 @@ export class WsServer implements Transport {
     this.#deps.account.on('event', this.#onEvent);
     const interval = this.#config.heartbeat_interval_ms;
     if (interval > 0) this.#heartbeat = setInterval(() => this.#broadcast(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval)), interval);
+    if (this.#config.ping_interval_ms > 0) this.#keepalive = setInterval(() => this.#ping(), this.#config.ping_interval_ms);
     this.#deps.logger.info(`forward WS listening on ${this.#endpoint} (/, /api, /event) for account ${this.#deps.account.selfId}`);
   }
 
@@ -109,6 +111,8 @@ export class WsServer implements Transport {
     this.#state = 'closing';
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
+    clearInterval(this.#keepalive);
+    this.#keepalive = undefined;
     this.#deps.account.off('event', this.#onEvent);
     this.#http.close();
   }
@@ -148,6 +152,12 @@ export class WsServer implements Transport {
       rejectUpgrade(socket, 503, 'server shutting down');
       return;
     }
+    const max = this.#config.max_connections;
+    if (max > 0 && this.#clients.size >= max) {
+      this.#deps.logger.warn(`rejected upgrade from ${remote}: ${this.#clients.size} clients connected (max_connections ${max}) (503)`);
+      rejectUpgrade(socket, 503, `too many connections (max_connections ${max}); retry later`, { 'Retry-After': '5' });
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const role = roleForPath(url.pathname);
     if (!role) {
@@ -174,7 +184,11 @@ export class WsServer implements Transport {
     const { account, registry, logger } = this.#deps;
     const ua = req.headers['user-agent'];
     const conn = registry.add({ transport: 'ws', role, endpoint: this.#endpoint, remote: remoteOf(req), selfId: account.selfId, userAgent: ua });
-    const client = new OneBotSocket(ws, conn, { account, logger }, this.#config.message_format);
+    const client = new OneBotSocket(ws, conn, { account, logger }, this.#config.message_format, {
+      maxInFlight: this.#config.max_actions_in_flight,
+      maxBufferedBytes: this.#config.max_buffered_bytes,
+      maxDroppedInRow: this.#config.max_dropped_events,
+    });
     this.#clients.add(client);
     ws.on('error', (err: Error & { code?: string }) => logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`));
     ws.on('close', (code, reason) => {
@@ -194,6 +208,19 @@ export class WsServer implements Transport {
   #broadcast(event: OneBotEvent): void {
     if (this.#eventClients.size === 0) return;
     const buf = this.#deps.encoder.encode(event, this.#config.message_format);
-    for (const client of this.#eventClients) client.send(buf);
+    for (const client of this.#eventClients) client.sendEvent(buf);
+  }
+
+  /** Keepalive: a client that missed two pongs is half-open or gone; cut it. */
+  #ping(): void {
+    for (const client of this.#clients) {
+      if (client.missedPongs >= 2) {
+        this.#deps.logger.warn(`#${client.conn.id} missed 2 pongs (ping_interval_ms ${this.#config.ping_interval_ms}); cut`);
+        client.ws.terminate();
+        continue;
+      }
+      client.missedPongs++;
+      client.ws.ping();
+    }
   }
 }
