@@ -45,6 +45,7 @@ describe('HTTP API: status codes', () => {
     ['malformed JSON', '/get_status', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{x' }, 400, { message: 'body is not valid JSON' }],
     ['JSON that is not an object', '/get_status', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '[1]' }, 400, { message: 'JSON body must be an object of params' }],
     ['PUT', '/get_status', { method: 'PUT' }, 405, { retcode: 1400 }],
+    ['a malformed percent-encoding (found by the fuzz test)', '/%E0%A4%A', {}, 400, { retcode: 1400, message: 'malformed URL (bad percent-encoding)' }],
     ['a failing action: 200, failure in the body', '/send_private_msg?user_id=1&message=x', {}, 200, { status: 'failed', retcode: 100 }],
     ['a wrong param type: 200, 1400 in the body', '/send_private_msg?user_id=abc&message=x', {}, 200, { retcode: 1400, message: 'param user_id: expected an integer, got "abc"' }],
   ] as const)('%s', async (_name, path, init, status, body) => {

@@ -47,7 +47,13 @@ export class AdminServer implements Transport {
       const id = `${route.method} ${route.path}`;
       if (!this.#routes.has(id)) this.#routes.set(id, route);
     }
-    this.#http = createServer((req, res) => void this.#serve(req, res));
+    this.#http = createServer((req, res) => {
+      this.#serve(req, res).catch((err: Error) => {
+        this.#deps.logger.error(`admin: ${req.method} ${req.url} failed: ${err.message}`);
+        if (!res.headersSent && !res.destroyed) res.writeHead(500).end();
+        else res.destroy();
+      });
+    });
     this.#http.keepAliveTimeout = 5000;
   }
 

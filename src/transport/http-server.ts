@@ -53,7 +53,14 @@ export class HttpServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     this.#endpoint = `http://${config.host}:${config.port}`;
-    this.#http = createServer((req, res) => void this.#serve(req, res));
+    this.#http = createServer((req, res) => {
+      // Last resort: whatever a request does, it ends in an answer, never an unhandled rejection.
+      this.#serve(req, res).catch((err: Error) => {
+        this.#deps.logger.error(`${req.method} ${req.url} failed: ${err.message}`, { stack: err.stack });
+        if (!res.headersSent && !res.destroyed) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify(failed(Retcode.INTERNAL, 'internal error')));
+        else res.destroy();
+      });
+    });
     this.#http.keepAliveTimeout = 5000;
     this.#http.on('connection', (socket: Socket) => {
       const conn = deps.registry.add({ transport: 'http', role: 'api', endpoint: this.#endpoint, remote: remoteOfSocket(socket), selfId: deps.account.selfId });
@@ -145,7 +152,13 @@ export class HttpServer implements Transport {
 
     let params: Record<string, unknown> = Object.fromEntries(url.searchParams);
     delete params['access_token'];
-    let action = decodeURIComponent(path.slice(1));
+    let action: string;
+    try {
+      action = decodeURIComponent(path.slice(1));
+    } catch {
+      req.resume();
+      return send(400, failed(Retcode.BAD_REQUEST, 'malformed URL (bad percent-encoding)'));
+    }
     let echo: unknown;
     if (req.method === 'POST') {
       try {

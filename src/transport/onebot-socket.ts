@@ -37,6 +37,7 @@ export class OneBotSocket {
   readonly #limits: OneBotSocketLimits;
   #inFlight = 0;
   #droppedInRow = 0;
+  #badFrames = 0;
   /** Pings sent since the last pong. */
   missedPongs = 0;
 
@@ -82,6 +83,12 @@ export class OneBotSocket {
     return true;
   }
 
+  /** Logged at the 1st, 10th, 100th … bad frame: a client spamming garbage cannot flood the log. */
+  #badFrame(why: string): void {
+    const n = ++this.#badFrames;
+    if (Math.log10(n) % 1 === 0) this.#deps.logger.warn(`#${this.conn.id} bad frame: ${why}${n > 1 ? ` (${n} bad frames so far)` : ''}`);
+  }
+
   #reply(res: ActionResponse): void {
     this.send(Buffer.from(JSON.stringify(res)));
   }
@@ -92,12 +99,13 @@ export class OneBotSocket {
     // The spec has event-only sockets ignore what clients send.
     if (this.conn.role === 'event') return;
     if (isBinary) {
+      this.#badFrame('binary frame');
       this.#reply(failed(Retcode.BAD_REQUEST, 'binary frames are not supported; send actions as JSON text frames'));
       return;
     }
     const parsed = parseActionFrame(buf.toString('utf8'));
     if (!parsed.ok) {
-      this.#deps.logger.warn(`#${this.conn.id} bad frame: ${parsed.response.message}`);
+      this.#badFrame(parsed.response.message);
       this.#reply(parsed.response);
       return;
     }
