@@ -141,6 +141,18 @@ describe('HTTP POST webhooks', () => {
     expect(summary.elapsedMs).toBeLessThan(1300);
     expect(app.registry.size).toBe(0);
   });
+  it('a target that never answers does not delay another target', async () => {
+    const stuck = await receiver(() => 'hang');
+    const ok = await receiver();
+    app = await startApp(`network:\n  - { type: http-post, url: "${stuck.url}", timeout_ms: 60000 }\n  - { type: http-post, url: "${ok.url}" }\nshutdown: { grace_ms: 200 }\n`);
+    await until(() => stuck.got.length >= 1);
+    for (let i = 1; i <= 3; i++) emit(i);
+    await until(() => notices(ok.got).length >= 3, 2000);
+    expect(notices(ok.got)).toEqual([1, 2, 3]);
+    // The stuck target still has its first delivery (enable) in flight and the rest queued.
+    expect(stuck.got).toHaveLength(1);
+    expect(app.registry.snapshot().find((c) => c.endpoint === stuck.url)).toMatchObject({ events_held: 3 });
+  });
 });
 
 describe('quick operations', () => {
@@ -170,6 +182,25 @@ describe('quick operations', () => {
     await fetch(`${app.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20003, group_id: 30001, message: 'spam' }) });
     expect(await c.nextWhere((f) => f['notice_type'] === 'group_recall')).toMatchObject({ user_id: 20003, operator_id: 10001 });
     expect(await c.nextWhere((f) => f['notice_type'] === 'group_ban')).toMatchObject({ user_id: 20003, duration: 120 });
+  });
+
+  it('kick and a friend approval from webhook replies act on the sandbox (end to end)', async () => {
+    const r = await receiver((g) => {
+      if (g.body['post_type'] === 'message') return { status: 200, body: JSON.stringify({ kick: true }) };
+      if (g.body['post_type'] === 'request') return { status: 200, body: JSON.stringify({ approve: true, remark: 'pal' }) };
+      return { status: 204 };
+    });
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}" }\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nadmin: { port: 0 }\n`);
+    const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 1)}/`);
+    cleanups.push(() => c.close());
+    await c.next();
+    await fetch(`${app.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20003, group_id: 30001, message: 'spam' }) });
+    expect(await c.nextWhere((f) => f['notice_type'] === 'group_decrease')).toMatchObject({ sub_type: 'kick', group_id: 30001, user_id: 20003, operator_id: 10001 });
+    const asked = await fetch(`${app.admin!.url}/sandbox/requests`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'friend', user_id: 20002 }) });
+    expect(asked.status).toBe(200);
+    expect(await c.nextWhere((f) => f['notice_type'] === 'friend_add')).toMatchObject({ user_id: 20002 });
+    const friends = (await c.call('get_friend_list', {}, 1)) as { data: Array<{ user_id: number; remark: string }> };
+    expect(friends.data.find((f) => f.user_id === 20002)).toMatchObject({ remark: 'pal' });
   });
 
   it('.handle_quick_operation runs delete, kick, ban (default 30 min) and request approvals through the router', async () => {
