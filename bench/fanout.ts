@@ -3,10 +3,9 @@
 import { Worker } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 import type { App } from '../src/app.js';
-import { groupMessageEvent } from '../src/onebot/events.js';
 import type { OneBotEvent } from '../src/onebot/types.js';
 import type { FromWorker, ToWorker } from './fanout-clients.js';
-import { HOST, median, portOf, rawWsServer, startApp, within } from './lib.js';
+import { groupMessages, HOST, median, portOf, rawWsServer, startApp, within } from './lib.js';
 import type { Row, Suite } from './table.js';
 
 /** BENCH_FANOUT_CLIENTS=1,10 narrows a run, e.g. while profiling. */
@@ -17,22 +16,6 @@ const DELIVERIES = 100_000;
 const BATCH = 50;
 const ROUNDS = 3;
 const ROUND_TIMEOUT_MS = 30_000;
-
-/** A typical group message: what bots mostly receive. Fresh objects, so nothing is pre-encoded. */
-function makeEvents(count: number): OneBotEvent[] {
-  return Array.from({ length: count }, (_, i) =>
-    groupMessageEvent(10001, {
-      message_id: i + 1,
-      group_id: 30001,
-      user_id: 20001,
-      message: [
-        { type: 'text', data: { text: `hello from the bench, message ${i}` } },
-        { type: 'at', data: { qq: '10001' } },
-      ],
-      sender: { user_id: 20001, nickname: 'Alice', sex: 'female', age: 0, card: '', role: 'owner', title: '' },
-    }),
-  );
-}
 
 class Clients {
   readonly #worker = new Worker(new URL('./fanout-clients.js', import.meta.url));
@@ -99,9 +82,9 @@ async function measure(target: Target, n: number): Promise<{ rate: number; bytes
   try {
     await clients.ask({ type: 'connect', url: target.url, n, greeting: target.greeting }, 'ready');
     const perRound = Math.max(100, Math.round(DELIVERIES / n));
-    await round(clients, target, n, makeEvents(Math.round(perRound / 4))); // warm-up
+    await round(clients, target, n, groupMessages(Math.round(perRound / 4))); // warm-up
     const results: Array<{ rate: number; bytes: number }> = [];
-    for (let r = 0; r < ROUNDS; r++) results.push(await round(clients, target, n, makeEvents(perRound)));
+    for (let r = 0; r < ROUNDS; r++) results.push(await round(clients, target, n, groupMessages(perRound)));
     return { rate: median(results.map((x) => x.rate)), bytes: results[0]!.bytes };
   } finally {
     await clients.close();

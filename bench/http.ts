@@ -3,8 +3,7 @@
 import { once } from 'node:events';
 import { Agent, createServer, request, type Server } from 'node:http';
 import type { App } from '../src/app.js';
-import { groupMessageEvent } from '../src/onebot/events.js';
-import { HOST, median, portOf, startApp, within } from './lib.js';
+import { groupMessages, HOST, median, portOf, startApp, within } from './lib.js';
 import type { Row, Suite } from './table.js';
 
 const REQUESTS = 20_000;
@@ -79,7 +78,7 @@ async function webhooks(): Promise<{ onebridge: number; raw: number }> {
   });
   const port = await listen(receiver);
   const url = `http://${HOST}:${port}/`;
-  const events = () => Array.from({ length: WEBHOOKS }, (_, i) => groupMessageEvent(10001, { message_id: i + 1, group_id: 30001, user_id: 20001, message: [{ type: 'text', data: { text: `webhook ${i}` } }], sender: { user_id: 20001, nickname: 'Alice' } }));
+  const events = () => groupMessages(WEBHOOKS);
   const arrived = (want: number) => {
     count = 0;
     return new Promise<void>((resolve) => (waiter = { want, resolve }));

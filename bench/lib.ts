@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { App } from '../src/app.js';
 import { Config } from '../src/config/schema.js';
+import { groupMessageEvent } from '../src/onebot/events.js';
+import type { OneBotEvent } from '../src/onebot/types.js';
 import { configureLogging } from '../src/logger.js';
 import type { ChildMessage } from './server-child.js';
 
@@ -255,4 +257,20 @@ export async function forkServer(mode: 'raw' | 'onebridge', graceMs = 1000): Pro
     await kill();
     throw err;
   }
+}
+
+/** A typical group message: what bots mostly receive. Fresh objects, so nothing is pre-encoded. */
+export function groupMessages(count: number): OneBotEvent[] {
+  return Array.from({ length: count }, (_, i) =>
+    groupMessageEvent(10001, {
+      message_id: i + 1,
+      group_id: 30001,
+      user_id: 20001,
+      message: [
+        { type: 'text', data: { text: `hello from the bench, message ${i}` } },
+        { type: 'at', data: { qq: '10001' } },
+      ],
+      sender: { user_id: 20001, nickname: 'Alice', sex: 'female', age: 0, card: '', role: 'owner', title: '' },
+    }),
+  );
 }

@@ -3,27 +3,14 @@
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../src/app.js';
-import { groupMessageEvent } from '../src/onebot/events.js';
 import type { OneBotEvent } from '../src/onebot/types.js';
-import { HOST, median, startApp, within } from './lib.js';
+import { groupMessages, HOST, median, startApp, within } from './lib.js';
 import type { Row, Suite } from './table.js';
 
 const EVENTS = 50_000;
 const BATCH = 50;
 const ROUNDS = 3;
 const HELD = 1000;
-
-function makeEvents(count: number): OneBotEvent[] {
-  return Array.from({ length: count }, (_, i) =>
-    groupMessageEvent(10001, {
-      message_id: i + 1,
-      group_id: 30001,
-      user_id: 20001,
-      message: [{ type: 'text', data: { text: `hello over reverse ws, message ${i}` } }],
-      sender: { user_id: 20001, nickname: 'Alice', role: 'member' },
-    }),
-  );
-}
 
 /** The framework stand-in: counts the message events it receives (not lifecycle/heartbeats). */
 class Framework {
@@ -85,7 +72,7 @@ async function throughput(): Promise<{ onebridge: number; raw: number }> {
     const account = app.accounts.get(10001)!;
     const ob: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      const events = makeEvents(EVENTS);
+      const events = groupMessages(EVENTS);
       const done = fw.received(EVENTS);
       const t0 = performance.now();
       await pump((e) => account.emit('event', e), events);
@@ -98,7 +85,7 @@ async function throughput(): Promise<{ onebridge: number; raw: number }> {
     await once(raw, 'open');
     const rw: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      const events = makeEvents(EVENTS);
+      const events = groupMessages(EVENTS);
       const done = fw.received(EVENTS);
       const t0 = performance.now();
       await pump((e) => raw.send(JSON.stringify(e)), events);
@@ -120,7 +107,7 @@ async function comeback(): Promise<{ first: number; all: number }> {
   const app = await startApp({ network: [{ type: 'ws-reverse', url: `ws://${HOST}:${port}/`, heartbeat_interval_ms: 0, reconnect: { initial_ms: 100, max_ms: 200 }, buffer: { max_events: HELD } }] });
   try {
     const account = app.accounts.get(10001)!;
-    for (const e of makeEvents(HELD)) account.emit('event', e);
+    for (const e of groupMessages(HELD)) account.emit('event', e);
     // Let it fail a few attempts so it is in steady backoff.
     await new Promise((r) => setTimeout(r, 500));
     const fw = await Framework.start(port);
