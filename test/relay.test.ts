@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { App } from '../src/app.js';
+import { formatTable } from '../src/commands/status.js';
 import { startApp, TestClient, until, wsPort } from './support/app.js';
 import { Framework, freePort } from './support/framework.js';
 
@@ -132,6 +133,43 @@ describe('relay with a stub upstream', () => {
     }));
     await until(() => relay.accounts.get(10001)!.status().online, 3000, 'reconnect');
     expect(await c.call('anything', {}, 3)).toMatchObject({ status: 'ok', data: 'back' });
+  });
+
+  it("upstream's heartbeat online:false shows in get_status; a new link does not keep it", async () => {
+    let heartbeat = true;
+    const up = await Framework.start();
+    cleanups.push(() => up.close());
+    up.wss.on('connection', (ws) => {
+      if (heartbeat) ws.send(JSON.stringify({ time: 1, self_id: 10001, post_type: 'meta_event', meta_event_type: 'heartbeat', interval: 5000, status: { online: false, good: true } }));
+    });
+    const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}", reconnect: { initial_ms: 20, max_ms: 50 }`));
+    const c = await client(relay, '/api');
+    const first = await up.connection(0);
+    // good: the link is open; online: what upstream's heartbeat said of its platform.
+    await until(() => relay.accounts.get(10001)!.status().good && !relay.accounts.get(10001)!.status().online, 2000, 'heartbeat seen');
+    expect(await c.call('get_status', {}, 1)).toMatchObject({ status: 'ok', data: { online: false, good: true } });
+    // The next link sends no heartbeat (yet): the old link's "offline" must not stick.
+    heartbeat = false;
+    first.ws.terminate();
+    await up.connection(1);
+    await until(() => relay.accounts.get(10001)!.status().online, 2000, 'online again');
+    expect(await c.call('get_status', {}, 2)).toMatchObject({ status: 'ok', data: { online: true, good: true } });
+  });
+
+  it('onebridge status shows the upstream row with its reconnects and actions in flight', async () => {
+    let release: (() => void) | undefined;
+    const up = await stubUpstream((f, ws) => {
+      release = () => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: null, echo: f['echo'] }));
+    });
+    const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
+    await up.connection(0);
+    const c = await client(relay, '/api');
+    const answer = c.call('slow_action', {}, 1);
+    await until(() => release !== undefined, 2000, 'action upstream');
+    const row = formatTable(relay.registry.snapshot()).split('\n').find((l) => /\bupstream\b/.test(l))!;
+    expect(row).toMatch(/^\d+\s+upstream\s+universal\s+10001\s+127\.0\.0\.1:\d+\s+ws:\/\/127\.0\.0\.1:\d+\/\s+\S+\s+open\s+.*0 reconnects, 1 actions in flight$/);
+    release!();
+    expect(await answer).toMatchObject({ status: 'ok', echo: 1 });
   });
 
   it('upstream restart mid-action: the waiting action fails at once, later ones work', async () => {

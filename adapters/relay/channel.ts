@@ -54,6 +54,8 @@ export class UpstreamChannel {
 
   attach(ws: WebSocket): void {
     this.#ws = ws;
+    // A new link says nothing yet of the platform: don't keep a stale "offline" from the last one.
+    this.upstreamOnline = true;
     ws.on('message', (data, isBinary) => {
       if (this.#ws === ws && !isBinary) this.#onFrame(data.toString());
     });

@@ -46,7 +46,8 @@ class UpstreamDialer extends ReconnectingLink {
  * transport of the account (normalised, so each connection point's format applies); any
  * action no core table answers is passed upstream as is and its answer comes back to the
  * caller with the caller's echo. Upstream down: actions fail at once with 1503, get_status
- * says offline. It does not learn self_id from upstream: accounts[].self_id must match it.
+ * says offline. `identify` learns self_id from upstream's get_login_info when the config omits
+ * it; it does not check a configured self_id against upstream's.
  */
 export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, ctx) => {
   const up = config.upstream;

@@ -48,6 +48,13 @@ function bytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)}M`;
 }
 
+/** Dial-out links: reconnects plus what they hold; the relay's upstream holds actions, not events. */
+function linkCell(c: ConnectionInfo): string {
+  if (c.reconnects === undefined) return '';
+  if (c.actions_in_flight !== undefined) return `${c.reconnects} reconnects, ${c.actions_in_flight} actions in flight`;
+  return `${c.reconnects} reconnects, ${c.events_held ?? 0} held, ${c.events_dropped ?? 0} dropped`;
+}
+
 export function formatTable(connections: readonly ConnectionInfo[]): string {
   if (connections.length === 0) return 'no live connections\n';
   const links = connections.some((c) => c.reconnects !== undefined);
@@ -63,7 +70,7 @@ export function formatTable(connections: readonly ConnectionInfo[]): string {
     c.state,
     `${c.frames_in}/${bytes(c.bytes_in)}`,
     `${c.frames_out}/${bytes(c.bytes_out)}`,
-    ...(links ? [c.reconnects === undefined ? '' : `${c.reconnects} reconnects, ${c.events_held ?? 0} held, ${c.events_dropped ?? 0} dropped`] : []),
+    ...(links ? [linkCell(c)] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
