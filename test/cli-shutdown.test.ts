@@ -263,3 +263,62 @@ describe('HTTP shutdown (real CLI)', () => {
     expect(summary(cli)?.[2]).toBe('0');
   });
 });
+
+describe('HTTP shutdown with an action in flight (real CLI)', () => {
+  it('SIGINT during a slow action: its full answer arrives, the idle keep-alive socket and the SSE stream end, exit 0 within grace + 1 s', async () => {
+    // A slow platform: the relay adapter forwards actions to this fake upstream HTTP API,
+    // which answers get_group_list only after SLOW ms.
+    const SLOW = 600;
+    const http = await import('node:http');
+    const upstream = http.createServer((req, res) => {
+      req.resume();
+      const answer = () => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 'ok', retcode: 0, data: [{ group_id: 1, group_name: 'slow' }] }));
+      if (req.url?.startsWith('/get_group_list')) setTimeout(answer, SLOW);
+      else res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 'ok', retcode: 0, data: null }));
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    cleanups.push(() => new Promise<void>((r) => upstream.close(() => r())));
+    upstream.unref();
+    const upPort = (upstream.address() as { port: number }).port;
+    const config = `accounts:\n  - self_id: 10001\n    adapter: { type: relay, upstream: { mode: http, url: "http://127.0.0.1:${upPort}/", port: 0 } }\nnetwork:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`;
+    const { cli } = await startCli('', { config });
+    const port = Number(await cli.waitUntil(() => cli.logs.map((l) => /HTTP API listening on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean)));
+
+    const agent = new http.Agent({ keepAlive: true });
+    cleanups.push(() => agent.destroy());
+    await new Promise<void>((r) => http.get({ host: '127.0.0.1', port, path: '/get_status', agent }, (res) => res.resume().on('end', () => r())));
+    let streamed = '';
+    const sseEnded = new Promise<void>((resolve) => {
+      http.get({ host: '127.0.0.1', port, path: '/_events' }, (res) => {
+        res.on('data', (d: Buffer) => (streamed += d.toString()));
+        res.on('end', () => resolve());
+        res.on('error', () => resolve());
+      });
+    });
+    await until(() => streamed.includes('"sub_type":"connect"'), 3000, 'SSE lifecycle');
+
+    // The slow action over raw TCP, so the test sees every byte up to FIN.
+    const raw = connect(port, '127.0.0.1');
+    cleanups.push(() => void raw.destroy());
+    raw.on('error', () => {});
+    await once(raw, 'connect');
+    let answer = '';
+    raw.on('data', (d: Buffer) => (answer += d.toString()));
+    const fin = once(raw, 'end');
+    raw.write(`GET /get_group_list HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, 150));
+    const sentAt = cli.signal('SIGINT');
+    await fin;
+    const [head, body] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(head).toMatch(/\r\nconnection: close/i);
+    expect(Buffer.byteLength(body!)).toBe(Number(/content-length: (\d+)/i.exec(head!)?.[1]));
+    expect(JSON.parse(body!)).toMatchObject({ status: 'ok', retcode: 0, data: [{ group_id: 1, group_name: 'slow' }] });
+    const exit = await cli.exited;
+    await sseEnded;
+    expect(exit.code).toBe(0);
+    expect(exit.at - sentAt).toBeGreaterThanOrEqual(SLOW - 200);
+    expect(exit.at - sentAt).toBeLessThan(GRACE + 1000);
+  });
+});

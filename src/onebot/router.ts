@@ -99,6 +99,18 @@ export class ActionRouter {
     return undefined;
   }
 
+  /**
+   * Whether `call` would try `action` rather than answer 1404 at once: a handler, one of its
+   * `_async`/`_rate_limited` forms, or any action when a forward hook passes unknown ones on
+   * (the upstream then decides). It does not check params.
+   */
+  knows(action: string): boolean {
+    if (this.#forward || this.handler(action)) return true;
+    if (action.endsWith(ASYNC_SUFFIX)) return this.handler(action.slice(0, -ASYNC_SUFFIX.length)) !== undefined;
+    if (action.endsWith(RATE_SUFFIX)) return this.handler(action.slice(0, -RATE_SUFFIX.length)) !== undefined;
+    return false;
+  }
+
   /** Calls waiting in the `_rate_limited` queue. */
   get queued(): number {
     return this.#queue.length;

@@ -181,7 +181,7 @@ export class HttpServer implements Transport {
     } else req.resume();
     if (action === '') return send(404, failed(Retcode.NOT_FOUND, 'no action: request /<action>, e.g. /get_status'));
     const { account } = this.#deps;
-    if (!account.router.handler(action) && !account.router.handler(action.replace(/_(async|rate_limited)$/, ''))) {
+    if (!account.router.knows(action)) {
       return send(404, failed(Retcode.NOT_FOUND, `unknown action: ${action}`, echo));
     }
     const result = await account.router.call(echo === undefined ? { action, params } : { action, params, echo }, { selfId: account.selfId, format: this.#config.message_format });
