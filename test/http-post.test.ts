@@ -226,6 +226,11 @@ describe('quick operations', () => {
       ['set_group_ban', { group_id: 30001, user_id: 20003, duration: 60 }],
     ]);
     calls.length = 0;
+    actions['set_group_anonymous_ban'] = (p) => void calls.push(['set_group_anonymous_ban', { ...p.raw }]);
+    const anonymous = { id: 7, name: 'masked', flag: 'anon-flag' };
+    await c.call('.handle_quick_operation', { context: { ...group, user_id: 80000000, anonymous }, operation: { kick: true, ban: true } }, 6);
+    expect(calls).toEqual([['set_group_anonymous_ban', { group_id: 30001, anonymous, duration: 1800 }]]);
+    calls.length = 0;
     await c.call('.handle_quick_operation', { context: { post_type: 'request', request_type: 'friend', flag: 'f1' }, operation: { approve: true, remark: 'pal' } }, 3);
     await c.call('.handle_quick_operation', { context: { post_type: 'request', request_type: 'group', sub_type: 'invite', flag: 'g1' }, operation: { approve: false, reason: 'no' } }, 4);
     expect(calls).toEqual([

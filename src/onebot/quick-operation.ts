@@ -18,7 +18,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /**
  * Carries out a quick operation: the answer a webhook receiver (or `.handle_quick_operation`)
  * gives to an event. Messages: `reply` (with `auto_escape`, `at_sender` default true in
- * groups), `delete`, `kick`, `ban` (`ban_duration`, default 30 min). Requests: `approve`,
+ * groups), `delete`, `kick`, `ban` (`ban_duration`, default 30 min; an anonymous sender is banned
+ * through `set_group_anonymous_ban` and never kicked, as the spec says). Requests: `approve`,
  * `remark` (friend), `reason` (group). Each step goes through the account's router, so the
  * adapter does the work and a failure is reported, not thrown. Unknown fields are ignored.
  */
@@ -40,10 +41,14 @@ export async function runQuickOperation(router: ActionRouter, ctx: ActionContext
       await call('send_msg', isGroup ? { message_type: 'group', group_id: context['group_id'], message: reply } : { message_type: 'private', user_id: userId, message: reply });
     }
     if (operation['delete'] === true) await call('delete_msg', { message_id: context['message_id'] });
-    if (isGroup && operation['kick'] === true) await call('set_group_kick', { group_id: context['group_id'], user_id: userId, reject_add_request: false });
+    // Per the spec an anonymous sender cannot be kicked, and is banned by its anonymous identity:
+    // its user_id is a shared placeholder, so acting on it would hit the wrong target.
+    const anonymous = isObject(context['anonymous']) ? context['anonymous'] : undefined;
+    if (isGroup && operation['kick'] === true && !anonymous) await call('set_group_kick', { group_id: context['group_id'], user_id: userId, reject_add_request: false });
     if (isGroup && operation['ban'] === true) {
       const duration = typeof operation['ban_duration'] === 'number' ? operation['ban_duration'] : DEFAULT_BAN_SECONDS;
-      await call('set_group_ban', { group_id: context['group_id'], user_id: userId, duration });
+      if (anonymous) await call('set_group_anonymous_ban', { group_id: context['group_id'], anonymous, duration });
+      else await call('set_group_ban', { group_id: context['group_id'], user_id: userId, duration });
     }
   } else if (type === 'request' && typeof operation['approve'] === 'boolean') {
     if (context['request_type'] === 'friend') {
