@@ -162,6 +162,17 @@ describe('HTTP API: async answers are never lost', () => {
   });
 });
 
+describe('HTTP API: unparsable requests', () => {
+  it.each([
+    ['garbage instead of a request line', 'HELLO THERE\r\n\r\n', /^HTTP\/1\.1 400 /],
+    ['headers over the size limit', `GET /get_status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, /^HTTP\/1\.1 431 /],
+  ])('%s: a status, then the socket closes; others unaffected', async (_n, data, expected) => {
+    app = await startApp(HTTP());
+    expect(await rawExchange(wsPort(app), data)).toMatch(expected);
+    expect((await call('/get_status')).status).toBe(200);
+  });
+});
+
 describe('HTTP API: registry', () => {
   it('a keep-alive socket is one tracked connection across requests', async () => {
     app = await startApp(HTTP());

@@ -70,7 +70,16 @@ export class HttpServer implements Transport {
         deps.registry.remove(conn);
       });
     });
-    this.#http.on('clientError', (_err, socket) => socket.destroy());
+    this.#http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientError(err, socket));
+  }
+
+  /** Unparsable HTTP gets a status saying why (431 headers too large, 400 otherwise), then the socket goes. */
+  #clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    this.#deps.logger.warn(`malformed HTTP from ${remoteOfSocket(socket)}: ${err.code ?? err.message} (${status.slice(0, 3)})`);
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.destroySoon();
   }
 
   get port(): number {
