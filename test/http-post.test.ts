@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { ActionHandler } from '../src/onebot/router.js';
+import { MAX_RETRY_DELAY_MS, retryDelay } from '../src/transport/http-post.js';
 import { startApp, TestClient, until, wsPort } from './support/app.js';
 
 let app: App | undefined;
@@ -238,5 +239,15 @@ describe('quick operations', () => {
       ['set_group_add_request', { flag: 'g1', sub_type: 'invite', approve: false, reason: 'no' }],
     ]);
     expect(await c.call('.handle_quick_operation', { operation: {} }, 5)).toMatchObject({ retcode: 1400, message: 'param context: expected an object, got nothing' });
+  });
+});
+
+describe('retry delays', () => {
+  it('double from initial_ms and stop growing at the cap, even after 100 retries', () => {
+    expect([0, 1, 2, 3].map((a) => retryDelay(500, a))).toEqual([500, 1000, 2000, 4000]);
+    expect(retryDelay(500, 7)).toBe(MAX_RETRY_DELAY_MS);
+    expect(retryDelay(500, 99)).toBe(MAX_RETRY_DELAY_MS);
+    // A longer initial_ms than the cap is honoured as is, never doubled.
+    expect(retryDelay(120_000, 5)).toBe(120_000);
   });
 });

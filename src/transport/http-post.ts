@@ -25,6 +25,17 @@ export function signature(secret: string, body: Buffer): string {
 
 class RetryableError extends Error {}
 
+/** Longest wait between two tries of one event, unless `initial_ms` itself is longer. */
+export const MAX_RETRY_DELAY_MS = 60_000;
+
+/**
+ * Wait before retry `attempt` (0-based): `initialMs`, doubling, capped at MAX_RETRY_DELAY_MS
+ * (or `initialMs` if longer) so that many retries never compute a wait Node's timers cannot hold.
+ */
+export function retryDelay(initialMs: number, attempt: number): number {
+  return Math.min(initialMs * 2 ** Math.min(attempt, 30), Math.max(initialMs, MAX_RETRY_DELAY_MS));
+}
+
 /**
  * OneBot v11 HTTP POST (`type: http-post`): each event POSTed to `url`, one at a time and in
  * order, from a bounded queue (oldest dropped first, counted). Retries network errors and 5xx
@@ -151,7 +162,7 @@ export class HttpPost implements Transport {
           this.#deps.logger.warn(`${this.key}: giving up on a ${String(event.post_type)} event for ${this.#config.url}: ${(err as Error).message}`);
           return;
         }
-        const delay = initial_ms * 2 ** attempt;
+        const delay = retryDelay(initial_ms, attempt);
         this.#conn.link!.reconnects++;
         this.#deps.logger.info(`${this.key}: ${(err as Error).message}; retry ${attempt + 1}/${max} in ${delay} ms`);
         await this.#sleep(delay);
