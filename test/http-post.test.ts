@@ -227,6 +227,8 @@ describe('quick operations', () => {
       ['set_group_ban', { group_id: 30001, user_id: 20003, duration: 60 }],
     ]);
     calls.length = 0;
+    expect(await c.call('.handle_quick_operation', { context: { ...group, post_type: 'message_sent', user_id: 10001 }, operation: { reply: 'loop?', delete: true } }, 7)).toMatchObject({ status: 'ok' });
+    expect(calls).toEqual([]);
     actions['set_group_anonymous_ban'] = (p) => void calls.push(['set_group_anonymous_ban', { ...p.raw }]);
     const anonymous = { id: 7, name: 'masked', flag: 'anon-flag' };
     await c.call('.handle_quick_operation', { context: { ...group, user_id: 80000000, anonymous }, operation: { kick: true, ban: true } }, 6);

@@ -30,7 +30,9 @@ export async function runQuickOperation(router: ActionRouter, ctx: ActionContext
     ran.push({ action, retcode: res.retcode, message: res.message });
   };
   const type = context.post_type;
-  if (type === 'message' || type === 'message_sent') {
+  // Not for message_sent: answering the bot's own message would reply to itself, and a
+  // receiver that always replies would loop through report_self_message.
+  if (type === 'message') {
     const isGroup = context['message_type'] === 'group';
     const userId = context['user_id'];
     if (operation['reply'] !== undefined && operation['reply'] !== null) {
