@@ -27,6 +27,8 @@ export const WsServerConfig = z.strictObject({
   max_actions_in_flight: intIn(1, 100_000).default(100),
   /** permessage-deflate, when the client offers it. */
   compression: z.boolean().default(false),
+  /** An upgrade still in admission after this long gets 408 and is closed. 0 = no limit. */
+  handshake_timeout_ms: intIn(0, 600_000, ' (milliseconds; 0 = no limit)').default(10_000),
   /** Which account this entry serves; required only with several accounts. */
   self_id: selfId().optional(),
 });

@@ -30,6 +30,18 @@ export function roleForPath(pathname: string): Role | undefined {
 
 type State = 'idle' | 'listening' | 'closing' | 'closed';
 
+/** An admission check for one upgrade request (see `WsServer.admission`). */
+export type Admission = (req: IncomingMessage) => void | Promise<void>;
+
+/** Refuses an upgrade in admission with an HTTP status (e.g. 403, 429); other errors give 500. */
+export class AdmissionError extends Error {
+  readonly code = 'ADMISSION_REFUSED';
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = 'AdmissionError';
+  }
+}
+
 export interface WsServerDeps {
   readonly account: Account;
   readonly registry: ConnectionRegistry;
@@ -55,6 +67,14 @@ export class WsServer implements Transport {
   readonly #clients = new Set<OneBotSocket>();
   readonly #eventClients = new Set<OneBotSocket>();
   #state: State = 'idle';
+  #admitting = 0;
+  /**
+   * Optional asynchronous admission step, run after path and token checks and before the
+   * upgrade. Resolve to admit; throw an AdmissionError to refuse with its status, anything else
+   * refuses with 500. It is cut after `handshake_timeout_ms` (408). Unset, upgrades stay
+   * synchronous. It does not see the WebSocket: nothing is sent before it settles.
+   */
+  admission: Admission | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #keepalive: NodeJS.Timeout | undefined;
   #endpoint: string;
@@ -82,6 +102,11 @@ export class WsServer implements Transport {
   /** `ws://host:port` with the real port once listening. */
   get endpoint(): string {
     return this.#endpoint;
+  }
+
+  /** Upgrades waiting in the admission step right now. */
+  get admitting(): number {
+    return this.#admitting;
   }
 
   get port(): number {
@@ -171,6 +196,60 @@ export class WsServer implements Transport {
       rejectUpgrade(socket, auth.status, auth.reason, auth.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {});
       return;
     }
+    const admission = this.admission;
+    if (!admission) {
+      this.#upgrade(req, socket, head, role, onHandshakeError);
+      return;
+    }
+    this.#admit(admission, req, socket, head, role, remote, onHandshakeError);
+  }
+
+  /**
+   * Runs the async admission step: exactly one outcome per socket. Whichever comes first wins
+   * (the check settling, the handshake timeout, the socket closing); the others find `done`.
+   */
+  #admit(admission: Admission, req: IncomingMessage, socket: Duplex, head: Buffer, role: Role, remote: string, onHandshakeError: (err: Error) => void): void {
+    let done = false;
+    this.#admitting++;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      this.#admitting--;
+      clearTimeout(timer);
+      socket.off('close', onClose);
+      return true;
+    };
+    const onClose = (): void => void finish();
+    socket.once('close', onClose);
+    const ms = this.#config.handshake_timeout_ms;
+    const timer = ms > 0 ? setTimeout(() => {
+      if (!finish()) return;
+      this.#deps.logger.warn(`rejected upgrade from ${remote}: admission took longer than handshake_timeout_ms ${ms} (408)`);
+      rejectUpgrade(socket, 408, 'admission timed out');
+    }, ms) : undefined;
+    let pending: Promise<void>;
+    try {
+      pending = Promise.resolve(admission(req));
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending.then(
+      () => {
+        if (!finish()) return;
+        if (this.#state !== 'listening') rejectUpgrade(socket, 503, 'server shutting down');
+        else if (!socket.destroyed) this.#upgrade(req, socket, head, role, onHandshakeError);
+      },
+      (err: unknown) => {
+        if (!finish()) return;
+        const status = err instanceof AdmissionError ? err.status : 500;
+        const message = err instanceof Error ? err.message : String(err);
+        this.#deps.logger.warn(`rejected upgrade from ${remote}: admission ${status === 500 ? 'failed' : 'refused'}: ${message} (${status})`);
+        rejectUpgrade(socket, status, status === 500 ? 'admission check failed' : message);
+      },
+    );
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, role: Role, onHandshakeError: (err: Error) => void): void {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       // The WebSocket handles socket errors from here on. Left attached, our listener would pin
       // this upgrade's scope (req and its headers, ~2 KiB) for the life of the connection.
