@@ -34,7 +34,7 @@ describe('config', () => {
 
   it('fills defaults inside entries', () => {
     const config = parseConfig('network:\n  - type: ws\n    port: 7000\n');
-    expect(config.network[0]).toEqual({ type: 'ws', host: '127.0.0.1', port: 7000, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000, max_payload_bytes: 64 * 1024 * 1024, ping_interval_ms: 30000, max_buffered_bytes: 16 * 1024 * 1024, max_connections: 1000, max_actions_in_flight: 100, compression: false, handshake_timeout_ms: 10000, max_dropped_events: 1000 });
+    expect(config.network[0]).toEqual({ type: 'ws', host: '127.0.0.1', port: 7000, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000, max_payload_bytes: 64 * 1024 * 1024, ping_interval_ms: 30000, max_buffered_bytes: 16 * 1024 * 1024, max_connections: 1000, max_actions_in_flight: 100, compression: false, handshake_timeout_ms: 10000, max_upgrades_per_address_per_s: 0, max_dropped_events: 1000 });
   });
 
   it('names the exact key, the rule and the value for a wrong type', () => {

@@ -29,6 +29,8 @@ export const WsServerConfig = z.strictObject({
   compression: z.boolean().default(false),
   /** An upgrade still in admission after this long gets 408 and is closed. 0 = no limit. */
   handshake_timeout_ms: intIn(0, 600_000, ' (milliseconds; 0 = no limit)').default(10_000),
+  /** New connections per second one remote address may open (burst as large); more get 429. 0 = no limit. */
+  max_upgrades_per_address_per_s: intIn(0, 100_000).default(0),
   /** Which account this entry serves; required only with several accounts. */
   self_id: selfId().optional(),
 });

@@ -9,6 +9,7 @@ import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import type { ConnectionRegistry, Role } from '../registry.js';
+import { AddressRateLimit } from './address-rate-limit.js';
 import { authorize, remoteOf } from './auth.js';
 import { listen } from './listen.js';
 import { OneBotSocket } from './onebot-socket.js';
@@ -68,6 +69,8 @@ export class WsServer implements Transport {
   readonly #eventClients = new Set<OneBotSocket>();
   #state: State = 'idle';
   #admitting = 0;
+  #rateLogged = 0;
+  readonly #rateLimit: AddressRateLimit;
   /**
    * Optional asynchronous admission step, run after path and token checks and before the
    * upgrade. Resolve to admit; throw an AdmissionError to refuse with its status, anything else
@@ -84,6 +87,7 @@ export class WsServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     this.#endpoint = `ws://${config.host}:${config.port}`;
+    this.#rateLimit = new AddressRateLimit(config.max_upgrades_per_address_per_s);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.max_payload_bytes, perMessageDeflate: config.compression, clientTracking: false });
     this.#wss.on('headers', (headers) => headers.push(`X-Self-ID: ${deps.account.selfId}`));
     this.#http = createServer((req, res) => {
@@ -181,6 +185,14 @@ export class WsServer implements Transport {
     if (max > 0 && this.#clients.size >= max) {
       this.#deps.logger.warn(`rejected upgrade from ${remote}: ${this.#clients.size} clients connected (max_connections ${max}) (503)`);
       rejectUpgrade(socket, 503, `too many connections (max_connections ${max}); retry later`, { 'Retry-After': '5' });
+      return;
+    }
+    const address = req.socket.remoteAddress ?? '';
+    if (!this.#rateLimit.take(address)) {
+      this.#rateLogged++;
+      // One line per 100 refusals: a client hammering us must not flood the log.
+      if (this.#rateLogged % 100 === 1) this.#deps.logger.warn(`rejected upgrade from ${remote}: over max_upgrades_per_address_per_s ${this.#config.max_upgrades_per_address_per_s} (429; ${this.#rateLogged} so far)`);
+      rejectUpgrade(socket, 429, `too many connections from ${address}; retry later`, { 'Retry-After': '1' });
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
