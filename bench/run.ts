@@ -6,6 +6,7 @@ import { idleMemory } from './idle-memory.js';
 import { relay } from './relay.js';
 import { roundtrip } from './roundtrip.js';
 import { http } from './http.js';
+import { hardening } from './hardening.js';
 import { shutdown } from './shutdown.js';
 import { wsReverse } from './ws-reverse.js';
 import { formatTable, passes, type Row, type Suite } from './table.js';
@@ -14,7 +15,7 @@ import { formatTable, passes, type Row, type Suite } from './table.js';
 // plus one entry in `suites` below.
 
 /** Run order. Suites that spawn processes or open thousands of sockets go last. */
-const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory, wsReverse, http, cqcode, relay];
+const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory, wsReverse, http, cqcode, relay, hardening];
 
 /** Upper bound for one suite, so a wedged benchmark cannot hang `npm run bench`. */
 const SUITE_TIMEOUT_MS = 180_000;
