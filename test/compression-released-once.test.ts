@@ -118,3 +118,36 @@ describe('compression resources are released exactly once', () => {
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(48 * 1024 * 1024);
   }, 30_000);
 });
+
+describe('server close during a large compressed send', () => {
+  it('shutdown while multi-MB compressed events are mid-send: no uncaught error, clients closed, all released', async () => {
+    const unexpected: unknown[] = [];
+    const onError = (err: unknown) => unexpected.push(err);
+    process.on('uncaughtException', onError);
+    process.on('unhandledRejection', onError);
+    cleanups.push(() => {
+      process.off('uncaughtException', onError);
+      process.off('unhandledRejection', onError);
+    });
+    const before = tcpHandles();
+    app = await startApp(`network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, compression: true }\nshutdown: { grace_ms: 500 }\n`);
+    const port = wsPort(app);
+    const clients: WebSocket[] = [];
+    for (let i = 0; i < 10; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/event`, DEFLATE);
+      ws.on('error', () => {});
+      await once(ws, 'open');
+      clients.push(ws);
+    }
+    // Barely compressible payloads: deflate is busy on each socket when the close comes.
+    const noise = Array.from({ length: 2 * 1024 * 1024 }, (_, i) => String.fromCharCode(33 + ((i * 7919) % 90))).join('');
+    for (let i = 0; i < 3; i++) app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', noise, i });
+    const closes = clients.map((ws) => once(ws, 'close'));
+    const summary = await app.stop();
+    expect(summary.elapsedMs).toBeLessThan(1500);
+    for (const [code] of (await Promise.all(closes)) as Array<[number]>) expect([1001, 1006]).toContain(code);
+    expect(app.registry.size).toBe(0);
+    await until(() => tcpHandles() <= before, 3000, 'TCP handles released');
+    expect(unexpected).toEqual([]);
+  });
+});
