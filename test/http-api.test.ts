@@ -3,8 +3,8 @@ import { request as httpRequest, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import type { ActionHandler } from '../src/onebot/router.js';
 import { startApp, until, wsPort } from './support/app.js';
+import { addSlowAction, rawExchange } from './support/http.js';
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
@@ -23,15 +23,6 @@ async function call(path: string, init: RequestInit = {}): Promise<{ status: num
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-
-/** Adds an action that answers after `ms`: async completion for the connection-handling tests. */
-function addSlowAction(ms: number): void {
-  const actions = app!.accounts.get(10001)!.adapter.actions as Record<string, ActionHandler>;
-  actions['slow_echo'] = async (p) => {
-    await new Promise((r) => setTimeout(r, ms));
-    return { text: p.optionalString('text', 'done') };
-  };
-}
 
 describe('HTTP API: status codes', () => {
   it.each([
@@ -113,62 +104,13 @@ describe('HTTP API: params', () => {
   });
 });
 
-/** Sends raw bytes, returns everything received until the server closes (FIN). */
-async function rawExchange(port: number, data: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  cleanups.push(() => socket.destroy());
-  await once(socket, 'connect');
-  let got = '';
-  socket.on('data', (d: Buffer) => (got += d.toString()));
-  socket.write(data);
-  await once(socket, 'end');
-  return got;
-}
-
-function bodies(raw: string): unknown[] {
-  return raw
-    .split(/HTTP\/1\.[01] /)
-    .filter(Boolean)
-    .map((r) => {
-      const [head, body] = r.split('\r\n\r\n');
-      const len = Number(/content-length: (\d+)/i.exec(head!)?.[1]);
-      expect(Buffer.byteLength(body!.slice(0, len))).toBe(len);
-      return JSON.parse(body!.slice(0, len));
-    });
-}
-
-describe('HTTP API: async answers are never lost', () => {
-  it('with Connection: close, the full answer arrives before FIN', async () => {
-    app = await startApp(HTTP());
-    addSlowAction(150);
-    const raw = await rawExchange(wsPort(app), 'POST /slow_echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"text":"late"}');
-    expect(raw).toMatch(/^HTTP\/1\.1 200 OK/);
-    expect(bodies(raw)).toEqual([expect.objectContaining({ status: 'ok', data: { text: 'late' } })]);
-  });
-
-  it('on HTTP/1.0', async () => {
-    app = await startApp(HTTP());
-    addSlowAction(150);
-    const raw = await rawExchange(wsPort(app), 'GET /slow_echo?text=old HTTP/1.0\r\nHost: x\r\n\r\n');
-    expect(raw).toMatch(/^HTTP\/1\.[01] 200 OK/);
-    expect(bodies(raw)).toEqual([expect.objectContaining({ data: { text: 'old' } })]);
-  });
-
-  it('for a pipelined pair: both answers, in order, before FIN', async () => {
-    app = await startApp(HTTP());
-    addSlowAction(150);
-    const raw = await rawExchange(wsPort(app), 'GET /slow_echo?text=one HTTP/1.1\r\nHost: x\r\n\r\nGET /slow_echo?text=two HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    expect(bodies(raw)).toEqual([expect.objectContaining({ data: { text: 'one' } }), expect.objectContaining({ data: { text: 'two' } })]);
-  });
-});
-
 describe('HTTP API: unparsable requests', () => {
   it.each([
     ['garbage instead of a request line', 'HELLO THERE\r\n\r\n', /^HTTP\/1\.1 400 /],
     ['headers over the size limit', `GET /get_status HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, /^HTTP\/1\.1 431 /],
   ])('%s: a status, then the socket closes; others unaffected', async (_n, data, expected) => {
     app = await startApp(HTTP());
-    expect(await rawExchange(wsPort(app), data)).toMatch(expected);
+    expect(await rawExchange(wsPort(app), data, cleanups)).toMatch(expected);
     expect((await call('/get_status')).status).toBe(200);
   });
 });
@@ -280,7 +222,7 @@ describe('SSE slow consumers', () => {
 describe('HTTP API: shutdown', () => {
   it('finishes an in-flight action, closes idle keep-alive sockets and ends SSE, within grace', async () => {
     app = await startApp('network:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: 2000 }\n');
-    addSlowAction(300);
+    addSlowAction(app, 300);
     const agent = new Agent({ keepAlive: true });
     cleanups.push(() => agent.destroy());
     await new Promise<void>((r) => httpRequest({ host: '127.0.0.1', port: wsPort(app!), path: '/get_status', agent }, (res) => res.resume().on('end', r)).end());
