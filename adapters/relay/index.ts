@@ -91,21 +91,23 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
     forward: (req) => call(req),
     status: () => (http ? { online: http.reachable, good: http.reachable } : { online: channel.connected && channel.upstreamOnline, good: channel.connected }),
     async identify(signal) {
-      // Bounded by action_timeout_ms overall: waiting for the link, then get_login_info.
-      const deadline = AbortSignal.any([signal, AbortSignal.timeout(up.action_timeout_ms)]);
+      // Bounded by action_timeout_ms: waiting for the link, then get_login_info (which has
+      // its own timeout). A kept timer, not AbortSignal.timeout inside AbortSignal.any: Node 20
+      // can collect such a composite signal before it fires, and the wait would never end.
       if (!http && !channel.connected) {
         await new Promise<void>((resolve, reject) => {
-          const done = () => {
+          const finish = (err?: Error) => {
+            clearTimeout(timer);
             openWaiters.delete(done);
-            deadline.removeEventListener('abort', fail);
-            resolve();
+            signal.removeEventListener('abort', onAbort);
+            if (err) reject(err);
+            else resolve();
           };
-          const fail = () => {
-            openWaiters.delete(done);
-            reject(new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`));
-          };
+          const done = () => finish();
+          const onAbort = () => finish(new Error('start was aborted'));
+          const timer = setTimeout(() => finish(new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`)), up.action_timeout_ms);
           openWaiters.add(done);
-          deadline.addEventListener('abort', fail, { once: true });
+          signal.addEventListener('abort', onAbort, { once: true });
         });
       }
       const res = await call({ action: 'get_login_info', params: {} });
