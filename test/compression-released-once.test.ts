@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
-import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { startApp, TestClient, until, wsPort, watchUnexpected } from './support/app.js';
 
 // Failure mode 5 of issue 6: with permessage-deflate negotiated, every way a socket can end
 // must release its zlib state exactly once (a double release throws inside ws, a missed one
@@ -121,14 +121,9 @@ describe('compression resources are released exactly once', () => {
 
 describe('server close during a large compressed send', () => {
   it('shutdown while multi-MB compressed events are mid-send: no uncaught error, clients closed, all released', async () => {
-    const unexpected: unknown[] = [];
-    const onError = (err: unknown) => unexpected.push(err);
-    process.on('uncaughtException', onError);
-    process.on('unhandledRejection', onError);
-    cleanups.push(() => {
-      process.off('uncaughtException', onError);
-      process.off('unhandledRejection', onError);
-    });
+    const watch = watchUnexpected();
+    cleanups.push(watch.stop);
+    const unexpected = watch.errors;
     const before = tcpHandles();
     app = await startApp(`network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, compression: true }\nshutdown: { grace_ms: 500 }\n`);
     const port = wsPort(app);

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
-import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { startApp, TestClient, until, wsPort, watchUnexpected } from './support/app.js';
 
 /** mulberry32: a seeded PRNG, so a failing run can be replayed exactly. */
 function prng(seed: number): () => number {
@@ -42,14 +42,9 @@ afterEach(async () => {
 
 describe(`fuzz: thousands of malformed frames and HTTP requests (seed ${SEED})`, () => {
   it('every frame is answered or cleanly refused, nothing crashes, well-behaved clients are still served', async () => {
-    const unexpected: unknown[] = [];
-    const onError = (err: unknown) => unexpected.push(err);
-    process.on('unhandledRejection', onError);
-    process.on('uncaughtException', onError);
-    cleanups.push(() => {
-      process.off('unhandledRejection', onError);
-      process.off('uncaughtException', onError);
-    });
+    const watch = watchUnexpected();
+    cleanups.push(watch.stop);
+    const unexpected = watch.errors;
     app = await startApp('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, max_payload_bytes: 65536 }\n  - { type: http, port: 0 }\n');
     const rand = prng(SEED);
     const good = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/`);

@@ -132,3 +132,21 @@ export function handshakeStatus(url: string, headers: Record<string, string> = {
     });
   });
 }
+
+/**
+ * Collects uncaught exceptions and unhandled rejections while a test runs (assert the list is
+ * empty); the returned function removes the listeners: push it to the test's cleanups.
+ */
+export function watchUnexpected(): { errors: unknown[]; stop: () => void } {
+  const errors: unknown[] = [];
+  const onError = (err: unknown) => errors.push(err);
+  process.on('uncaughtException', onError);
+  process.on('unhandledRejection', onError);
+  return {
+    errors,
+    stop: () => {
+      process.off('uncaughtException', onError);
+      process.off('unhandledRejection', onError);
+    },
+  };
+}
