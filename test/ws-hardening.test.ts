@@ -123,6 +123,22 @@ describe('bad frames close precisely and affect nobody else', () => {
   });
 });
 
+describe('fragmentation', () => {
+  it('a request in 2,000 one-byte fragments is answered; fragments adding up past max_payload_bytes close 1009', async () => {
+    app = await startApp(WS('    max_payload_bytes: 4096\n'));
+    const c = await client('/api');
+    const frame = JSON.stringify({ action: 'get_status', echo: 'frag', params: { pad: 'p'.repeat(1900) } });
+    for (let i = 0; i < frame.length; i++) c.ws.send(frame[i]!, { fin: i === frame.length - 1 });
+    expect(await c.nextWhere((f) => f['echo'] === 'frag')).toMatchObject({ status: 'ok' });
+    const other = await client('/api');
+    const closed = once(c.ws, 'close');
+    const chunk = 'x'.repeat(1000);
+    for (let i = 0; i < 10 && c.ws.readyState === WebSocket.OPEN; i++) c.ws.send(chunk, { fin: false });
+    expect(((await closed) as [number])[0]).toBe(1009);
+    expect(await other.call('get_status')).toMatchObject({ status: 'ok' });
+  });
+});
+
 describe('compression', () => {
   it('off by default: not negotiated even when the client offers it', async () => {
     app = await startApp(WS());
