@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { startApp, wsPort } from './support/app.js';
+import { startApp, wsPort, tearDown } from './support/app.js';
 import { addSlowAction, bodies, rawExchange } from './support/http.js';
 
 // Failure mode 3 of issue 6: an action that completes later must still deliver its full
@@ -8,11 +8,7 @@ import { addSlowAction, bodies, rawExchange } from './support/http.js';
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await app?.stop();
-  app = undefined;
-});
+afterEach(async () => (app = await tearDown(cleanups, app)));
 
 const HTTP = 'network:\n  - type: http\n    port: 0\n    heartbeat_interval_ms: 0\n';
 

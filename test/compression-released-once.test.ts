@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
-import { startApp, TestClient, until, wsPort, watchUnexpected } from './support/app.js';
+import { startApp, TestClient, until, wsPort, watchUnexpected, tearDown } from './support/app.js';
 
 // Failure mode 5 of issue 6: with permessage-deflate negotiated, every way a socket can end
 // must release its zlib state exactly once (a double release throws inside ws, a missed one
@@ -11,11 +11,7 @@ import { startApp, TestClient, until, wsPort, watchUnexpected } from './support/
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await app?.stop();
-  app = undefined;
-});
+afterEach(async () => (app = await tearDown(cleanups, app)));
 
 const MAX = 4096;
 const CONFIG = `network:\n  - type: ws\n    port: 0\n    heartbeat_interval_ms: 0\n    compression: true\n    max_payload_bytes: ${MAX}\n`;

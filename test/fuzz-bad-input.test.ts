@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
-import { startApp, TestClient, until, wsPort, watchUnexpected } from './support/app.js';
+import { startApp, TestClient, until, wsPort, watchUnexpected, tearDown } from './support/app.js';
 
 /** mulberry32: a seeded PRNG, so a failing run can be replayed exactly. */
 function prng(seed: number): () => number {
@@ -34,11 +34,7 @@ function malformed(rand: () => number): string | Buffer {
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await app?.stop();
-  app = undefined;
-});
+afterEach(async () => (app = await tearDown(cleanups, app)));
 
 describe(`fuzz: thousands of malformed frames and HTTP requests (seed ${SEED})`, () => {
   it('every frame is answered or cleanly refused, nothing crashes, well-behaved clients are still served', async () => {

@@ -3,16 +3,12 @@ import { request as httpRequest, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { startApp, until, wsPort } from './support/app.js';
+import { startApp, until, wsPort, tearDown } from './support/app.js';
 import { addSlowAction, rawExchange } from './support/http.js';
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await app?.stop();
-  app = undefined;
-});
+afterEach(async () => (app = await tearDown(cleanups, app)));
 
 const HTTP = (extra = '') => `network:\n  - type: http\n    port: 0\n    heartbeat_interval_ms: 0\n${extra}`;
 const base = () => `http://127.0.0.1:${wsPort(app!)}`;

@@ -4,15 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
 import type { ActionHandler } from '../src/onebot/router.js';
-import { handshakeStatus, startApp, TestClient, until, wsPort } from './support/app.js';
+import { handshakeStatus, startApp, TestClient, until, wsPort, tearDown } from './support/app.js';
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  await app?.stop();
-  app = undefined;
-});
+afterEach(async () => (app = await tearDown(cleanups, app)));
 
 const WS = (extra = '') => `network:\n  - type: ws\n    port: 0\n    heartbeat_interval_ms: 0\n${extra}`;
 async function client(path = '/', options?: WebSocket.ClientOptions): Promise<TestClient> {

@@ -150,3 +150,13 @@ export function watchUnexpected(): { errors: unknown[]; stop: () => void } {
     },
   };
 }
+
+/**
+ * The teardown network tests share: their own cleanups newest first, then the app. Returns
+ * undefined so a test can write `afterEach(async () => (app = await tearDown(cleanups, app)))`.
+ */
+export async function tearDown(cleanups: Array<() => unknown>, app: App | undefined): Promise<undefined> {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  await app?.stop();
+  return undefined;
+}
