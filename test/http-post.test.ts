@@ -157,13 +157,17 @@ describe('HTTP POST webhooks', () => {
 });
 
 describe('quick operations', () => {
-  it('a reply from the webhook is sent to the group, at the sender (end to end on the sandbox)', async () => {
-    const r = await receiver((g) => (g.body['post_type'] === 'message' ? { status: 200, body: JSON.stringify({ reply: 'pong' }) } : { status: 204 }));
+  it.each([
+    ['without at_sender: no at (as go-cqhttp and NapCat)', {}, 'pong'],
+    ['with at_sender: false: no at', { at_sender: false }, 'pong'],
+    ['with at_sender: true: at the sender', { at_sender: true }, '[CQ:at,qq=20001] pong'],
+  ])('a reply from the webhook is sent to the group %s (end to end on the sandbox)', async (_n, extra, raw) => {
+    const r = await receiver((g) => (g.body['post_type'] === 'message' ? { status: 200, body: JSON.stringify({ reply: 'pong', ...extra }) } : { status: 204 }));
     app = await startApp(`network:\n  - { type: http-post, url: "${r.url}" }\nadmin: { port: 0 }\n`);
     const injected = await fetch(`${app.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20001, group_id: 30001, message: 'ping' }) });
     const { message_id } = (await injected.json()) as { message_id: number };
     const out = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=${message_id}&timeout_ms=3000`)).json()) as { messages: Array<{ raw_message: string; group_id: number }> };
-    expect(out.messages).toEqual([expect.objectContaining({ group_id: 30001, raw_message: '[CQ:at,qq=20001] pong' })]);
+    expect(out.messages).toEqual([expect.objectContaining({ group_id: 30001, raw_message: raw })]);
   });
 
   it('a private reply with at_sender, auto_escape', async () => {
@@ -231,8 +235,12 @@ describe('quick operations', () => {
     expect(calls).toEqual([]);
     actions['set_group_anonymous_ban'] = (p) => void calls.push(['set_group_anonymous_ban', { ...p.raw }]);
     const anonymous = { id: 7, name: 'masked', flag: 'anon-flag' };
-    await c.call('.handle_quick_operation', { context: { ...group, user_id: 80000000, anonymous }, operation: { kick: true, ban: true } }, 6);
-    expect(calls).toEqual([['set_group_anonymous_ban', { group_id: 30001, anonymous, duration: 1800 }]]);
+    await c.call('.handle_quick_operation', { context: { ...group, user_id: 80000000, anonymous }, operation: { kick: true, ban: true, reply: 'hush', at_sender: true } }, 6);
+    // An anonymous sender is never at-ed: its user_id is a shared placeholder.
+    expect(calls).toEqual([
+      ['send_msg', { message_type: 'group', group_id: 30001, message: [{ type: 'text', data: { text: 'hush' } }] }],
+      ['set_group_anonymous_ban', { group_id: 30001, anonymous, duration: 1800 }],
+    ]);
     calls.length = 0;
     await c.call('.handle_quick_operation', { context: { post_type: 'request', request_type: 'friend', flag: 'f1' }, operation: { approve: true, remark: 'pal' } }, 3);
     await c.call('.handle_quick_operation', { context: { post_type: 'request', request_type: 'group', sub_type: 'invite', flag: 'g1' }, operation: { approve: false, reason: 'no' } }, 4);
