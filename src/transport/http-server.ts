@@ -9,7 +9,7 @@ import { failed } from '../onebot/router.js';
 import { Retcode, type ActionResponse, type OneBotEvent } from '../onebot/types.js';
 import type { Connection, ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf, remoteOfSocket } from './auth.js';
-import { BodyError, readParams } from './http-body.js';
+import { BodyError, jsonValues, readParams } from './http-body.js';
 import { listen } from './listen.js';
 import type { Transport } from './transport.js';
 
@@ -159,7 +159,7 @@ export class HttpServer implements Transport {
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     if (path === '/_events' && this.#config.sse && req.method === 'GET') return this.#openSse(req, res, conn);
 
-    let params: Record<string, unknown> = Object.fromEntries(url.searchParams);
+    let params: Record<string, unknown> = jsonValues(url.searchParams);
     delete params['access_token'];
     let action: string;
     try {
