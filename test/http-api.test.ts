@@ -87,10 +87,10 @@ describe('HTTP API: params', () => {
     expect(out.messages.at(-1)).toMatchObject({ group_id: 30001, raw_message: 'hi &#91;there&#93;' });
   });
 
-  it.each([
-    ['the query string', (q: string) => [`/send_group_msg?${q}`, {}]],
-    ['a form body', (q: string) => ['/send_group_msg', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: q }]],
-  ] as const)('a value in %s that is JSON starting with [ or { is read as JSON (as go-cqhttp); other text stays text', async (_n, make) => {
+  it.each<[string, (q: string) => [string, RequestInit]]>([
+    ['the query string', (q) => [`/send_group_msg?${q}`, {}]],
+    ['a form body', (q) => ['/send_group_msg', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: q }]],
+  ])('a value in %s that is JSON starting with [ or { is read as JSON (as go-cqhttp); other text stays text', async (_n, make) => {
     app = await startApp(`${HTTP()}admin: { port: 0 }\n`);
     const segments = [{ type: 'face', data: { id: '1' } }, { type: 'text', data: { text: ' hi' } }];
     const cases: Array<[string, unknown[]]> = [
@@ -102,7 +102,7 @@ describe('HTTP API: params', () => {
     ];
     for (const [message, expected] of cases) {
       const [path, init] = make(new URLSearchParams({ group_id: '30001', message }).toString());
-      expect((await call(path, init as RequestInit)).body).toMatchObject({ status: 'ok' });
+      expect((await call(path, init)).body).toMatchObject({ status: 'ok' });
       const out = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: Array<{ message: unknown[] }> };
       expect(out.messages.at(-1)!.message).toEqual(expected);
     }
