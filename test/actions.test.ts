@@ -141,6 +141,31 @@ describe('every required param missing, every param of the wrong type: 1400 nami
   });
 });
 
+describe('booleans as go-cqhttp reads them', () => {
+  beforeEach(async () => {
+    await open('admin: { port: 0 }\n');
+  });
+  it.each([
+    ['True', true],
+    ['yes', true],
+    ['YES', true],
+    ['1', true],
+    [1, true],
+    ['False', false],
+    ['no', false],
+    ['0', false],
+  ])('accepts %j as a boolean, as go-cqhttp does', async (value, enable) => {
+    expect(await c.call('set_group_whole_ban', { group_id: 30001, enable: value })).toMatchObject({ status: 'ok' });
+    // Whole-ban on: a member cannot speak; off: they can.
+    const spoke = await fetch(`${app!.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20003, group_id: 30001, message: 'x' }) });
+    expect(spoke.status).toBe(enable ? 400 : 200);
+  });
+
+  it('still refuses a string that is no boolean: 1400 naming the param', async () => {
+    expect(await c.call('set_group_whole_ban', { group_id: 30001, enable: 'maybe' })).toMatchObject({ status: 'failed', retcode: 1400, message: 'param enable: expected a boolean, got "maybe"' });
+  });
+});
+
 describe('_async and _rate_limited (fake timers)', () => {
   afterEach(() => vi.useRealTimers());
 
