@@ -141,6 +141,23 @@ describe('every required param missing, every param of the wrong type: 1400 nami
   });
 });
 
+describe('send_msg without message_type', () => {
+  beforeEach(async () => {
+    await open('admin: { port: 0 }\n');
+  });
+  it.each<[string, Record<string, number>, Record<string, number>]>([
+    ['user_id and group_id: private, as go-cqhttp', { user_id: 20001, group_id: 30001 }, { user_id: 20001 }],
+    ['user_id only: private', { user_id: 20001 }, { user_id: 20001 }],
+    ['group_id only: group', { group_id: 30001 }, { group_id: 30001 }],
+  ])('%s', async (_n, target, where) => {
+    const res = await c.call('send_msg', { ...target, message: 'x' });
+    expect(res).toMatchObject({ status: 'ok' });
+    const out = (await (await fetch(`${app!.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: Array<Record<string, unknown>> };
+    expect(out.messages).toEqual([expect.objectContaining({ ...where, message_id: (res['data'] as { message_id: number }).message_id })]);
+    expect(out.messages[0]![where['user_id'] ? 'group_id' : 'user_id']).toBeUndefined();
+  });
+});
+
 describe('booleans as go-cqhttp reads them', () => {
   beforeEach(async () => {
     await open('admin: { port: 0 }\n');

@@ -71,7 +71,8 @@ export function sandboxActions(world: SandboxWorld, selfId: number, nickname: st
     send_group_msg: (p) => send({ group_id: p.int('group_id') }, p),
     send_msg: (p) => {
       const type = p.optionalString('message_type');
-      if (type === 'private' || (type === '' && !p.has('group_id'))) return send({ to: p.int('user_id') }, p);
+      // Without message_type, user_id wins over group_id, as in go-cqhttp (CQSendMessage).
+      if (type === 'private' || (type === '' && (p.has('user_id') || !p.has('group_id')))) return send({ to: p.int('user_id') }, p);
       if (type === 'group' || type === '') return send({ group_id: p.int('group_id') }, p);
       throw new ActionError(Retcode.BAD_REQUEST, `param message_type: expected "private" or "group", got ${JSON.stringify(type)}`);
     },
