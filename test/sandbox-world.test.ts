@@ -136,7 +136,15 @@ describe('requests, pokes and self messages', () => {
   it('a poke in a group is a notify/poke notice', async () => {
     const c = await bot();
     expect((await control('/sandbox/poke', { user_id: 20001, target_id: 10001, group_id: 30001 })).status).toBe(200);
-    expect(await notice(c, 'notify')).toMatchObject({ sub_type: 'poke', group_id: 30001, user_id: 20001, target_id: 10001 });
+    expect(await notice(c, 'notify')).toMatchObject({ sub_type: 'poke', group_id: 30001, user_id: 20001, sender_id: 20001, target_id: 10001 });
+  });
+
+  it('a private poke carries sender_id, as go-cqhttp adds it', async () => {
+    const c = await bot();
+    expect((await control('/sandbox/poke', { user_id: 20002, target_id: 10001 })).status).toBe(200);
+    const poke = await notice(c, 'notify');
+    expect(poke).toMatchObject({ sub_type: 'poke', user_id: 20002, sender_id: 20002, target_id: 10001 });
+    expect(poke).not.toHaveProperty('group_id');
   });
 
   it('report_self_message: the bot hears its own messages as message_sent', async () => {

@@ -421,6 +421,8 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
       sub_type: 'poke',
       ...(groupId === undefined ? {} : { group_id: groupId }),
       user_id: from,
+      // go-cqhttp adds sender_id to group and private pokes alike; bots read either field.
+      sender_id: from,
       target_id: target,
     }));
   }
