@@ -73,7 +73,6 @@ function validCases(messageId: () => number): Array<[string, Record<string, unkn
     ['can_send_record', {}, (d) => expect(d).toEqual({ yes: true })],
     ['get_status', {}, (d) => expect(d).toEqual({ online: true, good: true })],
     ['get_version_info', {}, (d) => expect(d).toMatchObject({ app_name: 'onebridge', protocol_version: 'v11' })],
-    ['set_restart', { delay: 0 }, (d) => expect(d).toBeNull()],
     ['clean_cache', {}, (d) => expect(d).toBeNull()],
     ['set_group_leave', { group_id: 30001 }, (d) => expect(d).toBeNull()],
   ];
@@ -155,6 +154,28 @@ describe('send_msg without message_type', () => {
     const out = (await (await fetch(`${app!.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: Array<Record<string, unknown>> };
     expect(out.messages).toEqual([expect.objectContaining({ ...where, message_id: (res['data'] as { message_id: number }).message_id })]);
     expect(out.messages[0]![where['user_id'] ? 'group_id' : 'user_id']).toBeUndefined();
+  });
+});
+
+describe('set_restart', () => {
+  beforeEach(async () => {
+    await open('admin: { port: 0 }\n');
+  });
+  it('answers async (spec), then the sandbox bot restarts: offline for a moment, events missed, then back', async () => {
+    const online = async () => ((await c.call('get_status', {}))['data'] as { online: boolean }).online;
+    const waitFor = async (want: boolean) => {
+      const deadline = Date.now() + 10_000;
+      while ((await online()) !== want) if (Date.now() > deadline) throw new Error(`get_status never said online: ${want}`);
+    };
+    expect(await c.call('set_restart', { delay: 50 }, 'r')).toEqual({ status: 'async', retcode: 1, data: null, message: '', wording: '', echo: 'r' });
+    await waitFor(false);
+    // A message while it restarts does not reach it.
+    const said = (m: string) => fetch(`${app!.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20001, group_id: 30001, message: m }) });
+    await said('while restarting');
+    await waitFor(true);
+    await said('after');
+    const heard = await c.nextWhere((f) => f['post_type'] === 'message');
+    expect(heard).toMatchObject({ raw_message: 'after' });
   });
 });
 

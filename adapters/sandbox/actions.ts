@@ -26,7 +26,12 @@ function honors(world: SandboxWorld, groupId: number, type: string) {
  * `get_forward_msg` are not here: the sandbox has no anonymous members or forward messages,
  * so the router answers them "not supported".
  */
-export function sandboxActions(world: SandboxWorld, selfId: number, nickname: string): ActionTable {
+export interface SandboxActionHooks {
+  /** `set_restart`: the bot's session restarts after `delayMs` (the router answered async). */
+  restart?(delayMs: number): Promise<void>;
+}
+
+export function sandboxActions(world: SandboxWorld, selfId: number, nickname: string, hooks: SandboxActionHooks = {}): ActionTable {
   const member = (groupId: number, userId: number) => {
     const m = world.member(groupId, userId);
     const u = world.users.get(userId);
@@ -129,7 +134,10 @@ export function sandboxActions(world: SandboxWorld, selfId: number, nickname: st
     },
     can_send_image: () => ({ yes: true }),
     can_send_record: () => ({ yes: true }),
-    set_restart: () => null,
+    set_restart: async (p) => {
+      await hooks.restart?.(Math.max(0, p.optionalInt('delay', 0)));
+      return null;
+    },
     clean_cache: () => null,
   };
 }
