@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import type { ActionHandler } from '../src/onebot/router.js';
+import { parseConfig } from '../src/config/load.js';
 import { MAX_RETRY_DELAY_MS, retryDelay } from '../src/transport/http-post.js';
 import { startApp, TestClient, until, wsPort } from './support/app.js';
 
@@ -121,6 +122,21 @@ describe('HTTP POST webhooks', () => {
     await until(() => notices(r.got).length >= 2);
     await new Promise((res) => setTimeout(res, 100));
     expect(notices(r.got)).toEqual([5, 6]);
+  });
+
+  it('posts heartbeat meta events when heartbeat_interval_ms is set (as go-cqhttp); none by default', async () => {
+    const r = await receiver();
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}", heartbeat_interval_ms: 50 }\n`);
+    const beats = () => r.got.filter((g) => g.body['meta_event_type'] === 'heartbeat');
+    await until(() => beats().length >= 2, 5000, 'two heartbeats');
+    expect(beats()[0]!.body).toMatchObject({ post_type: 'meta_event', self_id: 10001, interval: 50, status: { online: true, good: true } });
+    expect(r.got[0]!.body).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'enable' });
+    await app.stop();
+    const after = beats().length;
+    expect(r.got.at(-1)!.body).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'disable' });
+    // Stopped: the heartbeat timer is gone with the transport.
+    expect(beats().length).toBe(after);
+    expect(parseConfig(`network:\n  - { type: http-post, url: "${r.url}" }\n`).network[0]).toMatchObject({ heartbeat_interval_ms: 0 });
   });
 
   it('posts lifecycle disable at shutdown, last', async () => {
