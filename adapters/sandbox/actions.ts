@@ -3,6 +3,7 @@ import { formatMessage } from '../../src/onebot/message.js';
 import { ActionError, type Params } from '../../src/onebot/params.js';
 import type { ActionTable } from '../../src/onebot/router.js';
 import { Retcode } from '../../src/onebot/types.js';
+import { extensionActions } from './extensions.js';
 import type { SandboxWorld } from './world.js';
 
 /** What the sandbox shows for honours: fixed, but spec-shaped. */
@@ -22,9 +23,9 @@ function honors(world: SandboxWorld, groupId: number, type: string) {
 }
 
 /**
- * The OneBot actions the sandbox carries out, as bot `selfId`. `set_group_anonymous_ban` and
- * `get_forward_msg` are not here: the sandbox has no anonymous members or forward messages,
- * so the router answers them "not supported".
+ * The OneBot actions the sandbox carries out, as bot `selfId`: the spec's here, and the
+ * go-cqhttp extensions bots call (forward messages, anonymous bans, essence, files, history …)
+ * from their own modules.
  */
 export interface SandboxActionHooks {
   /** `set_restart`: the bot's session restarts after `delayMs` (the router answered async). */
@@ -139,5 +140,6 @@ export function sandboxActions(world: SandboxWorld, selfId: number, nickname: st
       return null;
     },
     clean_cache: () => null,
+    ...extensionActions(world, selfId),
   };
 }

@@ -5,6 +5,8 @@ import { groupMessageEvent, privateMessageEvent } from '../../src/onebot/events.
 import { toMessage, InvalidMessageError } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
 import { sandboxActions } from './actions.js';
+import { extensionAdminRoutes } from './admin-routes.js';
+import { authorOf } from './anonymous.js';
 import type { SandboxAdapterConfig } from './config.js';
 import { SandboxConsole } from './console.js';
 import { SandboxWorld, type WorldMessage, type WorldNotice } from './world.js';
@@ -51,7 +53,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
     }
     if (m.group_id !== undefined) {
       if (!world.groups.get(m.group_id)?.members.has(selfId)) return;
-      ctx.emit(groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, user_id: m.from, message: m.message, sender: world.sender(m.from, m.group_id), time: m.time }));
+      ctx.emit(groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, message: m.message, time: m.time, ...authorOf(world, m, m.group_id) }));
     } else if (m.to === selfId) {
       ctx.emit(privateMessageEvent(selfId, { message_id: m.message_id, user_id: m.from, message: m.message, sender: world.sender(m.from), time: m.time, sub_type: world.isFriend(selfId, m.from) ? 'friend' : 'other' }));
     }
@@ -160,7 +162,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
 
   const adapter: Adapter = {
     actions,
-    adminRoutes,
+    adminRoutes: [...adminRoutes, ...extensionAdminRoutes(world)],
     async start() {
       if (running) return;
       running = true;

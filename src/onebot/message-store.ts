@@ -15,6 +15,8 @@ export interface StoredMessage {
   readonly sender: Sender;
   readonly message: Message;
   readonly raw_message: string;
+  /** Set for an anonymous group message: `{id, name, flag}`; `sender` is then the placeholder. */
+  readonly anonymous?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -45,6 +47,11 @@ export class MessageStore {
     const m = this.#cache.get(messageId);
     if (!m) throw new ActionError(Retcode.FAILED, `message ${messageId} not found (evicted from the message store, or never existed)`);
     return m;
+  }
+
+  /** Every stored message, without touching recency (history lookups). */
+  values(): IterableIterator<StoredMessage> {
+    return this.#cache.values();
   }
 
   delete(messageId: number): boolean {
