@@ -108,6 +108,14 @@ describe('HTTP API: params', () => {
     }
   });
 
+  it('a query or form value nested deeper than limits.max_json_depth is 400, never built', async () => {
+    app = await startApp(HTTP());
+    const deep = `${'['.repeat(100)}${']'.repeat(100)}`;
+    expect(await call(`/send_group_msg?group_id=30001&message=${deep}`)).toMatchObject({ status: 400, body: { retcode: 1400, message: 'param message nests deeper than 64 levels (limits.max_json_depth)' } });
+    const form = await call('/send_group_msg', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `group_id=30001&message=${deep}` });
+    expect(form).toMatchObject({ status: 400, body: { retcode: 1400, message: 'param message nests deeper than 64 levels (limits.max_json_depth)' } });
+  });
+
   it('auto_escape from a query string is a boolean', async () => {
     app = await startApp(`${HTTP()}admin: { port: 0 }\n`);
     await call('/send_group_msg?group_id=30001&auto_escape=true&message=%5BCQ%3Aface%2Cid%3D1%5D');

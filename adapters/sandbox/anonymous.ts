@@ -3,6 +3,7 @@ import { now, type Sender } from '../../src/onebot/events.js';
 import { ActionError, type Params } from '../../src/onebot/params.js';
 import type { ActionTable } from '../../src/onebot/router.js';
 import { Retcode, type Message } from '../../src/onebot/types.js';
+import { preview } from '../../src/untrusted-json.js';
 import type { SandboxWorld, WorldMessage } from './world.js';
 
 /** The `user_id` every anonymous group message carries on QQ, and so in go-cqhttp's events. */
@@ -77,7 +78,7 @@ export function anonymousActions(world: SandboxWorld, selfId: number): ActionTab
       const flag = typeof fromObject === 'string' ? fromObject : p.optionalString('anonymous_flag') || p.optionalString('flag');
       const [idText, name] = flag.split('|', 2);
       const id = Number(idText);
-      if (!flag || name === undefined || !Number.isSafeInteger(id)) throw new ActionError(Retcode.BAD_REQUEST, `param anonymous_flag: expected the "<id>|<name>" flag of an anonymous message's anonymous object, got ${JSON.stringify(flag)}`);
+      if (!flag || name === undefined || !Number.isSafeInteger(id)) throw new ActionError(Retcode.BAD_REQUEST, `param anonymous_flag: expected the "<id>|<name>" flag of an anonymous message's anonymous object, got ${preview(flag)}`);
       world.requireRole(groupId, selfId, 'admin');
       const state = stateOf(world);
       const known = [...state.identities].some(([key, identity]) => key.startsWith(`${groupId}:`) && identity.id === id);

@@ -4,6 +4,7 @@ import { formatMessage, InvalidMessageError, toMessage } from '../../src/onebot/
 import { ActionError, type Params } from '../../src/onebot/params.js';
 import type { ActionTable } from '../../src/onebot/router.js';
 import { Retcode, type Message, type MessageFormat } from '../../src/onebot/types.js';
+import { preview } from '../../src/untrusted-json.js';
 import { ANONYMOUS_USER_ID } from './anonymous.js';
 import type { SandboxWorld } from './world.js';
 
@@ -57,16 +58,16 @@ export function buildForward(world: SandboxWorld, nodes: Message, groupId: numbe
   if (nodes.length === 0) throw bad(`${where}: expected at least one node segment`);
   const out = nodes.map((seg, i): ForwardNode => {
     const at = `${where}[${i}]`;
-    if (seg.type !== 'node') throw bad(`${at}: expected a node segment, got ${JSON.stringify(seg.type)}`);
+    if (seg.type !== 'node') throw bad(`${at}: expected a node segment, got ${preview(seg.type)}`);
     const d = seg.data;
     if (d['id'] !== undefined && d['id'] !== null && d['id'] !== '') {
       const id = Number(d['id']);
-      if (!Number.isSafeInteger(id)) throw bad(`${at}.data.id: expected a message_id, got ${JSON.stringify(d['id'])}`);
+      if (!Number.isSafeInteger(id)) throw bad(`${at}.data.id: expected a message_id, got ${preview(d['id'])}`);
       const m = world.store.get(id);
       return { user_id: m.anonymous ? ANONYMOUS_USER_ID : m.user_id, nickname: m.sender.nickname, time: m.time, content: m.message, ...(m.group_id === undefined ? {} : { group_id: m.group_id }) };
     }
     const uin = Number(d['user_id'] ?? d['uin']);
-    if (!Number.isSafeInteger(uin) || uin <= 0) throw bad(`${at}.data.user_id (or uin): expected a user id, got ${JSON.stringify(d['user_id'] ?? d['uin'])}`);
+    if (!Number.isSafeInteger(uin) || uin <= 0) throw bad(`${at}.data.user_id (or uin): expected a user id, got ${preview(d['user_id'] ?? d['uin'])}`);
     const name = d['nickname'] ?? d['name'];
     if (typeof name !== 'string' || name === '') throw bad(`${at}.data.nickname (or name): expected a non-empty string`);
     let content: Message;

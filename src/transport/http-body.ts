@@ -1,13 +1,17 @@
 import type { IncomingMessage } from 'node:http';
+import { DEFAULT_MAX_JSON_DEPTH, depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 
 /** A request body onebridge refuses, with the HTTP status that says why. */
 export class BodyError extends Error {
   readonly code = 'ONEBRIDGE_BAD_BODY';
   readonly status: 400 | 406 | 413;
+  /** The body's top-level `echo`, when it could be read (a body refused for depth). */
+  readonly echo: unknown;
 
-  constructor(status: 400 | 406 | 413, message: string) {
+  constructor(status: 400 | 406 | 413, message: string, echo?: unknown) {
     super(message);
     this.status = status;
+    this.echo = echo;
   }
 }
 
@@ -21,16 +25,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * objects (`?message=[{"type":"face","data":{"id":"1"}}]`). Anything else stays the string:
  * `[CQ:face,id=1]` is not JSON, so CQ strings are untouched.
  */
-export function jsonValues(entries: Iterable<[string, string]>): Record<string, unknown> {
+export function jsonValues(entries: Iterable<[string, string]>, maxDepth = DEFAULT_MAX_JSON_DEPTH): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of entries) {
     out[key] = value;
     if (value.startsWith('[') || value.startsWith('{')) {
-      try {
-        out[key] = JSON.parse(value);
-      } catch {
-        // Not JSON: the literal text.
-      }
+      // Not JSON: the literal text. Too deep: refused like a body, never built.
+      const parsed = parseUntrustedJson(value, maxDepth);
+      if (parsed.ok) out[key] = parsed.value;
+      else if (parsed.reason === 'depth') throw new BodyError(400, depthMessage(`param ${key}`, maxDepth));
     }
   }
   return out;
@@ -38,10 +41,11 @@ export function jsonValues(entries: Iterable<[string, string]>): Record<string, 
 
 /**
  * Reads a POST body as OneBot's HTTP API allows: JSON or `x-www-form-urlencoded`, an object
- * either way (form values through `jsonValues`). An empty body is `{}` whatever its type. 406 for other content types, 400 for a
- * malformed body, 413 past `limit` bytes (reading stops there).
+ * either way (form values through `jsonValues`). An empty body is `{}` whatever its type. 406
+ * for other content types, 400 for a malformed body or JSON nested deeper than `maxDepth`
+ * (`limits.max_json_depth`), 413 past `limit` bytes (reading stops there).
  */
-export async function readParams(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+export async function readParams(req: IncomingMessage, limit: number, maxDepth = DEFAULT_MAX_JSON_DEPTH): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
     req.resume();
@@ -58,15 +62,11 @@ export async function readParams(req: IncomingMessage, limit: number): Promise<R
   const text = Buffer.concat(chunks).toString('utf8');
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new BodyError(400, 'body is not valid JSON');
-    }
-    if (!isObject(value)) throw new BodyError(400, 'JSON body must be an object of params');
-    return value;
+    const parsed = parseUntrustedJson(text, maxDepth, { wantEcho: true });
+    if (!parsed.ok) throw parsed.reason === 'depth' ? new BodyError(400, depthMessage('JSON body', maxDepth), parsed.echo) : new BodyError(400, 'body is not valid JSON');
+    if (!isObject(parsed.value)) throw new BodyError(400, 'JSON body must be an object of params');
+    return parsed.value;
   }
-  if (type === 'application/x-www-form-urlencoded') return jsonValues(new URLSearchParams(text));
+  if (type === 'application/x-www-form-urlencoded') return jsonValues(new URLSearchParams(text), maxDepth);
   throw new BodyError(406, `Content-Type ${type || '(none)'} is not accepted; send application/json or application/x-www-form-urlencoded`);
 }
