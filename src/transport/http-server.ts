@@ -11,6 +11,7 @@ import type { Connection, ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf, remoteOfSocket } from './auth.js';
 import { BodyError, readParams } from './http-body.js';
 import { listen } from './listen.js';
+import { corsHeaders, RequestGuard } from './request-guard.js';
 import type { Transport } from './transport.js';
 
 export interface HttpServerDeps {
@@ -44,6 +45,7 @@ export class HttpServer implements Transport {
   readonly #http: Server;
   readonly #sockets = new Map<Socket, Connection>();
   readonly #sse = new Set<SseClient>();
+  readonly #guard: RequestGuard;
   #closing = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #endpoint: string;
@@ -53,6 +55,7 @@ export class HttpServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     this.#endpoint = `http://${config.host}:${config.port}`;
+    this.#guard = new RequestGuard(config, { logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     this.#http = createServer((req, res) => {
       // Last resort: whatever a request does, it ends in an answer, never an unhandled rejection.
       this.#serve(req, res).catch((err: Error) => {
@@ -144,6 +147,19 @@ export class HttpServer implements Transport {
     if (this.#closing) {
       req.resume();
       return send(503, failed(Retcode.INTERNAL, 'server shutting down'));
+    }
+    // Before the token and any action: a web page's request (CSRF) or a rebinding name never runs.
+    const guard = this.#guard.check(req);
+    if (!guard.ok) {
+      req.resume();
+      return send(guard.status, failed(Retcode.FORBIDDEN, guard.reason));
+    }
+    if (guard.corsOrigin) {
+      for (const [name, value] of Object.entries(corsHeaders(guard.corsOrigin))) res.setHeader(name, value);
+      if (req.method === 'OPTIONS') {
+        req.resume();
+        return void res.writeHead(204).end();
+      }
     }
     const auth = authorize(req, url, this.#config.access_token);
     if (!auth.ok) {
