@@ -34,9 +34,10 @@ const HTTP_STATUS_FOR: Readonly<Record<number, number>> = { 400: Retcode.BAD_REQ
  * OneBot v11 HTTP API (`type: http`): `GET|POST /:action` and `POST /` with `{action, params}`,
  * params from the query, a JSON body or a form; plus SSE on `GET /_events` when `sse: true`.
  * Status codes per the spec: 401/403 tokens, 406 content type, 400 body, 404 unknown action,
- * 200 otherwise with the result in the body. Each TCP connection is in the registry.
+ * 200 otherwise with the result in the body. Each TCP connection is in the registry. Web pages
+ * and foreign `Host` names are refused first (`RequestGuard`, 403/421).
  *
- * It does not implement HTTP/2 or CORS.
+ * It does not implement HTTP/2, nor CORS beyond answering the origins in `allowed_origins`.
  */
 export class HttpServer implements Transport {
   readonly key: string;
