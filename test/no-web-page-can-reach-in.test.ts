@@ -1,7 +1,10 @@
+import { once } from 'node:events';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { App } from '../src/app.js';
 import { handshakeStatus, startApp, tearDown, TestClient, until } from './support/app.js';
+import { freePort } from './support/framework.js';
 
 // Issue 19: a browser on the same machine must not turn the loopback listeners into a way in
 // for web pages (cross-site WebSocket hijacking, CSRF, DNS rebinding). Every request here goes
@@ -247,5 +250,37 @@ describe('admin: its own page works, nobody else', () => {
     expect((await send(port, '/sandbox/messages', { method: 'POST', headers: { Authorization: 'Bearer adm', 'Content-Type': 'application/json' }, body })).status).toBe(200);
     // Reading keeps the query token (onebridge status and scripts use it).
     expect((await send(port, '/connections?access_token=adm')).status).toBe(200);
+  });
+});
+
+describe('relay receivers: no page poses as the implementation', () => {
+  const relayConfig = (upstream: string) => `accounts:\n  - { self_id: 10001, adapter: { type: relay, upstream: { ${upstream} } } }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nadmin: { port: 0 }\n`;
+
+  it('ws-reverse dial-in: a page is refused (403) even with no token; the implementation gets in', async () => {
+    const port = await freePort();
+    app = await startApp(relayConfig(`mode: ws-reverse, port: ${port}, path: /onebot`));
+    expect((await handshakeStatus(`ws://127.0.0.1:${port}/onebot`, { Origin: EVIL })).status).toBe(403);
+    expect((await handshakeStatus(`ws://127.0.0.1:${port}/onebot`, { Host: `attacker.example:${port}` })).status).toBe(421);
+    expect(app.accounts.get(10001)!.status().online).toBe(false);
+    const impl = new WebSocket(`ws://127.0.0.1:${port}/onebot`, { headers: { 'X-Self-ID': '10001' } });
+    cleanups.push(() => impl.terminate());
+    await once(impl, 'open');
+    await until(() => app!.accounts.get(10001)!.status().online);
+    expect(await refused()).toEqual({ origin: 1, host: 1 });
+  });
+
+  it('http webhook receiver: a forged text/plain form POST from a page is refused and never reaches bots', async () => {
+    const receiver = await freePort();
+    app = await startApp(relayConfig(`mode: http, url: "http://127.0.0.1:1/", port: ${receiver}, path: /onebot`));
+    const bot = await TestClient.open(`ws://127.0.0.1:${portOf(0)}/`);
+    cleanups.push(() => bot.close());
+    await bot.next();
+    const event = (text: string) => JSON.stringify({ time: 1, self_id: 10001, post_type: 'message', message_type: 'private', sub_type: 'friend', message_id: 1, user_id: 20001, message: text, raw_message: text, font: 0, sender: { user_id: 20001 } });
+    // <form enctype="text/plain"> can produce a valid JSON body without a preflight.
+    const forged = await send(receiver, '/onebot', { method: 'POST', headers: { 'Content-Type': 'text/plain', Origin: EVIL, 'Sec-Fetch-Site': 'cross-site' }, body: event('forged') });
+    expect(forged.status).toBe(403);
+    expect((await send(receiver, '/onebot', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: event('real') })).status).toBe(204);
+    expect(await bot.nextWhere((f) => f['post_type'] === 'message')).toMatchObject({ raw_message: 'real' });
+    expect(bot.frames.some((f) => f['raw_message'] === 'forged')).toBe(false);
   });
 });
