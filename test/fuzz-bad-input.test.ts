@@ -74,7 +74,7 @@ describe(`fuzz: thousands of malformed frames and HTTP requests (seed ${SEED})`,
       const body = String(malformed(rand));
       const method = rand() < 0.5 ? 'POST' : 'GET';
       const path = rand() < 0.5 ? '/send_group_msg' : `/${encodeURIComponent(String(malformed(rand))).slice(0, 30)}`;
-      socket.end(`${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${rand() < 0.7 ? 'application/json' : 'text/weird'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(`${method} ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${rand() < 0.7 ? 'application/json' : 'text/weird'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       await new Promise((r) => socket.once('close', r));
     }
 
