@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AdminConfig } from '../config/schema.js';
+import type { AdminConfig, LimitsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { VERSION } from '../package-info.js';
 import type { ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf } from '../transport/auth.js';
 import { listen } from '../transport/listen.js';
 import { corsHeaders, RequestGuard } from '../transport/request-guard.js';
+import { requestUrl } from '../transport/request-url.js';
+import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 import type { Transport } from '../transport/transport.js';
 import type { AdminRoute } from './route.js';
 
@@ -15,6 +17,8 @@ export interface AdminServerDeps {
   readonly registry: ConnectionRegistry;
   readonly logger: Logger;
   readonly routes: readonly AdminRoute[];
+  /** Process-wide input limits (`limits:`): bodies nested deeper are refused with 400. */
+  readonly limits: LimitsConfig;
   /** Extra facts for `GET /status`. */
   readonly describe: () => Record<string, unknown>;
 }
@@ -111,7 +115,6 @@ export class AdminServer implements Transport {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     this.#inflight.add(res);
     res.once('close', () => {
       this.#inflight.delete(res);
@@ -138,6 +141,12 @@ export class AdminServer implements Transport {
         return;
       }
     }
+    const url = requestUrl(req);
+    if (!url) {
+      req.resume();
+      send(400, { error: 'malformed request target' });
+      return;
+    }
     // State changes take the token from the Authorization header only: a URL can be planted in
     // a page or a log, a header cannot. Cookies are never read.
     const auth = req.method === 'GET' ? authorize(req, url, this.#config.access_token) : authorize(req, new URL(url.pathname, url), this.#config.access_token);
@@ -160,7 +169,7 @@ export class AdminServer implements Transport {
     const gone = new AbortController();
     res.once('close', () => gone.abort());
     try {
-      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const body = req.method === 'POST' ? await readJson(req, this.#deps.limits.max_json_depth) : undefined;
       const reply = await route.handle({ query: url.searchParams, body, signal: AbortSignal.any([gone.signal, this.#closing.signal]) });
       if (!res.writableEnded && !res.destroyed) send(reply.status, reply.body);
     } catch (err) {
@@ -179,7 +188,7 @@ class BodyError extends Error {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage, maxDepth: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
     req.resume();
@@ -192,9 +201,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY_BYTES) throw new BodyError(413, `body over ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new BodyError(400, 'body is not valid JSON');
-  }
+  const parsed = parseUntrustedJson(Buffer.concat(chunks).toString('utf8'), maxDepth);
+  if (parsed.ok) return parsed.value;
+  throw new BodyError(400, parsed.reason === 'depth' ? depthMessage('body', maxDepth) : 'body is not valid JSON');
 }
