@@ -254,4 +254,22 @@ describe('_async and _rate_limited (fake timers)', () => {
     expect(await r.call({ action: 'nope_async', params: {} }, ctx)).toMatchObject({ retcode: 1404, message: 'unknown action: nope_async' });
     r.close();
   });
+
+  it('a standard action the adapter lacks answers 1404 "not supported" at once, before any param check', async () => {
+    // The sandbox now does every standard action; an adapter written by others may not.
+    const r = new ActionRouter([{ ping: () => null }], getLogger('test'), { adapterName: 'irc' });
+    expect(await r.call({ action: 'set_group_anonymous_ban', params: {}, echo: 'x' }, ctx)).toEqual({ status: 'failed', retcode: 1404, data: null, message: 'set_group_anonymous_ban is not supported by the irc adapter', wording: 'set_group_anonymous_ban is not supported by the irc adapter', echo: 'x' });
+    r.close();
+  });
+
+  it('set_restart is answered async even without the suffix, and runs afterwards', async () => {
+    let ran = 0;
+    const r = new ActionRouter([{ set_restart: () => void ran++ }], getLogger('test'));
+    expect(await r.call({ action: 'set_restart', params: { delay: 0 } }, ctx)).toMatchObject({ status: 'async', retcode: 1, data: null });
+    expect(ran).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toBe(1);
+    r.close();
+  });
 });
