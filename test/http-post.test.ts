@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import type { ActionHandler } from '../src/onebot/router.js';
 import { parseConfig } from '../src/config/load.js';
@@ -137,6 +137,21 @@ describe('HTTP POST webhooks', () => {
     // Stopped: the heartbeat timer is gone with the transport.
     expect(beats().length).toBe(after);
     expect(parseConfig(`network:\n  - { type: http-post, url: "${r.url}" }\n`).network[0]).toMatchObject({ heartbeat_interval_ms: 0 });
+  });
+
+  it('heartbeats never pile up behind a target that does not answer (fake interval timer)', async () => {
+    const r = await receiver(() => 'hang');
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanups.push(() => vi.useRealTimers());
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}", heartbeat_interval_ms: 1000, timeout_ms: 60000 }\nshutdown: { grace_ms: 200 }\n`);
+    await until(() => r.got.length === 1, 5000, 'enable in flight');
+    const held = () => app!.registry.snapshot().find((c) => c.endpoint === r.url)!.events_held;
+    vi.advanceTimersByTime(10_000);
+    // Ten intervals passed while enable hangs: one heartbeat waits, the other nine were skipped.
+    expect(held()).toBe(1);
+    emit(1);
+    vi.advanceTimersByTime(10_000);
+    expect(held()).toBe(2);
   });
 
   it('posts lifecycle disable at shutdown, last', async () => {
