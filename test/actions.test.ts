@@ -4,6 +4,7 @@ import { getLogger } from '../src/logger.js';
 import { STANDARD_ACTIONS, type ParamSpec } from '../src/onebot/action-schema.js';
 import { ActionRouter } from '../src/onebot/router.js';
 import { startApp, TestClient, wsPort } from './support/app.js';
+import { slow } from './support/slow.js';
 
 let app: App | undefined;
 let c: TestClient;
@@ -157,7 +158,7 @@ describe('set_restart', () => {
   it('answers async (spec), then the sandbox bot restarts: offline for a moment, events missed, then back', async () => {
     const online = async () => ((await c.call('get_status', {}))['data'] as { online: boolean }).online;
     const waitFor = async (want: boolean) => {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + slow(10_000);
       while ((await online()) !== want) if (Date.now() > deadline) throw new Error(`get_status never said online: ${want}`);
     };
     expect(await c.call('set_restart', { delay: 50 }, 'r')).toEqual({ status: 'async', retcode: 1, data: null, message: '', wording: '', echo: 'r' });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { slow } from './support/slow.js';
 
 let app: App | undefined;
 const clients: TestClient[] = [];
@@ -105,7 +106,7 @@ describe('sandbox control over the admin endpoint', () => {
     const poll = get('/sandbox/messages?since=0&timeout_ms=30000');
     await new Promise((r) => setTimeout(r, 50));
     const summary = await app.stop();
-    expect(summary.elapsedMs).toBeLessThan(1000);
+    expect(summary.elapsedMs).toBeLessThan(slow(1000));
     expect((await poll).body).toEqual({ messages: [], last_id: 0 });
   });
 

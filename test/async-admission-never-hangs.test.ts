@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AdmissionError } from '../src/transport/ws-server.js';
 import { startApp, until } from './support/app.js';
 import { AdmissionProbe, admissionConfig as config, sleep, type Outcome } from './support/admission.js';
+import { slow } from './support/slow.js';
 
 // Failure mode 1 of issue 6: an asynchronous admission step ends every upgrade exactly once
 // (101 and a working socket, or an HTTP error and a closed socket). Mode 4, the timing race,
@@ -45,7 +46,7 @@ describe('async admission never hangs the upgrade', () => {
     const pending = Array.from({ length: 20 }, () => outcome().catch(() => ({ kind: 'http', status: 0 }) as Outcome));
     await until(() => s.admitting === 20, 2000, 'twenty upgrades in admission');
     await probe.app!.stop();
-    const results = await Promise.race([Promise.all(pending), sleep(3000).then(() => 'hung' as const)]);
+    const results = await Promise.race([Promise.all(pending), sleep(slow(3000)).then(() => 'hung' as const)]);
     expect(results).not.toBe('hung');
     await until(() => s.admitting === 0, 2000, 'admission count back to 0');
   });

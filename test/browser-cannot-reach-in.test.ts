@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { startApp, tearDown } from './support/app.js';
+import { slow } from './support/slow.js';
 
 // Issue 19 in a real browser: a page served from another loopback port (what any web page
 // can do) tries every way in while real Chromium (Debian package `chromium`) sets the headers
@@ -20,7 +21,7 @@ beforeAll(() => {
   // As platform-servers.md asks: install the Debian package when we can, else say which one.
   if (process.getuid?.() === 0) spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'ignore', timeout: 300_000 });
   if (!existsSync(CHROMIUM)) throw new Error('this test needs the Debian package chromium (apt-get install chromium)');
-}, 320_000);
+}, slow(320_000));
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];

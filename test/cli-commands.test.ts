@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_FILE, VERSION } from '../src/package-info.js';
 import { QUIET_CONFIG, RunningCli, runCli, tempDir } from './support/cli.js';
 import { TestClient, until } from './support/app.js';
+import { slow } from './support/slow.js';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -192,7 +193,7 @@ describe('startup failures', () => {
     const r = await runCli(['-c', file, '--log-level', 'error']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`onebridge: admin.port: 127.0.0.1:${port} is already in use (EADDRINUSE); stop the other process or choose another port\n`);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(Date.now() - t0).toBeLessThan(slow(5000));
   });
 });
 

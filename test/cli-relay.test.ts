@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient } from './support/app.js';
 import { RunningCli, tempDir } from './support/cli.js';
+import { slow } from './support/slow.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -37,7 +38,7 @@ describe('relay between two real onebridge processes', () => {
     const sentAt = relay.signal('SIGINT');
     const exit = await relay.exited;
     expect(exit.code).toBe(0);
-    expect(exit.at - sentAt).toBeLessThan(2500);
+    expect(exit.at - sentAt).toBeLessThan(slow(2500));
     // The upstream saw the relay leave cleanly and keeps running.
     await upstream.waitForLog(/disconnected #\d+ ws\/universal .*\(code 1000 onebridge shutting down\)/);
     expect(upstream.child.exitCode).toBeNull();

@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient, until } from './support/app.js';
 import { CLI, QUIET_CONFIG, RunningCli, tempDir } from './support/cli.js';
+import { slow } from './support/slow.js';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -79,7 +80,7 @@ describe('the shutdown promise (real CLI, real signals)', () => {
     const sentAt = cli.signal('SIGINT');
     const exit = await cli.exited;
     expect(exit.code).toBe(0);
-    expect(exit.at - sentAt).toBeLessThan(GRACE + 1000);
+    expect(exit.at - sentAt).toBeLessThan(GRACE + slow(1000));
     // The mute clients held it until the grace deadline, not less.
     expect(exit.at - sentAt).toBeGreaterThanOrEqual(GRACE - 100);
     expect(await codes).toEqual([1001, 1001, 1001, 1001]);
@@ -123,7 +124,7 @@ describe('the shutdown promise (real CLI, real signals)', () => {
     const exit = await cli.exited;
     expect(exit.code).toBe(130);
     // Long before the grace deadline the mute client would have held it to.
-    expect(exit.at - secondAt).toBeLessThan(500);
+    expect(exit.at - secondAt).toBeLessThan(slow(500));
     expect(cli.logs.some((l) => l.message === 'SIGINT again: exiting now')).toBe(true);
   });
 
@@ -136,7 +137,7 @@ describe('the shutdown promise (real CLI, real signals)', () => {
     const exit = await cli.exited;
     expect(exit.code).toBe(0);
     expect(exit.at - sentAt).toBeGreaterThanOrEqual(GRACE - 100);
-    expect(exit.at - sentAt).toBeLessThan(GRACE + 1000);
+    expect(exit.at - sentAt).toBeLessThan(GRACE + slow(1000));
     expect(summary(cli)?.slice(1, 3)).toEqual(['1', '1']);
   });
 
@@ -191,7 +192,7 @@ describe('the sandbox console', () => {
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const waitScreen = async (re: RegExp) => {
-      const deadline = Date.now() + 8000;
+      const deadline = Date.now() + slow(8000);
       while (!re.test(screen)) {
         if (Date.now() > deadline) throw new Error(`screen never matched ${re}:\n${screen}`);
         await new Promise((r) => setTimeout(r, 25));
@@ -229,7 +230,7 @@ shutdown: { grace_ms: ${GRACE} }
     const sentAt = cli.signal('SIGINT');
     const exit = await cli.exited;
     expect(exit.code).toBe(0);
-    expect(exit.at - sentAt).toBeLessThan(1000);
+    expect(exit.at - sentAt).toBeLessThan(slow(1000));
     expect(await c.closed).toBe(1001);
     // Nothing had to be cut: the idle link left the registry when accepting stopped, the
     // handshake was aborted, and the connected framework answered the close frame.
@@ -319,6 +320,6 @@ describe('HTTP shutdown with an action in flight (real CLI)', () => {
     await sseEnded;
     expect(exit.code).toBe(0);
     expect(exit.at - sentAt).toBeGreaterThanOrEqual(SLOW - 200);
-    expect(exit.at - sentAt).toBeLessThan(GRACE + 1000);
+    expect(exit.at - sentAt).toBeLessThan(GRACE + slow(1000));
   });
 });

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
 import { startApp, TestClient, until, wsPort, watchUnexpected, tearDown } from './support/app.js';
+import { slow } from './support/slow.js';
 
 // Failure mode 5 of issue 6: with permessage-deflate negotiated, every way a socket can end
 // must release its zlib state exactly once (a double release throws inside ws, a missed one
@@ -112,7 +113,7 @@ describe('compression resources are released exactly once', () => {
     globalThis.gc?.();
     // Each leaked deflate context is ~300 KB of zlib memory; 1,000 leaks would be far above this.
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(48 * 1024 * 1024);
-  }, 30_000);
+  }, slow(30_000));
 });
 
 describe('server close during a large compressed send', () => {
@@ -135,7 +136,7 @@ describe('server close during a large compressed send', () => {
     for (let i = 0; i < 3; i++) app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', noise, i });
     const closes = clients.map((ws) => once(ws, 'close'));
     const summary = await app.stop();
-    expect(summary.elapsedMs).toBeLessThan(1500);
+    expect(summary.elapsedMs).toBeLessThan(slow(1500));
     for (const [code] of (await Promise.all(closes)) as Array<[number]>) expect([1001, 1006]).toContain(code);
     expect(app.registry.size).toBe(0);
     await until(() => tcpHandles() <= before, 3000, 'TCP handles released');

@@ -7,6 +7,7 @@ import type { App } from '../src/app.js';
 import { startApp, TestClient, until, wsPort, watchUnexpected, tearDown } from './support/app.js';
 import { QUIET_CONFIG, RunningCli, tempDir } from './support/cli.js';
 import { Framework, freePort } from './support/framework.js';
+import { slow } from './support/slow.js';
 
 /** mulberry32: a seeded PRNG, so a failing run can be replayed exactly. */
 function prng(seed: number): () => number {
@@ -92,7 +93,7 @@ describe(`fuzz: thousands of malformed frames and HTTP requests (seed ${SEED})`,
     // Flat memory: nothing retained per malformed input (generous bound; GC timing varies).
     globalThis.gc?.();
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(64 * 1024 * 1024);
-  }, 120_000);
+  }, slow(120_000));
 });
 
 // ---- Nesting: deep and wide JSON at every position, on every transport (issue 10 §1) ----
@@ -245,7 +246,7 @@ describe(`nesting: deep and wide JSON at every position, every transport (seed $
     expect(watch.errors).toEqual([]);
     expect(await good.call('send_group_msg', { group_id: 30001, message: 'still fine' })).toMatchObject({ status: 'ok' });
     expect(ws.readyState).toBe(WebSocket.OPEN);
-  }, 120_000);
+  }, slow(120_000));
 
   it('reverse WS: frames from the framework get the same answers', async () => {
     const watch = watchUnexpected();
@@ -263,7 +264,7 @@ describe(`nesting: deep and wide JSON at every position, every transport (seed $
     }
     expect(watch.errors).toEqual([]);
     expect(api.ws.readyState).toBe(WebSocket.OPEN);
-  }, 120_000);
+  }, slow(120_000));
 
   it('admin and sandbox routes: too deep is 400 naming the limit; deep-but-allowed segment data is stored and served back', async () => {
     const watch = watchUnexpected();
@@ -303,7 +304,7 @@ describe(`nesting: deep and wide JSON at every position, every transport (seed $
     expect(log.status).toBe(200);
     expect(((await log.json()) as { messages: unknown[] }).messages.length).toBeGreaterThan(0);
     expect(watch.errors).toEqual([]);
-  }, 120_000);
+  }, slow(120_000));
 
   it('webhook replies, relay upstream frames and relay webhooks: too deep is refused unbuilt, the process serves on', async () => {
     const watch = watchUnexpected();
@@ -360,7 +361,7 @@ admin: { port: 0 }
     const bad = await relayClient.call('deep_answer', {}, 'd', 5000);
     expect(bad).toMatchObject({ status: 'failed', retcode: 1502, echo: 'd' });
     expect(String(bad['message'])).toContain(DEPTH_MESSAGE);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(Date.now() - t0).toBeLessThan(slow(5000));
     expect(await relayClient.call('get_status', {}, 'ok')).toMatchObject({ status: 'ok', echo: 'ok' });
     // Relay http mode: a webhook event nested too deep is 400 naming the limit.
     const hook = await fetch(`http://127.0.0.1:${receiverPort}/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: `{"post_type":"notice","x":${deepText(100_000, rand)}}` });
@@ -377,7 +378,7 @@ admin: { port: 0 }
     expect(messages.filter((m) => m.raw_message.includes('auto'))).toHaveLength(1);
     expect(hookedMessages).toBe(2);
     expect(watch.errors).toEqual([]);
-  }, 120_000);
+  }, slow(120_000));
 });
 
 describe('unparsable request targets', () => {
@@ -431,5 +432,5 @@ describe('the 10 KB frame of issue 10, through the real CLI', () => {
     const exit = cli.exited;
     cli.signal('SIGINT');
     expect((await exit).code).toBe(0);
-  }, 60_000);
+  }, slow(60_000));
 });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { startApp, until, wsPort, tearDown } from './support/app.js';
 import { addSlowAction, rawExchange } from './support/http.js';
+import { slow } from './support/slow.js';
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
@@ -258,7 +259,7 @@ describe('HTTP API: shutdown', () => {
     const summary = await app.stop();
     expect(await inflight).toMatchObject({ status: 200, body: { data: { text: 'finished' } } });
     expect(summary.terminated).toBe(0);
-    expect(summary.elapsedMs).toBeLessThan(1500);
+    expect(summary.elapsedMs).toBeLessThan(300 + slow(1200));
     await until(() => stream.ended());
     expect(app.registry.size).toBe(0);
   });

@@ -7,6 +7,7 @@ import type { ActionHandler } from '../src/onebot/router.js';
 import { parseConfig } from '../src/config/load.js';
 import { MAX_RETRY_DELAY_MS, retryDelay } from '../src/transport/http-post.js';
 import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { slow } from './support/slow.js';
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
@@ -161,7 +162,7 @@ describe('HTTP POST webhooks', () => {
     await until(() => r.got.length >= 2);
     const summary = await app.stop();
     expect(r.got.at(-1)!.body).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'disable' });
-    expect(summary.elapsedMs).toBeLessThan(1000);
+    expect(summary.elapsedMs).toBeLessThan(slow(1000));
   });
 
   it('does not hold the exit past grace when the receiver never answers', async () => {
@@ -170,7 +171,7 @@ describe('HTTP POST webhooks', () => {
     await until(() => r.got.length >= 1);
     const summary = await app.stop();
     expect(summary.elapsedMs).toBeGreaterThanOrEqual(280);
-    expect(summary.elapsedMs).toBeLessThan(1300);
+    expect(summary.elapsedMs).toBeLessThan(300 + slow(1000));
     expect(app.registry.size).toBe(0);
   });
   it('a target that never answers does not delay another target', async () => {

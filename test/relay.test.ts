@@ -5,6 +5,7 @@ import type { App } from '../src/app.js';
 import { formatTable } from '../src/commands/status.js';
 import { startApp, TestClient, until, wsPort } from './support/app.js';
 import { Framework, freePort } from './support/framework.js';
+import { slow } from './support/slow.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -123,7 +124,7 @@ describe('relay with a stub upstream', () => {
     const c = await client(relay, '/api');
     const t0 = Date.now();
     expect(await c.call('send_group_msg', { group_id: 1, message: 'x' }, 1)).toMatchObject({ status: 'failed', retcode: 1503, message: 'upstream is not connected; send_group_msg was not sent' });
-    expect(Date.now() - t0).toBeLessThan(500);
+    expect(Date.now() - t0).toBeLessThan(slow(500));
     expect(await c.call('get_status', {}, 2)).toMatchObject({ data: { online: false, good: false } });
     const up = await Framework.start({ port });
     cleanups.push(() => up.close());
@@ -242,7 +243,7 @@ describe('relay shutdown', () => {
     await up.until(() => upConn.frames.length >= 1);
     const clientClosed = once(c.ws, 'close');
     const summary = await relay.stop();
-    expect(summary.elapsedMs).toBeLessThan(2000);
+    expect(summary.elapsedMs).toBeLessThan(1000 + slow(1000));
     expect(((await clientClosed) as [number])[0]).toBe(1001);
     expect(await upConn.closed).toBe(1000);
     expect(await pending).toBeInstanceOf(Error);

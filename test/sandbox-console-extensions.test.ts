@@ -5,6 +5,7 @@ import { SandboxConsole } from '../adapters/sandbox/console.js';
 import { SandboxWorld, type WorldMessage, type WorldNotice } from '../adapters/sandbox/world.js';
 import { getLogger } from '../src/logger.js';
 import './support/app.js';
+import { slow } from './support/slow.js';
 
 const consoles: SandboxConsole[] = [];
 afterEach(() => {
@@ -31,7 +32,7 @@ function setup() {
     const before = printed.length;
     const seen = messages.length + notices.length;
     input.write(`${line}\n`);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + slow(5000);
     while (printed.length === before && messages.length + notices.length === seen) {
       if (Date.now() > deadline) throw new Error(`the console did nothing with ${JSON.stringify(line)}`);
       await new Promise((r) => setImmediate(r));

@@ -72,7 +72,8 @@ describe('group management end to end over forward WS', () => {
     expect((await b.call('get_group_list'))['data']).toEqual([]);
     // Bot messages reach the other bots in the group.
     await a.call('send_group_msg', { group_id: 30001, message: 'only a is left' });
-    await new Promise((r) => setTimeout(r, 50));
+    // A round trip on b after a's send: a message event for b would have arrived first.
+    await b.call('get_status');
     expect(b.frames.some((f) => f['post_type'] === 'message')).toBe(false);
   });
 });
@@ -150,7 +151,7 @@ describe('requests, pokes and self messages', () => {
   it('report_self_message: the bot hears its own messages as message_sent', async () => {
     const c = await bot();
     await c.call('send_group_msg', { group_id: 30001, message: 'quiet' });
-    await new Promise((r) => setTimeout(r, 50));
+    await c.call('get_status'); // a message_sent event would have arrived before this answer
     expect(c.frames.some((f) => f['post_type'] === 'message_sent')).toBe(false);
     await clients.pop()!.close();
     await app!.stop();

@@ -9,6 +9,7 @@ import { HeldEvents } from '../src/transport/held-events.js';
 import { ReconnectingLink } from '../src/transport/reconnecting-link.js';
 import { startApp, until } from './support/app.js';
 import { Framework, freePort, silentServer } from './support/framework.js';
+import { slow } from './support/slow.js';
 
 const cleanups: Array<() => unknown> = [];
 let app: App | undefined;
@@ -237,7 +238,7 @@ describe('reverse WS: shutdown', () => {
     const summary = await app.stop();
     expect(await c.closed).toBe(1001);
     expect(summary).toMatchObject({ connections: 1, terminated: 0 });
-    expect(summary.elapsedMs).toBeLessThan(1000);
+    expect(summary.elapsedMs).toBeLessThan(slow(1000));
     await new Promise((r) => setTimeout(r, 150));
     expect(f.seen).toHaveLength(1);
   });
@@ -249,7 +250,7 @@ describe('reverse WS: shutdown', () => {
     await until(() => silent.sockets.length === 1);
     const summary = await app.stop();
     expect(summary.aborted).toBe(1);
-    expect(summary.elapsedMs).toBeLessThan(1000);
+    expect(summary.elapsedMs).toBeLessThan(slow(1000));
     expect(app.registry.size).toBe(0);
   });
 
@@ -259,7 +260,7 @@ describe('reverse WS: shutdown', () => {
     // The first attempt is refused at once; then it waits a minute.
     await new Promise((r) => setTimeout(r, 100));
     const summary = await app.stop();
-    expect(summary.elapsedMs).toBeLessThan(500);
+    expect(summary.elapsedMs).toBeLessThan(slow(500));
     expect(app.registry.size).toBe(0);
     const f = await framework({ port });
     await new Promise((r) => setTimeout(r, 200));
@@ -296,7 +297,7 @@ describe('Backoff (fake timers for the link)', () => {
     // Delays with random 0.5: 50, 100, 200, 200 (cap 400 * 0.5).
     for (const [n, delay] of [[1, 50], [2, 100], [3, 200], [4, 200]] as const) {
       // Real I/O decides when the refused attempt closes; setImmediate is not faked.
-      const deadline = Date.now() + 2000;
+      const deadline = Date.now() + slow(2000);
       while (link.state !== 'waiting' && Date.now() < deadline) await new Promise((r) => setImmediate(r));
       expect(link.state).toBe('waiting');
       expect(attempts).toBe(n);

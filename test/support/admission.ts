@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { App } from '../../src/app.js';
 import type { WsServer } from '../../src/transport/ws-server.js';
 import { wsPort } from './app.js';
+import { slow } from './slow.js';
 
 /** Shared by the admission tests (failure modes 1 and 4 of issue 6). */
 export class AdmissionProbe {
@@ -26,7 +27,7 @@ export class AdmissionProbe {
     let closeCode: number | undefined;
     ws.on('close', (code) => (closeCode = code));
     ws.send(JSON.stringify({ action: 'get_login_info', echo: 1 }));
-    const answered = await Promise.race([once(ws, 'message').then(() => true), sleep(2000).then(() => false)]);
+    const answered = await Promise.race([once(ws, 'message').then(() => true), sleep(slow(2000)).then(() => false)]);
     return { kind: 'open', answered, closeCode };
   }
 

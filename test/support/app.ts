@@ -4,6 +4,7 @@ import { App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { configureLogging } from '../../src/logger.js';
 import type { WsServer } from '../../src/transport/ws-server.js';
+import { slow } from './slow.js';
 
 // Tests read behaviour from sockets, not logs; keep the output readable.
 configureLogging({ silent: process.env['ONEBRIDGE_TEST_LOGS'] !== '1' });
@@ -21,9 +22,15 @@ export async function startApp(yaml: string): Promise<App> {
   return app;
 }
 
-export function wsPort(app: App, index = 0): number {
-  return (app.transports[index] as WsServer).port;
+/** The bound port of `app.transports[index]`: a forward WS or HTTP API listener (both have `port`). */
+export function listenPort(app: App, index = 0): number {
+  const port = (app.transports[index] as Partial<Pick<WsServer, 'port'>> | undefined)?.port;
+  if (typeof port !== 'number') throw new Error(`app.transports[${index}] is not a listener with a port`);
+  return port;
 }
+
+/** @deprecated Named for WS but reads any listener's port: use listenPort(). Kept while branches in flight still call it. */
+export const wsPort = listenPort;
 
 /** A ws client that records every frame, parsed; `next()` waits for the next one. */
 export class TestClient {
@@ -38,6 +45,9 @@ export class TestClient {
       this.frames.push(JSON.parse(data.toString()) as Record<string, unknown>);
       for (const w of this.#waiters.splice(0)) w();
     });
+    this.ws.on('close', () => {
+      for (const w of this.#waiters.splice(0)) w();
+    });
     this.ws.on('error', () => {});
   }
 
@@ -47,53 +57,62 @@ export class TestClient {
     return c;
   }
 
-  /** The next frame not yet returned by next(), waiting up to `ms`. */
-  async next(ms = 2000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + ms;
-    while (this.frames.length <= this.#read) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no frame within ${ms} ms (got ${this.frames.length})`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+  /** Resolves on the next frame or close, or after `left` ms, whichever is first. */
+  #wait(left: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, left);
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
       });
+    });
+  }
+
+  /**
+   * The next frame not yet returned by next(), waiting up to `ms` (scaled by SLOWDOWN: a hang
+   * guard); rejects at once when the socket has closed and no frame is left.
+   */
+  next(ms = 2000): Promise<Record<string, unknown>> {
+    return this.#next(slow(ms));
+  }
+
+  async #next(limit: number): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + limit;
+    while (this.frames.length <= this.#read) {
+      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed, no frame left (got ${this.frames.length})`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no frame within ${limit} ms (got ${this.frames.length})`);
+      await this.#wait(left);
     }
     return this.frames[this.#read++]!;
   }
 
   /** Skip frames until one matches. */
   async nextWhere(pred: (f: Record<string, unknown>) => boolean, ms = 2000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + ms;
+    const deadline = Date.now() + slow(ms);
     for (;;) {
-      const f = await this.next(Math.max(1, deadline - Date.now()));
+      const f = await this.#next(Math.max(1, deadline - Date.now()));
       if (pred(f)) return f;
     }
   }
 
   /**
    * Send an action and wait for the response with the same echo. Searches every frame, not
-   * the next() cursor, so concurrent calls each find their own answer.
+   * the next() cursor, so concurrent calls each find their own answer. Waits up to `ms` scaled
+   * by SLOWDOWN; rejects at once when the socket closes without the answer.
    */
   async call(action: string, params: Record<string, unknown> = {}, echo: unknown = `e${Math.random()}`, ms = 2000): Promise<Record<string, unknown>> {
     const key = JSON.stringify(echo);
     const from = this.frames.length;
     this.ws.send(JSON.stringify({ action, params, echo }));
-    const deadline = Date.now() + ms;
+    const deadline = Date.now() + slow(ms);
     for (;;) {
       const hit = this.frames.slice(from).find((f) => 'retcode' in f && JSON.stringify(f['echo']) === key);
       if (hit) return hit;
+      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed before the answer to ${action}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no answer to ${action} within ${ms} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      if (left <= 0) throw new Error(`no answer to ${action} within ${slow(ms)} ms`);
+      await this.#wait(left);
     }
   }
 
@@ -105,9 +124,12 @@ export class TestClient {
   }
 }
 
-/** Resolve once `check()` is true, polling; reject after `ms`. */
+/**
+ * Resolve once `check()` is true, polling every 10 ms; reject after `ms` (scaled by SLOWDOWN).
+ * For state that emits no event (counters, registries); prefer `once(emitter, event)` when there is one.
+ */
 export async function until(check: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + slow(ms);
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));

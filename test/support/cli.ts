@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { slow } from './slow.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
 
@@ -26,7 +27,7 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Run the CLI to completion (commands that exit by themselves), bounded by `timeoutMs`. */
+/** Run the CLI to completion (commands that exit by themselves), bounded by `timeoutMs` (scaled by SLOWDOWN). */
 export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -34,10 +35,11 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const limit = slow(options.timeoutMs ?? 10_000);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`onebridge ${args.join(' ')} did not exit within ${options.timeoutMs ?? 10_000} ms\n${stderr}`));
-    }, options.timeoutMs ?? 10_000);
+      reject(new Error(`onebridge ${args.join(' ')} did not exit within ${limit} ms\n${stderr}`));
+    }, limit);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -102,9 +104,9 @@ export class RunningCli {
     for (const w of this.#waiters.splice(0)) w();
   }
 
-  /** Wait until `check` returns a value (not undefined), re-checked on every output. */
+  /** Wait until `check` returns a value (not undefined), re-checked on every output; `ms` is scaled by SLOWDOWN. */
   async waitUntil<T>(check: () => T | undefined, ms = 8000, what = 'output'): Promise<T> {
-    const deadline = Date.now() + ms;
+    const deadline = Date.now() + slow(ms);
     for (;;) {
       const value = check();
       if (value !== undefined) return value;

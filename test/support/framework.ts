@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { slow } from './slow.js';
 
 export interface Seen {
   ws: WebSocket;
@@ -63,8 +64,9 @@ export class Framework {
     for (const w of this.#waiters.splice(0)) w();
   }
 
+  /** Resolves with `check()`'s first truthy value, re-checked on every connection and frame; `ms` is scaled by SLOWDOWN. */
   async until<T>(check: () => T | undefined | false, ms = 3000, what = 'framework condition'): Promise<T> {
-    const deadline = Date.now() + ms;
+    const deadline = Date.now() + slow(ms);
     for (;;) {
       const v = check();
       if (v !== undefined && v !== false) return v;
