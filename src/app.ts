@@ -8,6 +8,7 @@ import { getLogger, type Logger } from './logger.js';
 import { coreActions } from './onebot/core-actions.js';
 import { sharedEncoder } from './onebot/encoder.js';
 import { ActionRouter } from './onebot/router.js';
+import { NetworkPolicy } from './policy/network-policy.js';
 import { ConnectionRegistry } from './registry.js';
 import { createTransport } from './transport/index.js';
 import type { Transport } from './transport/transport.js';
@@ -42,6 +43,8 @@ export class App {
   readonly registry: ConnectionRegistry;
   readonly accounts = new Map<number, Account>();
   readonly transports: Transport[] = [];
+  /** Each network entry's filter and action policy, by key (`network[0]`); live reload swaps their contents. */
+  readonly policies = new Map<string, NetworkPolicy>();
   admin: AdminServer | undefined;
   readonly #logger: Logger;
   readonly #started: Array<{ name: string; adapter: Adapter }> = [];
@@ -93,6 +96,7 @@ export class App {
       const router: ActionRouter = new ActionRouter([coreActions(() => adapter.status(), () => router), adapter.actions], logger, {
         rateLimitIntervalMs: accountConfig.rate_limit_interval_ms,
         adapterName: accountConfig.adapter.type,
+        pacing: accountConfig.rate_limit,
         ...(adapter.forward ? { forward: adapter.forward } : {}),
       });
       account = new Account(selfId, adapter, router);
@@ -103,7 +107,10 @@ export class App {
     for (const [i, entry] of this.config.network.entries()) {
       const account = entry.self_id === undefined ? firstAccount : this.accounts.get(entry.self_id)!;
       const key = `network[${i}]`;
-      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger: getLogger(`${entry.type}:${key}`) });
+      const logger = getLogger(`${entry.type}:${key}`);
+      const policy = new NetworkPolicy(key, { filter: entry.filter, actions: entry.actions }, logger);
+      this.policies.set(key, policy);
+      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger, policy });
       this.transports.push(transport);
       await transport.start();
       if (this.#stopRequested()) return;
@@ -140,6 +147,9 @@ export class App {
     const t0 = performance.now();
     const graceMs = this.config.shutdown.grace_ms;
     const transports = [...this.transports].reverse();
+    // Queued sends get their failure answer first, so it reaches clients before the close frames.
+    for (const account of this.accounts.values()) account.router.closeSends();
+    await new Promise<void>((resolve) => setImmediate(resolve));
 
     for (const t of transports) this.#safely(t.key, () => t.stopAccepting());
     let aborted = 0;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AdapterConfig } from '../../adapters/index.js';
 import { SandboxWorldConfig } from '../../adapters/sandbox/config.js';
 import { LOG_LEVELS } from '../logger.js';
+import { networkPolicyShape, RateLimitConfig } from '../policy/config.js';
 import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token } from './types.js';
 
 /** `network[]` entry `type: ws`: a forward WebSocket server (paths `/`, `/api`, `/event`). */
@@ -33,6 +34,7 @@ export const WsServerConfig = z.strictObject({
   max_upgrades_per_address_per_s: intIn(0, 100_000).default(0),
   /** Which account this entry serves; required only with several accounts. */
   self_id: selfId().optional(),
+  ...networkPolicyShape,
 });
 export type WsServerConfig = z.infer<typeof WsServerConfig>;
 
@@ -77,6 +79,7 @@ export const WsReverseConfig = z
     /** permessage-deflate, offered to the framework. */
     compression: z.boolean().default(false),
     self_id: selfId().optional(),
+    ...networkPolicyShape,
   })
   .superRefine((entry, ctx) => {
     if (!entry.url && !(entry.api_url && entry.event_url)) {
@@ -106,6 +109,7 @@ export const HttpServerConfig = z.strictObject({
   /** An SSE client that missed this many events in a row is cut. */
   max_dropped_events: intIn(1, 10_000_000).default(1000),
   self_id: selfId().optional(),
+  ...networkPolicyShape,
 });
 export type HttpServerConfig = z.infer<typeof HttpServerConfig>;
 
@@ -128,6 +132,7 @@ export const HttpPostConfig = z.strictObject({
   /** Events queued for the target; when full the oldest are dropped (counted, logged). */
   buffer: z.strictObject({ max_events: intIn(1, 1_000_000).default(1000) }).prefault({}),
   self_id: selfId().optional(),
+  ...networkPolicyShape,
 });
 export type HttpPostConfig = z.infer<typeof HttpPostConfig>;
 
@@ -140,6 +145,8 @@ export const AccountConfig = z.strictObject({
   adapter: AdapterConfig,
   /** Interval between `<action>_rate_limited` calls (the spec's default: 500 ms). */
   rate_limit_interval_ms: intIn(1, 3_600_000, ' (milliseconds)').default(500),
+  /** Send pacing: a token bucket for every message-sending action, however it arrives. Off when omitted. */
+  rate_limit: RateLimitConfig.optional(),
 });
 export type AccountConfig = z.infer<typeof AccountConfig>;
 
@@ -159,6 +166,8 @@ export const ShutdownConfig = z.strictObject({
 export const LogConfig = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info'),
   format: z.enum(['text', 'json']).default('text'),
+  /** Message lines (received, sent) at info, as go-cqhttp prints them. */
+  messages: z.boolean().default(true),
 });
 
 export const Config = z
@@ -201,6 +210,7 @@ export const Config = z
         ctx.addIssue({ code: 'custom', path: ['network', i, 'self_id'], message: `no account has self_id ${entry.self_id}; expected one of ${[...ids.keys()].join(', ')}` });
       }
       if (entry.type === 'ws' || entry.type === 'http') claim(entry.host, entry.port, ['network', i, 'port']);
+      if (entry.filter !== undefined && entry.filter_file !== undefined) ctx.addIssue({ code: 'custom', path: ['network', i, 'filter_file'], message: 'set either filter (inline) or filter_file, not both' });
     });
     if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
   });

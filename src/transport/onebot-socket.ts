@@ -4,11 +4,14 @@ import type { Logger } from '../logger.js';
 import { parseActionFrame } from '../onebot/frame.js';
 import { failed } from '../onebot/router.js';
 import { Retcode, type ActionResponse, type MessageFormat } from '../onebot/types.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { Connection } from '../registry.js';
 
 export interface OneBotSocketDeps {
   readonly account: Account;
   readonly logger: Logger;
+  /** The network entry's policy: actions are checked against it, events counted on it. */
+  readonly policy?: NetworkPolicy | undefined;
 }
 
 export interface OneBotSocketLimits {
@@ -63,6 +66,7 @@ export class OneBotSocket {
     const backlog = this.ws.bufferedAmount;
     if (backlog > this.#limits.maxBufferedBytes) {
       this.conn.eventsDropped++;
+      if (this.#deps.policy) this.#deps.policy.counts.dropped++;
       this.#droppedInRow++;
       if (this.conn.eventsDropped === 1 || this.conn.eventsDropped % 1000 === 0) this.#deps.logger.warn(`#${this.conn.id} is not reading (${backlog} bytes unsent); ${this.conn.eventsDropped} event(s) dropped`);
       if (this.#droppedInRow >= this.#limits.maxDroppedInRow) {
@@ -72,7 +76,7 @@ export class OneBotSocket {
       return;
     }
     this.#droppedInRow = 0;
-    this.send(buf);
+    if (this.send(buf) && this.#deps.policy) this.#deps.policy.counts.delivered++;
   }
 
   /** Sends when open; returns false (and sends nothing) otherwise. */
@@ -116,7 +120,7 @@ export class OneBotSocket {
     const { account } = this.#deps;
     this.#inFlight++;
     account.router
-      .call(parsed.request, { selfId: account.selfId, format: this.#format })
+      .call(parsed.request, { selfId: account.selfId, format: this.#format, policy: this.#deps.policy, conn: this.conn })
       .then(
         (res) => this.#reply(res),
         (err: Error) => this.#deps.logger.error(`#${this.conn.id} action ${parsed.request.action}: ${err.message}`),
