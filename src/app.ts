@@ -121,7 +121,8 @@ export class App {
         registry: this.registry,
         logger: getLogger('admin'),
         routes,
-        describe: () => ({ accounts: [...this.accounts.values()].map((a) => ({ self_id: a.selfId, ...a.status() })) }),
+        describe: () => ({ accounts: [...this.accounts.values()].map((a) => ({ self_id: a.selfId, ...a.status(), send_queue: a.router.sendQueue })) }),
+        describeConnections: () => ({ send_queues: Object.fromEntries([...this.accounts.values()].map((a) => [a.selfId, a.router.sendQueue])) }),
       });
       this.transports.push(this.admin);
       await this.admin.start();

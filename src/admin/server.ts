@@ -16,6 +16,8 @@ export interface AdminServerDeps {
   readonly routes: readonly AdminRoute[];
   /** Extra facts for `GET /status`. */
   readonly describe: () => Record<string, unknown>;
+  /** Extra facts for `GET /connections` (send queue depth per account). */
+  readonly describeConnections?: () => Record<string, unknown>;
 }
 
 /**
@@ -40,7 +42,7 @@ export class AdminServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     const builtins: AdminRoute[] = [
-      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot() } }) },
+      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot(), ...deps.describeConnections?.() } }) },
       { method: 'GET', path: '/status', handle: () => ({ status: 200, body: { app: 'onebridge', version: VERSION, pid: process.pid, uptime_ms: Date.now() - this.#started, connections: deps.registry.size, ...deps.describe() } }) },
     ];
     for (const route of [...builtins, ...deps.routes]) {

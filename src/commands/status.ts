@@ -31,8 +31,15 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream)
   }
   if (res.status === 401 || res.status === 403) throw new OneBridgeError('ONEBRIDGE_ADMIN_AUTH', `admin endpoint ${base} refused the token (${res.status}); pass --token or set admin.access_token`);
   if (!res.ok) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `admin endpoint ${base} answered ${res.status}`);
-  const body = (await res.json()) as { count: number; connections: ConnectionInfo[] };
-  out.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(body.connections));
+  const body = (await res.json()) as { count: number; connections: ConnectionInfo[]; send_queues?: Record<string, number> };
+  out.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(body.connections) + formatSendQueues(body.send_queues));
+}
+
+/** One line for accounts with sends waiting for their rate_limit token; nothing when none wait. */
+export function formatSendQueues(queues: Record<string, number> | undefined): string {
+  const waiting = Object.entries(queues ?? {}).filter(([, n]) => n > 0);
+  if (waiting.length === 0) return '';
+  return `send queue (rate_limit): ${waiting.map(([id, n]) => `account ${id}: ${n} waiting`).join(', ')}\n`;
 }
 
 function age(since: string): string {
