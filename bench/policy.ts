@@ -1,9 +1,13 @@
 // (policy) What gateway policy costs: event fan-out through a typical go-cqhttp filter vs the
 // same forward-WS fan-out with none. Both sides are onebridge in one process, interleaved.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { App } from '../src/app.js';
 import { measure, type Target } from './fanout.js';
 import { compileFilter } from '../src/policy/filter.js';
-import { groupMessages, HOST, portOf, startApp } from './lib.js';
+import { groupMessages, HOST, median, portOf, startApp } from './lib.js';
 import type { Row, Suite } from './table.js';
 
 const CLIENTS = [1, 10];
@@ -15,6 +19,35 @@ export const TYPICAL_FILTER = {
     { message_type: 'group', group_id: { '.in': [30001, 30002, 30003] }, anonymous: { '.eq': null }, raw_message: { '.regex': '^hello' } },
   ],
 };
+
+const CLI = new URL('../src/cli.js', import.meta.url).pathname;
+
+/** Milliseconds from spawning the CLI to its "ready" log line; the child is stopped with SIGTERM. */
+async function startup(config: string): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [CLI, '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      let err = '';
+      const timer = setTimeout(() => reject(new Error(`no ready line within 20 s: ${err.slice(-300)}`)), 20_000);
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('] ready:')) {
+          clearTimeout(timer);
+          resolve(performance.now() - t0);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`onebridge exited ${code} before ready: ${err.slice(-300)}`));
+      });
+    });
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
 
 export const policy: Suite = {
   name: 'policy',
@@ -46,6 +79,23 @@ export const policy: Suite = {
       const seconds = (performance.now() - t0) / 1000;
       if (passed !== 200_000) throw new Error(`typical filter passed ${passed} of 200000 bench events`);
       rows.push({ name: 'typical filter alone', onebridge: passed / seconds, unit: 'events/s', note: 'informational: evaluations per second, no I/O' });
+
+      // prom-client is loaded only with admin on: startup to "ready" with admin (metrics) vs without.
+      const dir = mkdtempSync(join(tmpdir(), 'onebridge-bench-'));
+      try {
+        const base = 'sandbox: { console: false }\nlog: { level: info }\nnetwork:\n  - { type: ws, host: 127.0.0.1, port: 0 }\n';
+        writeFileSync(join(dir, 'plain.yaml'), base);
+        writeFileSync(join(dir, 'admin.yaml'), `${base}admin: { host: 127.0.0.1, port: 0 }\n`);
+        const plain: number[] = [];
+        const admin: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          plain.push(await startup(join(dir, 'plain.yaml')));
+          admin.push(await startup(join(dir, 'admin.yaml')));
+        }
+        rows.push({ name: 'CLI start to ready, admin + /metrics on', onebridge: median(admin), baseline: median(plain), unit: 'ms', note: 'baseline = admin off (prom-client not loaded); informational' });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
       return rows;
     } finally {
       await app?.stop();

@@ -23,7 +23,11 @@ export async function start(options: StartOptions): Promise<void> {
   const logger = getLogger('main');
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
 
-  const app = new App(loaded.config);
+  const app = new App(loaded.config, {
+    configFile: loaded.file,
+    loadConfig: (file) => loadConfig(file).config,
+    logOverrides: { level: options.logLevel, format: options.logFormat },
+  });
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;

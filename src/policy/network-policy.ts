@@ -18,6 +18,12 @@ export interface PolicySettings {
   readonly actions?: PermissionsConfig | undefined;
 }
 
+/** Compiled settings, ready to install. */
+export interface PreparedPolicy {
+  readonly filter: EventPredicate | undefined;
+  readonly permissions: Permissions | undefined;
+}
+
 /** Counters of one network entry, read by `/metrics`. Monotonic. */
 export interface EntryCounts {
   filtered: number;
@@ -48,12 +54,23 @@ export class NetworkPolicy {
     this.apply(settings);
   }
 
+  /** Compiles settings without installing them: throws FilterError for a bad filter. */
+  static prepare(settings: PolicySettings): PreparedPolicy {
+    return {
+      filter: settings.filter === undefined ? undefined : compileFilter(settings.filter),
+      permissions: settings.actions ? new Permissions(settings.actions) : undefined,
+    };
+  }
+
+  /** Swaps filter and permissions at once; events and actions after this call see the new ones. */
+  install(prepared: PreparedPolicy): void {
+    this.#filter = prepared.filter;
+    this.#permissions = prepared.permissions;
+  }
+
   /** Compiles first, then swaps: a bad setting throws and changes nothing. */
   apply(settings: PolicySettings): void {
-    const filter = settings.filter === undefined ? undefined : compileFilter(settings.filter);
-    const permissions = settings.actions ? new Permissions(settings.actions) : undefined;
-    this.#filter = filter;
-    this.#permissions = permissions;
+    this.install(NetworkPolicy.prepare(settings));
   }
 
   get filtering(): boolean {
