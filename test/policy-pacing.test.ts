@@ -72,7 +72,7 @@ const PACED = (rate: number, queue: number) => `accounts:\n  - self_id: 10001\n 
 
 describe('send pacing end to end', () => {
   it('queued sends answer when sent, in order; a full queue answers 1429 at once; depth in /connections and /status', async () => {
-    const a = await app(`${PACED(10, 2)}admin: { port: 0 }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
+    const a = await app(`${PACED(1, 2)}admin: { port: 0 }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
     const c = await client(a);
     const t0 = performance.now();
     const calls = [1, 2, 3].map((i) => c.call('send_group_msg', { group_id: 30001, message: `m${i}` }, i, 5000));
@@ -87,7 +87,7 @@ describe('send pacing end to end', () => {
     expect(formatSendQueues(conns.send_queues)).toBe('send queue (rate_limit): account 10001: 2 waiting\n');
     const answers = await Promise.all(calls);
     expect(answers.map((r) => r['status'])).toEqual(['ok', 'ok', 'ok']);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1900);
     const world = (await (await fetch(`${a.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: Array<Record<string, unknown>> };
     expect(JSON.stringify(world.messages.map((m) => m['message']))).toMatch(/m1.*m2.*m3/);
     expect(JSON.stringify(world.messages)).not.toContain('m4');
@@ -96,7 +96,7 @@ describe('send pacing end to end', () => {
   });
 
   it('_async answers at once and sends in turn, or 1429 when the queue is full; _rate_limited sends are paced too', async () => {
-    const a = await app(`${PACED(20, 1)}admin: { port: 0 }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
+    const a = await app(`${PACED(3, 1)}admin: { port: 0 }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
     const c = await client(a);
     const first = c.call('send_group_msg', { group_id: 30001, message: 'now' }, 1);
     expect(await c.call('send_group_msg_async', { group_id: 30001, message: 'queued async' }, 2)).toMatchObject({ status: 'async', retcode: 1 });
@@ -145,5 +145,22 @@ describe('send pacing end to end', () => {
     expect(answers.every((r) => r['status'] === 'ok')).toBe(true);
     expect(at).toHaveLength(3);
     expect(at[2]! - at[0]!).toBeGreaterThanOrEqual(180);
+  });
+});
+
+describe('send pacing on live reload', () => {
+  it('App.reload turns pacing on, changes it and turns it off without dropping queued sends', async () => {
+    const a = await app('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
+    const { parseConfig } = await import('../src/config/load.js');
+    const c = await client(a);
+    const paced = (rate: number) => parseConfig(`sandbox: { console: false }\n${PACED(rate, 5)}network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
+    expect(a.reload(paced(0.01))).toEqual({ applied: ['accounts[0].rate_limit'], restart_required: [] });
+    expect(await c.call('send_group_msg', { group_id: 30001, message: 'a' }, 1)).toMatchObject({ status: 'ok' });
+    const queued = c.call('send_group_msg', { group_id: 30001, message: 'b' }, 2, 5000);
+    await until(() => a.accounts.get(10001)!.router.sendQueue === 1);
+    // Off again: the queued send goes now, in order.
+    expect(a.reload(parseConfig('sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n')).applied).toEqual(['accounts[0].rate_limit']);
+    expect(await queued).toMatchObject({ status: 'ok', echo: 2 });
+    expect(a.accounts.get(10001)!.router.pacing).toBeUndefined();
   });
 });
