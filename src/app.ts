@@ -141,7 +141,7 @@ export class App {
       const logger = getLogger(`${entry.type}:${key}`);
       const policy = new NetworkPolicy(key, { filter: entry.filter, actions: entry.actions }, logger);
       this.policies.set(key, policy);
-      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger, policy });
+      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger, limits: this.config.limits, policy });
       this.transports.push(transport);
       await transport.start();
       if (this.#stopRequested()) return;
@@ -152,6 +152,7 @@ export class App {
         registry: this.registry,
         logger: getLogger('admin'),
         routes,
+        limits: this.config.limits,
         describe: () => ({ accounts: [...this.accounts.values()].map((a) => ({ self_id: a.selfId, ...a.status(), send_queue: a.router.sendQueue })) }),
         metrics: this.metrics,
         reload: () => this.reloadFromFile(),

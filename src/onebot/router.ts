@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { Connection } from '../registry.js';
+import { clip } from '../untrusted-json.js';
 import { isStandardAction, STANDARD_ACTIONS, type ParamSpec } from './action-schema.js';
 import { isSendAction } from '../policy/permissions.js';
 import { PacerClosedError, PacerFullError, SendPacer, type PacingConfig } from '../policy/send-pacer.js';
@@ -243,7 +244,7 @@ export class ActionRouter {
     }
     const handler = this.handler(action);
     if (!handler) {
-      const why = isStandardAction(action) ? `${action} is not supported by the ${this.#adapterName} adapter` : `unknown action: ${action}`;
+      const why = isStandardAction(action) ? `${action} is not supported by the ${this.#adapterName} adapter` : `unknown action: ${clip(action)}`;
       return failed(Retcode.NOT_FOUND, why, req.echo);
     }
     const params = new Params(req.params);
@@ -256,7 +257,7 @@ export class ActionRouter {
     if (mode === 'now') return (await this.#paced(action, req.echo)) ?? this.#run(action, handler, params, ctx, req.echo);
     const later = async () => {
       const res = (await this.#paced(action, undefined)) ?? (await this.#run(action, handler, params, ctx));
-      if (res.status === 'failed') this.#logger.warn(`${req.action} failed afterwards (${res.retcode}): ${res.message}`);
+      if (res.status === 'failed') this.#logger.warn(`${clip(req.action)} failed afterwards (${res.retcode}): ${res.message}`);
     };
     if (this.#closed) return failed(Retcode.INTERNAL, 'shutting down', req.echo);
     const full = this.#noRoom(action, req.echo);
@@ -297,8 +298,8 @@ export class ActionRouter {
       return withEcho({ ...(await this.#forward!(req, ctx)) }, req.echo);
     } catch (err) {
       if (err instanceof ActionError) return failed(err.retcode, err.message, req.echo);
-      this.#logger.error(`forwarding ${req.action} crashed: ${(err as Error).message}`);
-      return failed(Retcode.INTERNAL, `internal error forwarding ${req.action}`, req.echo);
+      this.#logger.error(`forwarding ${clip(req.action)} crashed: ${(err as Error).message}`);
+      return failed(Retcode.INTERNAL, `internal error forwarding ${clip(req.action)}`, req.echo);
     }
   }
 
