@@ -228,3 +228,26 @@ describe('filter end to end, on every transport', () => {
     expect(app.policies.get('network[4]')!.counts.filtered).toBe(4);
   });
 });
+
+describe('filter on the relay adapter', () => {
+  it("upstream events are filtered per entry: each entry's clients get only what its filter admits", async () => {
+    const up = await Framework.start();
+    cleanups.push(() => up.close());
+    app = await startApp(
+      `accounts:\n  - self_id: 10001\n    adapter: { type: relay, upstream: { mode: ws, url: "${up.url('/')}" } }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, filter: { user_id: { ".neq": 5 } } }\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, message_format: string, filter: { message: { ".contains": "[CQ:at,qq=10001]" } } }\n`,
+    );
+    const link = await up.connection(0);
+    const all = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 0)}/event`);
+    const mentions = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 1)}/event`);
+    cleanups.push(() => all.close(), () => mentions.close());
+    await all.next();
+    await mentions.next();
+    const push = (user: number, message: string) => link.ws.send(JSON.stringify({ time: 1, self_id: 10001, post_type: 'message', message_type: 'private', sub_type: 'friend', message_id: user, user_id: user, message, raw_message: message, font: 0, sender: { user_id: user } }));
+    push(5, 'from the muted user [CQ:at,qq=10001]');
+    push(6, 'plain');
+    push(7, 'hey [CQ:at,qq=10001]');
+    await until(() => all.frames.length >= 3 && mentions.frames.length >= 3, 3000, 'relayed events');
+    expect(all.frames.slice(1).map((f) => f['user_id'])).toEqual([6, 7]);
+    expect(mentions.frames.slice(1).map((f) => f['user_id'])).toEqual([5, 7]);
+  });
+});
