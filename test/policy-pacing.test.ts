@@ -113,8 +113,8 @@ describe('send pacing end to end', () => {
     expect(texts).not.toContain('no room');
   });
 
-  it('shutdown answers queued sends with a failure before the close frame, within grace', async () => {
-    const a = await startApp(`${PACED(0.1, 10)}shutdown: { grace_ms: 2000 }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
+  it('shutdown answers queued sends with a failure before the close frame, within grace (no client cut)', async () => {
+    const a = await startApp(`${PACED(0.1, 10)}shutdown: { grace_ms: 10000 }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
     const c = await client(a);
     expect(await c.call('send_group_msg', { group_id: 30001, message: 'sent' }, 1)).toMatchObject({ status: 'ok' });
     const queued = [2, 3].map((i) => c.call('send_group_msg', { group_id: 30001, message: `q${i}` }, i, 5000));
@@ -124,7 +124,7 @@ describe('send pacing end to end', () => {
     expect(await Promise.all(queued)).toEqual([expect.objectContaining({ status: 'failed', retcode: 1500, echo: 2, message: expect.stringMatching(/shutting down/) }), expect.objectContaining({ status: 'failed', echo: 3 })]);
     expect(await closed).toBe(1001);
     expect(summary.terminated).toBe(0);
-    expect(summary.elapsedMs).toBeLessThan(2000);
+    expect(summary.elapsedMs).toBeLessThan(10_000);
   });
 
   it('relay: forwarded sends are paced before they go upstream', async () => {
