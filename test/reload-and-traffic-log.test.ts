@@ -110,7 +110,9 @@ describe('CLI: message log lines and live reload', () => {
     expect(await c.nextWhere((f) => f['post_type'] === 'message')).toMatchObject({ raw_message: 'still private' });
     // POST /reload directly, with nothing changed since the last good reload but the bad file fixed back.
     writeFileSync(file, config('log: { level: debug, messages: false }\nshutdown: { grace_ms: 1234 }\n', ', filter: { message_type: private }, actions: { deny: ["set_*"] }'));
-    const again = await fetch(`${adminUrl}/reload`, { method: 'POST' });
+    // Like every admin POST it needs a JSON content type (no cross-site form can trigger it).
+    expect((await fetch(`${adminUrl}/reload`, { method: 'POST' })).status).toBe(406);
+    const again = await fetch(`${adminUrl}/reload`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     expect(await again.json()).toEqual({ ok: true, applied: [], restart_required: ['shutdown.grace_ms'] });
   });
 });

@@ -37,7 +37,7 @@ export function adminTarget(options: Pick<StatusOptions, 'config' | 'admin' | 't
 export async function adminFetch(base: string, url: URL, token: string, init: RequestInit = {}): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, { ...init, headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5000) });
+    res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...(token ? { Authorization: `Bearer ${token}` } : {}) }, signal: AbortSignal.timeout(5000) });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
     throw new OneBridgeError('ONEBRIDGE_NOT_RUNNING', `no onebridge answering at ${base} (${cause}); is it running, and is admin: set in its config?`);

@@ -15,6 +15,7 @@ import { authorize, remoteOf } from './auth.js';
 import { listen } from './listen.js';
 import { OneBotSocket } from './onebot-socket.js';
 import { rejectUpgrade } from './reject.js';
+import { RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
 import type { Transport } from './transport.js';
 
@@ -26,9 +27,13 @@ const PATH_ROLES: ReadonlyMap<string, Role> = new Map([
   ['/event/', 'event'],
 ]);
 
-/** `/api/` → `api`; anything else, `//` included, → undefined. */
-export function roleForPath(pathname: string): Role | undefined {
-  return PATH_ROLES.get(pathname);
+/**
+ * `/api/` → `api`, `/event` → `event`; any other path is universal, as in go-cqhttp and
+ * NapCat, so `ws://host:6700/onebot/v11/ws` (NoneBot2's reverse-WS path, often reused for
+ * forward WS) works as it does there.
+ */
+export function roleForPath(pathname: string): Role {
+  return PATH_ROLES.get(pathname) ?? 'universal';
 }
 
 type State = 'idle' | 'listening' | 'closing' | 'closed';
@@ -77,6 +82,7 @@ export class WsServer implements Transport {
   #admitting = 0;
   #rateLogged = 0;
   readonly #rateLimit: AddressRateLimit;
+  readonly #guard: RequestGuard;
   /**
    * Optional asynchronous admission step, run after path and token checks and before the
    * upgrade. Resolve to admit; throw an AdmissionError to refuse with its status, anything else
@@ -94,6 +100,7 @@ export class WsServer implements Transport {
     this.#deps = deps;
     this.#endpoint = `ws://${config.host}:${config.port}`;
     this.#rateLimit = new AddressRateLimit(config.max_upgrades_per_address_per_s);
+    this.#guard = new RequestGuard(config, { logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.max_payload_bytes, perMessageDeflate: config.compression, clientTracking: false });
     this.#wss.on('headers', (headers) => headers.push(`X-Self-ID: ${deps.account.selfId}`));
     this.#http = createServer((req, res) => {
@@ -195,6 +202,12 @@ export class WsServer implements Transport {
       rejectUpgrade(socket, 503, 'server shutting down');
       return;
     }
+    // Web pages and DNS-rebinding names are turned away before anything else looks at them.
+    const guard = this.#guard.check(req);
+    if (!guard.ok) {
+      rejectUpgrade(socket, guard.status, guard.reason);
+      return;
+    }
     const max = this.#config.max_connections;
     if (max > 0 && this.#clients.size >= max) {
       this.#deps.logger.warn(`rejected upgrade from ${remote}: ${this.#clients.size} clients connected (max_connections ${max}) (503)`);
@@ -216,11 +229,6 @@ export class WsServer implements Transport {
       return;
     }
     const role = roleForPath(url.pathname);
-    if (!role) {
-      this.#deps.logger.warn(`rejected upgrade from ${remote}: unknown path ${url.pathname} (404)`);
-      rejectUpgrade(socket, 404, `unknown path ${url.pathname}; use /, /api or /event`);
-      return;
-    }
     const auth = authorize(req, url, this.#config.access_token);
     if (!auth.ok) {
       this.#deps.logger.warn(`rejected upgrade from ${remote} on ${url.pathname}: ${auth.reason} (${auth.status})`);
