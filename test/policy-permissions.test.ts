@@ -57,7 +57,12 @@ describe('Permissions', () => {
     expect(p.check({ action: 'send_msg', params: { message_type: 'group', group_id: 9 } })).toMatch(/group 9/);
     expect(p.check({ action: 'send_group_forward_msg_async', params: { group_id: 9 } })).toMatch(/group 9/);
     expect(p.check({ action: 'send_forward_msg', params: { user_id: 1 } })).toMatch(/user 1/);
-    expect(p.check({ action: 'send_msg', params: {} })).toMatch(/names no group_id or user_id/);
+    expect(p.check({ action: 'send_msg', params: {} })).toMatch(/names no valid group_id or user_id/);
+    expect(p.check({ action: 'send_group_msg', params: { group_id: { id: 30001 } } })).toMatch(/names no valid/);
+    // Without message_type implementations disagree on which id wins: both must be in scope.
+    expect(p.check({ action: 'send_msg', params: { group_id: 30001, user_id: 20001 } })).toBe('user 20001 is outside actions.send_to.users');
+    expect(p.check({ action: 'send_forward_msg', params: { group_id: 30001, user_id: 20001 } })).toMatch(/user 20001/);
+    expect(new Permissions({ send_to: { groups: [30001], users: [20001] } }).check({ action: 'send_msg', params: { group_id: 30001, user_id: 20001 } })).toBeUndefined();
     expect(p.check({ action: 'delete_msg', params: {} })).toBeUndefined();
     const groupsOnly = new Permissions({ send_to: { groups: [1] } });
     expect(groupsOnly.check({ action: 'send_private_msg', params: { user_id: 5 } })).toBeUndefined();
@@ -98,6 +103,12 @@ describe('action permissions end to end', () => {
     expect(await c.call('send_group_msg', { group_id: 30001, message: 'allowed' }, 4)).toMatchObject({ status: 'ok', echo: 4 });
     expect(await c.call('send_private_msg', { user_id: 20001, message: 'not allowed' }, 5)).toMatchObject({ retcode: 1403, message: expect.stringContaining('user 20001 is outside actions.send_to.users') });
     expect(await c.call('send_msg_async', { message_type: 'private', user_id: 20001, message: 'not allowed' }, 6)).toMatchObject({ status: 'failed', retcode: 1403, echo: 6 });
+    // The sandbox's forward-message extensions are in the send family too.
+    const nodes = [{ type: 'node', data: { user_id: 20001, nickname: 'Alice', content: 'forwarded' } }];
+    expect(await c.call('send_group_forward_msg', { group_id: 30001, messages: nodes }, 'f1')).toMatchObject({ status: 'ok' });
+    expect(await c.call('send_private_forward_msg', { user_id: 20001, messages: nodes }, 'f2')).toMatchObject({ retcode: 1403 });
+    // send_msg without message_type: the sandbox (like go-cqhttp) would pick user_id, so the user scope applies.
+    expect(await c.call('send_msg', { group_id: 30001, user_id: 20001, message: 'not allowed either' }, 'f3')).toMatchObject({ retcode: 1403 });
     // A quick operation is checked step by step: its reply goes through send_msg.
     const context = { post_type: 'message', message_type: 'private', user_id: 20002, message_id: 1, self_id: 10001, time: 1 };
     expect(await c.call('.handle_quick_operation', { context, operation: { reply: 'no' } }, 7)).toMatchObject({ status: 'failed', retcode: 1403, echo: 7, message: expect.stringContaining('send_msg') });
@@ -118,10 +129,10 @@ describe('action permissions end to end', () => {
     expect(await free.call('get_group_member_list', { group_id: 30001 }, 9)).toMatchObject({ status: 'ok' });
 
     const conns = ((await (await fetch(`${a.admin!.url}/connections`)).json()) as { connections: Array<Record<string, unknown>> }).connections;
-    expect(conns.find((x) => x['transport'] === 'ws' && x['endpoint'] === `ws://127.0.0.1:${wsPort(a, 0)}`)).toMatchObject({ actions_refused: 5 });
+    expect(conns.find((x) => x['transport'] === 'ws' && x['endpoint'] === `ws://127.0.0.1:${wsPort(a, 0)}`)).toMatchObject({ actions_refused: 7 });
     expect(conns.find((x) => x['transport'] === 'http')).toMatchObject({ actions_refused: 1 });
     expect(conns.find((x) => x['endpoint'] === `ws://127.0.0.1:${wsPort(a, 2)}`)!['actions_refused']).toBeUndefined();
-    expect(a.policies.get('network[0]')!.counts.refused).toBe(5);
+    expect(a.policies.get('network[0]')!.counts.refused).toBe(7);
   });
 
   it('reverse WS and webhook quick operations go through the same check', async () => {

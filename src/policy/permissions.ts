@@ -38,7 +38,36 @@ export interface SendTarget {
   readonly id: string;
 }
 
-/** Where a send-family request goes, or undefined when its params do not say. */
+const idOf = (v: unknown) => (typeof v === 'number' || (typeof v === 'string' && v !== '') ? String(v) : undefined);
+
+/**
+ * Every target a send-family request could go to, as the check must see them: `send_msg` and
+ * `send_forward_msg` without a `message_type` are read differently by implementations (go-cqhttp
+ * prefers `user_id`, others `group_id`), so both ids count and both must be in scope. Undefined
+ * when a needed id is missing or not an id, which the check refuses (fail closed).
+ */
+export function sendTargets(action: string, params: Readonly<Record<string, unknown>>): SendTarget[] | undefined {
+  const base = baseAction(action);
+  const one = (kind: SendTarget['kind']): SendTarget[] | undefined => {
+    const id = idOf(kind === 'group' ? params['group_id'] : params['user_id']);
+    return id === undefined ? undefined : [{ kind, id }];
+  };
+  if (base === 'send_group_msg' || base === 'send_group_forward_msg') return one('group');
+  if (base === 'send_private_msg' || base === 'send_private_forward_msg') return one('user');
+  if (params['message_type'] === 'group') return one('group');
+  if (params['message_type'] === 'private') return one('user');
+  const targets: SendTarget[] = [];
+  for (const kind of ['group', 'user'] as const) {
+    const key = kind === 'group' ? 'group_id' : 'user_id';
+    if (params[key] === undefined) continue;
+    const found = one(kind);
+    if (!found) return undefined;
+    targets.push(...found);
+  }
+  return targets.length ? targets : undefined;
+}
+
+/** Where a send-family request goes (for log lines), or undefined when its params do not say. */
 export function sendTarget(action: string, params: Readonly<Record<string, unknown>>): SendTarget | undefined {
   const base = baseAction(action);
   const id = (v: unknown) => (typeof v === 'number' || (typeof v === 'string' && v !== '') ? String(v) : undefined);
@@ -80,10 +109,12 @@ export class Permissions {
     if (denied) return `${req.action} is denied (actions.deny ${JSON.stringify(denied.pattern)})`;
     if (this.#allow && !this.#allow.some((re) => names.some((n) => re.test(n)))) return `${req.action} is not in actions.allow`;
     if (!this.#scoped || !isSendAction(req.action)) return undefined;
-    const target = sendTarget(req.action, req.params);
-    if (!target) return `${req.action} names no group_id or user_id, and actions.send_to limits where messages may go`;
-    const allowed = target.kind === 'group' ? this.#groups : this.#users;
-    if (allowed && !allowed.has(target.id)) return `${target.kind} ${target.id} is outside actions.send_to.${target.kind === 'group' ? 'groups' : 'users'}`;
+    const targets = sendTargets(req.action, req.params);
+    if (!targets) return `${req.action} names no valid group_id or user_id, and actions.send_to limits where messages may go`;
+    for (const target of targets) {
+      const allowed = target.kind === 'group' ? this.#groups : this.#users;
+      if (allowed && !allowed.has(target.id)) return `${target.kind} ${target.id} is outside actions.send_to.${target.kind === 'group' ? 'groups' : 'users'}`;
+    }
     return undefined;
   }
 }
