@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { check } from './commands/check.js';
 import { init } from './commands/init.js';
+import { reload } from './commands/reload.js';
 import { start } from './commands/start.js';
 import { status } from './commands/status.js';
 import { OneBridgeError } from './errors.js';
@@ -79,6 +80,18 @@ await yargs(argv)
         .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }),
     guarded(async (args) => {
       await status({ config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
+    }),
+  )
+  .command(
+    'reload',
+    'apply a changed config to a running onebridge: filters, action permissions, rate limits, log settings (via its admin endpoint)',
+    (y) =>
+      y
+        .option('config', { alias: 'c', type: 'string', describe: 'config file, to find the admin endpoint' })
+        .option('admin', { type: 'string', describe: 'admin URL instead, e.g. http://127.0.0.1:6790' })
+        .option('token', { type: 'string', describe: 'admin access token' }),
+    guarded(async (args) => {
+      await reload({ config: args.config, admin: args.admin, token: args.token }, process.stdout);
     }),
   )
   .strict()

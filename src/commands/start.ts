@@ -26,7 +26,11 @@ export async function start(options: StartOptions): Promise<void> {
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
 
   for (const w of securityWarnings(loaded.config)) logger.warn(formatProblem(w));
-  const app = new App(loaded.config);
+  const app = new App(loaded.config, {
+    configFile: loaded.file,
+    loadConfig: (file) => loadConfig(file).config,
+    logOverrides: { level: options.logLevel, format: options.logFormat },
+  });
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;

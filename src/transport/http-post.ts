@@ -7,6 +7,7 @@ import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import { runQuickOperation } from '../onebot/quick-operation.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 import type { Connection, ConnectionRegistry } from '../registry.js';
 import { HeldEvents } from './held-events.js';
@@ -18,6 +19,7 @@ export interface HttpPostDeps {
   readonly encoder: EventEncoder;
   readonly logger: Logger;
   readonly limits: LimitsConfig;
+  readonly policy?: NetworkPolicy | undefined;
 }
 
 /** `sha1=<hex HMAC-SHA1(secret, body)>`, over the exact bytes sent. */
@@ -128,7 +130,10 @@ export class HttpPost implements Transport {
     return true;
   }
 
-  readonly #onEvent = (event: OneBotEvent): void => this.#enqueue(event);
+  readonly #onEvent = (event: OneBotEvent): void => {
+    if (this.#deps.policy && !this.#deps.policy.admit(event, this.#config.message_format)) return;
+    this.#enqueue(event);
+  };
 
   #enqueue(event: OneBotEvent): void {
     if (this.#hard.signal.aborted) return;
@@ -137,6 +142,7 @@ export class HttpPost implements Transport {
     const dropped = this.#queue.dropped - before;
     if (dropped) {
       this.#conn.link!.dropped += dropped;
+      if (this.#deps.policy) this.#deps.policy.counts.dropped += dropped;
       const total = this.#conn.link!.dropped;
       if (total === 1 || total % 100 === 0) this.#deps.logger.warn(`${this.key}: queue for ${this.#config.url} is full (buffer.max_events ${this.#config.buffer.max_events}); ${total} event(s) dropped so far`);
     }
@@ -166,6 +172,7 @@ export class HttpPost implements Transport {
       try {
         const reply = await this.#post(body, headers);
         this.#conn.state = 'open';
+        if (this.#deps.policy) this.#deps.policy.counts.delivered++;
         if (reply !== undefined) await this.#quickOperation(event, reply);
         return;
       } catch (err) {
@@ -174,6 +181,7 @@ export class HttpPost implements Transport {
         this.#conn.state = 'connecting';
         if (!retry) {
           this.#deps.logger.warn(`${this.key}: giving up on a ${String(event.post_type)} event for ${this.#config.url}: ${(err as Error).message}`);
+          if (this.#deps.policy) this.#deps.policy.counts.dropped++;
           return;
         }
         const delay = retryDelay(initial_ms, attempt);
@@ -223,7 +231,7 @@ export class HttpPost implements Transport {
     if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) return;
     const { account } = this.#deps;
     try {
-      const { ran } = await runQuickOperation(account.router, { selfId: account.selfId, format: this.#config.message_format }, event, reply as Record<string, unknown>);
+      const { ran } = await runQuickOperation(account.router, { selfId: account.selfId, format: this.#config.message_format, policy: this.#deps.policy, conn: this.#conn }, event, reply as Record<string, unknown>);
       for (const r of ran) if (r.retcode !== 0) this.#deps.logger.warn(`${this.key}: quick operation ${r.action} failed (${r.retcode}): ${r.message}`);
     } catch (err) {
       this.#deps.logger.warn(`${this.key}: quick operation failed: ${(err as Error).message}`);

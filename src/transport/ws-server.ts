@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import type { OneBotEvent } from '../onebot/types.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { ConnectionRegistry, Role } from '../registry.js';
 import { AddressRateLimit } from './address-rate-limit.js';
 import { authorize, remoteOf } from './auth.js';
@@ -56,6 +57,8 @@ export interface WsServerDeps {
   readonly logger: Logger;
   /** Process-wide input limits (`limits:`). */
   readonly limits: LimitsConfig;
+  /** The entry's filter, action permissions and counters; none = everything passes. */
+  readonly policy?: NetworkPolicy | undefined;
 }
 
 /**
@@ -299,7 +302,7 @@ export class WsServer implements Transport {
     const { account, registry, logger } = this.#deps;
     const ua = req.headers['user-agent'];
     const conn = registry.add({ transport: 'ws', role, endpoint: this.#endpoint, remote: remoteOf(req), selfId: account.selfId, userAgent: ua });
-    const client = new OneBotSocket(ws, conn, { account, logger }, this.#config.message_format, {
+    const client = new OneBotSocket(ws, conn, { account, logger, policy: this.#deps.policy }, this.#config.message_format, {
       maxInFlight: this.#config.max_actions_in_flight,
       maxBufferedBytes: this.#config.max_buffered_bytes,
       maxDroppedInRow: this.#config.max_dropped_events,
@@ -319,7 +322,10 @@ export class WsServer implements Transport {
     }
   }
 
-  readonly #onEvent = (event: OneBotEvent): void => this.#broadcast(event);
+  readonly #onEvent = (event: OneBotEvent): void => {
+    if (this.#deps.policy && !this.#deps.policy.admit(event, this.#config.message_format)) return;
+    this.#broadcast(event);
+  };
 
   #broadcast(event: OneBotEvent): void {
     if (this.#eventClients.size === 0) return;
