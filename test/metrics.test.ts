@@ -55,7 +55,7 @@ describe('GET /metrics', () => {
     expect(await api.call('set_group_kick', { group_id: 30001, user_id: 20003 }, 4)).toMatchObject({ retcode: 1403 });
     expect(await api.call('no_such_action', {}, 5)).toMatchObject({ retcode: 1404 });
     // The dead reverse WS target and webhook have retried at least twice by now.
-    await until(() => a.registry.list().every((c) => !c.link || c.link.reconnects >= 2), 20_000, 'retries');
+    await until(() => a.registry.list().every((c) => !c.link || c.link.reconnects >= 2), 5000, 'retries'); // until() scales with SLOWDOWN
 
     expect((await fetch(`${a.admin!.url}/metrics`)).status).toBe(401);
     const res = await fetch(`${a.admin!.url}/metrics`, { headers: { Authorization: 'Bearer adm' } });

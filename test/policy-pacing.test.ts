@@ -4,6 +4,7 @@ import { formatSendQueues } from '../src/commands/status.js';
 import { PacerClosedError, PacerFullError, SendPacer } from '../src/policy/send-pacer.js';
 import { startApp, TestClient, until, wsPort } from './support/app.js';
 import { Framework } from './support/framework.js';
+import { slow } from './support/slow.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -105,7 +106,7 @@ describe('send pacing end to end', () => {
     await until(() => a.accounts.get(10001)!.router.sendQueue === 0);
     expect(await c.call('send_group_msg_rate_limited', { group_id: 30001, message: 'rate limited' }, 4)).toMatchObject({ status: 'async' });
     let texts = '';
-    for (const deadline = Date.now() + 3000; !texts.includes('rate limited') && Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+    for (const deadline = Date.now() + slow(3000); !texts.includes('rate limited') && Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
       const w = (await (await fetch(`${a.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: unknown[] };
       texts = JSON.stringify(w.messages);
     }
@@ -114,7 +115,7 @@ describe('send pacing end to end', () => {
   });
 
   it('shutdown answers queued sends with a failure before the close frame, within grace (no client cut)', async () => {
-    const a = await startApp(`${PACED(0.1, 10)}shutdown: { grace_ms: 10000 }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
+    const a = await startApp(`${PACED(0.1, 10)}shutdown: { grace_ms: ${slow(2000)} }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
     const c = await client(a);
     expect(await c.call('send_group_msg', { group_id: 30001, message: 'sent' }, 1)).toMatchObject({ status: 'ok' });
     const queued = [2, 3].map((i) => c.call('send_group_msg', { group_id: 30001, message: `q${i}` }, i, 5000));
@@ -124,7 +125,7 @@ describe('send pacing end to end', () => {
     expect(await Promise.all(queued)).toEqual([expect.objectContaining({ status: 'failed', retcode: 1500, echo: 2, message: expect.stringMatching(/shutting down/) }), expect.objectContaining({ status: 'failed', echo: 3 })]);
     expect(await closed).toBe(1001);
     expect(summary.terminated).toBe(0);
-    expect(summary.elapsedMs).toBeLessThan(10_000);
+    expect(summary.elapsedMs).toBeLessThan(slow(2000));
   });
 
   it('relay: forwarded sends are paced before they go upstream', async () => {
