@@ -23,7 +23,9 @@ function memory(): ChildMessage {
 async function main(): Promise<void> {
   let port: number;
   if (mode === 'onebridge') {
-    const app = await startApp({ network: [{ type: 'ws', host: HOST, port: 0 }] });
+    // max_connections: 0 (no limit): the idle-memory suite holds 5,000 clients, past the default
+    // 1,000 (which answers 503); the raw ws baseline has no limit either.
+    const app = await startApp({ network: [{ type: 'ws', host: HOST, port: 0, max_connections: 0 }] });
     port = portOf(app);
   } else if (mode === 'raw') {
     const raw = await rawWsServer();
