@@ -35,6 +35,13 @@ export abstract class ReconnectingLink {
   #timer: NodeJS.Timeout | undefined;
   #openedAt = 0;
   #reconnects = 0;
+  /**
+   * The current outage: from the first failed attempt (or a drop) until a socket opens again.
+   * One log line when it starts and one when it ends (with the count); the attempts in between
+   * log at debug, unless the cause changes. A target that is down for a day is two lines, not
+   * thousands.
+   */
+  #outage: { since: number; failed: number; cause: string } | undefined;
 
   constructor(options: ReconnectingLinkOptions) {
     this.#opts = options;
@@ -106,16 +113,20 @@ export abstract class ReconnectingLink {
       }
       this.#state = 'open';
       this.#openedAt = Date.now();
-      this.logger.info(`${this.name}: connected to ${url}${this.#reconnects ? ` (after ${this.#reconnects} reconnect${this.#reconnects === 1 ? '' : 's'})` : ''}`);
+      const outage = this.#outage;
+      this.#outage = undefined;
+      const after = outage?.failed ? `after ${outage.failed} failed attempt${outage.failed === 1 ? '' : 's'} over ${formatDuration(Date.now() - outage.since)}` : this.#reconnects ? 'reconnected' : '';
+      this.logger.info(`${this.name}: connected to ${url}${after ? ` (${after})` : ''}`);
       this.accept(ws);
     });
     ws.on('error', (err: Error & { code?: string }) => {
       const status = /Unexpected server response: (\d+)/.exec(err.message)?.[1];
       if (status === '401' || status === '403') {
         authFailed = true;
-        this.logger.error(`${this.name}: ${url} refused our access token (HTTP ${status}); check access_token; retrying every ${Math.round(this.#backoff.max() / 1000)} s`);
+        this.#failedAttempt(`HTTP ${status}`, 'error', `${url} refused our access token (HTTP ${status}); check access_token; retrying every ${Math.round(this.#backoff.max() / 1000)} s`);
       } else if (this.#state === 'connecting') {
-        this.logger.warn(`${this.name}: cannot connect to ${url}: ${err.code ?? err.message}`);
+        const cause = err.code ?? err.message;
+        this.#failedAttempt(cause, 'warn', `cannot connect to ${url}: ${cause}; retrying with backoff (up to ${formatDuration(this.#backoff.max())}), quietly until it connects or the cause changes`);
       } else {
         this.logger.warn(`${this.name}: ${err.message}`);
       }
@@ -131,11 +142,42 @@ export abstract class ReconnectingLink {
       const delay = authFailed ? this.#backoff.max() : this.#backoff.next();
       this.#state = 'waiting';
       this.#reconnects++;
-      if (wasOpen || !authFailed) this.logger.info(`${this.name}: ${wasOpen ? `disconnected from ${url} (code ${code})` : 'connect failed'}; retrying in ${delay} ms`);
+      if (wasOpen) {
+        this.#outage = { since: Date.now(), failed: 0, cause: `closed ${code}` };
+        this.logger.info(`${this.name}: disconnected from ${url} (code ${code}); reconnecting`);
+      } else {
+        // An attempt that failed without an 'error' (e.g. closed during the handshake) still counts.
+        this.#outage ??= { since: Date.now(), failed: 0, cause: 'closed' };
+        this.#outage.failed++;
+      }
+      this.logger.debug(`${this.name}: retrying in ${delay} ms`);
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
         if (this.#state === 'waiting') this.#connect();
       }, delay);
     });
   }
+
+  /** Logs a failed attempt only when it starts an outage or its cause differs from the last one. */
+  #failedAttempt(cause: string, level: 'warn' | 'error', message: string): void {
+    const outage = this.#outage;
+    if (outage && outage.cause === cause) {
+      this.logger.debug(`${this.name}: ${message}`);
+      return;
+    }
+    if (outage) outage.cause = cause;
+    else this.#outage = { since: Date.now(), failed: 0, cause };
+    this.logger[level](`${this.name}: ${message}`);
+  }
+}
+
+/** 850 ms, 12 s, 3 min 20 s, 2 h 5 min: for log lines. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
 }
