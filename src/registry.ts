@@ -59,6 +59,11 @@ export class Connection {
   eventsDropped = 0;
   /** When the client last answered a ping (ms since epoch). */
   lastPongAt: number | undefined;
+  /**
+   * Set by transports whose socket can start closing without telling them (a peer's close
+   * frame): read at snapshot time, it shows `closing` until the socket is gone.
+   */
+  closing: (() => boolean) | undefined;
   framesIn = 0;
   framesOut = 0;
   bytesIn = 0;
@@ -94,7 +99,7 @@ export class Connection {
       remote: this.remote,
       self_id: this.selfId,
       connected_at: this.connectedAt.toISOString(),
-      state: this.state,
+      state: this.closing?.() ? 'closing' : this.state,
       frames_in: this.framesIn,
       frames_out: this.framesOut,
       bytes_in: this.bytesIn,

@@ -298,6 +298,7 @@ export class WsServer implements Transport {
       maxJsonDepth: this.#deps.limits.max_json_depth,
     });
     this.#clients.add(client);
+    conn.closing = () => ws.readyState === WebSocket.CLOSING;
     ws.on('error', (err: Error & { code?: string }) => logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`));
     ws.on('close', (code, reason) => {
       this.#clients.delete(client);
