@@ -6,6 +6,7 @@ import { ActionError } from '../../src/onebot/params.js';
 import { sandboxActions } from './actions.js';
 import type { SandboxAdapterConfig } from './config.js';
 import { SandboxConsole } from './console.js';
+import { consoleInput } from './console-mode.js';
 import { SandboxWorld, type WorldMessage, type WorldNotice } from './world.js';
 
 interface Shared {
@@ -149,11 +150,12 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
     },
     ready() {
       // The console comes up after the startup log lines, so its prompt is not buried in them.
-      if (ctx.config.sandbox.console && !shared.console && running) {
+      const input = !shared.console && running ? consoleInput(ctx.config.sandbox.console, process.stdin, ctx.logger) : undefined;
+      if (input) {
         shared.console = new SandboxConsole(world, {
           input: process.stdin,
           output: process.stdout,
-          terminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+          terminal: input === 'terminal' && Boolean(process.stdout.isTTY),
           logger: ctx.logger,
           // The real signal: Ctrl+C in the console takes exactly the SIGINT path.
           onInterrupt: () => process.kill(process.pid, 'SIGINT'),

@@ -67,7 +67,7 @@ export class RunningCli {
   #waiters: Array<() => void> = [];
   #partial = '';
 
-  constructor(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}) {
+  constructor(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; /** 'ignore' is /dev/null for reading; a number is a file descriptor. */ stdin?: 'pipe' | 'ignore' | number } = {}) {
     this.child = spawn(process.execPath, [CLI, '--log-format', 'json', ...args], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
