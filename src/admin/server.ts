@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { VERSION } from '../package-info.js';
 import type { ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf } from '../transport/auth.js';
+import { fdBudget, fdLimit, fdsOpen } from '../transport/fd-budget.js';
 import { listen } from '../transport/listen.js';
 import { requestUrl } from '../transport/request-url.js';
 import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
@@ -44,7 +45,7 @@ export class AdminServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     const builtins: AdminRoute[] = [
-      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot() } }) },
+      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot(), fds: fileDescriptors() } }) },
       { method: 'GET', path: '/status', handle: () => ({ status: 200, body: { app: 'onebridge', version: VERSION, pid: process.pid, uptime_ms: Date.now() - this.#started, connections: deps.registry.size, ...deps.describe() } }) },
     ];
     for (const route of [...builtins, ...deps.routes]) {
@@ -72,6 +73,7 @@ export class AdminServer implements Transport {
       return;
     }
     this.#url = `http://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
+    this.#http.on('error', (err: NodeJS.ErrnoException) => fdBudget.acceptFailed(err, this.#deps.logger, this.key));
     this.#deps.logger.info(`admin endpoint on ${this.#url} (GET /connections, GET /status)`);
   }
 
@@ -157,6 +159,12 @@ export class AdminServer implements Transport {
       if (!res.headersSent && !res.destroyed) send(status, { error: (err as Error).message });
     }
   }
+}
+
+/** Descriptors open and the limit (null where the platform does not tell), and client sockets against their budget. */
+function fileDescriptors() {
+  const limit = fdLimit();
+  return { open: fdsOpen() ?? null, limit: limit === undefined || !Number.isFinite(limit) ? null : limit, client_sockets: fdBudget.open, client_budget: Number.isFinite(fdBudget.cap) ? fdBudget.cap : null };
 }
 
 class BodyError extends Error {

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load.js';
 import { configureLogging, getLogger, type LogFormat, type LogLevel } from '../logger.js';
 import { handleShutdownSignals } from '../signals.js';
 import { VERSION } from '../package-info.js';
+import { fdAdvice, FD_RESERVE, fdLimit } from '../transport/fd-budget.js';
 
 /** Extra time, past the grace period, before a stuck shutdown is cut by force. */
 const BACKSTOP_MS = 1000;
@@ -78,6 +79,7 @@ export async function start(options: StartOptions): Promise<void> {
   configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format });
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
   if (stopping) return;
+  warnIfFewDescriptors(loaded.config, logger);
   graceMs = loaded.config.shutdown.grace_ms;
   app = new App(loaded.config);
 
@@ -92,4 +94,14 @@ export async function start(options: StartOptions): Promise<void> {
     await app.stop();
     throw err;
   }
+}
+
+/** A limit below what the configured max_connections need shows up at start, not as silent resets later. */
+function warnIfFewDescriptors(config: App['config'], logger: ReturnType<typeof getLogger>): void {
+  const limit = fdLimit();
+  if (limit === undefined || !Number.isFinite(limit)) return;
+  const entries = config.network.flatMap((entry, i) => (entry.type === 'ws' && entry.max_connections > 0 ? [{ key: `network[${i}].max_connections`, n: entry.max_connections }] : []));
+  const need = entries.reduce((sum, e) => sum + e.n, 0) + FD_RESERVE;
+  if (entries.length === 0 || need <= limit) return;
+  logger.warn(`the open-file limit (${limit}) is below what ${entries.map((e) => `${e.key} (${e.n})`).join(' + ')} need (about ${need} with ${FD_RESERVE} kept for admin and links); past it new clients get 503; ${fdAdvice(limit)}`);
 }

@@ -31,8 +31,10 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream)
   }
   if (res.status === 401 || res.status === 403) throw new OneBridgeError('ONEBRIDGE_ADMIN_AUTH', `admin endpoint ${base} refused the token (${res.status}); pass --token or set admin.access_token`);
   if (!res.ok) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `admin endpoint ${base} answered ${res.status}`);
-  const body = (await res.json()) as { count: number; connections: ConnectionInfo[] };
+  const body = (await res.json()) as { count: number; connections: ConnectionInfo[]; fds?: { open: number | null; limit: number | null; client_sockets: number; client_budget: number | null } };
   out.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(body.connections));
+  const fds = body.fds;
+  if (!options.json && fds && fds.open !== null) out.write(`file descriptors: ${fds.open} open of ${fds.limit ?? 'unlimited'}; client sockets ${fds.client_sockets}${fds.client_budget === null ? '' : ` of ${fds.client_budget}`}\n`);
 }
 
 function age(since: string): string {
