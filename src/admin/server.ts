@@ -156,6 +156,9 @@ export class AdminServer implements Transport {
     } catch (err) {
       const status = err instanceof BodyError ? err.status : 500;
       if (status === 500) this.#deps.logger.error(`admin: ${req.method} ${path} failed: ${(err as Error).message}`);
+      else this.#deps.logger.warn(`admin: ${req.method} ${path} from ${remoteOf(req)}: ${(err as Error).message} (${status})`);
+      // A body left unread (413) must not keep the socket: it goes with the answer.
+      if (status === 413) res.shouldKeepAlive = false;
       if (!res.headersSent && !res.destroyed) send(status, { error: (err as Error).message });
     }
   }
@@ -181,12 +184,20 @@ async function readJson(req: IncomingMessage, maxDepth: number): Promise<unknown
     req.resume();
     throw new BodyError(406, 'send a JSON body with Content-Type: application/json');
   }
+  // An over-limit declared length is answered now, not after waiting for a body that may never come.
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new BodyError(413, `body of ${declared} bytes is over ${MAX_BODY_BYTES} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyError(413, `body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) throw new BodyError(413, `body over ${MAX_BODY_BYTES} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof BodyError) throw err;
+    throw new BodyError(400, `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   const parsed = parseUntrustedJson(Buffer.concat(chunks).toString('utf8'), maxDepth);
   if (parsed.ok) return parsed.value;
