@@ -1,5 +1,7 @@
 import { App, type ShutdownSummary } from '../app.js';
 import { loadConfig } from '../config/load.js';
+import { securityWarnings } from '../config/security-warnings.js';
+import { formatProblem } from '../errors.js';
 import { configureLogging, getLogger, type LogFormat, type LogLevel } from '../logger.js';
 import { handleShutdownSignals } from '../signals.js';
 import { VERSION } from '../package-info.js';
@@ -79,6 +81,7 @@ export async function start(options: StartOptions): Promise<void> {
   configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format });
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
   if (stopping) return;
+  for (const w of securityWarnings(loaded.config)) logger.warn(formatProblem(w));
   warnIfFewDescriptors(loaded.config, logger);
   graceMs = loaded.config.shutdown.grace_ms;
   app = new App(loaded.config);
