@@ -58,7 +58,7 @@ shutdown: { grace_ms: 800 }
     const admin = Number(cli.logs.map((l) => /admin endpoint on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean));
 
     // A declared body far over the admin limit, never sent: answered 413 and closed, at once.
-    const big = await raw(admin, 'POST /sandbox/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n', 10_000);
+    const big = await raw(admin, 'POST /sandbox/messages HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n', 10_000);
     expect(big.text).toMatch(/^HTTP\/1\.1 413 /);
     expect(big.closed).toBe(true);
 
@@ -67,7 +67,7 @@ shutdown: { grace_ms: 800 }
     cleanups.push(() => socket.destroy());
     socket.on('error', () => {});
     await once(socket, 'connect');
-    socket.write('POST /send_group_msg HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"gro\r\n');
+    socket.write('POST /send_group_msg HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"gro\r\n');
     await new Promise((r) => setTimeout(r, 100));
     socket.destroy();
     await cli.waitForLog(/the request body could not be read/);
