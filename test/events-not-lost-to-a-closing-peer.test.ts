@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from '../src/app.js';
 import { CLOSE_TIMEOUT_MS } from '../src/transport/reconnecting-link.js';
-import { startApp, tearDown, until } from './support/app.js';
+import { startApp, tearDown, until, wsPort } from './support/app.js';
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
@@ -84,4 +84,23 @@ describe('reverse WS: a peer that starts a close and never finishes it', () => {
     await until(() => (peer.good[0]?.frames.length ?? 0) >= 3, 10 * CLOSE_TIMEOUT_MS, 'held events on the new link');
     expect(peer.good[0]!.frames.slice(1).map((f) => f['n'])).toEqual([4, 5]);
   }, 60_000);
+});
+
+describe('forward WS: a client that starts a close and goes silent', () => {
+  it('shows closing in the registry while its close is pending', async () => {
+    app = await startApp('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
+    const socket = connect(wsPort(app), '127.0.0.1');
+    cleanups.push(() => socket.destroy());
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    socket.write('GET /api HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    await once(socket, 'data');
+    await until(() => app!.registry.list().some((c) => c.transport === 'ws'), 5000, 'the connection');
+    expect(app.registry.snapshot().find((c) => c.transport === 'ws')).toMatchObject({ state: 'open' });
+    // A masked close frame (1000), then nothing: never reads the answer, never sends FIN.
+    const mask = [1, 2, 3, 4];
+    socket.write(Buffer.from([0x88, 0x82, ...mask, 0x03 ^ mask[0]!, 0xe8 ^ mask[1]!]));
+    socket.pause();
+    await until(() => app!.registry.snapshot().find((c) => c.transport === 'ws')?.state === 'closing', 5000, 'closing');
+  });
 });
