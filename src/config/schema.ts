@@ -129,6 +129,8 @@ export const HttpPostConfig = z.strictObject({
     })
     .prefault({}),
   message_format: MessageFormat.default('array'),
+  /** Heartbeat meta events POSTed like any event, as go-cqhttp does; 0 = off. */
+  heartbeat_interval_ms: durationMs().default(0),
   /** Events queued for the target; when full the oldest are dropped (counted, logged). */
   buffer: z.strictObject({ max_events: intIn(1, 1_000_000).default(1000) }).prefault({}),
   self_id: selfId().optional(),

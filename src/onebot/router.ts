@@ -39,6 +39,11 @@ export interface RouterOptions {
 }
 
 const ASYNC_SUFFIX = '_async';
+/**
+ * Actions the spec says answer `async`: `set_restart` would cut the very connection that
+ * asked, so it is accepted first and carried out afterwards.
+ */
+const ALWAYS_ASYNC: ReadonlySet<string> = new Set(['set_restart']);
 const RATE_SUFFIX = '_rate_limited';
 
 /** Checks params against the action's schema; throws ActionError (1400) naming the param. */
@@ -131,6 +136,7 @@ export class ActionRouter {
       }
     }
     const handler = this.handler(action);
+    if (handler && mode === 'now' && ALWAYS_ASYNC.has(action)) mode = 'async';
     if (!handler) {
       const why = isStandardAction(action) ? `${action} is not supported by the ${this.#adapterName} adapter` : `unknown action: ${clip(action)}`;
       return failed(Retcode.NOT_FOUND, why, req.echo);

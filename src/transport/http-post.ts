@@ -3,7 +3,7 @@ import type { Account } from '../account.js';
 import type { HttpPostConfig, LimitsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
-import { lifecycleEvent } from '../onebot/events.js';
+import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import { runQuickOperation } from '../onebot/quick-operation.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
@@ -43,7 +43,8 @@ export function retryDelay(initialMs: number, attempt: number): number {
  * order, from a bounded queue (oldest dropped first, counted). Retries network errors and 5xx
  * with doubling delays; other answers are final. A JSON response body is a quick operation.
  * A slow or failing target delays only its own queue. Lifecycle `enable` goes first at start,
- * `disable` last at shutdown, within the grace period.
+ * `disable` last at shutdown, within the grace period; heartbeats (off by default) go only into
+ * an empty queue.
  */
 export class HttpPost implements Transport {
   readonly key: string;
@@ -55,6 +56,7 @@ export class HttpPost implements Transport {
   readonly #hard = new AbortController();
   #running: Promise<void> | undefined;
   #stopping = false;
+  #heartbeat: NodeJS.Timeout | undefined;
   #drainWaiters = new Set<() => void>();
 
   constructor(config: HttpPostConfig, key: string, deps: HttpPostDeps) {
@@ -70,12 +72,22 @@ export class HttpPost implements Transport {
   async start(): Promise<void> {
     this.#enqueue(lifecycleEvent(this.#deps.account.selfId, 'enable'));
     this.#deps.account.on('event', this.#onEvent);
+    const interval = this.#config.heartbeat_interval_ms;
+    if (interval > 0) {
+      // Only into an empty queue: while the target is slow or down, heartbeats would just
+      // push real events out of the bounded queue, and the queued ones show we are alive.
+      this.#heartbeat = setInterval(() => {
+        if (this.#queue.size === 0) this.#enqueue(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval));
+      }, interval);
+    }
     this.#deps.logger.info(`HTTP POST of account ${this.#deps.account.selfId} events to ${this.#config.url}${this.#config.secret ? ' (signed)' : ''}`);
   }
 
   stopAccepting(): void {
     if (this.#stopping) return;
     this.#stopping = true;
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
     this.#deps.account.off('event', this.#onEvent);
     this.#enqueue(lifecycleEvent(this.#deps.account.selfId, 'disable'));
   }

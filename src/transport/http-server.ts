@@ -9,7 +9,7 @@ import { failed } from '../onebot/router.js';
 import { Retcode, type ActionResponse, type OneBotEvent } from '../onebot/types.js';
 import type { Connection, ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf, remoteOfSocket } from './auth.js';
-import { BodyError, readParams } from './http-body.js';
+import { BodyError, jsonValues, readParams } from './http-body.js';
 import { clip } from '../untrusted-json.js';
 import { fdBudget } from './fd-budget.js';
 import { listen } from './listen.js';
@@ -186,7 +186,15 @@ export class HttpServer implements Transport {
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     if (path === '/_events' && this.#config.sse && req.method === 'GET') return this.#openSse(req, res, conn);
 
-    let params: Record<string, unknown> = Object.fromEntries(url.searchParams);
+    let params: Record<string, unknown>;
+    try {
+      params = jsonValues(url.searchParams, this.#deps.limits.max_json_depth);
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      req.resume();
+      this.#deps.logger.warn(`${req.method} ${url.pathname} from ${remoteOf(req)}: ${err.message} (400)`);
+      return send(400, failed(Retcode.BAD_REQUEST, err.message));
+    }
     delete params['access_token'];
     let action: string;
     try {

@@ -27,9 +27,13 @@ const PATH_ROLES: ReadonlyMap<string, Role> = new Map([
   ['/event/', 'event'],
 ]);
 
-/** `/api/` → `api`; anything else, `//` included, → undefined. */
-export function roleForPath(pathname: string): Role | undefined {
-  return PATH_ROLES.get(pathname);
+/**
+ * `/api/` → `api`, `/event` → `event`; any other path is universal, as in go-cqhttp and
+ * NapCat, so `ws://host:6700/onebot/v11/ws` (NoneBot2's reverse-WS path, often reused for
+ * forward WS) works as it does there.
+ */
+export function roleForPath(pathname: string): Role {
+  return PATH_ROLES.get(pathname) ?? 'universal';
 }
 
 type State = 'idle' | 'listening' | 'closing' | 'closed';
@@ -225,11 +229,6 @@ export class WsServer implements Transport {
       return;
     }
     const role = roleForPath(url.pathname);
-    if (!role) {
-      this.#deps.logger.warn(`rejected upgrade from ${remote}: unknown path ${url.pathname} (404)`);
-      rejectUpgrade(socket, 404, `unknown path ${url.pathname}; use /, /api or /event`);
-      return;
-    }
     const auth = authorize(req, url, this.#config.access_token);
     if (!auth.ok) {
       this.#deps.logger.warn(`rejected upgrade from ${remote} on ${url.pathname}: ${auth.reason} (${auth.status})`);
