@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { VERSION } from '../package-info.js';
 import type { ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf } from '../transport/auth.js';
+import { fdBudget, fdLimit, fdsOpen } from '../transport/fd-budget.js';
 import { listen } from '../transport/listen.js';
 import { corsHeaders, RequestGuard } from '../transport/request-guard.js';
 import { requestUrl } from '../transport/request-url.js';
@@ -57,7 +58,7 @@ export class AdminServer implements Transport {
     // ownPages: the admin server's own pages (the dashboard) call it from its own origin.
     this.#guard = new RequestGuard(config, { ownPages: true, logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     const builtins: AdminRoute[] = [
-      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot(), ...deps.describeConnections?.() } }) },
+      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot(), ...deps.describeConnections?.(), fds: fileDescriptors() } }) },
       { method: 'GET', path: '/status', handle: () => ({ status: 200, body: { app: 'onebridge', version: VERSION, pid: process.pid, uptime_ms: Date.now() - this.#started, connections: deps.registry.size, refused: deps.registry.refusals(), ...deps.describe() } }) },
     ];
     const metrics = deps.metrics;
@@ -103,6 +104,7 @@ export class AdminServer implements Transport {
       return;
     }
     this.#url = `http://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
+    this.#http.on('error', (err: NodeJS.ErrnoException) => fdBudget.acceptFailed(err, this.#deps.logger, this.key));
     this.#deps.logger.info(`admin endpoint on ${this.#url} (GET /connections, GET /status${this.#deps.metrics ? ', GET /metrics' : ''}, POST /reload)`);
   }
 
@@ -202,9 +204,18 @@ export class AdminServer implements Transport {
     } catch (err) {
       const status = err instanceof BodyError ? err.status : 500;
       if (status === 500) this.#deps.logger.error(`admin: ${req.method} ${path} failed: ${(err as Error).message}`);
+      else this.#deps.logger.warn(`admin: ${req.method} ${path} from ${remoteOf(req)}: ${(err as Error).message} (${status})`);
+      // A body left unread (413) must not keep the socket: it goes with the answer.
+      if (status === 413) res.shouldKeepAlive = false;
       if (!res.headersSent && !res.destroyed) send(status, { error: (err as Error).message });
     }
   }
+}
+
+/** Descriptors open and the limit (null where the platform does not tell), and client sockets against their budget. */
+function fileDescriptors() {
+  const limit = fdLimit();
+  return { open: fdsOpen() ?? null, limit: limit === undefined || !Number.isFinite(limit) ? null : limit, client_sockets: fdBudget.open, client_budget: Number.isFinite(fdBudget.cap) ? fdBudget.cap : null };
 }
 
 class BodyError extends Error {
@@ -221,12 +232,20 @@ async function readJson(req: IncomingMessage, maxDepth: number): Promise<unknown
     req.resume();
     throw new BodyError(406, 'send a JSON body with Content-Type: application/json');
   }
+  // An over-limit declared length is answered now, not after waiting for a body that may never come.
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new BodyError(413, `body of ${declared} bytes is over ${MAX_BODY_BYTES} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyError(413, `body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) throw new BodyError(413, `body over ${MAX_BODY_BYTES} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof BodyError) throw err;
+    throw new BodyError(400, `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   const parsed = parseUntrustedJson(Buffer.concat(chunks).toString('utf8'), maxDepth);
   if (parsed.ok) return parsed.value;

@@ -53,10 +53,16 @@ export async function readParams(req: IncomingMessage, limit: number, maxDepth =
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyError(413, `body is over the limit of ${limit} bytes (max_body_bytes)`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new BodyError(413, `body is over the limit of ${limit} bytes (max_body_bytes)`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof BodyError) throw err;
+    // The client's doing (it aborted a chunked body, reset the connection): a 400 and a warning, not our error.
+    throw new BodyError(400, `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   if (size === 0) return {};
   const text = Buffer.concat(chunks).toString('utf8');
