@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from './support/app.js';
 import { RunningCli, tempDir } from './support/cli.js';
+import { slow } from './support/slow.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -80,5 +81,5 @@ shutdown: { grace_ms: 800 }
     const summary = cli.logs.find((l) => /^shutdown complete: /.test(l.message))!.message;
     expect(summary).toMatch(/^shutdown complete: closed \d+ connections, 3 terminated after \d+ ms$/);
     expect(cli.logs.filter((l) => l.level === 'error')).toEqual([]);
-  }, 60_000);
+  }, slow(60_000));
 });

@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from '../src/app.js';
 import { CLOSE_TIMEOUT_MS } from '../src/transport/reconnecting-link.js';
 import { startApp, tearDown, until, wsPort } from './support/app.js';
+import { slow } from './support/slow.js';
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
@@ -71,7 +72,7 @@ describe('reverse WS: a peer that starts a close and never finishes it', () => {
     expect(next.frames[0]).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'connect' });
     expect(next.frames.slice(1).map((f) => f['n'])).toEqual([1, 2, 3]);
     expect(link().toJSON()).toMatchObject({ state: 'open', events_held: 0, events_dropped: 0, reconnects: 1 });
-  }, 60_000);
+  }, slow(60_000));
 
   it('past buffer.max_events while closing, the oldest are dropped and counted at once', async () => {
     const peer = await stuckThenGoodPeer();
@@ -83,7 +84,7 @@ describe('reverse WS: a peer that starts a close and never finishes it', () => {
     expect(link().toJSON()).toMatchObject({ state: 'closing', events_held: 2, events_dropped: 3 });
     await until(() => (peer.good[0]?.frames.length ?? 0) >= 3, 10 * CLOSE_TIMEOUT_MS, 'held events on the new link');
     expect(peer.good[0]!.frames.slice(1).map((f) => f['n'])).toEqual([4, 5]);
-  }, 60_000);
+  }, slow(60_000));
 });
 
 describe('forward WS: a client that starts a close and goes silent', () => {

@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { FdBudget, fdLimit } from '../src/transport/fd-budget.js';
 import { until } from './support/app.js';
 import { CLI, runCli, tempDir, type LogLine } from './support/cli.js';
+import { slow } from './support/slow.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -77,7 +78,7 @@ describe('near the open-file limit (real CLI under ulimit -n 256)', () => {
     expect(await dial(port, again)).toBe(101);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-  }, 90_000);
+  }, slow(90_000));
 });
 
 describe('FdBudget', () => {

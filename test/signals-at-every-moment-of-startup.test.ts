@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { catchShutdownSignals, handleShutdownSignals } from '../src/signals.js';
 import { freePort } from './support/framework.js';
 import { CLI, QUIET_CONFIG, RunningCli, tempDir } from './support/cli.js';
+import { slow } from './support/slow.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -21,7 +22,7 @@ function catchesSignals(pid: number): boolean {
 }
 
 async function handlersInstalled(child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + slow(20_000);
   while (!catchesSignals(child.pid!)) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('onebridge never installed its signal handlers');
     await new Promise((r) => setImmediate(r));
@@ -73,7 +74,7 @@ describe('signals at every moment of startup (real CLI)', () => {
     const child = spawn(process.execPath, [CLI, 'status', '--admin', `http://127.0.0.1:${silent.port}`], { stdio: 'ignore' });
     cleanups.push(() => void child.kill('SIGKILL'));
     const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('exit', (code, sig) => r([code, sig])));
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + slow(20_000);
     while (silent.sockets.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     child.kill('SIGINT');
     expect(await exited).toEqual([null, 'SIGINT']);
