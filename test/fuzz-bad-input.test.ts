@@ -53,8 +53,8 @@ describe(`fuzz: thousands of malformed frames and HTTP requests (seed ${SEED})`,
     await good.next();
     const heapBefore = process.memoryUsage().heapUsed;
 
-    // WebSocket: several fuzzing clients, 3,000 frames in all. Waits are generous: the suite
-    // runs files in parallel on 2 cores, and a slow answer is not a wrong one.
+    // WebSocket: six fuzzing clients one after another, 3,000 frames in all. Waits are generous:
+    // another test file runs beside this one on 2 cores, and a slow answer is not a wrong one.
     for (let round = 0; round < 6; round++) {
       const ws = new WebSocket(`ws://127.0.0.1:${wsPort(app)}/`);
       ws.on('error', () => {});

@@ -1,5 +1,5 @@
 /**
- * A client-facing connection point (forward WS server, admin, later HTTP, reverse WS …).
+ * A client-facing connection point: forward WS, HTTP API (+ SSE), reverse WS, HTTP POST, admin.
  * The app drives every transport through the same shutdown phases, all transports at once
  * per phase, so one slow transport cannot delay another's close frames:
  *   1. stopAccepting  — refuse new clients (503) and close listeners;
