@@ -21,7 +21,7 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream)
     base = `http://${host.includes(':') ? `[${host}]` : host}:${config.admin.port}`;
     token ||= config.admin.access_token;
   }
-  const url = new URL('/connections', base);
+  const url = adminUrl(base);
   let res: Response;
   try {
     res = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5000) });
@@ -30,9 +30,20 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream)
     throw new OneBridgeError('ONEBRIDGE_NOT_RUNNING', `no onebridge answering at ${base} (${cause}); is it running, and is admin: set in its config?`);
   }
   if (res.status === 401 || res.status === 403) throw new OneBridgeError('ONEBRIDGE_ADMIN_AUTH', `admin endpoint ${base} refused the token (${res.status}); pass --token or set admin.access_token`);
-  if (!res.ok) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `admin endpoint ${base} answered ${res.status}`);
+  if (res.status === 426) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `${base} is a WebSocket endpoint (answered 426 Upgrade Required), not the admin endpoint; pass the admin port instead (admin.port, 6790 by default)`);
+  if (!res.ok) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `admin endpoint ${base} answered ${res.status}${res.status === 404 ? ' (is this the admin port of an onebridge? admin.port, 6790 by default)' : ''}`);
   const body = (await res.json()) as { count: number; connections: ConnectionInfo[] };
   out.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(body.connections));
+}
+
+/** `--admin localhost:6790` means http://localhost:6790: a URL parser would read `localhost:` as a scheme. */
+function adminUrl(base: string): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(base) ? base : `http://${base}`;
+  const url = URL.canParse(withScheme) ? new URL('/connections', withScheme) : undefined;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new OneBridgeError('ONEBRIDGE_ADMIN_URL', `--admin: expected the admin endpoint as http://HOST:PORT, e.g. http://127.0.0.1:6790, got ${JSON.stringify(base)}`);
+  }
+  return url;
 }
 
 function age(since: string): string {

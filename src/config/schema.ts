@@ -163,7 +163,7 @@ export const LogConfig = z.strictObject({
 
 export const Config = z
   .strictObject({
-    accounts: z.array(AccountConfig).min(1, { error: 'expected at least one account' }).default([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot', report_self_message: false }, rate_limit_interval_ms: 500 }]),
+    accounts: z.array(AccountConfig).min(1, { error: 'the list is empty; add an account, or remove accounts: to run the built-in sandbox bot' }).default([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot', report_self_message: false }, rate_limit_interval_ms: 500 }]),
     network: z.array(NetworkConfig).default([]),
     admin: AdminConfig.optional(),
     shutdown: ShutdownConfig.prefault({}),
