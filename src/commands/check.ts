@@ -1,3 +1,4 @@
+import { exposureWarnings } from '../config/exposure.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError, formatProblem } from '../errors.js';
 
@@ -5,6 +6,7 @@ import { ConfigError, formatProblem } from '../errors.js';
 export function check(file: string | undefined, out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
   try {
     const { config, file: used } = loadConfig(file);
+    for (const w of exposureWarnings(config)) err.write(`${used}: warning: ${w}\n`);
     out.write(`${used}: ok (${config.accounts.length} account(s), ${config.network.length} network entr${config.network.length === 1 ? 'y' : 'ies'}, admin ${config.admin ? `${config.admin.host}:${config.admin.port}` : 'off'})\n`);
     return 0;
   } catch (e) {

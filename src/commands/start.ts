@@ -1,4 +1,5 @@
 import { App } from '../app.js';
+import { exposureWarnings } from '../config/exposure.js';
 import { loadConfig } from '../config/load.js';
 import { configureLogging, getLogger, type LogFormat, type LogLevel } from '../logger.js';
 import { handleShutdownSignals } from '../signals.js';
@@ -22,6 +23,7 @@ export async function start(options: StartOptions): Promise<void> {
   configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format });
   const logger = getLogger('main');
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
+  for (const w of exposureWarnings(loaded.config)) logger.warn(`NOT PROTECTED: ${w}`);
 
   const app = new App(loaded.config);
   let exiting = false;
