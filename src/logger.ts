@@ -1,8 +1,7 @@
 import winston from 'winston';
 
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
-export type LogFormat = 'text' | 'json';
-export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+import type { LogFormat, LogLevel } from './log-levels.js';
+export { LOG_LEVELS, type LogFormat, type LogLevel } from './log-levels.js';
 
 /** The logger every component gets: winston's, with a `component` field always set. */
 export type Logger = winston.Logger;
