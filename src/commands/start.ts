@@ -20,7 +20,7 @@ export interface StartOptions {
  */
 export async function start(options: StartOptions): Promise<void> {
   const loaded = loadConfig(options.config);
-  configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format });
+  configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format, timezone: loaded.config.log.timezone });
   const logger = getLogger('main');
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
   for (const w of exposureWarnings(loaded.config)) logger.warn(`NOT PROTECTED: ${w}`);

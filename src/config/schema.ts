@@ -159,6 +159,8 @@ export const ShutdownConfig = z.strictObject({
 export const LogConfig = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info'),
   format: z.enum(['text', 'json']).default('text'),
+  /** Timestamps of text logs: local time (the machine's TZ), or UTC. JSON logs are always UTC. */
+  timezone: z.enum(['local', 'utc']).default('local'),
 });
 
 export const Config = z
