@@ -1,5 +1,6 @@
 import { App } from '../app.js';
 import { exposureWarnings } from '../config/exposure.js';
+import { connectHints } from './connect-hints.js';
 import { loadConfig } from '../config/load.js';
 import { configureLogging, getLogger, type LogFormat, type LogLevel } from '../logger.js';
 import { handleShutdownSignals } from '../signals.js';
@@ -24,12 +25,18 @@ export async function start(options: StartOptions): Promise<void> {
   const logger = getLogger('main');
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
   for (const w of exposureWarnings(loaded.config)) logger.warn(`NOT PROTECTED: ${w}`);
+  if (loaded.source === 'default') logger.info(`no ./onebridge.yaml here: running the built-in defaults; to make your own, run "onebridge init" (writes ./onebridge.yaml, used from this folder) or pass -c FILE`);
+  if (loaded.config.network.length === 0 && !loaded.config.admin) logger.warn('nothing will be served: the config has no network entries and no admin endpoint; add a network: entry (e.g. { type: ws, port: 6700 }) so bot frameworks can connect');
 
   const app = new App(loaded.config);
+  // Runs until a signal, even when nothing else holds the event loop (an empty config whose
+  // console input has ended): the README promises that the end of input never stops it.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;
     exiting = true;
+    clearInterval(keepAlive);
     process.exitCode = code;
     // Let the last log lines reach stderr before the process goes.
     setImmediate(() => process.exit(code));
@@ -64,7 +71,12 @@ export async function start(options: StartOptions): Promise<void> {
   try {
     await app.start();
   } catch (err) {
+    clearInterval(keepAlive);
     await app.stop();
     throw err;
   }
+  if (app.state !== 'running') return;
+  const first = app.accounts.keys().next().value ?? 0;
+  const ports = new Map(app.transports.map((t) => [t.key, (t as { port?: number }).port]));
+  for (const line of connectHints(loaded.config, (i) => ports.get(`network[${i}]`), (entry) => entry.self_id ?? first)) logger.info(line);
 }
