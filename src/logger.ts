@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import winston from 'winston';
 
 import type { LogFormat, LogLevel } from './log-levels.js';
@@ -45,12 +46,37 @@ function formatFor(format: LogFormat, timezone: LogTimezone): winston.Logform.Fo
 
 const current: { format: LogFormat; timezone: LogTimezone } = { format: 'text', timezone: 'local' };
 
+/** Something drawn on the terminal that a log line must not land inside (the console's prompt). */
+export interface TerminalGuard {
+  /** Clear what is drawn, so the log line starts on a clean line. */
+  clear(): void;
+  /** Draw it again below the log line. */
+  redraw(): void;
+}
+
+let guard: TerminalGuard | undefined;
+
+/** The console sets this while its prompt is on screen; undefined removes it. */
+export function setTerminalGuard(next: TerminalGuard | undefined): void {
+  guard = next;
+}
+
 // All levels go to stderr: stdout belongs to the sandbox console and to `status` output.
+const stderr = new Writable({
+  write(chunk: Buffer | string, _encoding, done) {
+    const g = guard;
+    g?.clear();
+    process.stderr.write(chunk);
+    g?.redraw();
+    done();
+  },
+});
+
 const root = winston.createLogger({
   level: 'info',
   levels: winston.config.npm.levels,
   format: formatFor('text', 'local'),
-  transports: [new winston.transports.Console({ stderrLevels: Object.keys(winston.config.npm.levels) })],
+  transports: [new winston.transports.Stream({ stream: stderr })],
 });
 
 /** Set level and format for every logger, including children created before the call. */
