@@ -103,7 +103,7 @@ export class App {
     for (const [i, entry] of this.config.network.entries()) {
       const account = entry.self_id === undefined ? firstAccount : this.accounts.get(entry.self_id)!;
       const key = `network[${i}]`;
-      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger: getLogger(`${entry.type}:${key}`) });
+      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger: getLogger(`${entry.type}:${key}`), limits: this.config.limits });
       this.transports.push(transport);
       await transport.start();
       if (this.#stopRequested()) return;
@@ -114,6 +114,7 @@ export class App {
         registry: this.registry,
         logger: getLogger('admin'),
         routes,
+        limits: this.config.limits,
         describe: () => ({ accounts: [...this.accounts.values()].map((a) => ({ self_id: a.selfId, ...a.status() })) }),
       });
       this.transports.push(this.admin);

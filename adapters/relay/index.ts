@@ -8,6 +8,7 @@ import { authorize, remoteOf } from '../../src/transport/auth.js';
 import { listen } from '../../src/transport/listen.js';
 import { ReconnectingLink } from '../../src/transport/reconnecting-link.js';
 import { rejectUpgrade } from '../../src/transport/reject.js';
+import { requestUrl } from '../../src/transport/request-url.js';
 import { UpstreamChannel } from './channel.js';
 import type { RelayAdapterConfig } from './config.js';
 import { HttpUpstream } from './http-upstream.js';
@@ -52,12 +53,13 @@ class UpstreamDialer extends ReconnectingLink {
 export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, ctx) => {
   const up = config.upstream;
   const logger = ctx.logger;
-  const channel = new UpstreamChannel((event) => ctx.emit(event), logger, up.action_timeout_ms);
+  const maxJsonDepth = ctx.config.limits.max_json_depth;
+  const channel = new UpstreamChannel((event) => ctx.emit(event), logger, up.action_timeout_ms, maxJsonDepth);
   channel.onSent = (bytes) => conn?.countOut(bytes);
   const endpoint = up.mode === 'ws' || up.mode === 'http' ? up.url : `ws://${up.host}:${up.port}${up.path}`;
   const http =
     up.mode === 'http'
-      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, logger, onEvent: (event) => ctx.emit(event) })
+      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, maxJsonDepth, logger, onEvent: (event) => ctx.emit(event) })
       : undefined;
   if (http) http.onSent = (bytes) => conn?.countOut(bytes);
   const call = (req: { action: string; params: Record<string, unknown> }) => (http ? http.call(req) : channel.call(req));
@@ -151,9 +153,9 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
       server = createServer((_req, res) => res.writeHead(426, { Upgrade: 'websocket' }).end());
       server.on('upgrade', (req, socket: Socket, head) => {
         socket.on('error', () => {});
-        const url = new URL(req.url ?? '/', 'http://localhost');
+        const url = requestUrl(req);
         if (stopped) return rejectUpgrade(socket, 503, 'onebridge is shutting down');
-        if (url.pathname !== up.path) return rejectUpgrade(socket, 404, `upstream endpoint is ${up.path}`);
+        if (!url || url.pathname !== up.path) return rejectUpgrade(socket, 404, `upstream endpoint is ${up.path}`);
         const auth = authorize(req, url, up.access_token);
         if (!auth.ok) {
           logger.warn(`upstream dial-in from ${remoteOf(req)} refused: ${auth.reason}`);
