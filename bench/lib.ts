@@ -26,8 +26,8 @@ function track(child: ChildProcess): ChildProcess {
   child.once('exit', () => liveChildren.delete(child));
   return child;
 }
-/** dist/src/cli.js, next to this file's compiled dist/bench/ directory. */
-export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+/** dist/src/cli-entry.js (the onebridge command), next to this file's compiled dist/bench/ directory. */
+export const CLI = fileURLToPath(new URL('../src/cli-entry.js', import.meta.url));
 
 /**
  * Starts onebridge in this process on the given config (sandbox console off, logs at warn so
@@ -166,7 +166,7 @@ export interface Cli {
 }
 
 /**
- * Spawns the real CLI (`node dist/src/cli.js -c <tmp yaml>`) and resolves once its forward WS
+ * Spawns the real CLI (`node dist/src/cli-entry.js -c <tmp yaml>`) and resolves once its forward WS
  * server logged "forward WS listening on ws://127.0.0.1:PORT". The yaml should use port 0.
  */
 export async function spawnCli(yaml: string, timeoutMs = 10_000): Promise<Cli> {

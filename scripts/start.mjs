@@ -3,12 +3,13 @@
 // process (signals reach it directly). Also gives back the flags npm takes for itself:
 // `npm start --log-level debug` reaches us as npm_config_log_level=true plus a stray `debug`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const root = join(import.meta.dirname, '..');
-const cli = join(root, 'dist', 'src', 'cli.js');
+// The command npm would install: package.json's bin, wherever the build puts it.
+const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin.onebridge);
 
 function newest(path) {
   if (!existsSync(path)) return 0;

@@ -1,22 +1,86 @@
-#!/usr/bin/env node
-// The `onebridge` command. Kept tiny: everything else is loaded after the compile cache is on,
-// and `start` (the everyday command) skips the full command-line parser.
-import module from 'node:module';
+import { createRequire } from 'node:module';
+import type { Argv } from 'yargs';
+import { fail } from './cli-fail.js';
+import { LOG_LEVELS, type LogFormat, type LogLevel } from './log-levels.js';
+import { VERSION } from './package-info.js';
 
-// Node >= 22.1: V8's code cache on disk, so later starts skip most compiling (seconds on a phone).
-(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+// yargs' CommonJS build: its ESM build wraps help text mid-word ("Usa" / "ge:") because that
+// build's cliui has no word-aware wrap.
+const yargs = createRequire(import.meta.url)('yargs') as (args: string[]) => Argv;
 
-const argv = process.argv.slice(2);
-const { fastStartOptions } = await import('./cli-fast.js');
-const options = fastStartOptions(argv);
-if (options) {
-  const [{ start }, { fail }] = await Promise.all([import('./commands/start.js'), import('./cli-fail.js')]);
-  try {
-    await start(options);
-  } catch (err) {
-    fail(err, options.logLevel === 'debug');
-  }
-} else {
-  const { runCli } = await import('./cli-main.js');
-  await runCli(argv);
+/** Every command body runs through here, so sync and async failures end the same way. */
+function guarded<A>(body: (args: A) => unknown): (args: A) => Promise<void> {
+  return async (args) => {
+    try {
+      await body(args);
+    } catch (err) {
+      fail(err, debug);
+    }
+  };
+}
+
+let debug = false;
+
+/** The full command line: every command, --help, --version and usage errors. */
+export async function runCli(argv: string[]): Promise<void> {
+  debug = argv.some((a, i) => a === '--log-level=debug' || (a === '--log-level' && argv[i + 1] === 'debug'));
+  await yargs(argv)
+    .scriptName('onebridge')
+    .usage('onebridge: a OneBot v11 connector between chat platforms and bot frameworks\n\nUsage: $0 [command] [options]')
+    .option('log-level', { choices: LOG_LEVELS, describe: 'log level (overrides log.level in the config)' })
+    .option('log-format', { choices: ['text', 'json'] as const, describe: 'log format on stderr (overrides log.format)' })
+    .command(
+      ['start', '$0'],
+      'run onebridge (config: -c FILE, $ONEBRIDGE_CONFIG, ./onebridge.yaml, then built-in defaults)',
+      (y) => y.option('config', { alias: 'c', type: 'string', describe: 'config file (YAML)' }),
+      guarded(async (args) => {
+        const { start } = await import('./commands/start.js');
+        await start({ config: args.config, logLevel: args['log-level'] as LogLevel | undefined, logFormat: args['log-format'] as LogFormat | undefined });
+      }),
+    )
+    .command(
+      'init [file]',
+      'write the commented default config to FILE',
+      (y) => y.positional('file', { type: 'string', default: 'onebridge.yaml' }).option('force', { type: 'boolean', default: false, describe: 'overwrite an existing file' }),
+      guarded(async (args) => {
+        const { init } = await import('./commands/init.js');
+        const file = init(args.file, args.force);
+        process.stdout.write(`wrote ${file}; edit it, then run: onebridge -c ${args.file}\n`);
+      }),
+    )
+    .command(
+      'check',
+      'validate a config file and print every problem (exit 0 when valid)',
+      (y) => y.option('config', { alias: 'c', type: 'string', describe: 'config file (YAML)' }),
+      guarded(async (args) => {
+        const { check } = await import('./commands/check.js');
+        process.exitCode = check(args.config, process.stdout, process.stderr);
+      }),
+    )
+    .command(
+      'status',
+      'print the live connections of a running onebridge (from its admin endpoint)',
+      (y) =>
+        y
+          .option('config', { alias: 'c', type: 'string', describe: 'config file, to find the admin endpoint' })
+          .option('admin', { type: 'string', describe: 'admin URL instead, e.g. http://127.0.0.1:6790' })
+          .option('token', { type: 'string', describe: 'admin access token' })
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }),
+      guarded(async (args) => {
+        const { status } = await import('./commands/status.js');
+        await status({ config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
+      }),
+    )
+    .strict()
+    .version(VERSION)
+    .alias('v', 'version')
+    .help()
+    .alias('h', 'help')
+    .fail((msg, err, y) => {
+      if (err) fail(err, debug);
+      process.stderr.write(`onebridge: ${msg}\n\n`);
+      y.showHelp((s: string) => process.stderr.write(`${s}\n`));
+      process.exit(1);
+    })
+    .parseAsync();
 }
