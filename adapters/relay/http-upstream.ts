@@ -6,6 +6,7 @@ import type { ActionRequest, ActionResponse, OneBotEvent } from '../../src/onebo
 import { USER_AGENT } from '../../src/package-info.js';
 import { remoteOf } from '../../src/transport/auth.js';
 import { listen } from '../../src/transport/listen.js';
+import type { RequestGuard } from '../../src/transport/request-guard.js';
 import { requestUrl } from '../../src/transport/request-url.js';
 import { depthMessage, parseUntrustedJson } from '../../src/untrusted-json.js';
 import { RelayRetcode } from './channel.js';
@@ -27,6 +28,8 @@ export interface HttpUpstreamOptions {
   /** `limits.max_json_depth`: deeper answers and events are refused unbuilt. */
   readonly maxJsonDepth: number;
   readonly logger: Logger;
+  /** Refuses web pages and foreign Host names before an event is read. */
+  readonly guard: RequestGuard;
   readonly onEvent: (event: OneBotEvent) => void;
 }
 
@@ -103,6 +106,12 @@ export class HttpUpstream {
   }
 
   async #receive(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+    const guard = this.#o.guard.check(req);
+    if (!guard.ok) {
+      req.resume();
+      res.writeHead(guard.status).end();
+      return;
+    }
     const url = requestUrl(req);
     if (req.method !== 'POST' || url?.pathname !== this.#o.path) {
       req.resume();

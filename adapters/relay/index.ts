@@ -8,6 +8,7 @@ import { authorize, remoteOf } from '../../src/transport/auth.js';
 import { listen } from '../../src/transport/listen.js';
 import { ReconnectingLink } from '../../src/transport/reconnecting-link.js';
 import { rejectUpgrade } from '../../src/transport/reject.js';
+import { RequestGuard } from '../../src/transport/request-guard.js';
 import { requestUrl } from '../../src/transport/request-url.js';
 import { UpstreamChannel } from './channel.js';
 import type { RelayAdapterConfig } from './config.js';
@@ -59,7 +60,7 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
   const endpoint = up.mode === 'ws' || up.mode === 'http' ? up.url : `ws://${up.host}:${up.port}${up.path}`;
   const http =
     up.mode === 'http'
-      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, maxJsonDepth, logger, onEvent: (event) => ctx.emit(event) })
+      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, maxJsonDepth, logger, guard: new RequestGuard(up, { logger, onRefused: (kind) => ctx.registry.countRefused(kind) }), onEvent: (event) => ctx.emit(event) })
       : undefined;
   if (http) http.onSent = (bytes) => conn?.countOut(bytes);
   const call = (req: { action: string; params: Record<string, unknown> }) => (http ? http.call(req) : channel.call(req));
@@ -150,11 +151,14 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
       }
       // mode ws-reverse: the implementation dials in; the newest socket wins.
       wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
+      const dialInGuard = new RequestGuard(up, { logger, onRefused: (kind) => ctx.registry.countRefused(kind) });
       server = createServer((_req, res) => res.writeHead(426, { Upgrade: 'websocket' }).end());
       server.on('upgrade', (req, socket: Socket, head) => {
         socket.on('error', () => {});
         const url = requestUrl(req);
         if (stopped) return rejectUpgrade(socket, 503, 'onebridge is shutting down');
+        const guard = dialInGuard.check(req);
+        if (!guard.ok) return rejectUpgrade(socket, guard.status, guard.reason);
         if (!url || url.pathname !== up.path) return rejectUpgrade(socket, 404, `upstream endpoint is ${up.path}`);
         const auth = authorize(req, url, up.access_token);
         if (!auth.ok) {

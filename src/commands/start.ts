@@ -1,7 +1,8 @@
 import { App } from '../app.js';
-import { exposureWarnings } from '../config/exposure.js';
 import { connectHints } from './connect-hints.js';
 import { loadConfig } from '../config/load.js';
+import { securityWarnings } from '../config/security-warnings.js';
+import { formatProblem } from '../errors.js';
 import { configureLogging, getLogger, type LogFormat, type LogLevel } from '../logger.js';
 import { handleShutdownSignals } from '../signals.js';
 import { VERSION } from '../package-info.js';
@@ -24,10 +25,10 @@ export async function start(options: StartOptions): Promise<void> {
   configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format, timezone: loaded.config.log.timezone });
   const logger = getLogger('main');
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
-  for (const w of exposureWarnings(loaded.config)) logger.warn(`NOT PROTECTED: ${w}`);
   if (loaded.source === 'default') logger.info(`no ./onebridge.yaml here: running the built-in defaults; to make your own, run "onebridge init" (writes ./onebridge.yaml, used from this folder) or pass -c FILE`);
   if (loaded.config.network.length === 0 && !loaded.config.admin) logger.warn('nothing will be served: the config has no network entries and no admin endpoint; add a network: entry (e.g. { type: ws, port: 6700 }) so bot frameworks can connect');
 
+  for (const w of securityWarnings(loaded.config)) logger.warn(formatProblem(w));
   const app = new App(loaded.config);
   // Runs until a signal, even when nothing else holds the event loop (an empty config whose
   // console input has ended): the README promises that the end of input never stops it.
