@@ -1,5 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { RunningCli, runCli, tempDir } from './support/cli.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CLI_BOUND_MS, CLI_TEST_MS, runCli, RunningCli, tempDir } from './support/cli.js';
+
+// Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
+vi.setConfig({ testTimeout: CLI_TEST_MS, hookTimeout: CLI_TEST_MS });
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -33,7 +36,7 @@ network:
   - { type: ws, host: "::1", port: 7123 }
 `,
     );
-    const r = await runCli(['check', '-c', file]);
+    const r = await runCli(['check', '-c', file], { timeoutMs: CLI_BOUND_MS });
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')).toEqual([
       `${file}: network[2].host: expected a host name or IP address, e.g. 127.0.0.1, 0.0.0.0 or ::1, got "not a host"`,
@@ -63,7 +66,7 @@ admin: { host: 0.0.0.0, port: 0 }
   it('in check (still valid: exit 0)', async () => {
     const t = tmp();
     const file = t.write('open.yaml', config);
-    const r = await runCli(['check', '-c', file]);
+    const r = await runCli(['check', '-c', file], { timeoutMs: CLI_BOUND_MS });
     expect(r.code).toBe(0);
     const lines = r.stderr.trim().split('\n').map((l) => l.slice(`${file}: `.length));
     expect(lines).toHaveLength(2);
@@ -76,7 +79,7 @@ admin: { host: 0.0.0.0, port: 0 }
     const file = t.write('open.yaml', config);
     const cli = new RunningCli(['-c', file]);
     cleanups.push(() => cli.kill());
-    await cli.ready();
+    await cli.ready(CLI_BOUND_MS);
     const warned = cli.logs.filter((l) => l.level === 'warn').map((l) => l.message);
     expect(warned).toHaveLength(2);
     warned.forEach((line, i) => expect(line).toMatch(expected[i]!));

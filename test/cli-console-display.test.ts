@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TestClient } from './support/app.js';
-import { CLI, tempDir } from './support/cli.js';
+import { CLI, CLI_BOUND_MS, CLI_TEST_MS, tempDir } from './support/cli.js';
+
+// Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
+vi.setConfig({ testTimeout: CLI_TEST_MS, hookTimeout: CLI_TEST_MS });
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -31,7 +34,7 @@ describe('the sandbox console on a terminal (a pty from script(1))', () => {
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     /** Wait until the output after `from` matches; returns the index just past the match. */
     const waitFor = async (pattern: RegExp, from = 0): Promise<number> => {
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + CLI_BOUND_MS;
       for (;;) {
         const m = pattern.exec(out.slice(from));
         if (m) return from + m.index + m[0].length;
@@ -68,7 +71,7 @@ describe('the sandbox console on a terminal (a pty from script(1))', () => {
     type('\x15'); // Ctrl+U: clear the half line
 
     // A bot's message with its id; a 1 MB message is cut on screen.
-    await client.call('send_group_msg', { group_id: 30001, message: 'x'.repeat(1_000_000) }, 1);
+    await client.call('send_group_msg', { group_id: 30001, message: 'x'.repeat(1_000_000) }, 1, CLI_BOUND_MS);
     at = await waitFor(/\[group 30001\] #2 onebridge-bot\(10001\): x{2000}… \(998000 more characters\)/, at);
     expect(out.length).toBeLessThan(200_000);
 

@@ -1,6 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TestClient } from './support/app.js';
-import { RunningCli, tempDir } from './support/cli.js';
+import { CLI_BOUND_MS, CLI_TEST_MS, RunningCli, tempDir } from './support/cli.js';
+
+// Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
+vi.setConfig({ testTimeout: CLI_TEST_MS, hookTimeout: CLI_TEST_MS });
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -32,7 +35,7 @@ network:
 `,
     );
     const cli = running(['-c', file]);
-    const { ws } = await cli.ready();
+    const { ws } = await cli.ready(CLI_BOUND_MS);
     const hints = await cli.waitUntil(() => {
       const lines = cli.logs.filter((l) => l.component === 'main' && /^network\[\d\]: /.test(l.message));
       return lines.length >= 6 ? lines : undefined;
@@ -52,7 +55,7 @@ network:
     const url = /ONEBOT_WS_URLS=\["([^"]+)"\]/.exec(hints[0]!.message)![1]!;
     const client = await TestClient.open(url, { headers: { Authorization: 'Bearer sesame' } });
     cleanups.push(() => client.close());
-    expect((await client.next()).meta_event_type).toBe('lifecycle');
+    expect((await client.next(CLI_BOUND_MS)).meta_event_type).toBe('lifecycle');
   });
 });
 
@@ -62,7 +65,7 @@ describe('no config file', () => {
     // The defaults listen on 6700/6790; the line comes before any listening, so a busy port
     // on this machine does not matter to what is tested.
     const cli = running([], { cwd: t.dir, env: { ONEBRIDGE_CONFIG: undefined } });
-    const line = await cli.waitForLog(/^no \.\/onebridge\.yaml here/);
+    const line = await cli.waitForLog(/^no \.\/onebridge\.yaml here/, CLI_BOUND_MS);
     expect(line.level).toBe('info');
     expect(line.message).toBe('no ./onebridge.yaml here: running the built-in defaults; to make your own, run "onebridge init" (writes ./onebridge.yaml, used from this folder) or pass -c FILE');
   });
@@ -73,11 +76,11 @@ describe('an empty config', () => {
     const t = tmp();
     const file = t.write('empty.yaml', '');
     const cli = running(['-c', file, '--log-level', 'debug'], { stdin: 'pipe' });
-    const warn = await cli.waitForLog(/^nothing will be served/);
+    const warn = await cli.waitForLog(/^nothing will be served/, CLI_BOUND_MS);
     expect(warn.level).toBe('warn');
-    await cli.ready();
+    await cli.ready(CLI_BOUND_MS);
     cli.child.stdin!.end();
-    await cli.waitForLog(/console input ended/);
+    await cli.waitForLog(/console input ended/, CLI_BOUND_MS);
     // It used to exit 0 about 0.3 s after the input ended: give it well over that.
     const early = await Promise.race([cli.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 1500))]);
     expect(early).toBe('running');

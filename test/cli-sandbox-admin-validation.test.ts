@@ -1,5 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { RunningCli, tempDir } from './support/cli.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CLI_BOUND_MS, CLI_TEST_MS, RunningCli, tempDir } from './support/cli.js';
+
+// Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
+vi.setConfig({ testTimeout: CLI_TEST_MS, hookTimeout: CLI_TEST_MS });
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -13,7 +16,7 @@ describe('sandbox admin routes validate what they are sent', () => {
     const file = t.write('c.yaml', 'sandbox: { console: false }\nnetwork: []\nadmin: { port: 0 }\n');
     const cli = new RunningCli(['-c', file]);
     cleanups.push(() => cli.kill());
-    const { admin } = await cli.ready();
+    const { admin } = await cli.ready(CLI_BOUND_MS);
     const base = `http://127.0.0.1:${admin}`;
     const post = async (path: string, body: string) => {
       const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });

@@ -90,5 +90,5 @@ describe('installed as a command from the packed tarball', () => {
     const check = await run(bin, ['check', '-c', 'mine.yaml'], t.dir, 60_000);
     expect(check.code, check.stderr).toBe(0);
     expect(check.stdout).toMatch(/mine\.yaml: ok/);
-  }, 120_000);
+  }, NPM_TIMEOUT_MS);
 });
