@@ -3,9 +3,10 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { CLI, CLI_BOUND_MS, CLI_TEST_MS, runCli, tempDir } from './support/cli.js';
+import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
-vi.setConfig({ testTimeout: CLI_TEST_MS, hookTimeout: CLI_TEST_MS });
+vi.setConfig({ testTimeout: slow(CLI_TEST_MS), hookTimeout: slow(CLI_TEST_MS) });
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -52,7 +53,7 @@ describe('a config path that is not a readable file', () => {
     chmodSync(file, 0o000);
     // root reads any file: run the CLI as nobody then, so the permission check is real.
     const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    const r = spawnSync(process.execPath, [CLI, 'check', '-c', file], { encoding: 'utf8', timeout: CLI_BOUND_MS, ...asNobody });
+    const r = spawnSync(process.execPath, [CLI, 'check', '-c', file], { encoding: 'utf8', timeout: slow(CLI_BOUND_MS), ...asNobody });
     expect(r.stderr).toContain(`${file}: cannot read the file: permission denied; make it readable by this user`);
     expect(r.stderr).not.toContain('init');
     expect(r.status).toBe(1);

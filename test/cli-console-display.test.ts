@@ -2,9 +2,10 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TestClient } from './support/app.js';
 import { CLI, CLI_BOUND_MS, CLI_TEST_MS, tempDir } from './support/cli.js';
+import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
-vi.setConfig({ testTimeout: CLI_TEST_MS, hookTimeout: CLI_TEST_MS });
+vi.setConfig({ testTimeout: slow(CLI_TEST_MS), hookTimeout: slow(CLI_TEST_MS) });
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -34,7 +35,7 @@ describe('the sandbox console on a terminal (a pty from script(1))', () => {
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     /** Wait until the output after `from` matches; returns the index just past the match. */
     const waitFor = async (pattern: RegExp, from = 0): Promise<number> => {
-      const deadline = Date.now() + CLI_BOUND_MS;
+      const deadline = Date.now() + slow(CLI_BOUND_MS);
       for (;;) {
         const m = pattern.exec(out.slice(from));
         if (m) return from + m.index + m[0].length;

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
 import { CLI, CLI_BOUND_MS, CLI_TEST_MS, runCli } from './support/cli.js';
+import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
-vi.setConfig({ testTimeout: CLI_TEST_MS, hookTimeout: CLI_TEST_MS });
+vi.setConfig({ testTimeout: slow(CLI_TEST_MS), hookTimeout: slow(CLI_TEST_MS) });
 
 /** Every word of the help text, as written in the source: none may be cut in two. */
 const WORDS = ['Usage: onebridge [command] [options]', './onebridge.yaml,', '$ONEBRIDGE_CONFIG,', 'connections', 'frameworks'];
@@ -24,7 +25,7 @@ describe('--help wraps between words', () => {
   });
 
   it('on a 50-column terminal (a pty from script(1), from util-linux)', () => {
-    const r = spawnSync('script', ['-qec', `stty cols 50; "${process.execPath}" "${CLI}" --help`, '/dev/null'], { encoding: 'utf8', timeout: CLI_BOUND_MS });
+    const r = spawnSync('script', ['-qec', `stty cols 50; "${process.execPath}" "${CLI}" --help`, '/dev/null'], { encoding: 'utf8', timeout: slow(CLI_BOUND_MS) });
     if (r.error) throw new Error(`script(1) is needed for this test (Debian package bsdutils/util-linux): ${r.error.message}`);
     expect(r.status).toBe(0);
     assertWrapped(r.stdout, 50);

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CLI, CLI_BOUND_MS, CLI_TEST_MS, tempDir } from './support/cli.js';
+import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
-vi.setConfig({ testTimeout: CLI_TEST_MS, hookTimeout: CLI_TEST_MS });
+vi.setConfig({ testTimeout: slow(CLI_TEST_MS), hookTimeout: slow(CLI_TEST_MS) });
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
@@ -28,7 +29,7 @@ function runUntilReady(config: string, env: NodeJS.ProcessEnv, pty = false): Pro
   return new Promise((resolve, reject) => {
     let out = '';
     let stopped = false;
-    const timer = setTimeout(() => reject(new Error(`no ready line within the bound:\n${out}`)), CLI_BOUND_MS);
+    const timer = setTimeout(() => reject(new Error(`no ready line within the bound:\n${out}`)), slow(CLI_BOUND_MS));
     const onData = (d: Buffer) => {
       out += d.toString();
       if (!stopped && /ready: /.test(out)) {

@@ -3,9 +3,10 @@ import { cpSync, existsSync, readFileSync, symlinkSync, utimesSync, writeFileSyn
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CLI_BOUND_MS, CLI_TEST_MS, tempDir } from './support/cli.js';
+import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
-vi.setConfig({ testTimeout: CLI_TEST_MS, hookTimeout: CLI_TEST_MS });
+vi.setConfig({ testTimeout: slow(CLI_TEST_MS), hookTimeout: slow(CLI_TEST_MS) });
 
 const ROOT = resolve(import.meta.dirname, '..');
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -50,7 +51,7 @@ function npmStart(cwd: string, args: string[], until: RegExp): Promise<string> {
   cleanups.push(end);
   return new Promise((resolvePromise, reject) => {
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`npm start did not print ${until} within the bound:\n${err}`)), CLI_BOUND_MS);
+    const timer = setTimeout(() => reject(new Error(`npm start did not print ${until} within the bound:\n${err}`)), slow(CLI_BOUND_MS));
     const check = () => {
       if (until.test(err)) {
         clearTimeout(timer);
