@@ -30,9 +30,9 @@ describe('planReload', () => {
 });
 
 describe('TrafficLog', () => {
-  const capture = (debug = false) => {
+  const capture = (debug = false, info = true) => {
     const lines: string[] = [];
-    const logger = { info: (m: string) => lines.push(`info ${m}`), debug: (m: string) => lines.push(`debug ${m}`), isDebugEnabled: () => debug } as unknown as Logger;
+    const logger = { info: (m: string) => lines.push(`info ${m}`), debug: (m: string) => lines.push(`debug ${m}`), isDebugEnabled: () => debug, isInfoEnabled: () => info } as unknown as Logger;
     return { lines, logger };
   };
 
@@ -53,6 +53,14 @@ describe('TrafficLog', () => {
     log.event({ time: 1, self_id: 1, post_type: 'message', message_type: 'private', user_id: 1, message_id: 1, message: 'quiet' });
     expect(lines).toHaveLength(3);
     expect(messageText([{ type: 'face', data: { id: '1' } }])).toBe('[CQ:face,id=1]');
+  });
+
+  it('builds no message line when info is off (log.level warn), even with log.messages on', () => {
+    const { lines, logger } = capture(false, false);
+    const log = new TrafficLog(logger, true);
+    log.event({ time: 1, self_id: 1, post_type: 'message', message_type: 'private', user_id: 1, message_id: 1, message: 'unseen' });
+    log.action({ action: 'send_group_msg', params: { group_id: 30001, message: 'pong' } }, { status: 'ok', retcode: 0, data: { message_id: 9 }, message: '', wording: '' }, 'ok', 1.5, { selfId: 1, format: 'array' });
+    expect(lines).toEqual([]);
   });
 
   it('logs every action at debug with caller, outcome and time', () => {
