@@ -33,7 +33,7 @@ function packageCopy() {
   cpSync(join(ROOT, 'dist', 'adapters'), join(t.dir, 'dist', 'adapters'), { recursive: true });
   writeFileSync(join(t.dir, 'package.json'), JSON.stringify(pkg, null, 2));
   symlinkSync(join(ROOT, 'node_modules'), join(t.dir, 'node_modules'), 'dir');
-  t.write('q.yaml', 'network: []\nadmin: { port: 0 }\n');
+  t.write('q.yaml', 'network: []\nadmin: { port: 0 }\nsandbox: { console: true }\n');
   const setTime = (rel: string, secondsAgo: number) => {
     const at = new Date(Date.now() - secondsAgo * 1000);
     utimesSync(join(t.dir, rel), at, at);
