@@ -103,6 +103,7 @@ export class App {
         },
         trackLink: (options) => this.#trackLink(options, () => selfId, links),
         shared: this.#sharedFor(definition),
+        limits: this.config.limits,
       };
       const adapter = await definition.create(accountConfig.adapter, ctx);
       await adapter.start(this.#lifetime.signal);
@@ -130,7 +131,7 @@ export class App {
     for (const [i, entry] of this.config.network.entries()) {
       const account = entry.self_id === undefined ? firstAccount : this.accounts.get(entry.self_id)!;
       const key = `network[${i}]`;
-      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger: this.#log(`${entry.type}:${key}`) });
+      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger: this.#log(`${entry.type}:${key}`), limits: this.config.limits });
       this.transports.push(transport);
       await transport.start();
       if (this.#stopRequested()) return;
@@ -141,6 +142,7 @@ export class App {
         registry: this.registry,
         logger: this.#log('admin'),
         routes,
+        limits: this.config.limits,
         describe: () => ({ accounts: [...this.accounts.values()].map((a) => ({ self_id: a.selfId, ...a.status() })) }),
       });
       this.transports.push(this.admin);
