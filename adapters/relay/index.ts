@@ -136,6 +136,7 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
       return n;
     },
     async start() {
+      if (conn || stopped) return;
       conn = ctx.trackLink({ endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, inFlight: () => (http ? http.inFlight : channel.inFlight) });
       if (http) {
         await http.start();
