@@ -104,6 +104,7 @@ export class App {
         trackLink: (options) => this.#trackLink(options, () => selfId, links),
         shared: this.#sharedFor(definition),
         limits: this.config.limits,
+        countRefused: (reason) => this.registry.countRefused(reason),
       };
       const adapter = await definition.create(accountConfig.adapter, ctx);
       await adapter.start(this.#lifetime.signal);

@@ -78,7 +78,7 @@ describe(`fuzz: thousands of malformed frames and HTTP requests (seed ${SEED})`,
       const body = String(malformed(rand));
       const method = rand() < 0.5 ? 'POST' : 'GET';
       const path = rand() < 0.5 ? '/send_group_msg' : `/${encodeURIComponent(String(malformed(rand))).slice(0, 30)}`;
-      socket.end(`${method} ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: ${rand() < 0.7 ? 'application/json' : 'text/weird'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(`${method} ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${rand() < 0.7 ? 'application/json' : 'text/weird'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       await new Promise((r) => socket.once('close', r));
     }
 
@@ -390,7 +390,7 @@ describe('unparsable request targets', () => {
         let got = '';
         socket.on('data', (d: Buffer) => (got += d.toString()));
         socket.on('error', () => {});
-        socket.write(`GET http://[::1 HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
+        socket.write(`GET http://[::1 HTTP/1.1\r\nHost: localhost\r\n${headers}\r\n`);
         await until(() => got.includes('\r\n\r\n'), 5000, `answer on port ${port}`);
         // The WS port answers plain requests 426 whatever the target; everything else says 400.
         expect(got.split('\r\n')[0], `port ${port} ${headers ? 'upgrade' : 'request'}`).toMatch(port === ports[0] && !headers ? / 426 / : / 400 /);

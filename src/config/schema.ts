@@ -3,6 +3,7 @@ import type { AdapterConfigBase, AnyAdapterDefinition } from '../adapter.js';
 import { OneBridgeError } from '../errors.js';
 import { LOG_LEVELS } from '../logger.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../untrusted-json.js';
+import { RequestGuardFields } from './request-guard.js';
 import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token } from './types.js';
 
 /** `network[]` entry `type: ws`: a forward WebSocket server (paths `/`, `/api`, `/event`). */
@@ -32,6 +33,7 @@ export const WsServerConfig = z.strictObject({
   handshake_timeout_ms: intIn(0, 600_000, ' (milliseconds; 0 = no limit)').default(10_000),
   /** New connections per second one remote address may open (burst as large); more get 429. 0 = no limit. */
   max_upgrades_per_address_per_s: intIn(0, 100_000).default(0),
+  ...RequestGuardFields,
   /** Which account this entry serves; required only with several accounts. */
   self_id: selfId().optional(),
 });
@@ -106,6 +108,7 @@ export const HttpServerConfig = z.strictObject({
   max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   /** An SSE client that missed this many events in a row is cut. */
   max_dropped_events: intIn(1, 10_000_000).default(1000),
+  ...RequestGuardFields,
   self_id: selfId().optional(),
 });
 export type HttpServerConfig = z.infer<typeof HttpServerConfig>;
@@ -156,6 +159,7 @@ export const AdminConfig = z.strictObject({
   host: host().default('127.0.0.1'),
   port: port().default(6790),
   access_token: token(),
+  ...RequestGuardFields,
 });
 export type AdminConfig = z.infer<typeof AdminConfig>;
 

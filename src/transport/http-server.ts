@@ -12,6 +12,7 @@ import { authorize, remoteOf, remoteOfSocket } from './auth.js';
 import { BodyError, readParams } from './http-body.js';
 import { clip } from '../untrusted-json.js';
 import { listen } from './listen.js';
+import { corsHeaders, RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
 import type { Transport } from './transport.js';
 
@@ -36,9 +37,10 @@ const HTTP_STATUS_FOR: Readonly<Record<number, number>> = { 400: Retcode.BAD_REQ
  * OneBot v11 HTTP API (`type: http`): `GET|POST /:action` and `POST /` with `{action, params}`,
  * params from the query, a JSON body or a form; plus SSE on `GET /_events` when `sse: true`.
  * Status codes per the spec: 401/403 tokens, 406 content type, 400 body, 404 unknown action,
- * 200 otherwise with the result in the body. Each TCP connection is in the registry.
+ * 200 otherwise with the result in the body. Each TCP connection is in the registry. Web pages
+ * and foreign `Host` names are refused first (`RequestGuard`, 403/421).
  *
- * It does not implement HTTP/2 or CORS.
+ * It does not implement HTTP/2, nor CORS beyond answering the origins in `allowed_origins`.
  */
 export class HttpServer implements Transport {
   readonly key: string;
@@ -47,6 +49,7 @@ export class HttpServer implements Transport {
   readonly #http: Server;
   readonly #sockets = new Map<Socket, Connection>();
   readonly #sse = new Set<SseClient>();
+  readonly #guard: RequestGuard;
   #closing = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #endpoint: string;
@@ -56,6 +59,7 @@ export class HttpServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     this.#endpoint = `http://${config.host}:${config.port}`;
+    this.#guard = new RequestGuard(config, { logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     this.#http = createServer((req, res) => {
       // Last resort: whatever a request does, it ends in an answer, never an unhandled rejection.
       this.#serve(req, res).catch((err: Error) => {
@@ -146,6 +150,19 @@ export class HttpServer implements Transport {
     if (this.#closing) {
       req.resume();
       return send(503, failed(Retcode.INTERNAL, 'server shutting down'));
+    }
+    // Before the token and any action: a web page's request (CSRF) or a rebinding name never runs.
+    const guard = this.#guard.check(req);
+    if (!guard.ok) {
+      req.resume();
+      return send(guard.status, failed(Retcode.FORBIDDEN, guard.reason));
+    }
+    if (guard.corsOrigin) {
+      for (const [name, value] of Object.entries(corsHeaders(guard.corsOrigin))) res.setHeader(name, value);
+      if (req.method === 'OPTIONS') {
+        req.resume();
+        return void res.writeHead(204).end();
+      }
     }
     const url = requestUrl(req);
     if (!url) {

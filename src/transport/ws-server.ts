@@ -15,6 +15,7 @@ import { authorize, remoteOf } from './auth.js';
 import { listen } from './listen.js';
 import { OneBotSocket } from './onebot-socket.js';
 import { rejectUpgrade } from './reject.js';
+import { RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
 import type { Transport } from './transport.js';
 
@@ -76,6 +77,7 @@ export class WsServer implements Transport {
   #admitting = 0;
   #rateLogged = 0;
   readonly #rateLimit: AddressRateLimit;
+  readonly #guard: RequestGuard;
   /**
    * Optional asynchronous admission step, run after path and token checks and before the
    * upgrade. Resolve to admit; throw an AdmissionError to refuse with its status, anything else
@@ -93,6 +95,7 @@ export class WsServer implements Transport {
     this.#deps = deps;
     this.#endpoint = `ws://${config.host}:${config.port}`;
     this.#rateLimit = new AddressRateLimit(config.max_upgrades_per_address_per_s);
+    this.#guard = new RequestGuard(config, { logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.max_payload_bytes, perMessageDeflate: config.compression, clientTracking: false });
     this.#wss.on('headers', (headers) => headers.push(`X-Self-ID: ${deps.account.selfId}`));
     this.#http = createServer((req, res) => {
@@ -192,6 +195,12 @@ export class WsServer implements Transport {
     socket.on('error', onHandshakeError);
     if (this.#state !== 'listening') {
       rejectUpgrade(socket, 503, 'server shutting down');
+      return;
+    }
+    // Web pages and DNS-rebinding names are turned away before anything else looks at them.
+    const guard = this.#guard.check(req);
+    if (!guard.ok) {
+      rejectUpgrade(socket, guard.status, guard.reason);
       return;
     }
     const max = this.#config.max_connections;
