@@ -27,7 +27,18 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
-    // Core never knows the platforms: adapters are definitions the caller hands to the app.
+    // One error base class, so every error has a stable code (docs/errors.md).
+    files: ['src/**/*.ts', 'adapters/**/*.ts'],
+    ignores: ['src/errors.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "ClassDeclaration[superClass.name='Error'], ClassExpression[superClass.name='Error']", message: 'extend OneBridgeError with a code (docs/errors.md), not Error' },
+      ],
+    },
+  },
+  {
+    // Core is a library the adapters plug into; only bin/ and tests join the two.
     files: ['src/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/adapters', '**/adapters/**'], message: 'src/ never imports adapters/: take an adapter definition from the caller.' }] }],

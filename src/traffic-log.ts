@@ -42,7 +42,7 @@ export class TrafficLog {
   event(event: OneBotEvent): void {
     // winston formats a line before its transports drop it by level: build none that nobody sees
     // (at log.level warn this was ~8 % of the CPU of a one-client fan-out).
-    if (!this.#messages || !this.#logger.isInfoEnabled()) return;
+    if (!this.#messages || this.#logger.isInfoEnabled?.() === false) return;
     const type = event.post_type;
     if (type !== 'message' && type !== 'message_sent') return;
     const text = `${messageText(event['message'] ?? event['raw_message'])} (id ${String(event['message_id'])})`;
@@ -57,14 +57,14 @@ export class TrafficLog {
   }
 
   action(req: ActionRequest, res: ActionResponse, outcome: ActionOutcome, ms: number, ctx: ActionContext): void {
-    if (this.#messages && outcome === 'ok' && isSendAction(req.action) && this.#logger.isInfoEnabled()) {
+    if (this.#messages && outcome === 'ok' && isSendAction(req.action) && this.#logger.isInfoEnabled?.() !== false) {
       const target = sendTarget(req.action, req.params);
       const id = (res.data as { message_id?: unknown } | null)?.message_id;
       const forward = baseAction(req.action).endsWith('forward_msg');
       const body = forward ? '[forward message]' : messageText(req.params['message']);
       this.#logger.info(`sent ${target?.kind === 'group' ? `group message to ${target.id}` : `private message to ${target?.id ?? '?'}`}: ${body}${id !== undefined ? ` (id ${String(id)})` : ''}`);
     }
-    if (this.#logger.isDebugEnabled()) {
+    if (this.#logger.isDebugEnabled?.() ?? true) {
       const from = ctx.conn ? `#${ctx.conn.id} ${ctx.conn.transport}` : 'internal';
       this.#logger.debug(`action ${req.action} from ${from}: ${outcome}${outcome === 'failed' || outcome === 'refused' ? ` ${res.retcode} ${res.message}` : ''} in ${ms.toFixed(1)} ms`);
     }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { parseConfig } from '../src/config/load.js';
+import { parseTestConfig as parseConfig } from './support/app.js';
 
 // Defaults live in one place, the zod schema (src/config/schema.ts). config/default.yaml and the
 // reference in docs/configuration.md show them; this test fails when either says otherwise, or

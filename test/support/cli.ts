@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { slow } from './slow.js';
 
 /** The installed `onebridge` command's entry point (it catches signals before the CLI loads). */
-export const CLI = resolve(import.meta.dirname, '../../dist/src/bin.js');
+export const CLI = resolve(import.meta.dirname, '../../dist/bin/onebridge.js');
 /**
  * Hang guards for one CLI run and for a test of several, as on native x64. The helpers here scale
  * them by SLOWDOWN (x10 on emulated arm64); a test that uses them directly wraps them in slow().
