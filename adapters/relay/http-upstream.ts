@@ -132,7 +132,7 @@ export class HttpUpstream {
       res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${why}\n`);
       return;
     }
-    let event = parsed.value as OneBotEvent;
+    const event = parsed.value as OneBotEvent;
     res.writeHead(204).end();
     this.reachable = true;
     if (typeof event !== 'object' || event === null || typeof event.post_type !== 'string' || event.post_type === 'meta_event') return;

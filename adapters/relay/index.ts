@@ -120,7 +120,7 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
         try {
           await withDeadline(open, up.action_timeout_ms, signal, { what: 'start' });
         } catch (err) {
-          if (err instanceof DeadlineError && err.code === 'ONEBRIDGE_TIMEOUT') throw new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`);
+          if (err instanceof DeadlineError && err.code === 'ONEBRIDGE_TIMEOUT') throw new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`, { cause: err });
           throw err;
         } finally {
           openWaiters.delete(wake);

@@ -284,6 +284,7 @@ function addressesOverlap(a: string, b: string): boolean {
 }
 
 /** The shape every built schema shares, for the `Config` type (adapter configs stay open). */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- a schema kept for its inferred type only
 const ConfigShape = z.strictObject({
   accounts: z.array(AccountConfig),
   network: z.array(NetworkConfig),
