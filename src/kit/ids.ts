@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ActionError } from '../onebot/params.js';
+import { ActionError } from '../onebot/action-error.js';
 import { Retcode } from '../onebot/types.js';
 
 export interface StableIdsOptions {

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Sender } from './events.js';
-import { ActionError } from './params.js';
+import { ActionError } from './action-error.js';
 import { Retcode, type Message } from './types.js';
 
 export interface StoredMessage {

@@ -1,17 +1,10 @@
 import { preview } from '../untrusted-json.js';
-import { OneBridgeError } from '../errors.js';
+import { ActionError } from './action-error.js';
 import { InvalidMessageError, toMessage } from './message.js';
 import { Retcode, type Message } from './types.js';
 
-/** A failed action with a retcode; routers answer it as `{status: "failed", retcode, message}`. */
-export class ActionError extends OneBridgeError {
-  readonly retcode: number;
-
-  constructor(retcode: number, message: string) {
-    super('ONEBRIDGE_ACTION_FAILED', message);
-    this.retcode = retcode;
-  }
-}
+// Param readers throw it; re-exported so handlers get both from one import.
+export { ActionError };
 
 const badParam = (name: string, expected: string, got: unknown) =>
   new ActionError(Retcode.BAD_REQUEST, `param ${name}: expected ${expected}, got ${got === undefined ? 'nothing' : preview(got)}`);

@@ -1,5 +1,5 @@
 import { toMessage } from './message.js';
-import { ActionError } from './params.js';
+import { ActionError } from './action-error.js';
 import type { ActionContext, ActionRouter } from './router.js';
 import { Retcode, type Message, type OneBotEvent } from './types.js';
 

@@ -5,7 +5,8 @@ import { clip } from '../untrusted-json.js';
 import { isStandardAction, STANDARD_ACTIONS, type ParamSpec } from './action-schema.js';
 import { isSendAction } from '../policy/permissions.js';
 import { PacerClosedError, PacerFullError, SendPacer, type PacingConfig } from '../policy/send-pacer.js';
-import { ActionError, Params } from './params.js';
+import { ActionError } from './action-error.js';
+import { Params } from './params.js';
 import { Retcode, type ActionRequest, type ActionResponse, type MessageFormat } from './types.js';
 
 export interface ActionContext {

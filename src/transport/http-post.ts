@@ -1,28 +1,18 @@
-import type { Account } from '../account.js';
+
 import { OneBridgeError } from '../errors.js';
-import type { HttpPostConfig, LimitsConfig } from '../config/schema.js';
-import type { Logger } from '../logger.js';
-import type { EventEncoder } from '../onebot/encoder.js';
+import type { HttpPostConfig } from '../config/schema.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import { runQuickOperation } from '../onebot/quick-operation.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
-import type { NetworkPolicy } from '../policy/network-policy.js';
 import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
-import type { Connection, ConnectionRegistry } from '../registry.js';
+import type { Connection } from '../registry.js';
 import { signBody } from '../kit/hmac.js';
 import { Backoff } from './backoff.js';
 import { HeldEvents } from './held-events.js';
-import type { Transport } from './transport.js';
+import type { Transport, TransportDeps } from './transport.js';
 
-export interface HttpPostDeps {
-  readonly account: Account;
-  readonly registry: ConnectionRegistry;
-  readonly encoder: EventEncoder;
-  readonly logger: Logger;
-  readonly limits: LimitsConfig;
-  readonly policy?: NetworkPolicy | undefined;
-}
+export type HttpPostDeps = TransportDeps;
 
 /** `sha1=<hex HMAC-SHA1(secret, body)>`, over the exact bytes sent. */
 export const signature = signBody;

@@ -1,14 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Account } from '../account.js';
-import type { HttpServerConfig, LimitsConfig } from '../config/schema.js';
-import type { Logger } from '../logger.js';
-import type { EventEncoder } from '../onebot/encoder.js';
+import type { HttpServerConfig } from '../config/schema.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import { failed } from '../onebot/router.js';
 import { Retcode, type ActionResponse, type OneBotEvent } from '../onebot/types.js';
-import type { NetworkPolicy } from '../policy/network-policy.js';
-import type { Connection, ConnectionRegistry } from '../registry.js';
+import type { Connection } from '../registry.js';
 import { authorize, remoteOf, remoteOfSocket } from './auth.js';
 import { BodyError, jsonValues, readParams } from './http-body.js';
 import { clip } from '../untrusted-json.js';
@@ -16,16 +12,9 @@ import { fdBudget } from './fd-budget.js';
 import { listen } from './listen.js';
 import { corsHeaders, RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
-import type { Transport } from './transport.js';
+import type { Transport, TransportDeps } from './transport.js';
 
-export interface HttpServerDeps {
-  readonly account: Account;
-  readonly registry: ConnectionRegistry;
-  readonly encoder: EventEncoder;
-  readonly logger: Logger;
-  readonly limits: LimitsConfig;
-  readonly policy?: NetworkPolicy | undefined;
-}
+export type HttpServerDeps = TransportDeps;
 
 interface SseClient {
   readonly res: ServerResponse;

@@ -1,11 +1,11 @@
 import type { NetworkConfig } from '../config/schema.js';
-import type { Transport } from './transport.js';
+import type { Transport, TransportDeps } from './transport.js';
 import { HttpPost } from './http-post.js';
 import { HttpServer } from './http-server.js';
 import { WsReverse } from './ws-reverse.js';
-import { WsServer, type WsServerDeps } from './ws-server.js';
+import { WsServer } from './ws-server.js';
 
-export type TransportDeps = WsServerDeps;
+export type { TransportDeps };
 
 type FactoryMap = { [T in NetworkConfig['type']]: (config: Extract<NetworkConfig, { type: T }>, key: string, deps: TransportDeps) => Transport };
 

@@ -1,3 +1,24 @@
+import type { Account } from '../account.js';
+import type { LimitsConfig } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import type { EventEncoder } from '../onebot/encoder.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
+import type { ConnectionRegistry } from '../registry.js';
+
+/** What the app hands every transport it creates. */
+export interface TransportDeps {
+  /** The account this entry serves: its actions, and the events it emits. */
+  readonly account: Account;
+  readonly registry: ConnectionRegistry;
+  /** Encodes each event once per message format, shared by every client. */
+  readonly encoder: EventEncoder;
+  readonly logger: Logger;
+  /** Process-wide input limits (`limits:`). */
+  readonly limits: LimitsConfig;
+  /** The entry's filter, action permissions and counters; none = everything passes. */
+  readonly policy?: NetworkPolicy | undefined;
+}
+
 /**
  * A client-facing connection point: forward WS, HTTP API (+ SSE), reverse WS, HTTP POST, admin.
  * The app drives every transport through the same shutdown phases, all transports at once

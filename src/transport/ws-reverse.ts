@@ -1,27 +1,17 @@
 import { WebSocket } from 'ws';
-import type { Account } from '../account.js';
-import type { LimitsConfig, WsReverseConfig } from '../config/schema.js';
-import type { Logger } from '../logger.js';
-import type { EventEncoder } from '../onebot/encoder.js';
+import type { WsReverseConfig } from '../config/schema.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
-import type { NetworkPolicy } from '../policy/network-policy.js';
-import type { Connection, ConnectionRegistry, Role } from '../registry.js';
+import type { Connection, Role } from '../registry.js';
 import { HeldEvents } from './held-events.js';
 import { OneBotSocket } from './onebot-socket.js';
 import { ReconnectingLink } from './reconnecting-link.js';
-import type { Transport } from './transport.js';
+import type { Transport, TransportDeps } from './transport.js';
 
 const CLIENT_ROLE: Readonly<Record<Role, string>> = { universal: 'Universal', api: 'API', event: 'Event' };
 
-export interface WsReverseDeps {
-  readonly account: Account;
-  readonly registry: ConnectionRegistry;
-  readonly encoder: EventEncoder;
-  readonly logger: Logger;
-  readonly limits: LimitsConfig;
-  readonly policy?: NetworkPolicy | undefined;
+export interface WsReverseDeps extends TransportDeps {
   /** Tests pin the jitter. */
   readonly random?: () => number;
 }

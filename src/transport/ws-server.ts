@@ -2,15 +2,11 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Account } from '../account.js';
 import { OneBridgeError } from '../errors.js';
-import type { LimitsConfig, WsServerConfig } from '../config/schema.js';
-import type { Logger } from '../logger.js';
-import type { EventEncoder } from '../onebot/encoder.js';
+import type { WsServerConfig } from '../config/schema.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import type { OneBotEvent } from '../onebot/types.js';
-import type { NetworkPolicy } from '../policy/network-policy.js';
-import type { ConnectionRegistry, Role } from '../registry.js';
+import type { Role } from '../registry.js';
 import { AddressRateLimit } from './address-rate-limit.js';
 import { authorize, remoteOf } from './auth.js';
 import { fdBudget } from './fd-budget.js';
@@ -19,7 +15,7 @@ import { OneBotSocket } from './onebot-socket.js';
 import { rejectUpgrade } from './reject.js';
 import { RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
-import type { Transport } from './transport.js';
+import type { Transport, TransportDeps } from './transport.js';
 
 const PATH_ROLES: ReadonlyMap<string, Role> = new Map([
   ['/', 'universal'],
@@ -53,23 +49,15 @@ export class AdmissionError extends OneBridgeError {
   }
 }
 
-export interface WsServerDeps {
-  readonly account: Account;
-  readonly registry: ConnectionRegistry;
-  readonly encoder: EventEncoder;
-  readonly logger: Logger;
-  /** Process-wide input limits (`limits:`). */
-  readonly limits: LimitsConfig;
-  /** The entry's filter, action permissions and counters; none = everything passes. */
-  readonly policy?: NetworkPolicy | undefined;
-}
+export type WsServerDeps = TransportDeps;
 
 /**
  * OneBot v11 forward WebSocket server (`type: ws`): clients dial in on `/` (universal),
  * `/api` (actions only) or `/event` (events only). Tokens are checked before the upgrade.
  * Every event-carrying socket gets the lifecycle `connect` event as its first frame.
  *
- * It does not retry a failed listen, and it does not ping clients (keepalive is separate).
+ * It does not retry a failed listen. It pings every client each `ping_interval_ms` and cuts one
+ * that missed two pongs.
  */
 export class WsServer implements Transport {
   readonly key: string;
