@@ -10,8 +10,8 @@ export const CLI = resolve(import.meta.dirname, '../../dist/bin/onebridge.js');
  * Hang guards for one CLI run and for a test of several, as on native x64. The helpers here scale
  * them by SLOWDOWN (x10 on emulated arm64); a test that uses them directly wraps them in slow().
  */
-export const CLI_BOUND_MS = 10_000;
-export const CLI_TEST_MS = 30_000;
+export const CLI_BOUND_MS = 20_000;
+export const CLI_TEST_MS = 60_000;
 
 /** A temp dir removed by `cleanup()`; tests call it in afterEach. */
 export function tempDir(): { dir: string; write(name: string, text: string): string; cleanup(): void } {
