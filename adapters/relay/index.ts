@@ -1,15 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Adapter, AdapterFactory } from '../../src/adapter.js';
+import { defineAdapter, type Adapter, type AdapterContext, type TrackedLink } from '../../src/adapter.js';
 import { USER_AGENT } from '../../src/package-info.js';
-import type { Connection } from '../../src/registry.js';
 import { authorize, remoteOf } from '../../src/transport/auth.js';
 import { listen } from '../../src/transport/listen.js';
 import { ReconnectingLink } from '../../src/transport/reconnecting-link.js';
 import { rejectUpgrade } from '../../src/transport/reject.js';
 import { UpstreamChannel } from './channel.js';
-import type { RelayAdapterConfig } from './config.js';
+import { RelayAdapterConfig } from './config.js';
 import { HttpUpstream } from './http-upstream.js';
 
 /** How long the upstream gets to answer our close frame at shutdown. */
@@ -49,7 +48,14 @@ class UpstreamDialer extends ReconnectingLink {
  * says offline. `identify` learns self_id from upstream's get_login_info when the config omits
  * it; it does not check a configured self_id against upstream's.
  */
-export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, ctx) => {
+export const relayAdapter = defineAdapter({
+  type: 'relay',
+  config: RelayAdapterConfig,
+  learnsSelfId: true,
+  create: (config, ctx) => createRelayAdapter(config, ctx),
+});
+
+function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Adapter {
   const up = config.upstream;
   const logger = ctx.logger;
   const channel = new UpstreamChannel((event) => ctx.emit(event), logger, up.action_timeout_ms);
@@ -61,7 +67,7 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
       : undefined;
   if (http) http.onSent = (bytes) => conn?.countOut(bytes);
   const call = (req: { action: string; params: Record<string, unknown> }) => (http ? http.call(req) : channel.call(req));
-  let conn: Connection | undefined;
+  let conn: TrackedLink | undefined;
   let dialer: UpstreamDialer | undefined;
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
@@ -114,12 +120,10 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
       const id = (res.data as { user_id?: unknown } | null)?.user_id;
       const n = typeof id === 'string' ? Number(id) : id;
       if (res.retcode !== 0 || typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new Error(`get_login_info answered ${JSON.stringify(res).slice(0, 120)}`);
-      if (conn) conn.selfId = n;
       return n;
     },
     async start() {
-      conn = ctx.registry.add({ transport: 'upstream', role: 'universal', endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, selfId: ctx.selfId, state: 'connecting' });
-      conn.link = { reconnects: 0, held: () => 0, dropped: 0, inFlight: () => (http ? http.inFlight : channel.inFlight) };
+      conn = ctx.trackLink({ endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, inFlight: () => (http ? http.inFlight : channel.inFlight) });
       if (http) {
         await http.start();
         conn.state = 'open';
@@ -133,7 +137,7 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
           handshakeTimeoutMs: up.handshake_timeout_ms,
           maxPayloadBytes: 256 * 1024 * 1024,
           prepare: () => {
-            if (conn) conn.link!.reconnects = dialer?.reconnects ?? 0;
+            if (dialer?.state === 'waiting') conn?.reconnected();
             const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'X-Client-Role': 'Universal' };
             // Unknown until learned (self_id omitted): then no header rather than a wrong one.
             if (ctx.selfId) headers['X-Self-ID'] = String(ctx.selfId);
@@ -188,8 +192,8 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
       dialer?.terminate();
       server?.closeAllConnections();
       channel.detach('closed by onebridge shutting down');
-      if (conn) ctx.registry.remove(conn, 'stopped');
+      conn?.close('stopped');
     },
   };
   return adapter;
-};
+}
