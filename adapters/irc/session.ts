@@ -20,7 +20,7 @@ export interface SessionOptions {
   /** Answer to CTCP VERSION. */
   readonly version: string;
   readonly logger: Logger;
-  /** Bytes read and written, for the registry's traffic counters. */
+  /** Each line read and written with its size, for the registry's traffic counters. */
   readonly onTraffic?: (direction: 'in' | 'out', bytes: number) => void;
 }
 
@@ -36,8 +36,13 @@ export interface Member {
 }
 
 export interface Channel {
-  /** As the server spells it (from our JOIN echo). */
-  readonly name: string;
+  /**
+   * As the server spells it: from NAMES (the JOIN echo repeats what the joiner typed, which
+   * is not the channel's own spelling on every server).
+   */
+  name: string;
+  /** NAMES has been read once since we joined (then a WHO fills in user@host). */
+  named: boolean;
   readonly members: Map<string, Member>;
 }
 
@@ -265,7 +270,6 @@ export class IrcSession extends EventEmitter<Events> {
   }
 
   #read(chunk: string): void {
-    this.#opts.onTraffic?.('in', Buffer.byteLength(chunk));
     this.#lastIn = Date.now();
     this.#pinged = false;
     this.#buffer += chunk;
@@ -273,6 +277,7 @@ export class IrcSession extends EventEmitter<Events> {
     while ((nl = this.#buffer.indexOf('\n')) >= 0) {
       const raw = this.#buffer.slice(0, nl).replace(/\r$/, '');
       this.#buffer = this.#buffer.slice(nl + 1);
+      this.#opts.onTraffic?.('in', Buffer.byteLength(raw) + 2);
       const message = parseLine(raw);
       if (!message) continue;
       try {
@@ -334,6 +339,8 @@ export class IrcSession extends EventEmitter<Events> {
         return this.#namesReply(p);
       case '366':
         return this.#namesEnd(p[1] ?? '');
+      case '352':
+        return this.#whoReply(p);
       case 'JOIN':
         return this.#join(m);
       case 'PART':
@@ -452,7 +459,7 @@ export class IrcSession extends EventEmitter<Events> {
     const userhost = m.prefix.slice(m.nick.length + 1);
     if (this.isSelf(m.nick)) {
       this.#hostmask = m.prefix;
-      const channel: Channel = { name, members: new Map() };
+      const channel: Channel = { name, named: false, members: new Map() };
       this.channels.set(this.fold(name), channel);
       const me = this.#member(m.nick, userhost);
       me.joinedAt = Date.now();
@@ -557,6 +564,7 @@ export class IrcSession extends EventEmitter<Events> {
     this.#names.delete(key);
     const channel = this.channels.get(key);
     if (!channel) return;
+    if (name) channel.name = name;
     for (const [k, member] of pending) {
       // Keep what we learned from JOIN and PRIVMSG lines; NAMES says who and which modes.
       const known = channel.members.get(k);
@@ -568,7 +576,19 @@ export class IrcSession extends EventEmitter<Events> {
     }
     channel.members.clear();
     for (const [k, member] of pending) channel.members.set(k, member);
+    if (!channel.named) {
+      channel.named = true;
+      // NAMES gives no user@host without userhost-in-names; WHO does, for ban masks.
+      if (![...pending.values()].every((m) => m.userhost)) this.command('WHO', channel.name);
+    }
     this.emit('names', channel);
+  }
+
+  #whoReply(p: readonly string[]): void {
+    // 352 <me> <channel> <user> <host> <server> <nick> <flags> :<hops> <realname>
+    const channel = this.channel(p[1] ?? '');
+    const member = channel?.members.get(this.fold(p[5] ?? ''));
+    if (member && p[2] && p[3]) member.userhost = `${p[2]}@${p[3]}`;
   }
 
   #text(m: IrcMessage): void {

@@ -1,0 +1,194 @@
+import { formatMessage } from '../../src/onebot/message.js';
+import { ActionError, type Params } from '../../src/onebot/params.js';
+import type { ActionTable } from '../../src/onebot/router.js';
+import { now, type Sender } from '../../src/onebot/events.js';
+import { Retcode, type Message } from '../../src/onebot/types.js';
+import { IrcRetcode, roleOf, type IrcState } from './adapter.js';
+import { messageToText } from './mentions.js';
+import type { Channel, IrcSession, Member } from './session.js';
+import { foldCase } from './protocol.js';
+import { splitText, textBudget } from './split.js';
+
+/** Longest ban `set_group_ban` sets: 24 days, the longest a Node timer can wait to lift it. */
+const MAX_BAN_S = 24 * 24 * 3600;
+
+/**
+ * The OneBot actions of an IRC account. Everything that needs the server answers 1503 while
+ * the link is down; what IRC cannot do (delete a message, send an image) fails with a reason.
+ */
+export function ircActions(state: IrcState): ActionTable {
+  const { ids, store } = state;
+
+  const channelFor = (s: IrcSession, groupId: number): Channel => {
+    const name = ids.channelOf(groupId);
+    const channel = name === undefined ? undefined : s.channel(name);
+    if (!channel) throw new ActionError(Retcode.FAILED, `group ${groupId}: the bot is not in that channel${name ? ` (${name})` : ''}; get_group_list lists the channels it is in`);
+    return channel;
+  };
+  const nickFor = (s: IrcSession, userId: number): string => {
+    if (userId === state.selfId()) return s.nick;
+    const nick = ids.nickOf(userId);
+    if (nick === undefined) throw new ActionError(Retcode.FAILED, `user ${userId}: no IRC nick with this id has been seen since onebridge started`);
+    return nick;
+  };
+  const memberOf = (s: IrcSession, channel: Channel, userId: number): Member => {
+    const member = channel.members.get(s.fold(nickFor(s, userId)));
+    if (!member) throw new ActionError(Retcode.FAILED, `user ${userId} is not in ${channel.name}`);
+    return member;
+  };
+
+  const send = (s: IrcSession, target: string, message: Message, where: { group?: Channel; to?: number }) => {
+    const text = messageToText(message, (id) => (id === state.selfId() ? s.nick : ids.nickOf(id)), store);
+    const lines = splitText(text, textBudget(target, s.hostmask));
+    if (!lines.length) throw new ActionError(Retcode.BAD_REQUEST, 'param message: nothing to send (IRC cannot send an empty message)');
+    if (!s.say(target, lines)) throw new ActionError(IrcRetcode.QUEUE_FULL, `flood-control queue full (${s.queue.size} of max_queue ${state.config.max_queue} lines waiting); try again later`);
+    const id = messageIdFor();
+    const self: Sender = { user_id: state.selfId(), nickname: s.nick };
+    const groupId = where.group ? ids.group(where.group.name, s.fold(where.group.name)) : undefined;
+    store.put({
+      message_id: id,
+      time: now(),
+      message_type: where.group ? 'group' : 'private',
+      ...(groupId === undefined ? {} : { group_id: groupId }),
+      ...(where.to === undefined ? {} : { to: where.to }),
+      user_id: state.selfId(),
+      sender: self,
+      message,
+      raw_message: text,
+    });
+    return { message_id: id };
+  };
+  const messageIdFor = () => state.nextMessageId();
+
+  const sendGroup = (p: Params) => {
+    const s = state.session();
+    const channel = channelFor(s, p.int('group_id'));
+    return send(s, channel.name, p.message(), { group: channel });
+  };
+  const sendPrivate = (p: Params) => {
+    const s = state.session();
+    const userId = p.int('user_id');
+    return send(s, nickFor(s, userId), p.message(), { to: userId });
+  };
+
+  const groupInfo = (s: IrcSession, channel: Channel) => ({ group_id: ids.group(channel.name, s.fold(channel.name)), group_name: channel.name, member_count: channel.members.size, max_member_count: 0 });
+  const memberInfo = (s: IrcSession, channel: Channel, member: Member) => ({
+    group_id: ids.group(channel.name, s.fold(channel.name)),
+    user_id: s.isSelf(member.nick) ? state.selfId() : ids.user(member.nick, s.fold(member.nick)),
+    nickname: member.nick,
+    card: '',
+    sex: 'unknown',
+    age: 0,
+    area: '',
+    join_time: Math.floor(member.joinedAt / 1000),
+    last_sent_time: Math.floor(member.lastSpokeAt / 1000),
+    level: '',
+    role: roleOf(member.modes),
+    unfriendly: false,
+    title: '',
+    title_expire_time: 0,
+    card_changeable: false,
+  });
+
+  /** The bot must hold channel operator (or higher) to kick or ban. */
+  const requireOp = (s: IrcSession, channel: Channel, what: string) => {
+    if (!/[qaoh]/.test(s.ownModes(channel.name))) throw new ActionError(Retcode.FAILED, `${what} needs channel operator status in ${channel.name}, which the bot does not have`);
+  };
+  const banMask = (member: Member) => {
+    const host = member.userhost.split('@')[1];
+    return host ? `*!*@${host}` : `${member.nick}!*@*`;
+  };
+  /** Masks the bot banned with a duration, per channel and user: to lift them later. */
+  const bans = new Map<string, string>();
+
+  return {
+    get_login_info: () => ({ user_id: state.selfId(), nickname: state.session().nick }),
+    send_group_msg: sendGroup,
+    send_private_msg: sendPrivate,
+    send_msg: (p) => {
+      const type = p.optionalString('message_type');
+      if (type === 'private' || (type === '' && !p.has('group_id'))) return sendPrivate(p);
+      if (type === 'group' || type === '') return sendGroup(p);
+      throw new ActionError(Retcode.BAD_REQUEST, `param message_type: expected "private" or "group", got ${JSON.stringify(type)}`);
+    },
+    get_msg: (p, ctx) => {
+      const m = store.get(p.int('message_id'));
+      return { time: m.time, message_type: m.message_type, message_id: m.message_id, real_id: m.message_id, sender: m.sender, message: formatMessage(m.message, ctx.format), raw_message: m.raw_message, ...(m.group_id === undefined ? {} : { group_id: m.group_id }) };
+    },
+    delete_msg: (p) => {
+      store.get(p.int('message_id'));
+      throw new ActionError(Retcode.FAILED, 'IRC cannot delete a message once sent');
+    },
+    can_send_image: () => ({ yes: false }),
+    can_send_record: () => ({ yes: false }),
+    get_group_list: () => {
+      const s = state.session();
+      return [...s.channels.values()].map((c) => groupInfo(s, c));
+    },
+    get_group_info: (p) => {
+      const s = state.session();
+      return groupInfo(s, channelFor(s, p.int('group_id')));
+    },
+    get_group_member_list: (p) => {
+      const s = state.session();
+      const channel = channelFor(s, p.int('group_id'));
+      return [...channel.members.values()].map((m) => memberInfo(s, channel, m));
+    },
+    get_group_member_info: (p) => {
+      const s = state.session();
+      const channel = channelFor(s, p.int('group_id'));
+      return memberInfo(s, channel, memberOf(s, channel, p.int('user_id')));
+    },
+    get_stranger_info: (p) => {
+      const userId = p.int('user_id');
+      const nick = userId === state.selfId() ? state.session().nick : ids.nickOf(userId);
+      if (nick === undefined) throw new ActionError(Retcode.FAILED, `user ${userId}: no IRC nick with this id has been seen since onebridge started`);
+      return { user_id: userId, nickname: nick, sex: 'unknown', age: 0 };
+    },
+    get_friend_list: () => [...state.queries].map(([userId, nick]) => ({ user_id: userId, nickname: nick, remark: '' })),
+    set_group_kick: (p) => {
+      const s = state.session();
+      const channel = channelFor(s, p.int('group_id'));
+      const member = memberOf(s, channel, p.int('user_id'));
+      requireOp(s, channel, 'set_group_kick');
+      s.command('KICK', channel.name, member.nick, 'kicked by the bot');
+      return null;
+    },
+    set_group_ban: (p) => {
+      const s = state.session();
+      const channel = channelFor(s, p.int('group_id'));
+      const userId = p.int('user_id');
+      const member = memberOf(s, channel, userId);
+      requireOp(s, channel, 'set_group_ban');
+      const duration = Math.min(Math.max(p.optionalInt('duration', 30 * 60), 0), MAX_BAN_S);
+      const key = `${channel.name.toLowerCase()} ${userId}`;
+      const mask = bans.get(key) ?? banMask(member);
+      if (duration === 0) {
+        bans.delete(key);
+        s.command('MODE', channel.name, '-b', mask);
+        return null;
+      }
+      bans.set(key, mask);
+      s.command('MODE', channel.name, '+b', mask);
+      const timer = setTimeout(() => {
+        state.unbanTimers.delete(timer);
+        if (bans.get(key) !== mask) return;
+        bans.delete(key);
+        try {
+          state.session().command('MODE', channel.name, '-b', mask);
+        } catch {
+          // Not connected when the ban ends: it stays; a channel operator lifts it by hand.
+        }
+      }, duration * 1000);
+      state.unbanTimers.add(timer);
+      return null;
+    },
+    set_group_leave: (p) => {
+      const s = state.session();
+      const channel = channelFor(s, p.int('group_id'));
+      state.wanted.delete(foldCase(channel.name));
+      s.command('PART', channel.name, 'leaving');
+      return null;
+    },
+  };
+}
