@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { defineAdapter, type Adapter, type AdapterContext, type TrackedLink } from '../../src/adapter.js';
+import { DeadlineError, withDeadline } from '../../src/kit/index.js';
 import { USER_AGENT } from '../../src/package-info.js';
 import { authorize, remoteOf } from '../../src/transport/auth.js';
 import { listen } from '../../src/transport/listen.js';
@@ -98,23 +99,18 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
     status: () => (http ? { online: http.reachable, good: http.reachable } : { online: channel.connected && channel.upstreamOnline, good: channel.connected }),
     async identify(signal) {
       // Bounded by action_timeout_ms: waiting for the link, then get_login_info (which has
-      // its own timeout). A kept timer, not AbortSignal.timeout inside AbortSignal.any: Node 20
-      // can collect such a composite signal before it fires, and the wait would never end.
+      // its own timeout).
       if (!http && !channel.connected) {
-        await new Promise<void>((resolve, reject) => {
-          const finish = (err?: Error) => {
-            clearTimeout(timer);
-            openWaiters.delete(done);
-            signal.removeEventListener('abort', onAbort);
-            if (err) reject(err);
-            else resolve();
-          };
-          const done = () => finish();
-          const onAbort = () => finish(new Error('start was aborted'));
-          const timer = setTimeout(() => finish(new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`)), up.action_timeout_ms);
-          openWaiters.add(done);
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
+        let wake: () => void = () => {};
+        const open = new Promise<void>((resolve) => openWaiters.add((wake = resolve)));
+        try {
+          await withDeadline(open, up.action_timeout_ms, signal, { what: 'start' });
+        } catch (err) {
+          if (err instanceof DeadlineError && err.code === 'ONEBRIDGE_TIMEOUT') throw new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`);
+          throw err;
+        } finally {
+          openWaiters.delete(wake);
+        }
       }
       const res = await call({ action: 'get_login_info', params: {} });
       const id = (res.data as { user_id?: unknown } | null)?.user_id;
@@ -183,10 +179,8 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
       const ws = current;
       if (ws && ws.readyState === WebSocket.OPEN) {
         const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-        let timer: NodeJS.Timeout | undefined;
         ws.close(1000, 'onebridge shutting down');
-        await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-        clearTimeout(timer);
+        await withDeadline(closed, CLOSE_WAIT_MS).catch(() => {});
       }
       ws?.terminate();
       dialer?.terminate();
