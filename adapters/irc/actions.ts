@@ -1,8 +1,4 @@
-import { formatMessage } from '../../src/onebot/message.js';
-import { ActionError, type Params } from '../../src/onebot/params.js';
-import type { ActionTable } from '../../src/onebot/router.js';
-import { now, type Sender } from '../../src/onebot/events.js';
-import { Retcode, type Message } from '../../src/onebot/types.js';
+import { ActionError, formatMessage, now, Retcode, type ActionTable, type Message, type Params, type Sender } from '../../src/kit/index.js';
 import { IrcRetcode, roleOf, type IrcState } from './adapter.js';
 import { messageToText } from './mentions.js';
 import type { Channel, IrcSession, Member } from './session.js';

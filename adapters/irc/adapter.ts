@@ -1,12 +1,6 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import type { Adapter, AdapterContext, TrackedLink } from '../../src/adapter.js';
-import { groupMessageEvent, now, privateMessageEvent, type Sender } from '../../src/onebot/events.js';
-import { MessageStore } from '../../src/onebot/message-store.js';
-import { ActionError } from '../../src/onebot/params.js';
-import type { Message, OneBotEvent } from '../../src/onebot/types.js';
-import { VERSION } from '../../src/package-info.js';
-import { Backoff } from '../../src/transport/backoff.js';
+import { ActionError, Backoff, groupMessageEvent, MessageStore, now, privateMessageEvent, VERSION, type Adapter, type AdapterContext, type Message, type OneBotEvent, type Sender, type TrackedLink } from '../../src/kit/index.js';
 import { ircActions } from './actions.js';
 import type { IrcAdapterConfig } from './config.js';
 import { IrcIds } from './ids.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { host, intIn } from '../../src/config/types.js';
+import { host, intIn } from '../../src/kit/index.js';
 
 const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/;
 const nickError = 'expected an IRC nick (up to 30 characters: a letter or one of [ ] \\ ` _ ^ { | } first, then also digits and -)';

@@ -1,4 +1,4 @@
-import { defineAdapter } from '../../src/adapter.js';
+import { defineAdapter } from '../../src/kit/index.js';
 import { IrcAdapterConfig } from './config.js';
 
 /**

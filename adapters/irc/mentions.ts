@@ -1,6 +1,4 @@
-import { stringifyCQ } from '../../src/onebot/cqcode.js';
-import type { MessageStore } from '../../src/onebot/message-store.js';
-import type { Message } from '../../src/onebot/types.js';
+import { stringifyCQ, type Message, type MessageStore } from '../../src/kit/index.js';
 import { foldCase, NICK_CHAR } from './protocol.js';
 
 /**

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../../src/logger.js';
+import { withDeadline, type Logger } from '../../src/kit/index.js';
 import { foldCase, formatCtcp, formatLine, isChannel, parseCtcp, parseLine, type CaseMapping, type IrcMessage } from './protocol.js';
 import { SendQueue } from './send-queue.js';
 
@@ -217,9 +217,9 @@ export class IrcSession extends EventEmitter<Events> {
     } catch {
       /* a socket already broken: end below */
     }
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-    clearTimeout(timer);
+    await withDeadline(closed, ms, undefined, { what: 'QUIT answer' }).catch(() => {
+      // The server did not close in time (frozen, or slow): we close.
+    });
     this.#end('quit', false);
   }
 
