@@ -16,8 +16,12 @@ let channelNo = 0;
 /** A channel no other test uses, so tests never see each other's traffic. */
 const freshChannel = () => `#t${++channelNo}`;
 
+// ngircd's flood penalties (about 3 commands/s per client) would make every test wait seconds
+// for joins; the adapter's own pacing is timed on the wire (LineTap). The CLI tests keep them.
+const FAST = { limits: { MaxPenaltyTime: 0 } };
+
 beforeAll(async () => {
-  server = await Ngircd.start();
+  server = await Ngircd.start(FAST);
 }, 600_000);
 afterAll(async () => {
   await server?.stop();
@@ -271,7 +275,7 @@ describe('IRC adapter: link life', () => {
   });
 
   it('server killed: offline and 1503; restarted: reconnect, rejoin, events again; shown in /connections', async () => {
-    const own = await Ngircd.start();
+    const own = await Ngircd.start(FAST);
     cleanups.push(() => own.stop());
     const chan = freshChannel();
     const b = await bot(undefined, { channels: [chan] }, own);
@@ -303,7 +307,7 @@ describe('IRC adapter: link life', () => {
   });
 
   it('a frozen server is noticed by our PING; the link comes back when it thaws', async () => {
-    const own = await Ngircd.start();
+    const own = await Ngircd.start(FAST);
     cleanups.push(() => own.stop());
     const b = await bot(undefined, { adapter: { ping_interval_ms: 300 } }, own);
     await untilOnline(b);
@@ -315,7 +319,7 @@ describe('IRC adapter: link life', () => {
   });
 
   it('a server that accepts but never registers us: registration timeout, then retries', async () => {
-    const own = await Ngircd.start();
+    const own = await Ngircd.start(FAST);
     cleanups.push(() => own.stop());
     own.freeze();
     const b = await bot(undefined, { adapter: { registration_timeout_ms: 300 } }, own);

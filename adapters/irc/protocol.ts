@@ -100,6 +100,8 @@ export type CaseMapping = 'ascii' | 'rfc1459' | 'strict-rfc1459';
  * servers that do not say use rfc1459, where `[]\~` are the uppercase of `{}|^`).
  */
 export function foldCase(name: string, mapping: CaseMapping = 'rfc1459'): string {
+  // Most names are already folded: skip the three replaces (this runs for every line).
+  if (!/[A-Z[\]\\~]/.test(name)) return name;
   const lower = name.replace(/[A-Z]/g, (c) => c.toLowerCase());
   if (mapping === 'ascii') return lower;
   const out = lower.replace(/[[\]\\]/g, (c) => (c === '[' ? '{' : c === ']' ? '}' : '|'));

@@ -123,6 +123,8 @@ export class IrcSession extends EventEmitter<Events> {
   /** Our `nick!user@host` as others see it, once the server showed it. */
   #hostmask: string | undefined;
   #buffer = '';
+  #corked = false;
+  #quitting = false;
   #lastIn = Date.now();
   #pinged = false;
   #registrationTimer: NodeJS.Timeout | undefined;
@@ -209,6 +211,7 @@ export class IrcSession extends EventEmitter<Events> {
    */
   async quit(reason: string, ms: number): Promise<void> {
     if (this.#state === 'ended') return;
+    this.#quitting = true;
     const dropped = this.queue.close();
     if (dropped) this.#logger.warn(`${dropped} queued line(s) not sent: shutting down`);
     const closed = new Promise<void>((resolve) => this.once('end', () => resolve()));
@@ -245,6 +248,15 @@ export class IrcSession extends EventEmitter<Events> {
     if (this.#state === 'ended' || this.#socket.destroyed) return;
     const data = `${line}\r\n`;
     this.#opts.onTraffic?.('out', Buffer.byteLength(data));
+    // Lines written in one turn of the event loop leave in one system call.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
     this.#socket.write(data);
   }
 
@@ -333,7 +345,9 @@ export class IrcSession extends EventEmitter<Events> {
       case '465':
         return this.#end(`the server has banned us (465 ${p.at(-1) ?? ''})`, true);
       case 'ERROR':
-        this.#logger.warn(`the server closes the link: ${p[0] ?? ''}`);
+        // The answer to our QUIT is expected; any other ERROR is the server dropping us.
+        if (this.#quitting) this.#logger.debug(`the server closes the link: ${p[0] ?? ''}`);
+        else this.#logger.warn(`the server closes the link: ${p[0] ?? ''}`);
         return;
       case '353':
         return this.#namesReply(p);

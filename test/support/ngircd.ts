@@ -1,16 +1,15 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './framework.js';
 
 /**
  * A real IRC server for adapter tests: Debian's `ngircd`, in the foreground (`-n`) with a
  * temporary config on a free 127.0.0.1 port, stopped by PID. Every server started here is
  * also SIGKILLed when the test process exits, so a failed or interrupted test never leaves one
- * behind.
+ * behind. Self-contained (node built-ins only): the IRC bench (bench/irc.ts) uses it too.
  */
 
 const CANDIDATES = ['/usr/sbin/ngircd', '/usr/bin/ngircd', '/usr/local/sbin/ngircd', '/usr/local/bin/ngircd'];
@@ -248,4 +247,12 @@ function canConnect(port: number): Promise<boolean> {
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
