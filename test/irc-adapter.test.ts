@@ -96,7 +96,7 @@ describe('IRC adapter: messages', () => {
     expect(await b.call('delete_msg', { message_id: id })).toMatchObject({ status: 'failed', retcode: 100, message: expect.stringMatching(/IRC cannot delete/) });
     expect((await b.call('can_send_image'))['data']).toEqual({ yes: false });
     // A channel the bot is not in, and an unknown action.
-    expect(await b.call('send_group_msg', { group_id: 12345, message: 'x' })).toMatchObject({ status: 'failed', message: expect.stringMatching(/not in that channel/) });
+    expect(await b.call('send_group_msg', { group_id: 12345, message: 'x' })).toMatchObject({ status: 'failed', retcode: 1404, message: expect.stringMatching(/unknown group_id 12345/) });
     expect(await b.call('get_guild_list')).toMatchObject({ status: 'failed', retcode: 1404 });
   });
 
@@ -117,7 +117,7 @@ describe('IRC adapter: messages', () => {
     alice.send('NOTICE obpriv :a notice');
     alice.say('obpriv', 'after notice');
     expect(await b.event((f) => f['message_type'] === 'private')).toMatchObject({ raw_message: 'after notice' });
-    expect(await b.call('send_private_msg', { user_id: 4242, message: 'x' })).toMatchObject({ status: 'failed', message: expect.stringMatching(/no IRC nick with this id/) });
+    expect(await b.call('send_private_msg', { user_id: 4242, message: 'x' })).toMatchObject({ status: 'failed', retcode: 1404, message: expect.stringMatching(/unknown user_id 4242/) });
   });
 
   it('mentions of the bot become at segments; CTCP ACTION becomes "* nick does"', async () => {
@@ -129,9 +129,9 @@ describe('IRC adapter: messages', () => {
     const at = { type: 'at', data: { qq: selfId } };
     const next = () => b.event((f) => f['message_type'] === 'group');
     alice.say(chan, 'obmention: hi');
-    expect((await next())['message']).toEqual([at, { type: 'text', data: { text: ' hi' } }]);
+    expect((await next())['message']).toEqual([at, { type: 'text', data: { text: 'hi' } }]);
     alice.say(chan, 'ObMention, there');
-    expect((await next())['message']).toEqual([at, { type: 'text', data: { text: ' there' } }]);
+    expect((await next())['message']).toEqual([at, { type: 'text', data: { text: 'there' } }]);
     alice.say(chan, 'hey @obmention!');
     expect((await next())['message']).toEqual([{ type: 'text', data: { text: 'hey ' } }, at, { type: 'text', data: { text: '!' } }]);
     alice.say(chan, '@obmentionary is not a mention');

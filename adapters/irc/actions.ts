@@ -1,8 +1,7 @@
-import { ActionError, formatMessage, now, Retcode, type ActionTable, type Message, type Params, type Sender } from '../../src/kit/index.js';
+import { ActionError, renderText, Retcode, type ActionTable, type Message, type Params, type Sender } from '../../src/kit/index.js';
 import { IrcRetcode, roleOf, type IrcState } from './adapter.js';
-import { messageToText } from './mentions.js';
-import type { Channel, IrcSession, Member } from './session.js';
 import { foldCase } from './protocol.js';
+import type { Channel, IrcSession, Member } from './session.js';
 import { splitText, textBudget } from './split.js';
 
 /** Longest ban `set_group_ban` sets: 24 days, the longest a Node timer can wait to lift it. */
@@ -13,48 +12,50 @@ const MAX_BAN_S = 24 * 24 * 3600;
  * the link is down; what IRC cannot do (delete a message, send an image) fails with a reason.
  */
 export function ircActions(state: IrcState): ActionTable {
-  const { ids, store } = state;
+  const { users, channels, messages } = state;
 
   const channelFor = (s: IrcSession, groupId: number): Channel => {
-    const name = ids.channelOf(groupId);
-    const channel = name === undefined ? undefined : s.channel(name);
-    if (!channel) throw new ActionError(Retcode.FAILED, `group ${groupId}: the bot is not in that channel${name ? ` (${name})` : ''}; get_group_list lists the channels it is in`);
+    const name = channels.require(groupId);
+    const channel = s.channel(name);
+    if (!channel) throw new ActionError(Retcode.FAILED, `group ${groupId} (${name}): the bot is not in that channel; get_group_list lists the channels it is in`);
     return channel;
   };
-  const nickFor = (s: IrcSession, userId: number): string => {
-    if (userId === state.selfId()) return s.nick;
-    const nick = ids.nickOf(userId);
-    if (nick === undefined) throw new ActionError(Retcode.FAILED, `user ${userId}: no IRC nick with this id has been seen since onebridge started`);
-    return nick;
-  };
+  const nickFor = (s: IrcSession, userId: number): string => (userId === state.selfId() ? s.nick : users.require(userId));
   const memberOf = (s: IrcSession, channel: Channel, userId: number): Member => {
     const member = channel.members.get(s.fold(nickFor(s, userId)));
     if (!member) throw new ActionError(Retcode.FAILED, `user ${userId} is not in ${channel.name}`);
     return member;
   };
 
+  /** Renders, splits and queues a message; records it for get_msg. */
   const send = (s: IrcSession, target: string, message: Message, where: { group?: Channel; to?: number }) => {
-    const text = messageToText(message, (id) => (id === state.selfId() ? s.nick : ids.nickOf(id)), store);
+    const text = renderText(message, {
+      nameOf: (id) => (id === state.selfId() ? s.nick : users.name(id)),
+      // IRC's way to address someone: `nick: ` first, the bare nick inside a sentence.
+      mention: (name, position) => (name === 'all' ? '@all' : position === 'start' ? `${name}:` : name),
+      quoteOf: (id) => {
+        try {
+          const m = messages.get(id);
+          return { name: m.sender.nickname, text: renderText(m.message) };
+        } catch {
+          return undefined;
+        }
+      },
+    });
     const lines = splitText(text, textBudget(target, s.hostmask));
     if (!lines.length) throw new ActionError(Retcode.BAD_REQUEST, 'param message: nothing to send (IRC cannot send an empty message)');
     if (!s.say(target, lines)) throw new ActionError(IrcRetcode.QUEUE_FULL, `flood-control queue full (${s.queue.size} of max_queue ${state.config.max_queue} lines waiting); try again later`);
-    const id = messageIdFor();
     const self: Sender = { user_id: state.selfId(), nickname: s.nick };
-    const groupId = where.group ? ids.group(where.group.name, s.fold(where.group.name)) : undefined;
-    store.put({
-      message_id: id,
-      time: now(),
+    const recorded = messages.record({
       message_type: where.group ? 'group' : 'private',
-      ...(groupId === undefined ? {} : { group_id: groupId }),
+      ...(where.group ? { group_id: channels.id(where.group.name) } : {}),
       ...(where.to === undefined ? {} : { to: where.to }),
       user_id: state.selfId(),
       sender: self,
       message,
-      raw_message: text,
     });
-    return { message_id: id };
+    return { message_id: recorded.message_id };
   };
-  const messageIdFor = () => state.nextMessageId();
 
   const sendGroup = (p: Params) => {
     const s = state.session();
@@ -67,10 +68,10 @@ export function ircActions(state: IrcState): ActionTable {
     return send(s, nickFor(s, userId), p.message(), { to: userId });
   };
 
-  const groupInfo = (s: IrcSession, channel: Channel) => ({ group_id: ids.group(channel.name, s.fold(channel.name)), group_name: channel.name, member_count: channel.members.size, max_member_count: 0 });
+  const groupInfo = (channel: Channel) => ({ group_id: channels.id(channel.name), group_name: channel.name, member_count: channel.members.size, max_member_count: 0 });
   const memberInfo = (s: IrcSession, channel: Channel, member: Member) => ({
-    group_id: ids.group(channel.name, s.fold(channel.name)),
-    user_id: s.isSelf(member.nick) ? state.selfId() : ids.user(member.nick, s.fold(member.nick)),
+    group_id: channels.id(channel.name),
+    user_id: s.isSelf(member.nick) ? state.selfId() : users.id(member.nick),
     nickname: member.nick,
     card: '',
     sex: 'unknown',
@@ -86,7 +87,7 @@ export function ircActions(state: IrcState): ActionTable {
     card_changeable: false,
   });
 
-  /** The bot must hold channel operator (or higher) to kick or ban. */
+  /** Kick and ban need channel operator (or half-op) status; the server has the last word. */
   const requireOp = (s: IrcSession, channel: Channel, what: string) => {
     if (!/[qaoh]/.test(s.ownModes(channel.name))) throw new ActionError(Retcode.FAILED, `${what} needs channel operator status in ${channel.name}, which the bot does not have`);
   };
@@ -94,10 +95,13 @@ export function ircActions(state: IrcState): ActionTable {
     const host = member.userhost.split('@')[1];
     return host ? `*!*@${host}` : `${member.nick}!*@*`;
   };
-  /** Masks the bot banned with a duration, per channel and user: to lift them later. */
+  /** Masks the bot banned, per channel and user: a later unban lifts the same mask. */
   const bans = new Map<string, string>();
 
   return {
+    ...messages.actions(() => {
+      throw new ActionError(Retcode.FAILED, 'IRC cannot delete a message once sent');
+    }),
     get_login_info: () => ({ user_id: state.selfId(), nickname: state.session().nick }),
     send_group_msg: sendGroup,
     send_private_msg: sendPrivate,
@@ -107,24 +111,10 @@ export function ircActions(state: IrcState): ActionTable {
       if (type === 'group' || type === '') return sendGroup(p);
       throw new ActionError(Retcode.BAD_REQUEST, `param message_type: expected "private" or "group", got ${JSON.stringify(type)}`);
     },
-    get_msg: (p, ctx) => {
-      const m = store.get(p.int('message_id'));
-      return { time: m.time, message_type: m.message_type, message_id: m.message_id, real_id: m.message_id, sender: m.sender, message: formatMessage(m.message, ctx.format), raw_message: m.raw_message, ...(m.group_id === undefined ? {} : { group_id: m.group_id }) };
-    },
-    delete_msg: (p) => {
-      store.get(p.int('message_id'));
-      throw new ActionError(Retcode.FAILED, 'IRC cannot delete a message once sent');
-    },
     can_send_image: () => ({ yes: false }),
     can_send_record: () => ({ yes: false }),
-    get_group_list: () => {
-      const s = state.session();
-      return [...s.channels.values()].map((c) => groupInfo(s, c));
-    },
-    get_group_info: (p) => {
-      const s = state.session();
-      return groupInfo(s, channelFor(s, p.int('group_id')));
-    },
+    get_group_list: () => [...state.session().channels.values()].map(groupInfo),
+    get_group_info: (p) => groupInfo(channelFor(state.session(), p.int('group_id'))),
     get_group_member_list: (p) => {
       const s = state.session();
       const channel = channelFor(s, p.int('group_id'));
@@ -137,8 +127,7 @@ export function ircActions(state: IrcState): ActionTable {
     },
     get_stranger_info: (p) => {
       const userId = p.int('user_id');
-      const nick = userId === state.selfId() ? state.session().nick : ids.nickOf(userId);
-      if (nick === undefined) throw new ActionError(Retcode.FAILED, `user ${userId}: no IRC nick with this id has been seen since onebridge started`);
+      const nick = userId === state.selfId() ? state.session().nick : users.require(userId);
       return { user_id: userId, nickname: nick, sex: 'unknown', age: 0 };
     },
     get_friend_list: () => [...state.queries].map(([userId, nick]) => ({ user_id: userId, nickname: nick, remark: '' })),
@@ -157,7 +146,7 @@ export function ircActions(state: IrcState): ActionTable {
       const member = memberOf(s, channel, userId);
       requireOp(s, channel, 'set_group_ban');
       const duration = Math.min(Math.max(p.optionalInt('duration', 30 * 60), 0), MAX_BAN_S);
-      const key = `${channel.name.toLowerCase()} ${userId}`;
+      const key = `${foldCase(channel.name)} ${userId}`;
       const mask = bans.get(key) ?? banMask(member);
       if (duration === 0) {
         bans.delete(key);

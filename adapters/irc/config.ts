@@ -12,6 +12,11 @@ const CHANNEL = /^[#&+!][^\s,\x07]{1,199}( [^\s,]+)?$/;
 export const IrcAdapterConfig = z.strictObject({
   /** The IRC server's host name or address. */
   host: host(),
+  /**
+   * The network's name, part of every derived user_id and group_id; the host when empty. Set it
+   * when the same network is reached through another server name, so ids stay the same.
+   */
+  network: z.string().default(''),
   /** 6667 is plain IRC; TLS servers usually listen on 6697. */
   port: intIn(1, 65535).default(6667),
   /** Connect with TLS (the server certificate is verified against Node's CA store). */
