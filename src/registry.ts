@@ -121,6 +121,7 @@ export class Connection {
 export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; removed: [Connection] }> {
   readonly #items = new Map<number, Connection>();
   readonly #logger: Logger;
+  readonly #refused = new Map<string, number>();
   #nextId = 1;
 
   constructor(logger: Logger) {
@@ -154,6 +155,16 @@ export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; remo
     this.#logger.info(`disconnected #${conn.id} ${conn.transport}/${conn.role} from ${conn.remote}${detail ? ` (${detail})` : ''}; ${this.size} live`);
     this.emit('removed', conn);
     return true;
+  }
+
+  /** Count a request refused before it could become a connection (`origin`, `host`). */
+  countRefused(reason: string): void {
+    this.#refused.set(reason, (this.#refused.get(reason) ?? 0) + 1);
+  }
+
+  /** Requests refused so far by the request guards, by reason (see `countRefused`). */
+  refusals(): Record<string, number> {
+    return Object.fromEntries(this.#refused);
   }
 
   list(): Connection[] {

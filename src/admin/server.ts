@@ -1,11 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AdminConfig } from '../config/schema.js';
+import type { AdminConfig, LimitsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { VERSION } from '../package-info.js';
 import type { ConnectionRegistry } from '../registry.js';
 import { BodyError, readBody } from '../kit/body.js';
 import { authorize, remoteOf } from '../transport/auth.js';
 import { listen } from '../transport/listen.js';
+import { corsHeaders, RequestGuard } from '../transport/request-guard.js';
+import { requestUrl } from '../transport/request-url.js';
+import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 import type { Transport } from '../transport/transport.js';
 import type { AdminRoute } from './route.js';
 
@@ -15,6 +18,8 @@ export interface AdminServerDeps {
   readonly registry: ConnectionRegistry;
   readonly logger: Logger;
   readonly routes: readonly AdminRoute[];
+  /** Process-wide input limits (`limits:`): bodies nested deeper are refused with 400. */
+  readonly limits: LimitsConfig;
   /** Extra facts for `GET /status`. */
   readonly describe: () => Record<string, unknown>;
 }
@@ -35,14 +40,17 @@ export class AdminServer implements Transport {
   readonly #started = Date.now();
   readonly #inflight = new Set<ServerResponse>();
   readonly #drainWaiters = new Set<() => void>();
+  readonly #guard: RequestGuard;
   #url = '';
 
   constructor(config: AdminConfig, deps: AdminServerDeps) {
     this.#config = config;
     this.#deps = deps;
+    // ownPages: the admin server's own pages (the dashboard) call it from its own origin.
+    this.#guard = new RequestGuard(config, { ownPages: true, logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     const builtins: AdminRoute[] = [
       { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot() } }) },
-      { method: 'GET', path: '/status', handle: () => ({ status: 200, body: { app: 'onebridge', version: VERSION, pid: process.pid, uptime_ms: Date.now() - this.#started, connections: deps.registry.size, ...deps.describe() } }) },
+      { method: 'GET', path: '/status', handle: () => ({ status: 200, body: { app: 'onebridge', version: VERSION, pid: process.pid, uptime_ms: Date.now() - this.#started, connections: deps.registry.size, refused: deps.registry.refusals(), ...deps.describe() } }) },
     ];
     for (const route of [...builtins, ...deps.routes]) {
       const id = `${route.method} ${route.path}`;
@@ -108,7 +116,6 @@ export class AdminServer implements Transport {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     this.#inflight.add(res);
     res.once('close', () => {
       this.#inflight.delete(res);
@@ -121,11 +128,34 @@ export class AdminServer implements Transport {
       res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     };
-    const auth = authorize(req, url, this.#config.access_token);
+    const guard = this.#guard.check(req);
+    if (!guard.ok) {
+      req.resume();
+      send(guard.status, { error: guard.reason });
+      return;
+    }
+    if (guard.corsOrigin) {
+      for (const [name, value] of Object.entries(corsHeaders(guard.corsOrigin))) res.setHeader(name, value);
+      if (req.method === 'OPTIONS') {
+        req.resume();
+        res.writeHead(204).end();
+        return;
+      }
+    }
+    const url = requestUrl(req);
+    if (!url) {
+      req.resume();
+      send(400, { error: 'malformed request target' });
+      return;
+    }
+    // State changes take the token from the Authorization header only: a URL can be planted in
+    // a page or a log, a header cannot. Cookies are never read.
+    const auth = req.method === 'GET' ? authorize(req, url, this.#config.access_token) : authorize(req, new URL(url.pathname, url), this.#config.access_token);
     if (!auth.ok) {
       this.#deps.logger.warn(`admin: rejected ${req.method} ${url.pathname} from ${remoteOf(req)}: ${auth.reason}`);
       req.resume();
-      send(auth.status, { error: auth.reason });
+      const viaQuery = req.method !== 'GET' && auth.status === 401 && url.searchParams.has('access_token');
+      send(auth.status, { error: viaQuery ? 'access token missing: on POST send it as "Authorization: Bearer <token>", not in the URL' : auth.reason });
       return;
     }
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
@@ -140,7 +170,7 @@ export class AdminServer implements Transport {
     const gone = new AbortController();
     res.once('close', () => gone.abort());
     try {
-      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const body = req.method === 'POST' ? await readJson(req, this.#deps.limits.max_json_depth) : undefined;
       const reply = await route.handle({ query: url.searchParams, body, signal: AbortSignal.any([gone.signal, this.#closing.signal]) });
       if (!res.writableEnded && !res.destroyed) send(reply.status, reply.body);
     } catch (err) {
@@ -151,16 +181,14 @@ export class AdminServer implements Transport {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage, maxDepth: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
     req.resume();
     throw new BodyError(406, 'send a JSON body with Content-Type: application/json');
   }
   const raw = await readBody(req, MAX_BODY_BYTES, 'admin body limit');
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new BodyError(400, 'body is not valid JSON');
-  }
+  const parsed = parseUntrustedJson(raw.toString('utf8'), maxDepth);
+  if (parsed.ok) return parsed.value;
+  throw new BodyError(400, parsed.reason === 'depth' ? depthMessage('body', maxDepth) : 'body is not valid JSON');
 }

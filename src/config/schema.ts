@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { AdapterConfigBase, AnyAdapterDefinition } from '../adapter.js';
 import { OneBridgeError } from '../errors.js';
 import { LOG_LEVELS } from '../logger.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../untrusted-json.js';
+import { RequestGuardFields } from './request-guard.js';
 import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token } from './types.js';
 
 /** `network[]` entry `type: ws`: a forward WebSocket server (paths `/`, `/api`, `/event`). */
@@ -31,6 +33,7 @@ export const WsServerConfig = z.strictObject({
   handshake_timeout_ms: intIn(0, 600_000, ' (milliseconds; 0 = no limit)').default(10_000),
   /** New connections per second one remote address may open (burst as large); more get 429. 0 = no limit. */
   max_upgrades_per_address_per_s: intIn(0, 100_000).default(0),
+  ...RequestGuardFields,
   /** Which account this entry serves; required only with several accounts. */
   self_id: selfId().optional(),
 });
@@ -105,6 +108,7 @@ export const HttpServerConfig = z.strictObject({
   max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   /** An SSE client that missed this many events in a row is cut. */
   max_dropped_events: intIn(1, 10_000_000).default(1000),
+  ...RequestGuardFields,
   self_id: selfId().optional(),
 });
 export type HttpServerConfig = z.infer<typeof HttpServerConfig>;
@@ -155,6 +159,7 @@ export const AdminConfig = z.strictObject({
   host: host().default('127.0.0.1'),
   port: port().default(6790),
   access_token: token(),
+  ...RequestGuardFields,
 });
 export type AdminConfig = z.infer<typeof AdminConfig>;
 
@@ -162,6 +167,17 @@ export const ShutdownConfig = z.strictObject({
   /** How long clients get to answer the close frame before they are cut. */
   grace_ms: durationMs(600_000).default(3000),
 });
+
+/** `limits:` process-wide bounds on what onebridge reads from anyone outside. */
+export const LimitsConfig = z.strictObject({
+  /**
+   * Deepest JSON nesting accepted in anything parsed from outside: WS frames (forward and
+   * reverse), HTTP API bodies, webhook replies, relay upstream frames and webhooks, admin
+   * bodies. Deeper input is refused (1400 / HTTP 400) before it is built.
+   */
+  max_json_depth: intIn(8, 1000).default(DEFAULT_MAX_JSON_DEPTH),
+});
+export type LimitsConfig = z.infer<typeof LimitsConfig>;
 
 export const LogConfig = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info'),
@@ -196,6 +212,7 @@ export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.
     admin: AdminConfig.optional(),
     shutdown: ShutdownConfig.prefault({}),
     log: LogConfig.prefault({}),
+    limits: LimitsConfig.prefault({}),
     ...sections,
   })
   .superRefine((config, ctx) => {
@@ -243,6 +260,7 @@ const ConfigShape = z.strictObject({
   admin: AdminConfig.optional(),
   shutdown: ShutdownConfig,
   log: LogConfig,
+  limits: LimitsConfig,
 });
 /** A validated config. Adapter sections (`sandbox:`) are top-level keys named after their type. */
 export type Config = z.infer<typeof ConfigShape> & { readonly [section: string]: unknown };

@@ -1,20 +1,20 @@
+import { preview } from '../untrusted-json.js';
+import { OneBridgeError } from '../errors.js';
 import { InvalidMessageError, toMessage } from './message.js';
 import { Retcode, type Message } from './types.js';
 
 /** A failed action with a retcode; routers answer it as `{status: "failed", retcode, message}`. */
-export class ActionError extends Error {
-  readonly code = 'ONEBRIDGE_ACTION_FAILED';
+export class ActionError extends OneBridgeError {
   readonly retcode: number;
 
   constructor(retcode: number, message: string) {
-    super(message);
-    this.name = 'ActionError';
+    super('ONEBRIDGE_ACTION_FAILED', message);
     this.retcode = retcode;
   }
 }
 
 const badParam = (name: string, expected: string, got: unknown) =>
-  new ActionError(Retcode.BAD_REQUEST, `param ${name}: expected ${expected}, got ${got === undefined ? 'nothing' : JSON.stringify(got)}`);
+  new ActionError(Retcode.BAD_REQUEST, `param ${name}: expected ${expected}, got ${got === undefined ? 'nothing' : preview(got)}`);
 
 /**
  * Typed reads of an action's params. Numbers and booleans given as strings are accepted, as

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Account } from '../account.js';
-import type { HttpServerConfig } from '../config/schema.js';
+import type { HttpServerConfig, LimitsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
@@ -10,7 +10,10 @@ import { Retcode, type ActionResponse, type OneBotEvent } from '../onebot/types.
 import type { Connection, ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf, remoteOfSocket } from './auth.js';
 import { BodyError, readParams } from './http-body.js';
+import { clip } from '../untrusted-json.js';
 import { listen } from './listen.js';
+import { corsHeaders, RequestGuard } from './request-guard.js';
+import { requestUrl } from './request-url.js';
 import type { Transport } from './transport.js';
 
 export interface HttpServerDeps {
@@ -18,6 +21,7 @@ export interface HttpServerDeps {
   readonly registry: ConnectionRegistry;
   readonly encoder: EventEncoder;
   readonly logger: Logger;
+  readonly limits: LimitsConfig;
 }
 
 interface SseClient {
@@ -33,9 +37,10 @@ const HTTP_STATUS_FOR: Readonly<Record<number, number>> = { 400: Retcode.BAD_REQ
  * OneBot v11 HTTP API (`type: http`): `GET|POST /:action` and `POST /` with `{action, params}`,
  * params from the query, a JSON body or a form; plus SSE on `GET /_events` when `sse: true`.
  * Status codes per the spec: 401/403 tokens, 406 content type, 400 body, 404 unknown action,
- * 200 otherwise with the result in the body. Each TCP connection is in the registry.
+ * 200 otherwise with the result in the body. Each TCP connection is in the registry. Web pages
+ * and foreign `Host` names are refused first (`RequestGuard`, 403/421).
  *
- * It does not implement HTTP/2 or CORS.
+ * It does not implement HTTP/2, nor CORS beyond answering the origins in `allowed_origins`.
  */
 export class HttpServer implements Transport {
   readonly key: string;
@@ -44,6 +49,7 @@ export class HttpServer implements Transport {
   readonly #http: Server;
   readonly #sockets = new Map<Socket, Connection>();
   readonly #sse = new Set<SseClient>();
+  readonly #guard: RequestGuard;
   #closing = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #endpoint: string;
@@ -53,6 +59,7 @@ export class HttpServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     this.#endpoint = `http://${config.host}:${config.port}`;
+    this.#guard = new RequestGuard(config, { logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     this.#http = createServer((req, res) => {
       // Last resort: whatever a request does, it ends in an answer, never an unhandled rejection.
       this.#serve(req, res).catch((err: Error) => {
@@ -132,7 +139,6 @@ export class HttpServer implements Transport {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const conn = this.#sockets.get(req.socket);
     conn?.countIn(Number(req.headers['content-length'] ?? 0));
-    const url = new URL(req.url ?? '/', 'http://localhost');
     const send = (status: number, body: ActionResponse | Record<string, unknown>) => {
       const text = JSON.stringify(body);
       // During shutdown the socket goes with its last answer instead of idling.
@@ -144,6 +150,24 @@ export class HttpServer implements Transport {
     if (this.#closing) {
       req.resume();
       return send(503, failed(Retcode.INTERNAL, 'server shutting down'));
+    }
+    // Before the token and any action: a web page's request (CSRF) or a rebinding name never runs.
+    const guard = this.#guard.check(req);
+    if (!guard.ok) {
+      req.resume();
+      return send(guard.status, failed(Retcode.FORBIDDEN, guard.reason));
+    }
+    if (guard.corsOrigin) {
+      for (const [name, value] of Object.entries(corsHeaders(guard.corsOrigin))) res.setHeader(name, value);
+      if (req.method === 'OPTIONS') {
+        req.resume();
+        return void res.writeHead(204).end();
+      }
+    }
+    const url = requestUrl(req);
+    if (!url) {
+      req.resume();
+      return send(400, failed(Retcode.BAD_REQUEST, 'malformed request target'));
     }
     const auth = authorize(req, url, this.#config.access_token);
     if (!auth.ok) {
@@ -171,7 +195,7 @@ export class HttpServer implements Transport {
     let echo: unknown;
     if (req.method === 'POST') {
       try {
-        const body = await readParams(req, this.#config.max_body_bytes);
+        const body = await readParams(req, this.#config.max_body_bytes, this.#deps.limits.max_json_depth);
         if (action === '') {
           // POST / with {action, params, echo}, as several clients send it.
           if (typeof body['action'] !== 'string') return send(400, failed(Retcode.BAD_REQUEST, 'POST / needs a JSON body {action, params}'));
@@ -185,13 +209,13 @@ export class HttpServer implements Transport {
         if (!(err instanceof BodyError)) throw err;
         this.#deps.logger.warn(`${req.method} ${url.pathname} from ${remoteOf(req)}: ${err.message} (${err.status})`);
         if (err.status === 413) res.shouldKeepAlive = false;
-        return send(err.status, failed(HTTP_STATUS_FOR[err.status] ?? Retcode.BAD_REQUEST, err.message));
+        return send(err.status, failed(HTTP_STATUS_FOR[err.status] ?? Retcode.BAD_REQUEST, err.message, action === '' ? err.echo : undefined));
       }
     } else req.resume();
     if (action === '') return send(404, failed(Retcode.NOT_FOUND, 'no action: request /<action>, e.g. /get_status'));
     const { account } = this.#deps;
     if (!account.router.knows(action)) {
-      return send(404, failed(Retcode.NOT_FOUND, `unknown action: ${action}`, echo));
+      return send(404, failed(Retcode.NOT_FOUND, `unknown action: ${clip(action)}`, echo));
     }
     const result = await account.router.call(echo === undefined ? { action, params } : { action, params, echo }, { selfId: account.selfId, format: this.#config.message_format });
     // The client may have gone; an answer to nobody is dropped, not an error.

@@ -3,7 +3,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Account } from '../account.js';
-import type { WsServerConfig } from '../config/schema.js';
+import { OneBridgeError } from '../errors.js';
+import type { LimitsConfig, WsServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
@@ -14,6 +15,8 @@ import { authorize, remoteOf } from './auth.js';
 import { listen } from './listen.js';
 import { OneBotSocket } from './onebot-socket.js';
 import { rejectUpgrade } from './reject.js';
+import { RequestGuard } from './request-guard.js';
+import { requestUrl } from './request-url.js';
 import type { Transport } from './transport.js';
 
 const PATH_ROLES: ReadonlyMap<string, Role> = new Map([
@@ -35,11 +38,12 @@ type State = 'idle' | 'listening' | 'closing' | 'closed';
 export type Admission = (req: IncomingMessage) => void | Promise<void>;
 
 /** Refuses an upgrade in admission with an HTTP status (e.g. 403, 429); other errors give 500. */
-export class AdmissionError extends Error {
-  readonly code = 'ADMISSION_REFUSED';
-  constructor(readonly status: number, message: string) {
-    super(message);
-    this.name = 'AdmissionError';
+export class AdmissionError extends OneBridgeError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('ONEBRIDGE_ADMISSION_REFUSED', message);
   }
 }
 
@@ -48,6 +52,8 @@ export interface WsServerDeps {
   readonly registry: ConnectionRegistry;
   readonly encoder: EventEncoder;
   readonly logger: Logger;
+  /** Process-wide input limits (`limits:`). */
+  readonly limits: LimitsConfig;
 }
 
 /**
@@ -71,6 +77,7 @@ export class WsServer implements Transport {
   #admitting = 0;
   #rateLogged = 0;
   readonly #rateLimit: AddressRateLimit;
+  readonly #guard: RequestGuard;
   /**
    * Optional asynchronous admission step, run after path and token checks and before the
    * upgrade. Resolve to admit; throw an AdmissionError to refuse with its status, anything else
@@ -88,6 +95,7 @@ export class WsServer implements Transport {
     this.#deps = deps;
     this.#endpoint = `ws://${config.host}:${config.port}`;
     this.#rateLimit = new AddressRateLimit(config.max_upgrades_per_address_per_s);
+    this.#guard = new RequestGuard(config, { logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.max_payload_bytes, perMessageDeflate: config.compression, clientTracking: false });
     this.#wss.on('headers', (headers) => headers.push(`X-Self-ID: ${deps.account.selfId}`));
     this.#http = createServer((req, res) => {
@@ -99,7 +107,15 @@ export class WsServer implements Transport {
       this.#raw.add(socket);
       socket.once('close', () => this.#raw.delete(socket));
     });
-    this.#http.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+    this.#http.on('upgrade', (req, socket, head) => {
+      // A bug of ours on one handshake must cost that handshake, not the process.
+      try {
+        this.#onUpgrade(req, socket, head);
+      } catch (err) {
+        this.#deps.logger.error(`upgrade from ${remoteOf(req)} failed: ${(err as Error).message}`, { stack: (err as Error).stack });
+        rejectUpgrade(socket, 500, 'internal error');
+      }
+    });
     this.#http.on('clientError', (_err, socket) => socket.destroy());
   }
 
@@ -181,6 +197,12 @@ export class WsServer implements Transport {
       rejectUpgrade(socket, 503, 'server shutting down');
       return;
     }
+    // Web pages and DNS-rebinding names are turned away before anything else looks at them.
+    const guard = this.#guard.check(req);
+    if (!guard.ok) {
+      rejectUpgrade(socket, guard.status, guard.reason);
+      return;
+    }
     const max = this.#config.max_connections;
     if (max > 0 && this.#clients.size >= max) {
       this.#deps.logger.warn(`rejected upgrade from ${remote}: ${this.#clients.size} clients connected (max_connections ${max}) (503)`);
@@ -195,7 +217,12 @@ export class WsServer implements Transport {
       rejectUpgrade(socket, 429, `too many connections from ${address}; retry later`, { 'Retry-After': '1' });
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (!url) {
+      this.#deps.logger.warn(`rejected upgrade from ${remote}: malformed request target (400)`);
+      rejectUpgrade(socket, 400, 'malformed request target');
+      return;
+    }
     const role = roleForPath(url.pathname);
     if (!role) {
       this.#deps.logger.warn(`rejected upgrade from ${remote}: unknown path ${url.pathname} (404)`);
@@ -279,6 +306,7 @@ export class WsServer implements Transport {
       maxInFlight: this.#config.max_actions_in_flight,
       maxBufferedBytes: this.#config.max_buffered_bytes,
       maxDroppedInRow: this.#config.max_dropped_events,
+      maxJsonDepth: this.#deps.limits.max_json_depth,
     });
     this.#clients.add(client);
     ws.on('error', (err: Error & { code?: string }) => logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`));
