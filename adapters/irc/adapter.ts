@@ -5,6 +5,7 @@ import {
   ActionError,
   groupMessageEvent,
   now,
+  OneBridgeError,
   parseText,
   PlatformMessages,
   privateMessageEvent,
@@ -45,12 +46,11 @@ export function roleOf(modes: string): 'owner' | 'admin' | 'member' {
 }
 
 /** A session that ended, as the link sees it: `fatal` ones retry only at the longest backoff. */
-class SessionEnded extends Error {
-  readonly code = 'ONEBRIDGE_IRC_LINK_LOST';
+class SessionEnded extends OneBridgeError {
   readonly fatal: boolean;
 
   constructor(reason: string, fatal: boolean) {
-    super(reason);
+    super('ONEBRIDGE_IRC_LINK_LOST', reason);
     this.fatal = fatal;
   }
 }

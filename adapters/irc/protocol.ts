@@ -1,3 +1,5 @@
+import { OneBridgeError } from '../../src/kit/index.js';
+
 /**
  * The IRC wire format (RFC 1459/2812 with IRCv3 message tags): parsing a line, writing one
  * safely, case mapping, formatting codes and CTCP. Pure functions: no socket, no state.
@@ -72,8 +74,10 @@ export function parseLine(line: string): IrcMessage | undefined {
 }
 
 /** Thrown for a line we refuse to write: it would smuggle a second command onto the wire. */
-export class IrcLineError extends Error {
-  readonly code = 'ONEBRIDGE_IRC_BAD_LINE';
+export class IrcLineError extends OneBridgeError {
+  constructor(message: string) {
+    super('ONEBRIDGE_IRC_BAD_LINE', message);
+  }
 }
 
 /**

@@ -1,0 +1,25 @@
+import { builtinAdapters } from '../adapters/index.js';
+import { adapterContract, type PlatformHarness } from './support/adapter-contract.js';
+import { Ngircd } from './support/ngircd.js';
+import { RawIrc } from './support/raw-irc.js';
+
+/** The IRC adapter's platform is a real ngircd; alice talks to the bot in private. */
+adapterContract('irc', {
+  adapters: builtinAdapters,
+  timeoutMs: 10_000,
+  harness: async (): Promise<PlatformHarness> => {
+    const server = await Ngircd.start({ limits: { MaxPenaltyTime: 0 } });
+    const alice = await RawIrc.connect(server.port, 'alice');
+    return {
+      account: () => ({ adapter: { type: 'irc', host: '127.0.0.1', port: server.port, nick: 'contractbot', send_interval_ms: 0, reconnect: { initial_ms: 20, max_ms: 100 } } }),
+      say: async (text) => alice.say('contractbot', text),
+      received: async (needle) => (await alice.waitFor((l) => l.command === 'PRIVMSG' && (l.params[1] ?? '').includes(needle), 10_000, `"${needle}" from the bot`)).params[1]!,
+      hang: async () => server.freeze(),
+      close: async () => {
+        server.thaw();
+        await alice.quit();
+        await server.stop();
+      },
+    };
+  },
+});
