@@ -4,8 +4,7 @@
  * for text is smaller still; the caller computes it (`textBudget`).
  */
 
-const encoder = new TextEncoder();
-const byteLength = (s: string): number => encoder.encode(s).length;
+const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 const segmenter = typeof Intl.Segmenter === 'function' ? new Intl.Segmenter(undefined, { granularity: 'grapheme' }) : undefined;
 
