@@ -1,7 +1,11 @@
+import { beforeAll } from 'vitest';
 import { builtinAdapters } from '../adapters/index.js';
 import { adapterContract, type PlatformHarness } from './support/adapter-contract.js';
-import { Ngircd } from './support/ngircd.js';
+import { ensureNgircd, Ngircd } from './support/ngircd.js';
 import { RawIrc } from './support/raw-irc.js';
+
+// On a fresh machine this installs the Debian package: minutes, not a hook's 20 s.
+beforeAll(() => void ensureNgircd(), 600_000);
 
 /** The IRC adapter's platform is a real ngircd; alice talks to the bot in private. */
 adapterContract('irc', {
