@@ -99,7 +99,8 @@ export class App {
         signal: this.#lifetime.signal,
         emit: (event) => {
           if (account && this.#state === 'running') account.emit('event', event);
-          else this.#hold(() => selfId, event);
+          // Before the transports are up: held. Once stopping, no transport will take it.
+          else if (this.#state === 'starting') this.#hold(() => selfId, event);
         },
         trackLink: (options) => this.#trackLink(options, () => selfId, links),
         shared: this.#sharedFor(definition),

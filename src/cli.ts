@@ -50,6 +50,7 @@ export async function runCli(options: CliOptions): Promise<void> {
   await parser().parseAsync();
 }
 
+/** Set by runCli before parsing; the command handlers below read it. */
 let adapters: readonly AnyAdapterDefinition[] = [];
 const argv = hideBin(process.argv);
 const debug = argv.some((a, i) => a === '--log-level=debug' || (a === '--log-level' && argv[i + 1] === 'debug'));
