@@ -1,5 +1,5 @@
 import { ActionError, renderText, Retcode, type ActionTable, type Message, type Params, type Sender } from '../../src/kit/index.js';
-import { IrcRetcode, roleOf, type IrcState } from './adapter.js';
+import { QUEUE_FULL, roleOf, type IrcState } from './adapter.js';
 import { foldCase } from './protocol.js';
 import type { Channel, IrcSession, Member } from './session.js';
 import { splitText, textBudget } from './split.js';
@@ -44,7 +44,7 @@ export function ircActions(state: IrcState): ActionTable {
     });
     const lines = splitText(text, textBudget(target, s.hostmask));
     if (!lines.length) throw new ActionError(Retcode.BAD_REQUEST, 'param message: nothing to send (IRC cannot send an empty message)');
-    if (!s.say(target, lines)) throw new ActionError(IrcRetcode.QUEUE_FULL, `flood-control queue full (${s.queue.size} of max_queue ${state.config.max_queue} lines waiting); try again later`);
+    if (!s.say(target, lines)) throw new ActionError(QUEUE_FULL, `flood-control queue full (${s.queue.size} of max_queue ${state.config.max_queue} lines waiting); try again later`);
     const self: Sender = { user_id: state.selfId(), nickname: s.nick };
     const recorded = messages.record({
       message_type: where.group ? 'group' : 'private',
@@ -107,7 +107,8 @@ export function ircActions(state: IrcState): ActionTable {
     send_private_msg: sendPrivate,
     send_msg: (p) => {
       const type = p.optionalString('message_type');
-      if (type === 'private' || (type === '' && !p.has('group_id'))) return sendPrivate(p);
+      // Without message_type, user_id wins over group_id, as in go-cqhttp (and the sandbox).
+      if (type === 'private' || (type === '' && (p.has('user_id') || !p.has('group_id')))) return sendPrivate(p);
       if (type === 'group' || type === '') return sendGroup(p);
       throw new ActionError(Retcode.BAD_REQUEST, `param message_type: expected "private" or "group", got ${JSON.stringify(type)}`);
     },

@@ -10,6 +10,7 @@ import {
   PlatformMessages,
   privateMessageEvent,
   ReconnectingLink,
+  Retcode,
   StableIds,
   VERSION,
   withDeadline,
@@ -30,13 +31,8 @@ const QUIT_WAIT_MS = 500;
 /** Messages kept for get_msg / reply. */
 const STORE_CAPACITY = 5000;
 
-/** Retcodes an IRC account answers besides the router's. */
-export const IrcRetcode = {
-  /** The flood-control queue cannot take the message: retry later. */
-  QUEUE_FULL: 1429,
-  /** Not registered on the server right now (connecting, or reconnecting). */
-  NOT_CONNECTED: 1503,
-} as const;
+/** The flood-control queue cannot take a message whole: retry later (as a connection's in-flight limit). */
+export const QUEUE_FULL = 1429;
 
 /** The OneBot role of a member with these prefix modes (ISUPPORT PREFIX letters). */
 export function roleOf(modes: string): 'owner' | 'admin' | 'member' {
@@ -112,7 +108,7 @@ export function createIrcAdapter(config: IrcAdapterConfig, ctx: AdapterContext):
     unbanTimers,
     session() {
       const s = link?.current;
-      if (!s?.registered) throw new ActionError(IrcRetcode.NOT_CONNECTED, `not connected to ${endpoint} right now (${stopped ? 'stopping' : 'reconnecting'}); try again later`);
+      if (!s?.registered) throw new ActionError(Retcode.UNAVAILABLE, `not connected to ${endpoint} right now (${stopped ? 'stopping' : 'reconnecting'}); try again later`);
       return s;
     },
   };
