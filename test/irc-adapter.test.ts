@@ -95,6 +95,11 @@ describe('IRC adapter: messages', () => {
     expect((await b.call('get_msg', { message_id: id }))['data']).toMatchObject({ message_type: 'group', group_id: e['group_id'], raw_message: 'pong ✓ 你好' });
     expect(await b.call('delete_msg', { message_id: id })).toMatchObject({ status: 'failed', retcode: 100, message: expect.stringMatching(/IRC cannot delete/) });
     expect((await b.call('can_send_image'))['data']).toEqual({ yes: false });
+    // A reply quotes the message it answers; an image is its URL; a face a text emoticon.
+    await b.call('send_group_msg', { group_id: e['group_id'], message: [{ type: 'reply', data: { id: String(e['message_id']) } }, { type: 'text', data: { text: 'see' } }, { type: 'image', data: { file: 'https://example.invalid/cat.png' } }, { type: 'face', data: { id: '14' } }] });
+    const quote = await alice.waitFor((l) => l.command === 'PRIVMSG' && l.nick === 'obbot');
+    const body = await alice.waitFor((l) => l.command === 'PRIVMSG' && l.nick === 'obbot');
+    expect([quote.params[1], body.params[1]]).toEqual(['> alice2: ping', 'see https://example.invalid/cat.png :)']);
     // A channel the bot is not in, and an unknown action.
     expect(await b.call('send_group_msg', { group_id: 12345, message: 'x' })).toMatchObject({ status: 'failed', retcode: 1404, message: expect.stringMatching(/unknown group_id 12345/) });
     expect(await b.call('get_guild_list')).toMatchObject({ status: 'failed', retcode: 1404 });
@@ -219,6 +224,20 @@ describe('IRC adapter: channels and members', () => {
     expect(await b.event((f) => f['notice_type'] === 'group_decrease')).toMatchObject({ sub_type: 'leave', group_id: group, user_id: bobId });
   });
 
+  it('the bot kicked: group_decrease kick_me, and the channel is gone from its groups', async () => {
+    const chan = freshChannel();
+    const alice = await user('alice11');
+    await alice.join(chan);
+    const b = await bot(alice, { channels: [chan], nick: 'obkicked' });
+    alice.say(chan, 'hi');
+    const e = await b.event((f) => f['message_type'] === 'group');
+    const selfId = ((await b.call('get_login_info'))['data'] as { user_id: number }).user_id;
+    alice.send(`KICK ${chan} obkicked :bye`);
+    expect(await b.event((f) => f['notice_type'] === 'group_decrease')).toMatchObject({ sub_type: 'kick_me', group_id: e['group_id'], user_id: selfId, operator_id: e['user_id'] });
+    expect((await b.call('get_group_list'))['data']).toEqual([]);
+    expect(await b.call('send_group_msg', { group_id: e['group_id'], message: 'x' })).toMatchObject({ status: 'failed', message: expect.stringMatching(/not in that channel/) });
+  });
+
   it('group list, info and members (operators are admins); kick and ban need op; leave parts', async () => {
     const chan = freshChannel();
     const alice = await user('alice8');
@@ -250,6 +269,13 @@ describe('IRC adapter: channels and members', () => {
     expect((await alice.waitFor((l) => l.command === 'MODE' && l.nick === 'obbot')).params.slice(1)).toEqual(['+b', '*!*@127.0.0.1']);
     expect(await b.call('set_group_ban', { group_id: group, user_id: bobId, duration: 0 })).toMatchObject({ status: 'ok' });
     expect((await alice.waitFor((l) => l.command === 'MODE' && l.nick === 'obbot')).params.slice(1)).toEqual(['-b', '*!*@127.0.0.1']);
+    // A ban with a duration is lifted by the bot when it ends.
+    expect(await b.call('set_group_ban', { group_id: group, user_id: bobId, duration: 1 })).toMatchObject({ status: 'ok' });
+    const banned = await alice.waitFor((l) => l.command === 'MODE' && l.nick === 'obbot');
+    expect(banned.params.slice(1)).toEqual(['+b', '*!*@127.0.0.1']);
+    const lifted = await alice.waitFor((l) => l.command === 'MODE' && l.nick === 'obbot', 5000);
+    expect(lifted.params.slice(1)).toEqual(['-b', '*!*@127.0.0.1']);
+    expect(lifted.at - banned.at).toBeGreaterThanOrEqual(900);
     expect(await b.call('set_group_kick', { group_id: group, user_id: bobId })).toMatchObject({ status: 'ok' });
     expect((await alice.waitFor((l) => l.command === 'KICK')).params.slice(0, 2)).toEqual([chan, 'bob8']);
     expect(await b.call('set_group_leave', { group_id: group })).toMatchObject({ status: 'ok' });
