@@ -318,6 +318,8 @@ describe('IRC adapter: link life', () => {
     const t0 = Date.now();
     expect(await b.call('send_group_msg', { group_id: before['group_id'], message: 'x' })).toMatchObject({ status: 'failed', retcode: 1503 });
     expect(await b.call('get_group_list')).toMatchObject({ status: 'failed', retcode: 1503 });
+    // Who the bot is does not need the server (Koishi asks on connect).
+    expect(await b.call('get_login_info')).toMatchObject({ status: 'ok', data: { nickname: 'obbot' } });
     expect(Date.now() - t0).toBeLessThan(1000);
 
     await own.restart();

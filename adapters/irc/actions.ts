@@ -102,7 +102,9 @@ export function ircActions(state: IrcState): ActionTable {
     ...messages.actions(() => {
       throw new ActionError(Retcode.FAILED, 'IRC cannot delete a message once sent');
     }),
-    get_login_info: () => ({ user_id: state.selfId(), nickname: state.session().nick }),
+    // Answered while reconnecting too: Koishi asks it right after connecting, and the id
+    // does not depend on the link.
+    get_login_info: () => ({ user_id: state.selfId(), nickname: state.nick() }),
     send_group_msg: sendGroup,
     send_private_msg: sendPrivate,
     send_msg: (p) => {
@@ -128,7 +130,7 @@ export function ircActions(state: IrcState): ActionTable {
     },
     get_stranger_info: (p) => {
       const userId = p.int('user_id');
-      const nick = userId === state.selfId() ? state.session().nick : users.require(userId);
+      const nick = userId === state.selfId() ? state.nick() : users.require(userId);
       return { user_id: userId, nickname: nick, sex: 'unknown', age: 0 };
     },
     get_friend_list: () => [...state.queries].map(([userId, nick]) => ({ user_id: userId, nickname: nick, remark: '' })),

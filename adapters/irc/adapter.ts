@@ -60,6 +60,8 @@ export interface IrcState {
   readonly selfId: () => number;
   /** The registered session, or ActionError 1503. */
   session(): IrcSession;
+  /** The nick in use, or the configured one while not connected. */
+  nick(): string;
   /** Channels to be in (config, minus those left or kicked from): joined after every connect. */
   readonly wanted: Map<string, string>;
   /** Users who sent the bot a private message and have not quit since: `get_friend_list`. */
@@ -111,6 +113,7 @@ export function createIrcAdapter(config: IrcAdapterConfig, ctx: AdapterContext):
       if (!s?.registered) throw new ActionError(Retcode.UNAVAILABLE, `not connected to ${endpoint} right now (${stopped ? 'stopping' : 'reconnecting'}); try again later`);
       return s;
     },
+    nick: () => (link?.current?.registered ? link.current.nick : config.nick),
   };
 
   const userId = (nick: string, s: IrcSession) => (s.isSelf(nick) ? selfId() : users.id(nick));
