@@ -13,6 +13,8 @@ afterEach(async () => {
 });
 
 const GRACE_MS = 1500;
+/** Each test spawns the CLI (twice more for status) against ngircd with its flood penalties: ~10 s here, more on emulated arm64. */
+const TEST_MS = 90_000;
 
 async function start(server: Ngircd, extra = ''): Promise<{ cli: RunningCli; ws: number; admin: number; file: string }> {
   const t = tempDir();
@@ -66,7 +68,7 @@ describe('onebridge with an irc account (real CLI, real ngircd)', () => {
     expect(exit.code).toBe(0);
     expect(exit.at - sentAt).toBeLessThan(GRACE_MS + 2000);
     server.thaw();
-  });
+  }, TEST_MS);
 
   it('SIGINT with a live server: QUIT reaches the channel and the process exits promptly', async () => {
     const server = await Ngircd.start();
@@ -81,7 +83,7 @@ describe('onebridge with an irc account (real CLI, real ngircd)', () => {
     const exit = await cli.exited;
     expect(exit.code).toBe(0);
     expect(exit.at - sentAt).toBeLessThan(GRACE_MS + 2000);
-  });
+  }, TEST_MS);
 
   it('`onebridge check` names the exact key of a bad irc setting', async () => {
     const t = tempDir();
@@ -95,5 +97,5 @@ describe('onebridge with an irc account (real CLI, real ngircd)', () => {
     expect(out).toMatch(/accounts\[0\]\.adapter\.send_interval_ms: expected integer 0-60000/);
     const good = t.write('good.yaml', 'accounts:\n  - adapter: { type: irc, host: irc.libera.chat, port: 6697, tls: true, nick: mybot, channels: ["#mybot", "#secret key"], sasl: { account: mybot, password: pw } }\n');
     expect((await runCli(['check', '-c', good])).code).toBe(0);
-  });
+  }, TEST_MS);
 });
