@@ -29,6 +29,8 @@ export interface ConnectionInfo {
   actions_in_flight?: number;
   /** Milliseconds since the client last answered a ping (forward WS keepalive). */
   last_pong_ms?: number;
+  /** Actions refused by the entry's `actions:` policy (shown once there is one). */
+  actions_refused?: number;
 }
 
 export interface ConnectionInit {
@@ -59,6 +61,8 @@ export class Connection {
   eventsDropped = 0;
   /** When the client last answered a ping (ms since epoch). */
   lastPongAt: number | undefined;
+  /** Actions refused by the entry's `actions:` policy. */
+  actionsRefused = 0;
   framesIn = 0;
   framesOut = 0;
   bytesIn = 0;
@@ -103,6 +107,7 @@ export class Connection {
     if (this.userAgent) info.user_agent = this.userAgent;
     if (this.eventsDropped > 0) info.events_dropped = this.eventsDropped;
     if (this.lastPongAt !== undefined) info.last_pong_ms = Date.now() - this.lastPongAt;
+    if (this.actionsRefused > 0) info.actions_refused = this.actionsRefused;
     if (this.link) {
       info.reconnects = this.link.reconnects;
       info.events_held = this.link.held();

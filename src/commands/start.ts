@@ -28,7 +28,12 @@ export async function start(options: StartOptions): Promise<void> {
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
 
   for (const w of securityWarnings(loaded.config)) logger.warn(formatProblem(w));
-  const app = new App(loaded.config, { adapters: options.adapters });
+  const app = new App(loaded.config, {
+    adapters: options.adapters,
+    configFile: loaded.file,
+    loadConfig: (file) => loadConfig(file, options.adapters).config,
+    logOverrides: { level: options.logLevel, format: options.logFormat },
+  });
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;
