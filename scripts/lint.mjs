@@ -23,10 +23,12 @@ function check(path) {
     if (/^(src|adapters)\//.test(rel) && /\bconsole\.(log|info|warn|error|debug)\(/.test(line)) problems.push(`${at}: console.* in library code; use getLogger(component)`);
     if (rel.startsWith('test/') && /\b(it|test|describe)\.only\(/.test(line)) problems.push(`${at}: .only left in a test`);
     if (/\bdebugger;/.test(line)) problems.push(`${at}: debugger statement`);
+    // Core is a library the adapters plug into; only bin/ and tests join the two.
+    if (rel.startsWith('src/') && /\b(from|import)\s*\(?\s*['"][^'"]*\/adapters\//.test(line)) problems.push(`${at}: src/ imports adapters/; take adapter definitions as a parameter`);
   });
 }
 
-for (const dir of ['src', 'adapters', 'test', 'bench']) {
+for (const dir of ['src', 'adapters', 'bin', 'test', 'bench']) {
   try {
     walk(join(root, dir));
   } catch (err) {

@@ -1,6 +1,5 @@
-import { adapterFactories } from '../adapters/index.js';
 import { Account } from './account.js';
-import type { Adapter, AdapterFactory } from './adapter.js';
+import type { Adapter, AdapterContext, AnyAdapterDefinition, TrackedLink, TrackLinkOptions } from './adapter.js';
 import { AdminServer } from './admin/server.js';
 import type { Config } from './config/schema.js';
 import { StartupError } from './errors.js';
@@ -8,7 +7,8 @@ import { getLogger, type Logger } from './logger.js';
 import { coreActions } from './onebot/core-actions.js';
 import { sharedEncoder } from './onebot/encoder.js';
 import { ActionRouter } from './onebot/router.js';
-import { ConnectionRegistry } from './registry.js';
+import type { OneBotEvent } from './onebot/types.js';
+import { ConnectionRegistry, type Connection } from './registry.js';
 import { createTransport } from './transport/index.js';
 import type { Transport } from './transport/transport.js';
 
@@ -16,6 +16,13 @@ import type { Transport } from './transport/transport.js';
 const AFTER_TERMINATE_MS = 250;
 /** Upper bound for one adapter's `stop()`; a hung platform never holds the exit. */
 const ADAPTER_STOP_MS = 1000;
+/** Events an adapter may emit before the transports are up; past this the oldest go (logged). */
+const EARLY_EVENTS_MAX = 10_000;
+
+export interface AppOptions {
+  /** The adapters accounts may name (`accounts[].adapter.type`); the config was built from them. */
+  readonly adapters: readonly AnyAdapterDefinition[];
+}
 
 export interface ShutdownSummary {
   /** Connections open when the close frames went out. */
@@ -44,14 +51,20 @@ export class App {
   readonly transports: Transport[] = [];
   admin: AdminServer | undefined;
   readonly #logger: Logger;
-  readonly #started: Array<{ name: string; adapter: Adapter }> = [];
+  readonly #started: Array<{ name: string; adapter: Adapter; links: Set<Connection> }> = [];
+  readonly #adapters: ReadonlyMap<string, AnyAdapterDefinition>;
+  /** Per adapter type: the state its accounts share (`definition.shared`), built on first use. */
   readonly #shared = new Map<string, unknown>();
+  /** Events adapters emitted before the transports were up, per account, in order. */
+  readonly #early: Array<{ selfId: () => number; event: OneBotEvent }> = [];
+  #earlyDropped = 0;
   readonly #lifetime = new AbortController();
   #state: State = 'idle';
   #stopping: Promise<ShutdownSummary> | undefined;
 
-  constructor(config: Config) {
+  constructor(config: Config, options: AppOptions) {
     this.config = config;
+    this.#adapters = new Map(options.adapters.map((a) => [a.type, a]));
     this.#logger = getLogger('app');
     this.registry = new ConnectionRegistry(getLogger('registry'));
   }
@@ -68,19 +81,25 @@ export class App {
       let selfId = accountConfig.self_id ?? 0;
       const logger = getLogger(`${accountConfig.adapter.type}:${accountConfig.self_id ?? `accounts[${i}]`}`);
       let account: Account | undefined;
-      const factory = adapterFactories[accountConfig.adapter.type] as AdapterFactory<typeof accountConfig.adapter>;
-      const adapter = factory(accountConfig.adapter, {
+      const definition = this.#adapters.get(accountConfig.adapter.type);
+      if (!definition) throw new StartupError('ONEBRIDGE_ADAPTER_UNKNOWN', `no adapter "${accountConfig.adapter.type}" was given to the app`, `accounts[${i}].adapter.type`);
+      const links = new Set<Connection>();
+      const ctx: AdapterContext<unknown> = {
         get selfId() {
           return selfId;
         },
         logger,
-        config: this.config,
-        shared: this.#shared,
-        registry: this.registry,
-        emit: (event) => account?.emit('event', event),
-      });
+        signal: this.#lifetime.signal,
+        emit: (event) => {
+          if (account && this.#state === 'running') account.emit('event', event);
+          else this.#hold(() => selfId, event);
+        },
+        trackLink: (options) => this.#trackLink(options, () => selfId, links),
+        shared: this.#sharedFor(definition),
+      };
+      const adapter = await definition.create(accountConfig.adapter, ctx);
       await adapter.start(this.#lifetime.signal);
-      this.#started.push({ name: `accounts[${i}]`, adapter });
+      this.#started.push({ name: `accounts[${i}]`, adapter, links });
       if (selfId === 0) {
         if (!adapter.identify) throw new StartupError('ONEBRIDGE_SELF_ID_UNKNOWN', `missing, and the ${accountConfig.adapter.type} adapter cannot learn it; set the bot account id`, `accounts[${i}].self_id`);
         try {
@@ -89,6 +108,7 @@ export class App {
           throw new StartupError('ONEBRIDGE_SELF_ID_UNKNOWN', `could not learn it from upstream (${(err as Error).message}); set it, or start the upstream first`, `accounts[${i}].self_id`, { cause: err });
         }
         this.#logger.info(`accounts[${i}]: learned self_id ${selfId} from upstream`);
+        for (const link of links) link.selfId = selfId;
       }
       const router: ActionRouter = new ActionRouter([coreActions(() => adapter.status(), () => router), adapter.actions], logger, {
         rateLimitIntervalMs: accountConfig.rate_limit_interval_ms,
@@ -120,8 +140,52 @@ export class App {
       await this.admin.start();
     }
     this.#state = 'running';
+    this.#flushEarly();
     this.#logger.info(`ready: ${this.accounts.size} account(s), ${this.config.network.length} network entr${this.config.network.length === 1 ? 'y' : 'ies'}${this.admin ? `, admin ${this.admin.url}` : ''}`);
     for (const { adapter } of this.#started) adapter.ready?.();
+  }
+
+  #sharedFor(definition: AnyAdapterDefinition): unknown {
+    if (!definition.shared) return undefined;
+    if (!this.#shared.has(definition.type)) this.#shared.set(definition.type, definition.shared(this.config[definition.type]));
+    return this.#shared.get(definition.type);
+  }
+
+  #hold(selfId: () => number, event: OneBotEvent): void {
+    if (this.#early.length >= EARLY_EVENTS_MAX) {
+      this.#early.shift();
+      if (this.#earlyDropped++ === 0) this.#logger.warn(`more than ${EARLY_EVENTS_MAX} events before the transports were up; dropping the oldest`);
+    }
+    this.#early.push({ selfId, event });
+  }
+
+  /** Delivers what adapters emitted during start/identify, now that transports listen. */
+  #flushEarly(): void {
+    for (const { selfId, event } of this.#early.splice(0)) {
+      const id = selfId();
+      this.accounts.get(id)?.emit('event', event.self_id === 0 ? { ...event, self_id: id } : event);
+    }
+  }
+
+  #trackLink(options: TrackLinkOptions, selfId: () => number, links: Set<Connection>): TrackedLink {
+    const conn = this.registry.add({ transport: 'upstream', role: 'universal', endpoint: options.endpoint, remote: options.remote, selfId: selfId(), state: 'connecting' });
+    conn.link = { reconnects: 0, held: () => 0, dropped: 0, ...(options.inFlight ? { inFlight: options.inFlight } : {}) };
+    links.add(conn);
+    const registry = this.registry;
+    return {
+      get state() {
+        return conn.state;
+      },
+      set state(value) {
+        conn.state = value;
+      },
+      reconnected: () => void conn.link!.reconnects++,
+      countIn: (bytes) => conn.countIn(bytes),
+      countOut: (bytes) => conn.countOut(bytes),
+      close: (detail = 'closed') => {
+        if (links.delete(conn)) registry.remove(conn, detail);
+      },
+    };
   }
 
   #stopRequested(): boolean {
@@ -154,7 +218,12 @@ export class App {
     for (const t of transports) terminated += this.#safely(t.key, () => t.terminate()) ?? 0;
     if (!clean) await this.#waitEmpty(AFTER_TERMINATE_MS);
 
-    for (const { name, adapter } of [...this.#started].reverse()) await this.#stopAdapter(name, adapter);
+    for (const { name, adapter, links } of [...this.#started].reverse()) {
+      await this.#stopAdapter(name, adapter);
+      // A link its adapter forgot (or could not close in time) does not outlive the app.
+      for (const link of links) this.registry.remove(link, 'adapter stopped');
+      links.clear();
+    }
     this.#started.length = 0;
     for (const account of this.accounts.values()) account.router.close();
     this.#state = 'stopped';

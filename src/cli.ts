@@ -1,6 +1,6 @@
-#!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import type { AnyAdapterDefinition } from './adapter.js';
 import { check } from './commands/check.js';
 import { init } from './commands/init.js';
 import { start } from './commands/start.js';
@@ -35,10 +35,26 @@ function guarded<A>(body: (args: A) => unknown): (args: A) => Promise<void> {
   };
 }
 
+export interface CliOptions {
+  /** The adapters configs may name; the first is the default account's. */
+  readonly adapters: readonly AnyAdapterDefinition[];
+}
+
+/**
+ * The `onebridge` command line: parses `process.argv`, runs the command, and for `start`
+ * installs signal handlers and exits the process. `bin/onebridge.ts` calls it with the
+ * built-in adapters; a distribution with other adapters can call it with its own list.
+ */
+export async function runCli(options: CliOptions): Promise<void> {
+  adapters = options.adapters;
+  await parser().parseAsync();
+}
+
+let adapters: readonly AnyAdapterDefinition[] = [];
 const argv = hideBin(process.argv);
 const debug = argv.some((a, i) => a === '--log-level=debug' || (a === '--log-level' && argv[i + 1] === 'debug'));
 
-await yargs(argv)
+const parser = () => yargs(argv)
   .scriptName('onebridge')
   .usage('onebridge: a OneBot v11 connector between chat platforms and bot frameworks\n\nUsage: $0 [command] [options]')
   .option('log-level', { choices: LOG_LEVELS, describe: 'log level (overrides log.level in the config)' })
@@ -48,7 +64,7 @@ await yargs(argv)
     'run onebridge (config: -c FILE, $ONEBRIDGE_CONFIG, ./onebridge.yaml, then built-in defaults)',
     (y) => y.option('config', { alias: 'c', type: 'string', describe: 'config file (YAML)' }),
     guarded(async (args) => {
-      await start({ config: args.config, logLevel: args['log-level'] as LogLevel | undefined, logFormat: args['log-format'] as LogFormat | undefined });
+      await start({ adapters, config: args.config, logLevel: args['log-level'] as LogLevel | undefined, logFormat: args['log-format'] as LogFormat | undefined });
     }),
   )
   .command(
@@ -65,7 +81,7 @@ await yargs(argv)
     'validate a config file and print every problem (exit 0 when valid)',
     (y) => y.option('config', { alias: 'c', type: 'string', describe: 'config file (YAML)' }),
     guarded((args) => {
-      process.exitCode = check(args.config, process.stdout, process.stderr);
+      process.exitCode = check(args.config, adapters, process.stdout, process.stderr);
     }),
   )
   .command(
@@ -78,7 +94,7 @@ await yargs(argv)
         .option('token', { type: 'string', describe: 'admin access token' })
         .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }),
     guarded(async (args) => {
-      await status({ config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
+      await status({ adapters, config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
     }),
   )
   .strict()
@@ -91,5 +107,4 @@ await yargs(argv)
     process.stderr.write(`onebridge: ${msg}\n\n`);
     y.showHelp((s: string) => process.stderr.write(`${s}\n`));
     process.exit(1);
-  })
-  .parseAsync();
+  });

@@ -1,7 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { BodyError, readBody, verifyBody, withArrayMessage } from '../../src/kit/index.js';
 import type { Logger } from '../../src/logger.js';
-import { parseCQ } from '../../src/onebot/cqcode.js';
 import type { ActionRequest, ActionResponse, OneBotEvent } from '../../src/onebot/types.js';
 import { USER_AGENT } from '../../src/package-info.js';
 import { remoteOf } from '../../src/transport/auth.js';
@@ -24,6 +23,8 @@ export interface HttpUpstreamOptions {
 }
 
 type Answer = Omit<ActionResponse, 'echo'>;
+/** Largest event POST accepted from the implementation; a larger one gets 413. */
+const MAX_EVENT_BYTES = 64 * 1024 * 1024;
 const failure = (retcode: number, message: string): Answer => ({ status: 'failed', retcode, data: null, message, wording: message });
 
 /**
@@ -93,13 +94,17 @@ export class HttpUpstream {
       res.writeHead(404).end();
       return;
     }
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks);
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, MAX_EVENT_BYTES, 'relay event limit');
+    } catch (err) {
+      const status = err instanceof BodyError ? err.status : 400;
+      this.#o.logger.warn(`upstream event from ${remoteOf(req)} not read: ${(err as Error).message}`);
+      if (!res.headersSent && !res.destroyed) res.writeHead(status, { Connection: 'close' }).end();
+      return;
+    }
     if (this.#o.secret) {
-      const expected = Buffer.from(`sha1=${createHmac('sha1', this.#o.secret).update(raw).digest('hex')}`);
-      const got = Buffer.from(String(req.headers['x-signature'] ?? ''));
-      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      if (!verifyBody(this.#o.secret, raw, req.headers['x-signature'])) {
         this.#o.logger.warn(`upstream event from ${remoteOf(req)} has a wrong X-Signature; dropped (check secret)`);
         res.writeHead(403).end();
         return;
@@ -115,7 +120,6 @@ export class HttpUpstream {
     res.writeHead(204).end();
     this.reachable = true;
     if (typeof event !== 'object' || event === null || typeof event.post_type !== 'string' || event.post_type === 'meta_event') return;
-    if (typeof event['message'] === 'string') event = { ...event, message: parseCQ(event['message']), raw_message: typeof event['raw_message'] === 'string' ? event['raw_message'] : event['message'] };
-    this.#o.onEvent(event);
+    this.#o.onEvent(withArrayMessage(event));
   }
 }

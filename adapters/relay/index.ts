@@ -1,15 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Adapter, AdapterFactory } from '../../src/adapter.js';
+import { defineAdapter, type Adapter, type AdapterContext, type TrackedLink } from '../../src/adapter.js';
+import { DeadlineError, withDeadline } from '../../src/kit/index.js';
 import { USER_AGENT } from '../../src/package-info.js';
-import type { Connection } from '../../src/registry.js';
 import { authorize, remoteOf } from '../../src/transport/auth.js';
 import { listen } from '../../src/transport/listen.js';
 import { ReconnectingLink } from '../../src/transport/reconnecting-link.js';
 import { rejectUpgrade } from '../../src/transport/reject.js';
 import { UpstreamChannel } from './channel.js';
-import type { RelayAdapterConfig } from './config.js';
+import { RelayAdapterConfig } from './config.js';
 import { HttpUpstream } from './http-upstream.js';
 
 /** How long the upstream gets to answer our close frame at shutdown. */
@@ -49,7 +49,14 @@ class UpstreamDialer extends ReconnectingLink {
  * says offline. `identify` learns self_id from upstream's get_login_info when the config omits
  * it; it does not check a configured self_id against upstream's.
  */
-export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, ctx) => {
+export const relayAdapter = defineAdapter({
+  type: 'relay',
+  config: RelayAdapterConfig,
+  learnsSelfId: true,
+  create: (config, ctx) => createRelayAdapter(config, ctx),
+});
+
+function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Adapter {
   const up = config.upstream;
   const logger = ctx.logger;
   const channel = new UpstreamChannel((event) => ctx.emit(event), logger, up.action_timeout_ms);
@@ -61,7 +68,7 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
       : undefined;
   if (http) http.onSent = (bytes) => conn?.countOut(bytes);
   const call = (req: { action: string; params: Record<string, unknown> }) => (http ? http.call(req) : channel.call(req));
-  let conn: Connection | undefined;
+  let conn: TrackedLink | undefined;
   let dialer: UpstreamDialer | undefined;
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
@@ -92,34 +99,27 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
     status: () => (http ? { online: http.reachable, good: http.reachable } : { online: channel.connected && channel.upstreamOnline, good: channel.connected }),
     async identify(signal) {
       // Bounded by action_timeout_ms: waiting for the link, then get_login_info (which has
-      // its own timeout). A kept timer, not AbortSignal.timeout inside AbortSignal.any: Node 20
-      // can collect such a composite signal before it fires, and the wait would never end.
+      // its own timeout).
       if (!http && !channel.connected) {
-        await new Promise<void>((resolve, reject) => {
-          const finish = (err?: Error) => {
-            clearTimeout(timer);
-            openWaiters.delete(done);
-            signal.removeEventListener('abort', onAbort);
-            if (err) reject(err);
-            else resolve();
-          };
-          const done = () => finish();
-          const onAbort = () => finish(new Error('start was aborted'));
-          const timer = setTimeout(() => finish(new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`)), up.action_timeout_ms);
-          openWaiters.add(done);
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
+        let wake: () => void = () => {};
+        const open = new Promise<void>((resolve) => openWaiters.add((wake = resolve)));
+        try {
+          await withDeadline(open, up.action_timeout_ms, signal, { what: 'start' });
+        } catch (err) {
+          if (err instanceof DeadlineError && err.code === 'ONEBRIDGE_TIMEOUT') throw new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`);
+          throw err;
+        } finally {
+          openWaiters.delete(wake);
+        }
       }
       const res = await call({ action: 'get_login_info', params: {} });
       const id = (res.data as { user_id?: unknown } | null)?.user_id;
       const n = typeof id === 'string' ? Number(id) : id;
       if (res.retcode !== 0 || typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new Error(`get_login_info answered ${JSON.stringify(res).slice(0, 120)}`);
-      if (conn) conn.selfId = n;
       return n;
     },
     async start() {
-      conn = ctx.registry.add({ transport: 'upstream', role: 'universal', endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, selfId: ctx.selfId, state: 'connecting' });
-      conn.link = { reconnects: 0, held: () => 0, dropped: 0, inFlight: () => (http ? http.inFlight : channel.inFlight) };
+      conn = ctx.trackLink({ endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, inFlight: () => (http ? http.inFlight : channel.inFlight) });
       if (http) {
         await http.start();
         conn.state = 'open';
@@ -133,7 +133,7 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
           handshakeTimeoutMs: up.handshake_timeout_ms,
           maxPayloadBytes: 256 * 1024 * 1024,
           prepare: () => {
-            if (conn) conn.link!.reconnects = dialer?.reconnects ?? 0;
+            if (dialer?.state === 'waiting') conn?.reconnected();
             const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'X-Client-Role': 'Universal' };
             // Unknown until learned (self_id omitted): then no header rather than a wrong one.
             if (ctx.selfId) headers['X-Self-ID'] = String(ctx.selfId);
@@ -179,17 +179,15 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
       const ws = current;
       if (ws && ws.readyState === WebSocket.OPEN) {
         const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-        let timer: NodeJS.Timeout | undefined;
         ws.close(1000, 'onebridge shutting down');
-        await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-        clearTimeout(timer);
+        await withDeadline(closed, CLOSE_WAIT_MS).catch(() => {});
       }
       ws?.terminate();
       dialer?.terminate();
       server?.closeAllConnections();
       channel.detach('closed by onebridge shutting down');
-      if (conn) ctx.registry.remove(conn, 'stopped');
+      conn?.close('stopped');
     },
   };
   return adapter;
-};
+}

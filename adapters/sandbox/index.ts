@@ -1,31 +1,34 @@
-import type { Adapter, AdapterContext, AdapterFactory } from '../../src/adapter.js';
+import { defineAdapter, type Adapter, type AdapterContext } from '../../src/adapter.js';
 import type { AdminRoute } from '../../src/admin/route.js';
 import { groupMessageEvent, privateMessageEvent } from '../../src/onebot/events.js';
 import { toMessage, InvalidMessageError } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
 import { sandboxActions } from './actions.js';
-import type { SandboxAdapterConfig } from './config.js';
+import { SandboxAdapterConfig, SandboxWorldConfig } from './config.js';
 import { SandboxConsole } from './console.js';
 import { SandboxWorld, type WorldMessage, type WorldNotice } from './world.js';
 
+/** One world (and one console) per app, whatever the number of sandbox accounts. */
 interface Shared {
-  world: SandboxWorld;
+  readonly world: SandboxWorld;
+  readonly options: SandboxWorldConfig;
   console?: SandboxConsole;
 }
 
-/** One world (and one console) per app, whatever the number of sandbox accounts. */
-function sharedFor(ctx: AdapterContext): Shared {
-  let shared = ctx.shared.get('sandbox') as Shared | undefined;
-  if (!shared) {
-    shared = { world: new SandboxWorld(ctx.config.sandbox) };
-    ctx.shared.set('sandbox', shared);
-  }
-  return shared;
-}
+/**
+ * The default platform: a bot in a simulated chat world, for developing bots with no account.
+ * The top-level `sandbox:` section configures the world all sandbox accounts share.
+ */
+export const sandboxAdapter = defineAdapter({
+  type: 'sandbox',
+  config: SandboxAdapterConfig,
+  section: SandboxWorldConfig,
+  shared: (options: SandboxWorldConfig): Shared => ({ world: new SandboxWorld(options), options }),
+  create: (config, ctx) => createSandboxAdapter(config, ctx),
+});
 
-/** The default platform: a bot in a simulated chat world, for developing bots with no account. */
-export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (config, ctx) => {
-  const shared = sharedFor(ctx);
+function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<Shared>): Adapter {
+  const shared = ctx.shared;
   const { world } = shared;
   const selfId = ctx.selfId;
   world.addBot(selfId, config.nickname);
@@ -149,7 +152,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
     },
     ready() {
       // The console comes up after the startup log lines, so its prompt is not buried in them.
-      if (ctx.config.sandbox.console && !shared.console && running) {
+      if (shared.options.console && !shared.console && running) {
         shared.console = new SandboxConsole(world, {
           input: process.stdin,
           output: process.stdout,
@@ -174,7 +177,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
     status: () => ({ online: running, good: running }),
   };
   return adapter;
-};
+}
 
 function publicMessage(m: WorldMessage) {
   return { message_id: m.message_id, time: m.time, self_id: m.from, group_id: m.group_id, user_id: m.to, message: m.message, raw_message: m.raw_message };

@@ -1,10 +1,11 @@
+import type { AnyAdapterDefinition } from '../adapter.js';
 import { loadConfig } from '../config/load.js';
 import { ConfigError, formatProblem } from '../errors.js';
 
 /** `onebridge check`: every problem, one per line; exit code 0 when there are none. */
-export function check(file: string | undefined, out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
+export function check(file: string | undefined, adapters: readonly AnyAdapterDefinition[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
   try {
-    const { config, file: used } = loadConfig(file);
+    const { config, file: used } = loadConfig(file, adapters);
     out.write(`${used}: ok (${config.accounts.length} account(s), ${config.network.length} network entr${config.network.length === 1 ? 'y' : 'ies'}, admin ${config.admin ? `${config.admin.host}:${config.admin.port}` : 'off'})\n`);
     return 0;
   } catch (e) {

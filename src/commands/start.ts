@@ -1,3 +1,4 @@
+import type { AnyAdapterDefinition } from '../adapter.js';
 import { App } from '../app.js';
 import { loadConfig } from '../config/load.js';
 import { configureLogging, getLogger, type LogFormat, type LogLevel } from '../logger.js';
@@ -8,6 +9,7 @@ import { VERSION } from '../package-info.js';
 const BACKSTOP_MS = 1000;
 
 export interface StartOptions {
+  adapters: readonly AnyAdapterDefinition[];
   config?: string | undefined;
   logLevel?: LogLevel | undefined;
   logFormat?: LogFormat | undefined;
@@ -18,12 +20,12 @@ export interface StartOptions {
  * shutdown; a second one (outside npm's double delivery) exits at once with 130.
  */
 export async function start(options: StartOptions): Promise<void> {
-  const loaded = loadConfig(options.config);
+  const loaded = loadConfig(options.config, options.adapters);
   configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format });
   const logger = getLogger('main');
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
 
-  const app = new App(loaded.config);
+  const app = new App(loaded.config, { adapters: options.adapters });
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;

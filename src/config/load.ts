@@ -4,7 +4,8 @@ import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { DEFAULT_CONFIG_FILE } from '../package-info.js';
-import { Config } from './schema.js';
+import type { AnyAdapterDefinition } from '../adapter.js';
+import { buildConfigSchema, type Config } from './schema.js';
 import { formatPath } from './types.js';
 
 export interface LoadedConfig {
@@ -36,7 +37,8 @@ function fileExists(file: string): boolean {
   }
 }
 
-export function loadConfig(flag?: string): LoadedConfig {
+/** Find, read and validate the config for the adapters given (see `buildConfigSchema`). */
+export function loadConfig(flag: string | undefined, adapters: readonly AnyAdapterDefinition[]): LoadedConfig {
   const where = resolveConfigFile(flag);
   let text: string;
   try {
@@ -47,11 +49,14 @@ export function loadConfig(flag?: string): LoadedConfig {
     const hint = where.source === 'env' ? ' (from $ONEBRIDGE_CONFIG)' : '';
     throw new ConfigError(where.file, [{ path: '', message: `cannot read the file${hint}: ${why}; create it with "onebridge init ${where.file}"` }], { cause: err });
   }
-  return { ...where, config: parseConfig(text, where.file) };
+  return { ...where, config: parseConfig(text, adapters, where.file) };
 }
 
-/** Parse YAML text and validate it; every problem found is in the thrown ConfigError. */
-export function parseConfig(text: string, file = '<inline>'): Config {
+/**
+ * Parse YAML text and validate it against the schema built from `adapters`; every problem
+ * found is in the thrown ConfigError.
+ */
+export function parseConfig(text: string, adapters: readonly AnyAdapterDefinition[], file = '<inline>'): Config {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -67,7 +72,7 @@ export function parseConfig(text: string, file = '<inline>'): Config {
   if (doc.contents !== null && !isMap(doc.contents)) {
     throw new ConfigError(file, [{ path: '', message: 'expected a mapping of keys (accounts:, network:, …) at the top level' }]);
   }
-  const result = Config.safeParse(raw, { reportInput: true });
+  const result = buildConfigSchema(adapters).safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap(toProblems));
   return result.data;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { AdapterConfig } from '../../adapters/index.js';
-import { SandboxWorldConfig } from '../../adapters/sandbox/config.js';
+import type { AdapterConfigBase, AnyAdapterDefinition } from '../adapter.js';
+import { OneBridgeError } from '../errors.js';
 import { LOG_LEVELS } from '../logger.js';
 import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token } from './types.js';
 
@@ -134,13 +134,20 @@ export type HttpPostConfig = z.infer<typeof HttpPostConfig>;
 export const NetworkConfig = z.discriminatedUnion('type', [WsServerConfig, WsReverseConfig, HttpServerConfig, HttpPostConfig]);
 export type NetworkConfig = z.infer<typeof NetworkConfig>;
 
-export const AccountConfig = z.strictObject({
-  /** Optional for a single relay account: learned from upstream's get_login_info at start. */
-  self_id: selfId().optional(),
-  adapter: AdapterConfig,
-  /** Interval between `<action>_rate_limited` calls (the spec's default: 500 ms). */
-  rate_limit_interval_ms: intIn(1, 3_600_000, ' (milliseconds)').default(500),
-});
+/** `accounts[].adapter` as core sees it: a `type` naming one of the adapters passed in. */
+export const AdapterConfig = z.looseObject({ type: z.string() });
+export type AdapterConfig = AdapterConfigBase;
+
+/** One `accounts[]` entry; `adapter` is the union of the definitions' schemas. */
+export const accountConfig = <A extends z.ZodType<AdapterConfigBase>>(adapter: A) =>
+  z.strictObject({
+    /** Optional for a single account whose adapter learns it (relay: from upstream's get_login_info). */
+    self_id: selfId().optional(),
+    adapter,
+    /** Interval between `<action>_rate_limited` calls (the spec's default: 500 ms). */
+    rate_limit_interval_ms: intIn(1, 3_600_000, ' (milliseconds)').default(500),
+  });
+export const AccountConfig = accountConfig(AdapterConfig);
 export type AccountConfig = z.infer<typeof AccountConfig>;
 
 /** `admin:` the local status/control endpoint (`onebridge status`, sandbox control). */
@@ -161,22 +168,45 @@ export const LogConfig = z.strictObject({
   format: z.enum(['text', 'json']).default('text'),
 });
 
-export const Config = z
+const CORE_KEYS = ['accounts', 'network', 'admin', 'shutdown', 'log'] as const;
+
+/**
+ * The config schema for the adapters a caller passes in: `accounts[].adapter` is the union of
+ * their schemas, and each adapter's `section` is the top-level key named after its type. With
+ * no `accounts:`, one account of the first adapter (self_id 10001, its config all defaults).
+ * Throws OneBridgeError for a list that cannot make a config (none, or a type given twice).
+ */
+export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.ZodType<Config, unknown> {
+  const first = adapters[0];
+  if (!first) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', 'no adapters given; pass at least one adapter definition');
+  const byType = new Map<string, AnyAdapterDefinition>();
+  const sections: Record<string, z.ZodType> = {};
+  for (const a of adapters) {
+    if (byType.has(a.type)) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${a.type}" given twice`);
+    if ((CORE_KEYS as readonly string[]).includes(a.type)) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${a.type}" is a reserved config key`);
+    byType.set(a.type, a);
+    if (a.section) sections[a.type] = a.section.prefault({});
+  }
+  const schemas = adapters.map((a) => a.schema as z.ZodType<AdapterConfigBase> & z.core.$ZodTypeDiscriminable);
+  const union = z.discriminatedUnion('type', schemas as [typeof schemas[number], ...typeof schemas]);
+  return z
   .strictObject({
-    accounts: z.array(AccountConfig).min(1, { error: 'expected at least one account' }).default([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot', report_self_message: false }, rate_limit_interval_ms: 500 }]),
+    accounts: z.array(accountConfig(union)).min(1, { error: 'expected at least one account' }).prefault([{ self_id: 10001, adapter: { type: first.type } }]),
     network: z.array(NetworkConfig).default([]),
     admin: AdminConfig.optional(),
     shutdown: ShutdownConfig.prefault({}),
     log: LogConfig.prefault({}),
-    sandbox: SandboxWorldConfig.prefault({}),
+    ...sections,
   })
   .superRefine((config, ctx) => {
     // Checks that span entries: zod sees one value at a time, the user sees one config.
     const ids = new Map<number, number>();
     config.accounts.forEach((account, i) => {
       if (account.self_id === undefined) {
-        if (account.adapter.type !== 'relay') ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `missing; expected the bot account id (only a relay account can learn it from upstream)` });
-        else if (config.accounts.length > 1) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: 'required with several accounts, so network entries can name it' });
+        if (!byType.get(account.adapter.type)?.learnsSelfId) {
+          const learners = adapters.filter((a) => a.learnsSelfId).map((a) => a.type);
+          ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `missing; expected the bot account id${learners.length ? ` (only a ${learners.join(' or ')} account can learn it from its platform)` : ''}` });
+        } else if (config.accounts.length > 1) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: 'required with several accounts, so network entries can name it' });
         return;
       }
       const first = ids.get(account.self_id);
@@ -203,5 +233,17 @@ export const Config = z
       if (entry.type === 'ws' || entry.type === 'http') claim(entry.host, entry.port, ['network', i, 'port']);
     });
     if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
-  });
-export type Config = z.infer<typeof Config>;
+  }) as unknown as z.ZodType<Config, unknown>;
+}
+
+/** The shape every built schema shares, for the `Config` type (adapter configs stay open). */
+const ConfigShape = z.strictObject({
+  accounts: z.array(AccountConfig),
+  network: z.array(NetworkConfig),
+  admin: AdminConfig.optional(),
+  shutdown: ShutdownConfig,
+  log: LogConfig,
+});
+/** A validated config. Adapter sections (`sandbox:`) are top-level keys named after their type. */
+export type Config = z.infer<typeof ConfigShape> & { readonly [section: string]: unknown };
+

@@ -36,3 +36,14 @@ export function formatMessage(message: Message, format: MessageFormat): Message 
 export function plainText(message: Message): string {
   return message.map((s) => (s.type === 'text' ? String(s.data['text'] ?? '') : stringifyCQ([s]))).join('');
 }
+
+/**
+ * An event as onebridge carries it inside: a `message` given as a CQ string (peers with
+ * `message_format: string`) becomes segments, and `raw_message` keeps the string. Other events
+ * come back as they are, the same object.
+ */
+export function withArrayMessage<E extends { [key: string]: unknown }>(event: E): E {
+  const raw = event['message'];
+  if (typeof raw !== 'string') return event;
+  return { ...event, message: parseCQ(raw), raw_message: typeof event['raw_message'] === 'string' ? event['raw_message'] : raw };
+}

@@ -1,15 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { BodyError, readBody } from '../kit/body.js';
 
-/** A request body onebridge refuses, with the HTTP status that says why. */
-export class BodyError extends Error {
-  readonly code = 'ONEBRIDGE_BAD_BODY';
-  readonly status: 400 | 406 | 413;
-
-  constructor(status: 400 | 406 | 413, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
+export { BodyError };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -21,20 +13,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * malformed body, 413 past `limit` bytes (reading stops there).
  */
 export async function readParams(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    req.resume();
-    throw new BodyError(413, `body of ${declared} bytes is over the limit of ${limit} (max_body_bytes)`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyError(413, `body is over the limit of ${limit} bytes (max_body_bytes)`);
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
-  const text = Buffer.concat(chunks).toString('utf8');
+  const raw = await readBody(req, limit);
+  if (raw.length === 0) return {};
+  const text = raw.toString('utf8');
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') {
     let value: unknown;

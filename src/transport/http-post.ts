@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import type { Account } from '../account.js';
 import type { HttpPostConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
@@ -8,6 +7,7 @@ import { runQuickOperation } from '../onebot/quick-operation.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
 import type { Connection, ConnectionRegistry } from '../registry.js';
+import { signBody } from '../kit/hmac.js';
 import { HeldEvents } from './held-events.js';
 import type { Transport } from './transport.js';
 
@@ -19,9 +19,7 @@ export interface HttpPostDeps {
 }
 
 /** `sha1=<hex HMAC-SHA1(secret, body)>`, over the exact bytes sent. */
-export function signature(secret: string, body: Buffer): string {
-  return `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
-}
+export const signature = signBody;
 
 class RetryableError extends Error {}
 

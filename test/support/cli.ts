@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
+export const CLI = resolve(import.meta.dirname, '../../dist/bin/onebridge.js');
 
 /** A temp dir removed by `cleanup()`; tests call it in afterEach. */
 export function tempDir(): { dir: string; write(name: string, text: string): string; cleanup(): void } {

@@ -1,0 +1,36 @@
+import type { IncomingMessage } from 'node:http';
+import { OneBridgeError } from '../errors.js';
+
+/** A request body onebridge refuses, with the HTTP status that says why. */
+export class BodyError extends OneBridgeError {
+  readonly status: 400 | 406 | 413;
+
+  constructor(status: 400 | 406 | 413, message: string) {
+    super('ONEBRIDGE_BAD_BODY', message);
+    this.status = status;
+  }
+}
+
+/**
+ * Reads a request body into one Buffer, refusing past `limit` bytes: a declared
+ * `Content-Length` over it fails before reading (the rest is drained, so the socket stays
+ * usable for the 413), an undeclared one stops at the first chunk past it (BodyError 413).
+ * A client that goes away mid-body rejects with the stream's error.
+ *
+ * It does not parse, check the content type or apply a timeout: callers bound the wait.
+ */
+export async function readBody(req: IncomingMessage, limit: number, name = 'max_body_bytes'): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    throw new BodyError(413, `body of ${declared} bytes is over the limit of ${limit} (${name})`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyError(413, `body is over the limit of ${limit} bytes (${name})`);
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
