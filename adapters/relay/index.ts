@@ -2,11 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { defineAdapter, type Adapter, type AdapterContext, type TrackedLink } from '../../src/adapter.js';
-import { DeadlineError, withDeadline } from '../../src/kit/index.js';
+import { DeadlineError, ReconnectingLink, withDeadline, type LinkAttempt, type Logger } from '../../src/kit/index.js';
 import { USER_AGENT } from '../../src/package-info.js';
 import { authorize, remoteOf } from '../../src/transport/auth.js';
 import { listen } from '../../src/transport/listen.js';
-import { ReconnectingLink } from '../../src/transport/reconnecting-link.js';
 import { rejectUpgrade } from '../../src/transport/reject.js';
 import { UpstreamChannel } from './channel.js';
 import { RelayAdapterConfig } from './config.js';
@@ -15,30 +14,46 @@ import { HttpUpstream } from './http-upstream.js';
 /** How long the upstream gets to answer our close frame at shutdown. */
 const CLOSE_WAIT_MS = 500;
 
-/** `mode: ws`: onebridge keeps dialling the implementation's forward WebSocket. */
-class UpstreamDialer extends ReconnectingLink {
-  readonly #prepare: () => { url: string; headers: Record<string, string> };
-  readonly #accept: (ws: WebSocket) => void;
-  readonly #closed: () => void;
+/** HTTP statuses of a refused handshake that retrying sooner cannot fix (a wrong token). */
+const AUTH_REFUSED = /Unexpected server response: (401|403)\b/;
 
-  constructor(options: ConstructorParameters<typeof ReconnectingLink>[0] & { prepare: () => { url: string; headers: Record<string, string> }; accept: (ws: WebSocket) => void; closed: () => void }) {
-    super(options);
-    this.#prepare = options.prepare;
-    this.#accept = options.accept;
-    this.#closed = options.closed;
-  }
+/** A close frame, then the peer's answer; the caller bounds the wait. */
+function goodbye(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'onebridge shutting down');
+  return closed;
+}
 
-  protected prepare() {
-    return this.#prepare();
-  }
-
-  protected accept(ws: WebSocket): void {
-    this.#accept(ws);
-  }
-
-  protected closed(): void {
-    this.#closed();
-  }
+/**
+ * `mode: ws`: one attempt to open the implementation's forward WebSocket; resolves once open,
+ * rejects when the handshake fails, and reports the socket's end to the link.
+ */
+function dialUpstream(url: string, headers: Record<string, string>, handshakeTimeoutMs: number, attempt: LinkAttempt, logger: Logger, onOpen: (ws: WebSocket) => void): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers, handshakeTimeout: handshakeTimeoutMs, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
+    let failure: Error | undefined;
+    const onAbort = () => ws.terminate();
+    attempt.signal.addEventListener('abort', onAbort, { once: true });
+    ws.once('open', () => {
+      // From here the link's stop() closes it gracefully; an abort must not cut it.
+      attempt.signal.removeEventListener('abort', onAbort);
+      // Now, not in the link's onOpen: a frame in the same packet as the handshake is emitted
+      // before any promise callback runs.
+      onOpen(ws);
+      resolve(ws);
+    });
+    ws.on('error', (err: Error & { code?: string }) => {
+      failure = err.code ? Object.assign(new Error(err.code), { code: err.code }) : err;
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CLOSING) logger.warn(`upstream: ${err.message}`);
+    });
+    ws.once('close', (code) => {
+      attempt.signal.removeEventListener('abort', onAbort);
+      const error = failure ?? new Error(`closed with code ${code}`);
+      reject(error);
+      attempt.lost(error);
+    });
+  });
 }
 
 /**
@@ -69,7 +84,7 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
   if (http) http.onSent = (bytes) => conn?.countOut(bytes);
   const call = (req: { action: string; params: Record<string, unknown> }) => (http ? http.call(req) : channel.call(req));
   let conn: TrackedLink | undefined;
-  let dialer: UpstreamDialer | undefined;
+  let dialer: ReconnectingLink<WebSocket> | undefined;
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
   let current: WebSocket | undefined;
@@ -126,22 +141,27 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
         return;
       }
       if (up.mode === 'ws') {
-        dialer = new UpstreamDialer({
+        dialer = new ReconnectingLink<WebSocket>({
           name: 'upstream',
+          target: up.url,
           logger,
           reconnect: { initialMs: up.reconnect.initial_ms, maxMs: up.reconnect.max_ms },
-          handshakeTimeoutMs: up.handshake_timeout_ms,
-          maxPayloadBytes: 256 * 1024 * 1024,
-          prepare: () => {
-            if (dialer?.state === 'waiting') conn?.reconnected();
+          track: conn,
+          connect: (attempt) => {
             const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'X-Client-Role': 'Universal' };
             // Unknown until learned (self_id omitted): then no header rather than a wrong one.
             if (ctx.selfId) headers['X-Self-ID'] = String(ctx.selfId);
             if (up.access_token) headers['Authorization'] = `Bearer ${up.access_token}`;
-            return { url: up.url, headers };
+            return dialUpstream(up.url, headers, up.handshake_timeout_ms, attempt, logger, (ws) => opened(ws, up.url));
           },
-          accept: (ws) => opened(ws, up.url),
-          closed: () => lost(undefined, 'connection lost'),
+          onLost: (ws) => lost(ws, 'connection lost'),
+          advise: (err) => {
+            if (!err || !AUTH_REFUSED.test(err.message)) return 'retry';
+            logger.error(`upstream: ${up.url} refused our access token (${err.message}); check access_token`);
+            return 'slow';
+          },
+          close: goodbye,
+          destroy: (ws) => ws.terminate(),
         });
         dialer.start();
         return;
@@ -173,17 +193,13 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
     async stop() {
       if (stopped) return;
       stopped = true;
-      dialer?.stop();
       http?.stop();
       server?.close();
-      const ws = current;
-      if (ws && ws.readyState === WebSocket.OPEN) {
-        const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-        ws.close(1000, 'onebridge shutting down');
-        await withDeadline(closed, CLOSE_WAIT_MS).catch(() => {});
+      if (dialer) await dialer.stop(CLOSE_WAIT_MS);
+      else if (current) {
+        await withDeadline(goodbye(current), CLOSE_WAIT_MS).catch(() => {});
+        current?.terminate();
       }
-      ws?.terminate();
-      dialer?.terminate();
       server?.closeAllConnections();
       channel.detach('closed by onebridge shutting down');
       conn?.close('stopped');

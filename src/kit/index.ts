@@ -19,3 +19,7 @@ export { Backoff, type BackoffOptions } from '../transport/backoff.js';
 export { BodyError, readBody } from './body.js';
 export { DeadlineError, sleep, withDeadline, type DeadlineOptions } from './deadline.js';
 export { signBody, verifyBody } from './hmac.js';
+export { StableIds, type StableIdsOptions } from './ids.js';
+export { ReconnectingLink, type LinkAttempt, type LinkState, type ReconnectingLinkOptions, type RetryAdvice } from './link.js';
+export { PlatformMessages, type PlatformMessage, type PlatformMessagesOptions, type RecordedMessage } from './messages.js';
+export { FACE_EMOTICONS, parseText, renderText, type ParseTextOptions, type RenderTextOptions } from './render.js';

@@ -8,6 +8,7 @@ import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
 import type { Connection, ConnectionRegistry } from '../registry.js';
 import { signBody } from '../kit/hmac.js';
+import { Backoff } from './backoff.js';
 import { HeldEvents } from './held-events.js';
 import type { Transport } from './transport.js';
 
@@ -31,7 +32,7 @@ export const MAX_RETRY_DELAY_MS = 60_000;
  * (or `initialMs` if longer) so that many retries never compute a wait Node's timers cannot hold.
  */
 export function retryDelay(initialMs: number, attempt: number): number {
-  return Math.min(initialMs * 2 ** Math.min(attempt, 30), Math.max(initialMs, MAX_RETRY_DELAY_MS));
+  return new Backoff({ initialMs, maxMs: Math.max(initialMs, MAX_RETRY_DELAY_MS), jitter: false }).ceilingAt(attempt);
 }
 
 /**
