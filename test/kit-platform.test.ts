@@ -81,6 +81,25 @@ describe('PlatformMessages', () => {
     expect(store.idOf('p0')).toBeUndefined();
     expect(store.idOf('p9')).toBe(10);
   });
+
+  it('alias: a second platform id (learned on echo) finds the same message, until it is gone', () => {
+    const store = new PlatformMessages({ capacity: 2, firstId: 1 });
+    const a = store.record({ platformId: 'origin-a', message_type: 'group', group_id: 5, user_id: 7, sender, message: hello });
+    store.alias(a.message_id, 'stanza-a');
+    expect(store.idOf('stanza-a')).toBe(a.message_id);
+    expect(store.idOf('origin-a')).toBe(a.message_id);
+    // The first id stays the message's own.
+    expect(store.get(a.message_id).platformId).toBe('origin-a');
+    store.delete(a.message_id);
+    expect(store.idOf('stanza-a')).toBeUndefined();
+    store.alias(a.message_id, 'late');
+    expect(store.idOf('late')).toBeUndefined();
+    // Evicted from the store: its aliases find nothing either.
+    const b = store.record({ platformId: 'b', message_type: 'private', user_id: 7, sender, message: hello });
+    store.alias(b.message_id, 'b2');
+    for (let i = 0; i < 3; i++) store.record({ platformId: `x${i}`, message_type: 'private', user_id: 7, sender, message: hello });
+    expect(store.idOf('b2')).toBeUndefined();
+  });
 });
 
 describe('renderText', () => {

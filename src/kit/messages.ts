@@ -52,7 +52,13 @@ export class PlatformMessages {
   constructor(options: PlatformMessagesOptions = {}) {
     const capacity = Math.max(1, options.capacity ?? 10_000);
     this.store = new MessageStore(capacity);
-    this.#byPlatformId = new LRUCache({ max: capacity, dispose: (id) => this.#platformIds.delete(id) });
+    // Room for aliases (a few per message); an evicted alias leaves its message's own id alone.
+    this.#byPlatformId = new LRUCache({
+      max: capacity * 4,
+      dispose: (id, platformId) => {
+        if (this.#platformIds.get(id) === platformId) this.#platformIds.delete(id);
+      },
+    });
     this.#next = options.firstId ?? 1 + Math.floor(Math.random() * (INT32_MAX / 2));
   }
 
@@ -86,7 +92,19 @@ export class PlatformMessages {
 
   /** The `message_id` of a platform id seen before, if still held. */
   idOf(platformId: string): number | undefined {
-    return this.#byPlatformId.get(platformId);
+    const id = this.#byPlatformId.get(platformId);
+    // The store may have evicted or deleted it while an alias still pointed at it.
+    return id !== undefined && this.store.has(id) ? id : undefined;
+  }
+
+  /**
+   * Another platform id for a recorded message, found by `idOf` like its first: the id a
+   * server assigns on echo (XMPP stanza-id, IRCv3 msgid with echo-message) to a message sent
+   * under the client's own id, or the other parts of a message sent as several. Ignored for
+   * a message the store no longer holds.
+   */
+  alias(messageId: number, platformId: string): void {
+    if (this.store.has(messageId)) this.#byPlatformId.set(platformId, messageId);
   }
 
   delete(messageId: number): boolean {

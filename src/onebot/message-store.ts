@@ -44,6 +44,11 @@ export class MessageStore {
     return m;
   }
 
+  /** Whether it is held, without touching its recency. */
+  has(messageId: number): boolean {
+    return this.#cache.has(messageId);
+  }
+
   delete(messageId: number): boolean {
     return this.#cache.delete(messageId);
   }
