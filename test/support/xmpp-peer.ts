@@ -31,6 +31,9 @@ export class XmppPeer {
     c.iqCallee.set('jabber:iq:roster', 'query', () => ({}));
     const peer = new XmppPeer(c, `${username}@localhost`);
     await c.start();
+    // Like any client: the roster first, so the server treats this resource as interested in
+    // subscription presences (it delivers `subscribed` only to such resources).
+    await c.iqCaller.get(xml('query', { xmlns: 'jabber:iq:roster' }));
     await c.send(xml('presence'));
     return peer;
   }
