@@ -190,3 +190,25 @@ describe('Room: presences -> increase/decrease/admin notices', () => {
     expect(room.state).toBe('joining');
   });
 });
+
+describe('SCRAM-SHA-1 (node:crypto, replacing the seconds-long one in xmpp.js)', () => {
+  it('RFC 5802 example: client proof and server signature', async () => {
+    const { ScramSha1 } = await import('../adapters/xmpp/scram.js');
+    const m = new ScramSha1('fyko+d2lbbFgONRv9qkxdawL');
+    expect(await m.response({ username: 'user', password: 'pencil' })).toBe('n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL');
+    await m.challenge('r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096');
+    expect(await m.response({ username: 'user', password: 'pencil' })).toBe('c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=');
+    expect(m.verify('v=rmF9pqV8S7suAoZWja4dJRkFsKQ=')).toBe(true);
+    expect(m.verify('v=AAAAAAAAAAAAAAAAAAAAAAAAAAA=')).toBe(false);
+  });
+
+  it('refuses a server nonce that does not extend ours, and absurd iteration counts', async () => {
+    const { ScramSha1 } = await import('../adapters/xmpp/scram.js');
+    const a = new ScramSha1('abc');
+    await a.response({ username: 'u', password: 'p' });
+    await expect(a.challenge('r=xyz123,s=QSXCR+Q6sek8bf92,i=4096')).rejects.toThrow(/nonce/);
+    const b = new ScramSha1('abc');
+    await b.response({ username: 'u', password: 'p' });
+    await expect(b.challenge('r=abc123,s=QSXCR+Q6sek8bf92,i=999999999')).rejects.toThrow(/iteration/);
+  });
+});

@@ -1,4 +1,4 @@
-import { ActionError, Retcode, type ActionTable } from '../../src/kit/index.js';
+import { ActionError, Retcode, type ActionTable, type Message } from '../../src/kit/index.js';
 import type { XmppBot } from './bot.js';
 import type { Room } from './room.js';
 import { localPart, NS, parseJid, roleOf } from './stanza.js';
@@ -35,10 +35,13 @@ export function xmppActions(bot: XmppBot): ActionTable {
     member_count: room.state === 'joined' ? room.occupants.size + 1 : 0,
     max_member_count: 0,
   });
-  const sendPrivate = async (userId: number, message: ReturnType<import('../../src/kit/index.js').Params['message']>) => ({
-    message_id: await bot.sendTo({ to: bot.privateAddress(userId), type: 'chat', userId }, message),
-  });
-  const sendGroup = async (groupId: number, message: ReturnType<import('../../src/kit/index.js').Params['message']>) => {
+  // Link first: while it is down the answer is 1503 (retry later), not "not in room".
+  const sendPrivate = async (userId: number, message: Message) => {
+    bot.session();
+    return { message_id: await bot.sendTo({ to: bot.privateAddress(userId), type: 'chat', userId }, message) };
+  };
+  const sendGroup = async (groupId: number, message: Message) => {
+    bot.session();
     const room = dir.joinedRoom(groupId);
     return { message_id: await bot.sendTo({ to: room.jid, type: 'groupchat', room }, message) };
   };
@@ -78,6 +81,7 @@ export function xmppActions(bot: XmppBot): ActionTable {
       return { user_id: userId, nickname: name, sex: 'unknown', age: 0 };
     },
     set_group_kick: async (p) => {
+      bot.session();
       const room = dir.joinedRoom(p.int('group_id'));
       const userId = p.int('user_id');
       const o = dir.occupant(room, userId);
@@ -91,6 +95,7 @@ export function xmppActions(bot: XmppBot): ActionTable {
       return null;
     },
     set_group_leave: async (p) => {
+      bot.session();
       const room = dir.room(p.int('group_id'));
       room.wanted = false;
       if (room.state !== 'left') await bot.send((xml) => xml('presence', { to: `${room.jid}/${room.nick}`, type: 'unavailable' }));

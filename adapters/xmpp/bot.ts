@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Element } from '@xmpp/client';
 import { LRUCache } from 'lru-cache';
-import { ActionError, PlatformMessages, ReconnectingLink, Retcode, type AdapterContext, type Message, type RecordedMessage, type TrackedLink } from '../../src/kit/index.js';
+import { ActionError, PlatformMessages, withDeadline, ReconnectingLink, Retcode, type AdapterContext, type Message, type RecordedMessage, type TrackedLink } from '../../src/kit/index.js';
 import { domainOf, type XmppAdapterConfig } from './config.js';
 import { Directory } from './directory.js';
 import { Inbound, scoped, type SentLog } from './inbound.js';
@@ -13,13 +13,16 @@ import { buildJoin, buildMessage, buildRetraction, NS, parseJid, parseRoster } f
 /** The platform link is down: nothing was sent. Shared by every platform adapter's actions. */
 export const LINK_DOWN = Retcode.UNAVAILABLE;
 
+/** How long delete_msg waits for the room's echo of a message just sent. */
+const ECHO_WAIT_MS = 2000;
+
 /** Our message in a conversation: where it went and every id it is known by (for retraction). */
 interface SentRef {
   readonly to: string;
   readonly type: 'groupchat' | 'chat';
   readonly ids: string[];
-  /** The room's stanza-ids, learned from its echo: what retractions in a room point at. */
-  readonly stanzaIds: string[];
+  /** Our id -> the room's stanza-id, learned from its echo: what retractions in a room point at. */
+  readonly stanzaIds: Map<string, string>;
 }
 
 /**
@@ -36,6 +39,8 @@ export class XmppBot {
   readonly link: ReconnectingLink<XmppSession>;
   /** Bounded like the message store: a message it forgot cannot be retracted anyway. */
   readonly #sent = new LRUCache<number, SentRef>({ max: 10_000 });
+  /** retract() of a room message whose echo (with the room's stanza-id) has not come yet. */
+  readonly #echoWaiters = new Map<number, () => void>();
   readonly #inbound: Inbound;
   readonly #track: TrackedLink;
   readonly domain: string;
@@ -51,9 +56,11 @@ export class XmppBot {
         const id = this.messages.idOf(scoped(chat, originId));
         return id !== undefined && this.#sent.has(id) ? id : undefined;
       },
-      learn: (messageId, chat, stanzaId) => {
-        this.#sent.get(messageId)?.stanzaIds.push(stanzaId);
+      learn: (messageId, chat, originId, stanzaId) => {
+        const sent = this.#sent.get(messageId);
+        sent?.stanzaIds.set(originId, stanzaId);
         this.messages.alias(messageId, scoped(chat, stanzaId));
+        if (sent && sent.stanzaIds.size >= sent.ids.length) this.#echoWaiters.get(messageId)?.();
       },
     };
     this.#inbound = new Inbound({
@@ -200,7 +207,7 @@ export class XmppBot {
       message,
     });
     for (const id of ids.slice(1)) this.messages.alias(rec.message_id, scoped(chat, id));
-    this.#sent.set(rec.message_id, { to: target.to, type: target.type, ids, stanzaIds: [] });
+    this.#sent.set(rec.message_id, { to: target.to, type: target.type, ids, stanzaIds: new Map() });
     return rec.message_id;
   }
 
@@ -214,7 +221,7 @@ export class XmppBot {
     if (!m.platformId?.startsWith(`${chat}\n`)) return undefined;
     const sent = this.#sent.get(messageId);
     // Ours in a room: the room's stanza-id once its echo taught it, else our origin-id.
-    const id = sent ? (type === 'groupchat' ? sent.stanzaIds[0] : undefined) ?? sent.ids[0]! : m.platformId.slice(chat.length + 1);
+    const id = sent ? (type === 'groupchat' ? sent.stanzaIds.get(sent.ids[0]!) : undefined) ?? sent.ids[0]! : m.platformId.slice(chat.length + 1);
     const to = type === 'groupchat' ? `${chat}/${m.sender.nickname}` : chat;
     return { id, to };
   }
@@ -223,8 +230,15 @@ export class XmppBot {
   async retract(m: RecordedMessage): Promise<void> {
     const sent = this.#sent.get(m.message_id);
     if (!sent) throw new ActionError(Retcode.FAILED, `message ${m.message_id} is not the bot's: XMPP lets a client retract only its own messages`);
-    const session = this.session();
-    const targets = sent.type === 'groupchat' && sent.stanzaIds.length > 0 ? sent.stanzaIds : sent.ids;
+    let session = this.session();
+    if (sent.type === 'groupchat' && sent.stanzaIds.size < sent.ids.length) {
+      // Other clients know a room message by the room's stanza-id, which its echo brings; a
+      // retraction right after sending waits for it (bounded), else falls back to our id.
+      await withDeadline(new Promise<void>((resolve) => this.#echoWaiters.set(m.message_id, resolve)), ECHO_WAIT_MS, this.ctx.signal).catch(() => {});
+      this.#echoWaiters.delete(m.message_id);
+      session = this.session();
+    }
+    const targets = sent.type === 'groupchat' ? sent.ids.map((id) => sent.stanzaIds.get(id) ?? id) : sent.ids;
     for (const target of targets) await session.send(buildRetraction(session.xml, sent.to, sent.type, `ob-${randomUUID()}`, target));
     this.#sent.delete(m.message_id);
   }

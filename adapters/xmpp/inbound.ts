@@ -8,8 +8,8 @@ import { allIds, parseJid, parseMessage, parseOccupantPresence, referenceId, typ
 export interface SentLog {
   /** The message_id of our message with this origin id in `chat`, if we sent it. */
   find(chat: string, originId: string): number | undefined;
-  /** The room assigned `stanzaId` to our message. */
-  learn(messageId: number, chat: string, stanzaId: string): void;
+  /** The room assigned `stanzaId` to the stanza of our message we sent as `originId`. */
+  learn(messageId: number, chat: string, originId: string, stanzaId: string): void;
 }
 
 export interface InboundDeps {
@@ -132,7 +132,7 @@ export class Inbound {
     if (!origin) return;
     const id = this.#d.sent.find(room.jid, origin);
     const stanzaId = m.ids.stanzaIds.find((x) => x.by === room.jid)?.id;
-    if (id !== undefined && stanzaId) this.#d.sent.learn(id, room.jid, stanzaId);
+    if (id !== undefined && stanzaId) this.#d.sent.learn(id, room.jid, origin, stanzaId);
   }
 
   /** The stored message a retraction names, if the retractor is its sender (anyone else is ignored). */

@@ -1,5 +1,6 @@
 import type { Client, Element } from '@xmpp/client';
 import { DeadlineError, OneBridgeError, withDeadline, type Logger } from '../../src/kit/index.js';
+import { ScramSha1 } from './scram.js';
 import { NS, parseJid, parseRoster, type RosterItem, type XmlFactory } from './stanza.js';
 
 type XmppLibrary = typeof import('@xmpp/client');
@@ -72,6 +73,9 @@ export class XmppSession {
     const client = lib.client({ service: opts.service, domain: opts.domain, username: opts.username, password: opts.password, resource: opts.resource, timeout: opts.timeoutMs });
     // One socket per session: the link owns retries, not xmpp.js.
     client.reconnect.stop();
+    // Our SCRAM-SHA-1 (node:crypto) in place of xmpp.js's, which takes seconds per login.
+    const scram = client.saslFactory._mechs.find((m) => m.name === ScramSha1.mechanismName);
+    if (scram) scram.mech = ScramSha1;
     let lastError: Error | undefined;
     // xmpp.js emits 'error' for socket and stream errors; unheard, an EventEmitter would throw.
     client.on('error', (err: Error) => {

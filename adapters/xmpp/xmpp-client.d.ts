@@ -55,6 +55,8 @@ declare module '@xmpp/client' {
     reconnect: { stop(): void };
     iqCaller: IqCaller;
     iqCallee: IqCallee;
+    /** saslmechanisms' factory: entries in priority order; `mech` is instantiated per login. */
+    saslFactory: { _mechs: Array<{ name: string; mech: new () => object }> };
     start(): Promise<JID>;
     stop(): Promise<unknown>;
     send(element: Element): Promise<void>;

@@ -1,4 +1,5 @@
 import { client, xml, type Element } from '@xmpp/client';
+import { ScramSha1 } from '../../adapters/xmpp/scram.js';
 import type { Prosody } from './prosody.js';
 
 export { xml, type Element };
@@ -27,6 +28,9 @@ export class XmppPeer {
   static async connect(server: Prosody, username: string, password: string, resource = 'peer'): Promise<XmppPeer> {
     const c = client({ service: server.service, domain: 'localhost', username, password, resource });
     c.reconnect.stop();
+    // The adapter's SCRAM (node:crypto): xmpp.js's own takes ~2 s per login here.
+    const scram = c.saslFactory._mechs.find((m) => m.name === ScramSha1.mechanismName);
+    if (scram) scram.mech = ScramSha1;
     // Peers answer roster pushes like any client would (xmpp.js answers unknown iqs with an error).
     c.iqCallee.set('jabber:iq:roster', 'query', () => ({}));
     const peer = new XmppPeer(c, `${username}@localhost`);
