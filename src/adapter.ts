@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AdminRoute } from './admin/route.js';
+import type { LimitsConfig } from './config/schema.js';
 import { OneBridgeError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { BotStatus } from './onebot/events.js';
@@ -54,6 +55,8 @@ export interface AdapterContext<Shared = undefined> {
   trackLink(options: TrackLinkOptions): TrackedLink;
   /** State shared by every account of this adapter type in one app (`definition.shared`). */
   readonly shared: Shared;
+  /** App-wide bounds on outside input (`limits:`): parse platform JSON within `max_json_depth`. */
+  readonly limits: LimitsConfig;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Adapter, AdapterContext, AnyAdapterDefinition, TrackedLink, TrackL
 import { AdminServer } from './admin/server.js';
 import type { Config } from './config/schema.js';
 import { StartupError } from './errors.js';
-import { getLogger, type Logger } from './logger.js';
+import { loggerFactory, type Logger } from './logger.js';
 import { coreActions } from './onebot/core-actions.js';
 import { sharedEncoder } from './onebot/encoder.js';
 import { ActionRouter } from './onebot/router.js';
@@ -22,6 +22,11 @@ const EARLY_EVENTS_MAX = 10_000;
 export interface AppOptions {
   /** The adapters accounts may name (`accounts[].adapter.type`); the config was built from them. */
   readonly adapters: readonly AnyAdapterDefinition[];
+  /**
+   * Where every component logs (a child per component). Default: onebridge's own winston
+   * logger on stderr, configured with `configureLogging`.
+   */
+  readonly logger?: Logger;
 }
 
 export interface ShutdownSummary {
@@ -51,6 +56,7 @@ export class App {
   readonly transports: Transport[] = [];
   admin: AdminServer | undefined;
   readonly #logger: Logger;
+  readonly #log: (component: string) => Logger;
   readonly #started: Array<{ name: string; adapter: Adapter; links: Set<Connection> }> = [];
   readonly #adapters: ReadonlyMap<string, AnyAdapterDefinition>;
   /** Per adapter type: the state its accounts share (`definition.shared`), built on first use. */
@@ -65,8 +71,9 @@ export class App {
   constructor(config: Config, options: AppOptions) {
     this.config = config;
     this.#adapters = new Map(options.adapters.map((a) => [a.type, a]));
-    this.#logger = getLogger('app');
-    this.registry = new ConnectionRegistry(getLogger('registry'));
+    this.#log = loggerFactory(options.logger);
+    this.#logger = this.#log('app');
+    this.registry = new ConnectionRegistry(this.#log('registry'));
   }
 
   get state(): State {
@@ -79,7 +86,7 @@ export class App {
     for (const [i, accountConfig] of this.config.accounts.entries()) {
       // 0 until known: a relay account without self_id learns it right after start.
       let selfId = accountConfig.self_id ?? 0;
-      const logger = getLogger(`${accountConfig.adapter.type}:${accountConfig.self_id ?? `accounts[${i}]`}`);
+      const logger = this.#log(`${accountConfig.adapter.type}:${accountConfig.self_id ?? `accounts[${i}]`}`);
       let account: Account | undefined;
       const definition = this.#adapters.get(accountConfig.adapter.type);
       if (!definition) throw new StartupError('ONEBRIDGE_ADAPTER_UNKNOWN', `no adapter "${accountConfig.adapter.type}" was given to the app`, `accounts[${i}].adapter.type`);
@@ -96,6 +103,7 @@ export class App {
         },
         trackLink: (options) => this.#trackLink(options, () => selfId, links),
         shared: this.#sharedFor(definition),
+        limits: this.config.limits,
       };
       const adapter = await definition.create(accountConfig.adapter, ctx);
       await adapter.start(this.#lifetime.signal);
@@ -123,7 +131,7 @@ export class App {
     for (const [i, entry] of this.config.network.entries()) {
       const account = entry.self_id === undefined ? firstAccount : this.accounts.get(entry.self_id)!;
       const key = `network[${i}]`;
-      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger: getLogger(`${entry.type}:${key}`) });
+      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger: this.#log(`${entry.type}:${key}`), limits: this.config.limits });
       this.transports.push(transport);
       await transport.start();
       if (this.#stopRequested()) return;
@@ -132,8 +140,9 @@ export class App {
       const routes = this.#started.flatMap(({ adapter }) => adapter.adminRoutes ?? []);
       this.admin = new AdminServer(this.config.admin, {
         registry: this.registry,
-        logger: getLogger('admin'),
+        logger: this.#log('admin'),
         routes,
+        limits: this.config.limits,
         describe: () => ({ accounts: [...this.accounts.values()].map((a) => ({ self_id: a.selfId, ...a.status() })) }),
       });
       this.transports.push(this.admin);

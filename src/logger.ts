@@ -4,8 +4,19 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
 export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 
-/** The logger every component gets: winston's, with a `component` field always set. */
-export type Logger = winston.Logger;
+/**
+ * The logger every component gets, with a `component` field always set. Ours is winston's; a
+ * program embedding onebridge may pass its own (winston, pino, or any object of this shape).
+ */
+export interface Logger {
+  /** `meta` adds fields to the record (winston's `{ stack }`); loggers may ignore it. */
+  error(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  debug(message: string, meta?: Record<string, unknown>): unknown;
+  /** A logger for one component: `child({ component: 'ws:network[0]' })`. */
+  child(bindings: { component: string }): Logger;
+}
 
 function textFormat(): winston.Logform.Format {
   return winston.format.printf((info) => {
@@ -47,4 +58,9 @@ export function logLevel(): string {
 /** One logger per component; the name appears in every line it writes. */
 export function getLogger(component: string): Logger {
   return root.child({ component });
+}
+
+/** Component loggers from `base` (an injected logger), or from onebridge's own when none. */
+export function loggerFactory(base?: Logger): (component: string) => Logger {
+  return base ? (component) => base.child({ component }) : getLogger;
 }

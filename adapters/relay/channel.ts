@@ -3,11 +3,14 @@ import type { Logger } from '../../src/logger.js';
 import { withArrayMessage } from '../../src/kit/index.js';
 import { ActionError } from '../../src/onebot/params.js';
 import type { ActionRequest, ActionResponse, OneBotEvent } from '../../src/onebot/types.js';
+import { depthMessage, parseUntrustedJson } from '../../src/untrusted-json.js';
 
 /** Documented relay retcodes, after the HTTP statuses they mean (as 1400/1404 are). */
 export const RelayRetcode = {
   /** The upstream link is down (or went down while the action waited). */
   UPSTREAM_DOWN: 1503,
+  /** Upstream's answer could not be read (nested deeper than `limits.max_json_depth`). */
+  BAD_UPSTREAM_ANSWER: 1502,
   /** Upstream did not answer within `action_timeout_ms`. */
   UPSTREAM_TIMEOUT: 1504,
 } as const;
@@ -31,6 +34,7 @@ export class UpstreamChannel {
   readonly #onEvent: (event: OneBotEvent) => void;
   readonly #logger: Logger;
   readonly #timeoutMs: number;
+  readonly #maxJsonDepth: number;
   #ws: WebSocket | undefined;
   #next = 1;
   /** What the upstream's last heartbeat said of its own platform connection. */
@@ -38,10 +42,11 @@ export class UpstreamChannel {
   /** Told the size of each frame sent upstream (for the registry's traffic counts). */
   onSent: ((bytes: number) => void) | undefined;
 
-  constructor(onEvent: (event: OneBotEvent) => void, logger: Logger, timeoutMs: number) {
+  constructor(onEvent: (event: OneBotEvent) => void, logger: Logger, timeoutMs: number, maxJsonDepth: number) {
     this.#onEvent = onEvent;
     this.#logger = logger;
     this.#timeoutMs = timeoutMs;
+    this.#maxJsonDepth = maxJsonDepth;
   }
 
   get connected(): boolean {
@@ -57,7 +62,14 @@ export class UpstreamChannel {
     // A new link says nothing yet of the platform: don't keep a stale "offline" from the last one.
     this.upstreamOnline = true;
     ws.on('message', (data, isBinary) => {
-      if (this.#ws === ws && !isBinary) this.#onFrame(data.toString());
+      if (this.#ws !== ws || isBinary) return;
+      try {
+        this.#onFrame(data.toString());
+      } catch (err) {
+        // A bug of ours on upstream input: this link goes (and is redialled), not the process.
+        this.#logger.error(`upstream link closed with 1011: internal error handling its frame: ${(err as Error).message}`, { stack: (err as Error).stack });
+        if (ws.readyState === WebSocket.OPEN) ws.close(1011, 'internal error');
+      }
     });
   }
 
@@ -89,22 +101,36 @@ export class UpstreamChannel {
   }
 
   #onFrame(text: string): void {
-    let frame: Record<string, unknown>;
-    try {
-      frame = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      this.#logger.warn(`upstream sent a frame that is not JSON (${text.slice(0, 80)}); ignored`);
+    const parsed = parseUntrustedJson(text, this.#maxJsonDepth, { wantEcho: true });
+    if (!parsed.ok) {
+      if (parsed.reason === 'syntax') {
+        this.#logger.warn(`upstream sent a frame that is not JSON (${text.slice(0, 80)}); ignored`);
+        return;
+      }
+      // An answer we cannot read still settles its action now, rather than at its timeout.
+      const echo = parsed.echo;
+      const pending = typeof echo === 'string' ? this.#pending.get(echo) : undefined;
+      this.#logger.warn(`${depthMessage('a frame from upstream', this.#maxJsonDepth)}; ${pending ? `${pending.action} fails with ${RelayRetcode.BAD_UPSTREAM_ANSWER}` : 'ignored'}`);
+      if (pending) {
+        const message = depthMessage(`upstream's answer to ${pending.action}`, this.#maxJsonDepth);
+        this.#settle(echo as string, pending, { status: 'failed', retcode: RelayRetcode.BAD_UPSTREAM_ANSWER, data: null, message, wording: message });
+      }
       return;
     }
+    const frame = parsed.value as Record<string, unknown>;
     if (typeof frame !== 'object' || frame === null) return;
     if (typeof frame['post_type'] === 'string') return this.#event(frame as OneBotEvent);
     const echo = frame['echo'];
     const pending = typeof echo === 'string' ? this.#pending.get(echo) : undefined;
     if (!pending) return;
-    this.#pending.delete(echo as string);
-    clearTimeout(pending.timer);
     const { echo: _ours, ...res } = frame;
-    pending.resolve({ status: 'failed', retcode: 0, data: null, message: '', wording: '', ...(res as Partial<ActionResponse>) } as Omit<ActionResponse, 'echo'>);
+    this.#settle(echo as string, pending, { status: 'failed', retcode: 0, data: null, message: '', wording: '', ...(res as Partial<ActionResponse>) } as Omit<ActionResponse, 'echo'>);
+  }
+
+  #settle(echo: string, pending: Pending, answer: Omit<ActionResponse, 'echo'>): void {
+    this.#pending.delete(echo);
+    clearTimeout(pending.timer);
+    pending.resolve(answer);
   }
 
   #event(event: OneBotEvent): void {

@@ -5,7 +5,12 @@ import type { ActionRequest, ActionResponse, OneBotEvent } from '../../src/onebo
 import { USER_AGENT } from '../../src/package-info.js';
 import { remoteOf } from '../../src/transport/auth.js';
 import { listen } from '../../src/transport/listen.js';
+import { requestUrl } from '../../src/transport/request-url.js';
+import { depthMessage, parseUntrustedJson } from '../../src/untrusted-json.js';
 import { RelayRetcode } from './channel.js';
+
+/** Largest webhook body accepted from the implementation (as the ws modes' frame limit). */
+const MAX_EVENT_BYTES = 256 * 1024 * 1024;
 
 export interface HttpUpstreamOptions {
   /** The implementation's HTTP API root, e.g. http://127.0.0.1:3000/ */
@@ -18,13 +23,13 @@ export interface HttpUpstreamOptions {
   readonly path: string;
   /** Checks `X-Signature` when set. */
   readonly secret: string;
+  /** `limits.max_json_depth`: deeper answers and events are refused unbuilt. */
+  readonly maxJsonDepth: number;
   readonly logger: Logger;
   readonly onEvent: (event: OneBotEvent) => void;
 }
 
 type Answer = Omit<ActionResponse, 'echo'>;
-/** Largest event POST accepted from the implementation; a larger one gets 413. */
-const MAX_EVENT_BYTES = 64 * 1024 * 1024;
 const failure = (retcode: number, message: string): Answer => ({ status: 'failed', retcode, data: null, message, wording: message });
 
 /**
@@ -42,7 +47,13 @@ export class HttpUpstream {
 
   constructor(options: HttpUpstreamOptions) {
     this.#o = options;
-    this.#server = createServer((req, res) => void this.#receive(req, res));
+    this.#server = createServer((req, res) => {
+      this.#receive(req, res).catch((err: Error) => {
+        this.#o.logger.error(`upstream event from ${remoteOf(req)} failed: ${err.message}`, { stack: err.stack });
+        if (!res.headersSent && !res.destroyed) res.writeHead(500).end();
+        else res.destroy();
+      });
+    });
   }
 
   get inFlight(): number {
@@ -70,13 +81,16 @@ export class HttpUpstream {
       this.onSent?.(Buffer.byteLength(body));
       this.reachable = true;
       const text = await res.text();
-      try {
-        const answer = JSON.parse(text) as Answer & { echo?: unknown };
-        const { echo: _none, ...rest } = answer;
+      const parsed = parseUntrustedJson(text, this.#o.maxJsonDepth);
+      if (parsed.ok && typeof parsed.value === 'object' && parsed.value !== null) {
+        const { echo: _none, ...rest } = parsed.value as Answer & { echo?: unknown };
         return rest;
-      } catch {
-        return failure(res.status === 404 ? 1404 : RelayRetcode.UPSTREAM_DOWN, `upstream answered HTTP ${res.status} without JSON`);
       }
+      if (!parsed.ok && parsed.reason === 'depth') {
+        this.#o.logger.warn(`${depthMessage(`upstream's answer to ${req.action}`, this.#o.maxJsonDepth)}; it fails with ${RelayRetcode.BAD_UPSTREAM_ANSWER}`);
+        return failure(RelayRetcode.BAD_UPSTREAM_ANSWER, depthMessage(`upstream's answer to ${req.action}`, this.#o.maxJsonDepth));
+      }
+      return failure(res.status === 404 ? 1404 : RelayRetcode.UPSTREAM_DOWN, `upstream answered HTTP ${res.status} without JSON`);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
       if (e.name === 'TimeoutError') return failure(RelayRetcode.UPSTREAM_TIMEOUT, `upstream did not answer ${req.action} within ${this.#o.timeoutMs} ms (action_timeout_ms)`);
@@ -88,8 +102,8 @@ export class HttpUpstream {
   }
 
   async #receive(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'POST' || url.pathname !== this.#o.path) {
+    const url = requestUrl(req);
+    if (req.method !== 'POST' || url?.pathname !== this.#o.path) {
       req.resume();
       res.writeHead(404).end();
       return;
@@ -110,13 +124,14 @@ export class HttpUpstream {
         return;
       }
     }
-    let event: OneBotEvent;
-    try {
-      event = JSON.parse(raw.toString('utf8')) as OneBotEvent;
-    } catch {
-      res.writeHead(400).end();
+    const parsed = parseUntrustedJson(raw.toString('utf8'), this.#o.maxJsonDepth);
+    if (!parsed.ok) {
+      const why = parsed.reason === 'depth' ? depthMessage('it', this.#o.maxJsonDepth) : 'it is not JSON';
+      this.#o.logger.warn(`upstream event from ${remoteOf(req)} dropped: ${why}`);
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${why}\n`);
       return;
     }
+    let event = parsed.value as OneBotEvent;
     res.writeHead(204).end();
     this.reachable = true;
     if (typeof event !== 'object' || event === null || typeof event.post_type !== 'string' || event.post_type === 'meta_event') return;

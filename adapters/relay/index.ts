@@ -7,6 +7,7 @@ import { USER_AGENT } from '../../src/package-info.js';
 import { authorize, remoteOf } from '../../src/transport/auth.js';
 import { listen } from '../../src/transport/listen.js';
 import { rejectUpgrade } from '../../src/transport/reject.js';
+import { requestUrl } from '../../src/transport/request-url.js';
 import { UpstreamChannel } from './channel.js';
 import { RelayAdapterConfig } from './config.js';
 import { HttpUpstream } from './http-upstream.js';
@@ -74,12 +75,13 @@ export const relayAdapter = defineAdapter({
 function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Adapter {
   const up = config.upstream;
   const logger = ctx.logger;
-  const channel = new UpstreamChannel((event) => ctx.emit(event), logger, up.action_timeout_ms);
+  const maxJsonDepth = ctx.limits.max_json_depth;
+  const channel = new UpstreamChannel((event) => ctx.emit(event), logger, up.action_timeout_ms, maxJsonDepth);
   channel.onSent = (bytes) => conn?.countOut(bytes);
   const endpoint = up.mode === 'ws' || up.mode === 'http' ? up.url : `ws://${up.host}:${up.port}${up.path}`;
   const http =
     up.mode === 'http'
-      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, logger, onEvent: (event) => ctx.emit(event) })
+      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, maxJsonDepth, logger, onEvent: (event) => ctx.emit(event) })
       : undefined;
   if (http) http.onSent = (bytes) => conn?.countOut(bytes);
   const call = (req: { action: string; params: Record<string, unknown> }) => (http ? http.call(req) : channel.call(req));
@@ -134,6 +136,7 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
       return n;
     },
     async start() {
+      if (conn || stopped) return;
       conn = ctx.trackLink({ endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, inFlight: () => (http ? http.inFlight : channel.inFlight) });
       if (http) {
         await http.start();
@@ -171,9 +174,9 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
       server = createServer((_req, res) => res.writeHead(426, { Upgrade: 'websocket' }).end());
       server.on('upgrade', (req, socket: Socket, head) => {
         socket.on('error', () => {});
-        const url = new URL(req.url ?? '/', 'http://localhost');
+        const url = requestUrl(req);
         if (stopped) return rejectUpgrade(socket, 503, 'onebridge is shutting down');
-        if (url.pathname !== up.path) return rejectUpgrade(socket, 404, `upstream endpoint is ${up.path}`);
+        if (!url || url.pathname !== up.path) return rejectUpgrade(socket, 404, `upstream endpoint is ${up.path}`);
         const auth = authorize(req, url, up.access_token);
         if (!auth.ok) {
           logger.warn(`upstream dial-in from ${remoteOf(req)} refused: ${auth.reason}`);

@@ -3,6 +3,7 @@ import { formatMessage } from '../../src/onebot/message.js';
 import { ActionError, type Params } from '../../src/onebot/params.js';
 import type { ActionTable } from '../../src/onebot/router.js';
 import { Retcode } from '../../src/onebot/types.js';
+import { preview } from '../../src/untrusted-json.js';
 import type { SandboxWorld } from './world.js';
 
 /** What the sandbox shows for honours: fixed, but spec-shaped. */
@@ -73,7 +74,7 @@ export function sandboxActions(world: SandboxWorld, selfId: number, nickname: st
       const type = p.optionalString('message_type');
       if (type === 'private' || (type === '' && !p.has('group_id'))) return send({ to: p.int('user_id') }, p);
       if (type === 'group' || type === '') return send({ group_id: p.int('group_id') }, p);
-      throw new ActionError(Retcode.BAD_REQUEST, `param message_type: expected "private" or "group", got ${JSON.stringify(type)}`);
+      throw new ActionError(Retcode.BAD_REQUEST, `param message_type: expected "private" or "group", got ${preview(type)}`);
     },
     delete_msg: (p) => void world.recall(selfId, p.int('message_id')),
     get_msg: (p, ctx) => {
@@ -123,7 +124,7 @@ export function sandboxActions(world: SandboxWorld, selfId: number, nickname: st
     get_image: (p) => ({ file: file(p.string('file'), 'image').url }),
     get_record: (p) => {
       const format = p.string('out_format');
-      if (!['mp3', 'amr', 'wma', 'm4a', 'spx', 'ogg', 'wav', 'flac'].includes(format)) throw new ActionError(Retcode.BAD_REQUEST, `param out_format: expected one of mp3, amr, wma, m4a, spx, ogg, wav, flac, got ${JSON.stringify(format)}`);
+      if (!['mp3', 'amr', 'wma', 'm4a', 'spx', 'ogg', 'wav', 'flac'].includes(format)) throw new ActionError(Retcode.BAD_REQUEST, `param out_format: expected one of mp3, amr, wma, m4a, spx, ogg, wav, flac, got ${preview(format)}`);
       return { file: `${file(p.string('file'), 'record').url}.${format}` };
     },
     can_send_image: () => ({ yes: true }),

@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AdminConfig } from '../config/schema.js';
+import type { AdminConfig, LimitsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { VERSION } from '../package-info.js';
 import type { ConnectionRegistry } from '../registry.js';
 import { BodyError, readBody } from '../kit/body.js';
 import { authorize, remoteOf } from '../transport/auth.js';
 import { listen } from '../transport/listen.js';
+import { requestUrl } from '../transport/request-url.js';
+import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 import type { Transport } from '../transport/transport.js';
 import type { AdminRoute } from './route.js';
 
@@ -15,6 +17,8 @@ export interface AdminServerDeps {
   readonly registry: ConnectionRegistry;
   readonly logger: Logger;
   readonly routes: readonly AdminRoute[];
+  /** Process-wide input limits (`limits:`): bodies nested deeper are refused with 400. */
+  readonly limits: LimitsConfig;
   /** Extra facts for `GET /status`. */
   readonly describe: () => Record<string, unknown>;
 }
@@ -108,7 +112,6 @@ export class AdminServer implements Transport {
   }
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     this.#inflight.add(res);
     res.once('close', () => {
       this.#inflight.delete(res);
@@ -121,6 +124,12 @@ export class AdminServer implements Transport {
       res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     };
+    const url = requestUrl(req);
+    if (!url) {
+      req.resume();
+      send(400, { error: 'malformed request target' });
+      return;
+    }
     const auth = authorize(req, url, this.#config.access_token);
     if (!auth.ok) {
       this.#deps.logger.warn(`admin: rejected ${req.method} ${url.pathname} from ${remoteOf(req)}: ${auth.reason}`);
@@ -140,7 +149,7 @@ export class AdminServer implements Transport {
     const gone = new AbortController();
     res.once('close', () => gone.abort());
     try {
-      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const body = req.method === 'POST' ? await readJson(req, this.#deps.limits.max_json_depth) : undefined;
       const reply = await route.handle({ query: url.searchParams, body, signal: AbortSignal.any([gone.signal, this.#closing.signal]) });
       if (!res.writableEnded && !res.destroyed) send(reply.status, reply.body);
     } catch (err) {
@@ -151,16 +160,14 @@ export class AdminServer implements Transport {
   }
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage, maxDepth: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
     req.resume();
     throw new BodyError(406, 'send a JSON body with Content-Type: application/json');
   }
   const raw = await readBody(req, MAX_BODY_BYTES, 'admin body limit');
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new BodyError(400, 'body is not valid JSON');
-  }
+  const parsed = parseUntrustedJson(raw.toString('utf8'), maxDepth);
+  if (parsed.ok) return parsed.value;
+  throw new BodyError(400, parsed.reason === 'depth' ? depthMessage('body', maxDepth) : 'body is not valid JSON');
 }

@@ -72,7 +72,15 @@ export function parseConfig(text: string, adapters: readonly AnyAdapterDefinitio
   if (doc.contents !== null && !isMap(doc.contents)) {
     throw new ConfigError(file, [{ path: '', message: 'expected a mapping of keys (accounts:, network:, …) at the top level' }]);
   }
-  const result = buildConfigSchema(adapters).safeParse(raw, { reportInput: true });
+  return validateConfig(raw, adapters, file);
+}
+
+/**
+ * Validate a config given as a value (what YAML parses to, or an object a program builds):
+ * the result has every default filled in. Throws ConfigError with every problem found.
+ */
+export function validateConfig(raw: unknown, adapters: readonly AnyAdapterDefinition[], file = '<inline>'): Config {
+  const result = buildConfigSchema(adapters).safeParse(raw ?? {}, { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap(toProblems));
   return result.data;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AdapterConfigBase, AnyAdapterDefinition } from '../adapter.js';
 import { OneBridgeError } from '../errors.js';
 import { LOG_LEVELS } from '../logger.js';
+import { DEFAULT_MAX_JSON_DEPTH } from '../untrusted-json.js';
 import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token } from './types.js';
 
 /** `network[]` entry `type: ws`: a forward WebSocket server (paths `/`, `/api`, `/event`). */
@@ -163,6 +164,17 @@ export const ShutdownConfig = z.strictObject({
   grace_ms: durationMs(600_000).default(3000),
 });
 
+/** `limits:` process-wide bounds on what onebridge reads from anyone outside. */
+export const LimitsConfig = z.strictObject({
+  /**
+   * Deepest JSON nesting accepted in anything parsed from outside: WS frames (forward and
+   * reverse), HTTP API bodies, webhook replies, relay upstream frames and webhooks, admin
+   * bodies. Deeper input is refused (1400 / HTTP 400) before it is built.
+   */
+  max_json_depth: intIn(8, 1000).default(DEFAULT_MAX_JSON_DEPTH),
+});
+export type LimitsConfig = z.infer<typeof LimitsConfig>;
+
 export const LogConfig = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info'),
   format: z.enum(['text', 'json']).default('text'),
@@ -196,6 +208,7 @@ export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.
     admin: AdminConfig.optional(),
     shutdown: ShutdownConfig.prefault({}),
     log: LogConfig.prefault({}),
+    limits: LimitsConfig.prefault({}),
     ...sections,
   })
   .superRefine((config, ctx) => {
@@ -243,6 +256,7 @@ const ConfigShape = z.strictObject({
   admin: AdminConfig.optional(),
   shutdown: ShutdownConfig,
   log: LogConfig,
+  limits: LimitsConfig,
 });
 /** A validated config. Adapter sections (`sandbox:`) are top-level keys named after their type. */
 export type Config = z.infer<typeof ConfigShape> & { readonly [section: string]: unknown };

@@ -4,10 +4,13 @@ import { OneBridgeError } from '../errors.js';
 /** A request body onebridge refuses, with the HTTP status that says why. */
 export class BodyError extends OneBridgeError {
   readonly status: 400 | 406 | 413;
+  /** The body's top-level `echo`, when it could be read (a body refused for depth). */
+  readonly echo: unknown;
 
-  constructor(status: 400 | 406 | 413, message: string) {
+  constructor(status: 400 | 406 | 413, message: string, echo?: unknown) {
     super('ONEBRIDGE_BAD_BODY', message);
     this.status = status;
+    this.echo = echo;
   }
 }
 

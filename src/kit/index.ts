@@ -15,6 +15,7 @@ export { ActionError, Params } from '../onebot/params.js';
 export type { ActionContext, ActionHandler, ActionTable } from '../onebot/router.js';
 export { Retcode, type Message, type OneBotEvent, type Segment } from '../onebot/types.js';
 export { USER_AGENT, VERSION } from '../package-info.js';
+export { DEFAULT_MAX_JSON_DEPTH, depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 export { Backoff, type BackoffOptions } from '../transport/backoff.js';
 export { BodyError, readBody } from './body.js';
 export { DeadlineError, sleep, withDeadline, type DeadlineOptions } from './deadline.js';

@@ -1,3 +1,4 @@
+import { preview } from '../untrusted-json.js';
 import { InvalidMessageError, toMessage } from './message.js';
 import { Retcode, type Message } from './types.js';
 
@@ -14,7 +15,7 @@ export class ActionError extends Error {
 }
 
 const badParam = (name: string, expected: string, got: unknown) =>
-  new ActionError(Retcode.BAD_REQUEST, `param ${name}: expected ${expected}, got ${got === undefined ? 'nothing' : JSON.stringify(got)}`);
+  new ActionError(Retcode.BAD_REQUEST, `param ${name}: expected ${expected}, got ${got === undefined ? 'nothing' : preview(got)}`);
 
 /**
  * Typed reads of an action's params. Numbers and booleans given as strings are accepted, as

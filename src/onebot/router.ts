@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { clip } from '../untrusted-json.js';
 import { isStandardAction, STANDARD_ACTIONS, type ParamSpec } from './action-schema.js';
 import { ActionError, Params } from './params.js';
 import { Retcode, type ActionRequest, type ActionResponse, type MessageFormat } from './types.js';
@@ -131,7 +132,7 @@ export class ActionRouter {
     }
     const handler = this.handler(action);
     if (!handler) {
-      const why = isStandardAction(action) ? `${action} is not supported by the ${this.#adapterName} adapter` : `unknown action: ${action}`;
+      const why = isStandardAction(action) ? `${action} is not supported by the ${this.#adapterName} adapter` : `unknown action: ${clip(action)}`;
       return failed(Retcode.NOT_FOUND, why, req.echo);
     }
     const params = new Params(req.params);
@@ -143,7 +144,7 @@ export class ActionRouter {
     }
     if (mode === 'now') return this.#run(action, handler, params, ctx, req.echo);
     const later = () => this.#run(action, handler, params, ctx).then((res) => {
-      if (res.status === 'failed') this.#logger.warn(`${req.action} failed afterwards (${res.retcode}): ${res.message}`);
+      if (res.status === 'failed') this.#logger.warn(`${clip(req.action)} failed afterwards (${res.retcode}): ${res.message}`);
     });
     if (this.#closed) return failed(Retcode.INTERNAL, 'shutting down', req.echo);
     if (mode === 'async') setImmediate(() => void later());
@@ -181,8 +182,8 @@ export class ActionRouter {
       return withEcho({ ...(await this.#forward!(req, ctx)) }, req.echo);
     } catch (err) {
       if (err instanceof ActionError) return failed(err.retcode, err.message, req.echo);
-      this.#logger.error(`forwarding ${req.action} crashed: ${(err as Error).message}`);
-      return failed(Retcode.INTERNAL, `internal error forwarding ${req.action}`, req.echo);
+      this.#logger.error(`forwarding ${clip(req.action)} crashed: ${(err as Error).message}`);
+      return failed(Retcode.INTERNAL, `internal error forwarding ${clip(req.action)}`, req.echo);
     }
   }
 

@@ -1,11 +1,12 @@
 import type { Account } from '../account.js';
-import type { HttpPostConfig } from '../config/schema.js';
+import type { HttpPostConfig, LimitsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
 import { lifecycleEvent } from '../onebot/events.js';
 import { runQuickOperation } from '../onebot/quick-operation.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
+import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 import type { Connection, ConnectionRegistry } from '../registry.js';
 import { signBody } from '../kit/hmac.js';
 import { Backoff } from './backoff.js';
@@ -17,6 +18,7 @@ export interface HttpPostDeps {
   readonly registry: ConnectionRegistry;
   readonly encoder: EventEncoder;
   readonly logger: Logger;
+  readonly limits: LimitsConfig;
 }
 
 /** `sha1=<hex HMAC-SHA1(secret, body)>`, over the exact bytes sent. */
@@ -197,12 +199,11 @@ export class HttpPost implements Transport {
     if (res.status >= 400) throw new Error(`it answered ${res.status}; not retried`);
     if (res.status === 204 || text.trim() === '') return undefined;
     this.#conn.countIn(Buffer.byteLength(text));
-    try {
-      return JSON.parse(text);
-    } catch {
-      this.#deps.logger.warn(`${this.key}: reply from ${this.#config.url} is not JSON; ignored`);
-      return undefined;
-    }
+    const max = this.#deps.limits.max_json_depth;
+    const parsed = parseUntrustedJson(text, max);
+    if (parsed.ok) return parsed.value;
+    this.#deps.logger.warn(`${this.key}: reply from ${this.#config.url} ignored: ${parsed.reason === 'depth' ? depthMessage('it', max) : 'it is not JSON'}`);
+    return undefined;
   }
 
   async #quickOperation(event: OneBotEvent, reply: unknown): Promise<void> {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Account } from '../account.js';
-import type { HttpServerConfig } from '../config/schema.js';
+import type { HttpServerConfig, LimitsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
@@ -10,7 +10,9 @@ import { Retcode, type ActionResponse, type OneBotEvent } from '../onebot/types.
 import type { Connection, ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf, remoteOfSocket } from './auth.js';
 import { BodyError, readParams } from './http-body.js';
+import { clip } from '../untrusted-json.js';
 import { listen } from './listen.js';
+import { requestUrl } from './request-url.js';
 import type { Transport } from './transport.js';
 
 export interface HttpServerDeps {
@@ -18,6 +20,7 @@ export interface HttpServerDeps {
   readonly registry: ConnectionRegistry;
   readonly encoder: EventEncoder;
   readonly logger: Logger;
+  readonly limits: LimitsConfig;
 }
 
 interface SseClient {
@@ -132,7 +135,6 @@ export class HttpServer implements Transport {
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const conn = this.#sockets.get(req.socket);
     conn?.countIn(Number(req.headers['content-length'] ?? 0));
-    const url = new URL(req.url ?? '/', 'http://localhost');
     const send = (status: number, body: ActionResponse | Record<string, unknown>) => {
       const text = JSON.stringify(body);
       // During shutdown the socket goes with its last answer instead of idling.
@@ -144,6 +146,11 @@ export class HttpServer implements Transport {
     if (this.#closing) {
       req.resume();
       return send(503, failed(Retcode.INTERNAL, 'server shutting down'));
+    }
+    const url = requestUrl(req);
+    if (!url) {
+      req.resume();
+      return send(400, failed(Retcode.BAD_REQUEST, 'malformed request target'));
     }
     const auth = authorize(req, url, this.#config.access_token);
     if (!auth.ok) {
@@ -171,7 +178,7 @@ export class HttpServer implements Transport {
     let echo: unknown;
     if (req.method === 'POST') {
       try {
-        const body = await readParams(req, this.#config.max_body_bytes);
+        const body = await readParams(req, this.#config.max_body_bytes, this.#deps.limits.max_json_depth);
         if (action === '') {
           // POST / with {action, params, echo}, as several clients send it.
           if (typeof body['action'] !== 'string') return send(400, failed(Retcode.BAD_REQUEST, 'POST / needs a JSON body {action, params}'));
@@ -185,13 +192,13 @@ export class HttpServer implements Transport {
         if (!(err instanceof BodyError)) throw err;
         this.#deps.logger.warn(`${req.method} ${url.pathname} from ${remoteOf(req)}: ${err.message} (${err.status})`);
         if (err.status === 413) res.shouldKeepAlive = false;
-        return send(err.status, failed(HTTP_STATUS_FOR[err.status] ?? Retcode.BAD_REQUEST, err.message));
+        return send(err.status, failed(HTTP_STATUS_FOR[err.status] ?? Retcode.BAD_REQUEST, err.message, action === '' ? err.echo : undefined));
       }
     } else req.resume();
     if (action === '') return send(404, failed(Retcode.NOT_FOUND, 'no action: request /<action>, e.g. /get_status'));
     const { account } = this.#deps;
     if (!account.router.knows(action)) {
-      return send(404, failed(Retcode.NOT_FOUND, `unknown action: ${action}`, echo));
+      return send(404, failed(Retcode.NOT_FOUND, `unknown action: ${clip(action)}`, echo));
     }
     const result = await account.router.call(echo === undefined ? { action, params } : { action, params, echo }, { selfId: account.selfId, format: this.#config.message_format });
     // The client may have gone; an answer to nobody is dropped, not an error.

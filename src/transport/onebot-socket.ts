@@ -5,6 +5,7 @@ import { parseActionFrame } from '../onebot/frame.js';
 import { failed } from '../onebot/router.js';
 import { Retcode, type ActionResponse, type MessageFormat } from '../onebot/types.js';
 import type { Connection } from '../registry.js';
+import { clip, DEFAULT_MAX_JSON_DEPTH } from '../untrusted-json.js';
 
 export interface OneBotSocketDeps {
   readonly account: Account;
@@ -18,14 +19,17 @@ export interface OneBotSocketLimits {
   readonly maxBufferedBytes: number;
   /** Events dropped in a row after which the socket is cut. */
   readonly maxDroppedInRow: number;
+  /** Deepest JSON nesting accepted in a frame (`limits.max_json_depth`); deeper answers 1400. */
+  readonly maxJsonDepth: number;
 }
 
-const NO_LIMITS: OneBotSocketLimits = { maxInFlight: Number.POSITIVE_INFINITY, maxBufferedBytes: Number.POSITIVE_INFINITY, maxDroppedInRow: Number.POSITIVE_INFINITY };
+const NO_LIMITS: OneBotSocketLimits = { maxInFlight: Number.POSITIVE_INFINITY, maxBufferedBytes: Number.POSITIVE_INFINITY, maxDroppedInRow: Number.POSITIVE_INFINITY, maxJsonDepth: DEFAULT_MAX_JSON_DEPTH };
 
 /**
  * The OneBot side of one WebSocket, whoever dialled: counts traffic on its registry entry,
  * answers action frames through the account's router, and sends frames only while open.
- * Forward and reverse WebSockets share it, so both serve actions identically.
+ * Forward and reverse WebSockets share it, so both serve actions identically. A throw while
+ * handling this client's input (a bug of ours) closes this socket with 1011, never the process.
  *
  * It does not own the socket's lifecycle (close, reconnect, keepalive): its transport does.
  */
@@ -41,12 +45,12 @@ export class OneBotSocket {
   /** Pings sent since the last pong. */
   missedPongs = 0;
 
-  constructor(ws: WebSocket, conn: Connection, deps: OneBotSocketDeps, format: MessageFormat, limits: OneBotSocketLimits = NO_LIMITS) {
+  constructor(ws: WebSocket, conn: Connection, deps: OneBotSocketDeps, format: MessageFormat, limits: Partial<OneBotSocketLimits> = {}) {
     this.ws = ws;
     this.conn = conn;
     this.#deps = deps;
     this.#format = format;
-    this.#limits = limits;
+    this.#limits = { ...NO_LIMITS, ...limits };
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('pong', () => {
       this.missedPongs = 0;
@@ -90,10 +94,36 @@ export class OneBotSocket {
   }
 
   #reply(res: ActionResponse): void {
-    this.send(Buffer.from(JSON.stringify(res)));
+    let text: string;
+    try {
+      text = JSON.stringify(res);
+    } catch (err) {
+      // A handler returned data JSON cannot hold: the client still gets an answer, with its echo.
+      this.#deps.logger.error(`#${this.conn.id} an answer could not be encoded: ${(err as Error).message}`);
+      text = JSON.stringify(failed(Retcode.INTERNAL, 'internal error: the answer could not be encoded', res.echo));
+    }
+    this.send(Buffer.from(text));
+  }
+
+  /** A bug of ours while handling this client's input: this connection goes (1011), not the process. */
+  #internalError(err: unknown, doing: string): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.#deps.logger.error(`#${this.conn.id} closed with 1011: internal error ${doing}: ${e.message}`, { stack: e.stack });
+    if (this.ws.readyState === WebSocket.OPEN) {
+      this.conn.state = 'closing';
+      this.ws.close(1011, 'internal error');
+    }
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
+    try {
+      this.#handle(data, isBinary);
+    } catch (err) {
+      this.#internalError(err, 'handling a frame');
+    }
+  }
+
+  #handle(data: RawData, isBinary: boolean): void {
     const buf = data as Buffer;
     this.conn.countIn(buf.length);
     // The spec has event-only sockets ignore what clients send.
@@ -103,7 +133,7 @@ export class OneBotSocket {
       this.#reply(failed(Retcode.BAD_REQUEST, 'binary frames are not supported; send actions as JSON text frames'));
       return;
     }
-    const parsed = parseActionFrame(buf.toString('utf8'));
+    const parsed = parseActionFrame(buf.toString('utf8'), this.#limits.maxJsonDepth);
     if (!parsed.ok) {
       this.#badFrame(parsed.response.message);
       this.#reply(parsed.response);
@@ -117,10 +147,8 @@ export class OneBotSocket {
     this.#inFlight++;
     account.router
       .call(parsed.request, { selfId: account.selfId, format: this.#format })
-      .then(
-        (res) => this.#reply(res),
-        (err: Error) => this.#deps.logger.error(`#${this.conn.id} action ${parsed.request.action}: ${err.message}`),
-      )
+      .then((res) => this.#reply(res))
+      .catch((err: unknown) => this.#internalError(err, `answering ${clip(parsed.request.action)}`))
       .finally(() => this.#inFlight--);
   }
 }

@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { Account } from '../account.js';
-import type { WsReverseConfig } from '../config/schema.js';
+import type { LimitsConfig, WsReverseConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
@@ -19,6 +19,7 @@ export interface WsReverseDeps {
   readonly registry: ConnectionRegistry;
   readonly encoder: EventEncoder;
   readonly logger: Logger;
+  readonly limits: LimitsConfig;
   /** Tests pin the jitter. */
   readonly random?: () => number;
 }
@@ -78,7 +79,7 @@ class ReverseLink extends ReconnectingLink {
   protected accept(ws: WebSocket): void {
     const { account, encoder, logger } = this.#deps;
     this.conn.state = 'open';
-    this.#socket = new OneBotSocket(ws, this.conn, { account, logger }, this.#config.message_format);
+    this.#socket = new OneBotSocket(ws, this.conn, { account, logger }, this.#config.message_format, { maxJsonDepth: this.#deps.limits.max_json_depth });
     ws.on('pong', () => {
       this.#missedPongs = 0;
     });

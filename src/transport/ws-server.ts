@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Account } from '../account.js';
-import type { WsServerConfig } from '../config/schema.js';
+import type { LimitsConfig, WsServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
@@ -14,6 +14,7 @@ import { authorize, remoteOf } from './auth.js';
 import { listen } from './listen.js';
 import { OneBotSocket } from './onebot-socket.js';
 import { rejectUpgrade } from './reject.js';
+import { requestUrl } from './request-url.js';
 import type { Transport } from './transport.js';
 
 const PATH_ROLES: ReadonlyMap<string, Role> = new Map([
@@ -48,6 +49,8 @@ export interface WsServerDeps {
   readonly registry: ConnectionRegistry;
   readonly encoder: EventEncoder;
   readonly logger: Logger;
+  /** Process-wide input limits (`limits:`). */
+  readonly limits: LimitsConfig;
 }
 
 /**
@@ -99,7 +102,15 @@ export class WsServer implements Transport {
       this.#raw.add(socket);
       socket.once('close', () => this.#raw.delete(socket));
     });
-    this.#http.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+    this.#http.on('upgrade', (req, socket, head) => {
+      // A bug of ours on one handshake must cost that handshake, not the process.
+      try {
+        this.#onUpgrade(req, socket, head);
+      } catch (err) {
+        this.#deps.logger.error(`upgrade from ${remoteOf(req)} failed: ${(err as Error).message}`, { stack: (err as Error).stack });
+        rejectUpgrade(socket, 500, 'internal error');
+      }
+    });
     this.#http.on('clientError', (_err, socket) => socket.destroy());
   }
 
@@ -195,7 +206,12 @@ export class WsServer implements Transport {
       rejectUpgrade(socket, 429, `too many connections from ${address}; retry later`, { 'Retry-After': '1' });
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
+    if (!url) {
+      this.#deps.logger.warn(`rejected upgrade from ${remote}: malformed request target (400)`);
+      rejectUpgrade(socket, 400, 'malformed request target');
+      return;
+    }
     const role = roleForPath(url.pathname);
     if (!role) {
       this.#deps.logger.warn(`rejected upgrade from ${remote}: unknown path ${url.pathname} (404)`);
@@ -279,6 +295,7 @@ export class WsServer implements Transport {
       maxInFlight: this.#config.max_actions_in_flight,
       maxBufferedBytes: this.#config.max_buffered_bytes,
       maxDroppedInRow: this.#config.max_dropped_events,
+      maxJsonDepth: this.#deps.limits.max_json_depth,
     });
     this.#clients.add(client);
     ws.on('error', (err: Error & { code?: string }) => logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`));
