@@ -212,3 +212,35 @@ describe('SCRAM-SHA-1 (node:crypto, replacing the seconds-long one in xmpp.js)',
     await expect(b.challenge('r=abc123,s=QSXCR+Q6sek8bf92,i=999999999')).rejects.toThrow(/iteration/);
   });
 });
+
+describe('planMessage: OneBot segments -> the stanzas that carry them', () => {
+  const plan = async (message: Parameters<typeof import('../adapters/xmpp/outbound.js').planMessage>[0], known = true) => {
+    const { planMessage } = await import('../adapters/xmpp/outbound.js');
+    return planMessage(message, {
+      nameOf: (id) => (id === 7 ? 'Alice' : undefined),
+      quoteOf: (id) => (known && id === 99 ? { name: 'Alice', text: 'what time is it?' } : undefined),
+      replyTarget: (id) => (known && id === 99 ? { id: 'S99', to: `${ROOM}/Alice` } : undefined),
+    });
+  };
+
+  it('at -> "Nick:" at the start and the nick inline; faces and unknown segments as text', async () => {
+    expect(await plan([{ type: 'at', data: { qq: '7' } }, { type: 'text', data: { text: 'hi ' } }, { type: 'at', data: { qq: '7' } }, { type: 'face', data: { id: '14' } }])).toEqual([{ body: 'Alice: hi Alice :)', reply: undefined }]);
+  });
+
+  it('a reply: XEP-0461 target and the quote length in code points; unknown target: no reply element', async () => {
+    const [part] = await plan([{ type: 'reply', data: { id: '99' } }, { type: 'text', data: { text: 'noon' } }]);
+    expect(part).toEqual({ body: '> Alice: what time is it?\nnoon', reply: { id: 'S99', to: `${ROOM}/Alice`, quoteLength: Array.from('> Alice: what time is it?\n').length } });
+    expect(await plan([{ type: 'reply', data: { id: '99' } }, { type: 'text', data: { text: 'noon' } }], false)).toEqual([{ body: 'noon', reply: undefined }]);
+  });
+
+  it('images with http(s) URLs go as their own stanzas (body = URL + OOB); others stay text; nothing -> no stanza', async () => {
+    expect(await plan([{ type: 'text', data: { text: 'look' } }, { type: 'image', data: { file: 'https://x.org/a.png' } }, { type: 'image', data: { file: 'base64://AAAA' } }])).toEqual([
+      { body: 'look [image]', reply: undefined },
+      { body: 'https://x.org/a.png', oob: 'https://x.org/a.png', reply: undefined },
+    ]);
+    // An image alone still answers the message it replies to.
+    const [img] = await plan([{ type: 'reply', data: { id: '99' } }, { type: 'image', data: { url: 'https://x.org/b.png', file: 'b.png' } }]);
+    expect(img).toMatchObject({ oob: 'https://x.org/b.png', reply: { id: 'S99' } });
+    expect(await plan([{ type: 'text', data: { text: '  ' } }])).toEqual([]);
+  });
+});

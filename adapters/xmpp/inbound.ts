@@ -48,6 +48,12 @@ export class Inbound {
   }
 
   #message(s: Element): void {
+    if (s.attrs['type'] === 'error') {
+      // A message the server could not deliver (occupant gone, room refused us): say so, once.
+      const condition = s.getChild('error')?.getChildElements()[0]?.getName() ?? 'error';
+      this.#d.logger.warn(`the server returned a message to ${s.attrs['from'] ?? '?'} as undeliverable: ${condition}`);
+      return;
+    }
     const m = parseMessage(s);
     if (!m) return;
     const { dir } = this.#d;
@@ -62,7 +68,8 @@ export class Inbound {
       else this.#groupMessage(room, m);
       return;
     }
-    if (m.from.bare === dir.self) return;
+    // Ours (another resource of the account), or from a room itself (invites, voice requests).
+    if (m.from.bare === dir.self || (room && !m.from.resource)) return;
     // A direct message from a room occupant comes from room/nick; from anyone else, from their JID.
     const fromRoom = room !== undefined && m.from.resource !== '';
     const key = fromRoom ? (room.occupants.get(m.from.resource)?.realJid ?? `${room.jid}/${m.from.resource}`) : m.from.bare;
@@ -179,7 +186,7 @@ export class Inbound {
       return;
     }
     const type = s.attrs['type'];
-    if (type === 'subscribe' && from.bare && !from.bare.includes('/')) {
+    if (type === 'subscribe' && from.bare) {
       const user_id = dir.users.id(from.bare);
       // The JID is the flag: set_friend_add_request answers it without any state of ours.
       this.#d.emit({ time: now(), self_id: this.#d.selfId(), post_type: 'request', request_type: 'friend', user_id, comment: s.getChildText('status') ?? '', flag: from.bare });
@@ -210,8 +217,7 @@ export class Inbound {
       case 'removed': {
         logger.warn(`removed from ${room.jid}${c.kicked ? ` (kicked${c.actor ? ` by ${c.actor}` : ''})` : ''}`);
         if (!c.kicked) return;
-        const actor = c.actor ? room.occupants.get(c.actor) : undefined;
-        this.#notice('group_decrease', { sub_type: 'kick_me', group_id, user_id: this.#d.selfId(), operator_id: actor ? dir.occupantId(room, actor) : 0 });
+        this.#notice('group_decrease', { sub_type: 'kick_me', group_id, user_id: this.#d.selfId(), operator_id: c.by ? dir.occupantId(room, c.by) : 0 });
         return;
       }
       case 'admin':

@@ -19,7 +19,7 @@ export type RoomChange =
   | { readonly kind: 'join-failed'; readonly error: string }
   | { readonly kind: 'increase'; readonly occupant: Occupant }
   | { readonly kind: 'decrease'; readonly occupant: Occupant; readonly kicked: boolean; readonly actor: string | undefined }
-  | { readonly kind: 'removed'; readonly kicked: boolean; readonly actor: string | undefined }
+  | { readonly kind: 'removed'; readonly kicked: boolean; readonly actor: string | undefined; readonly by: Occupant | undefined }
   | { readonly kind: 'admin'; readonly occupant: Occupant; readonly set: boolean };
 
 export type RoomState = 'joining' | 'joined' | 'left';
@@ -104,12 +104,13 @@ export class Room {
         return [];
       }
       const was = this.state;
+      const by = p.actor === undefined ? undefined : this.occupants.get(p.actor);
       this.state = 'left';
       this.occupants.clear();
       if (was === 'left') return [];
       const kicked = p.codes.has('307') || p.codes.has('301');
       if (kicked) this.wanted = false;
-      return [{ kind: 'removed', kicked, actor: p.actor }];
+      return [{ kind: 'removed', kicked, actor: p.actor, by }];
     }
     // The room may have changed our nick (status 210): its presence names the one we have.
     this.nick = p.nick;

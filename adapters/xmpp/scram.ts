@@ -18,7 +18,9 @@ const toBinary = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
  * SASL SCRAM-SHA-1 (RFC 5802) with Node's crypto, for xmpp.js's mechanism factory. The
  * library's own one derives the key with 10,000 awaited WebCrypto HMAC calls: ~2 s per login
  * on a 2-core server, far more on a phone, at every reconnect; `pbkdf2` takes milliseconds.
- * Checks the server's nonce and, on `verify`, its signature. No channel binding (`n,,`) and no
+ * Checks the server's nonce and iteration count. `verify` checks the server's signature, but
+ * xmpp.js does not hand the final `success` data to the mechanism, so a login does not call it
+ * (the library's own mechanism does not check it either). No channel binding (`n,,`) and no
  * SASLprep beyond UTF-8 (passwords with unusual Unicode forms may need PLAIN over TLS).
  */
 export class ScramSha1 {

@@ -56,6 +56,7 @@ export class XmppSession {
   readonly #client: Client;
   readonly #opts: SessionOptions;
   #ping: NodeJS.Timeout | undefined;
+  #streamError: string | undefined;
   #done = false;
   #markClosed!: (why: string) => void;
 
@@ -122,7 +123,17 @@ export class XmppSession {
         this.#opts.logger.error(`xmpp: handling a stanza failed: ${(err as Error).message}`, { stack: (err as Error).stack });
       }
     });
-    c.on('disconnect', (info?: { reason?: Error }) => this.#end(info?.reason ? `connection lost (${info.reason.message})` : 'connection closed by the server'));
+    c.on('error', (err: Error & { condition?: string }) => {
+      // A stream error ends the stream: say why (conflict = another client took our resource).
+      if (err.name === 'StreamError' && !this.#done) {
+        this.#streamError = err.condition ?? err.message;
+        const hint = err.condition === 'conflict' ? `: another client logged in as ${this.jid}; give each onebridge its own resource` : '';
+        this.#opts.logger.warn(`xmpp: the server ended the stream: ${this.#streamError}${hint}`);
+      }
+    });
+    c.on('disconnect', (info?: { reason?: Error }) =>
+      this.#end(this.#streamError ? `stream error: ${this.#streamError}` : info?.reason ? `connection lost (${info.reason.message})` : 'connection closed by the server'),
+    );
     c.on('offline', () => this.#end('offline'));
     if (this.#opts.pingIntervalMs > 0) {
       this.#ping = setInterval(() => {
