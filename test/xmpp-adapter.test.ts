@@ -256,7 +256,23 @@ describe('XMPP adapter against a real Prosody', () => {
     // The first group message it reports is the new one, not the history.
     expect(ev['raw_message']).toBe('now');
     expect(ev).toMatchObject({ group_id: groups.id(ROOM2), user_id: users.id(`${ROOM2}/Alice`), sender: { nickname: 'Alice', role: 'owner' } });
+    // A private message through the room (to room/nick): from the occupant, answered the same way.
+    await alice.send(xml('message', { to: `${ROOM2}/Bot2`, type: 'chat', id: alice.nextId() }, xml('body', {}, 'just between us'), xml('x', { xmlns: 'http://jabber.org/protocol/muc#user' })));
+    const pm = await c2.nextWhere(isMsg('private', 'just between us'), 5000);
+    expect(pm).toMatchObject({ user_id: users.id(`${ROOM2}/Alice`), sub_type: 'group', sender: { nickname: 'Alice' } });
+    const since = alice.stanzas.length;
+    expect(await c2.call('send_private_msg', { user_id: pm['user_id'], message: 'sure' })).toMatchObject({ retcode: 0 });
+    const got = await alice.waitFor((s) => s.is('message') && bodyOf(s) === 'sure', 5000, 'the private answer', since);
+    expect(got.attrs['from']).toBe(`${ROOM2}/Bot2`);
     await alice.leave(ROOM2, 'Alice');
+  });
+
+  it('set_group_leave: the bot leaves the room, which is no longer in its group list', async () => {
+    const since = alice.stanzas.length;
+    expect(await c.call('set_group_leave', { group_id: GROUP })).toMatchObject({ retcode: 0 });
+    await alice.waitFor((s) => s.is('presence') && s.attrs['from'] === `${ROOM}/Bot` && s.attrs['type'] === 'unavailable', 5000, 'the bot leaving', since);
+    await eventually(async () => (((await c.call('get_group_list'))['data'] as unknown[]).length === 0 ? true : undefined), 5000, 'an empty group list');
+    expect(await c.call('send_group_msg', { group_id: GROUP, message: 'x' })).toMatchObject({ status: 'failed', retcode: 100 });
   });
 });
 
