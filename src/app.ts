@@ -2,7 +2,7 @@ import { Account } from './account.js';
 import type { Adapter, AdapterContext, AnyAdapterDefinition, TrackedLink, TrackLinkOptions } from './adapter.js';
 import { AdminServer } from './admin/server.js';
 import type { Config } from './config/schema.js';
-import { StartupError } from './errors.js';
+import { OneBridgeError, StartupError } from './errors.js';
 import { loggerFactory, type Logger } from './logger.js';
 import { coreActions } from './onebot/core-actions.js';
 import { sharedEncoder } from './onebot/encoder.js';
@@ -81,7 +81,7 @@ export class App {
   }
 
   async start(): Promise<void> {
-    if (this.#state !== 'idle') throw new Error(`App.start() called in state ${this.#state}`);
+    if (this.#state !== 'idle') throw new OneBridgeError('ONEBRIDGE_APP_STATE', `App.start() called in state ${this.#state}; an App starts once`);
     this.#state = 'starting';
     for (const [i, accountConfig] of this.config.accounts.entries()) {
       // 0 until known: a relay account without self_id learns it right after start.

@@ -1,9 +1,12 @@
+import { OneBridgeError } from '../errors.js';
 import { parseCQ, stringifyCQ } from './cqcode.js';
 import type { Message, MessageFormat, Segment } from './types.js';
 
 /** Thrown by `toMessage` for a value that is not a message; routers answer it with 1400. */
-export class InvalidMessageError extends Error {
-  readonly code = 'ONEBRIDGE_INVALID_MESSAGE';
+export class InvalidMessageError extends OneBridgeError {
+  constructor(message: string) {
+    super('ONEBRIDGE_INVALID_MESSAGE', message);
+  }
 }
 
 function isSegment(value: unknown): value is { type: string; data?: unknown } {

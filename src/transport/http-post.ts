@@ -1,4 +1,5 @@
 import type { Account } from '../account.js';
+import { OneBridgeError } from '../errors.js';
 import type { HttpPostConfig, LimitsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
@@ -24,7 +25,12 @@ export interface HttpPostDeps {
 /** `sha1=<hex HMAC-SHA1(secret, body)>`, over the exact bytes sent. */
 export const signature = signBody;
 
-class RetryableError extends Error {}
+/** A POST that may succeed if tried again (5xx, network); internal to the retry loop. */
+class RetryableError extends OneBridgeError {
+  constructor(message: string) {
+    super('ONEBRIDGE_POST_RETRYABLE', message);
+  }
+}
 
 /** Longest wait between two tries of one event, unless `initial_ms` itself is longer. */
 export const MAX_RETRY_DELAY_MS = 60_000;
