@@ -95,6 +95,25 @@ describe('XMPP link life against a real Prosody', () => {
     await eventually(() => inRoom(c), 15_000, 'rejoined');
   });
 
+  it('the nick is taken: the bot joins as nick_ and answers to it', async () => {
+    const server = await Prosody.start({ bot: 'botpw', alice: 'alicepw' });
+    cleanups.push(() => server.stop());
+    const alice = await XmppPeer.connect(server, 'alice', 'alicepw');
+    cleanups.push(() => alice.close());
+    await alice.join(ROOM, 'Bot');
+    const app = createTestApp(parseTestConfig(yaml(server)));
+    cleanups.push(() => app.stop());
+    await app.start();
+    const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/`);
+    cleanups.push(() => c.close());
+    await eventually(() => inRoom(c), 15_000, 'the bot in its room under another nick');
+    const members = (await c.call('get_group_member_list', { group_id: GROUP }))['data'] as Frame[];
+    expect(members.map((m) => m['nickname']).sort()).toEqual(['Bot', 'Bot_']);
+    await alice.groupchat(ROOM, 'Bot_: are you the real one?');
+    const ev = await c.nextWhere((f) => f['message_type'] === 'group', 5000);
+    expect((ev['message'] as Frame[])[0]).toMatchObject({ type: 'at' });
+  });
+
   it('a refused password: offline and 1503, retried at the slowest pace, never a crash', async () => {
     const server = await Prosody.start({ bot: 'otherpw' });
     cleanups.push(() => server.stop());

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Element } from '@xmpp/client';
 import { LRUCache } from 'lru-cache';
-import { ActionError, PlatformMessages, withDeadline, ReconnectingLink, Retcode, type AdapterContext, type Message, type RecordedMessage, type TrackedLink } from '../../src/kit/index.js';
+import { ActionError, PlatformMessages, ReconnectingLink, Retcode, withDeadline, type AdapterContext, type Message, type RecordedMessage, type TrackedLink } from '../../src/kit/index.js';
 import { domainOf, type XmppAdapterConfig } from './config.js';
 import { Directory } from './directory.js';
 import { Inbound, scoped, type SentLog } from './inbound.js';
@@ -9,9 +9,6 @@ import { planMessage } from './outbound.js';
 import { Room } from './room.js';
 import { XmppAuthError, XmppSession } from './session.js';
 import { buildJoin, buildMessage, buildRetraction, NS, parseJid, parseRoster } from './stanza.js';
-
-/** The platform link is down: nothing was sent. Shared by every platform adapter's actions. */
-export const LINK_DOWN = Retcode.UNAVAILABLE;
 
 /** How long delete_msg waits for the room's echo of a message just sent. */
 const ECHO_WAIT_MS = 2000;
@@ -72,6 +69,14 @@ export class XmppBot {
       username: config.username,
       emit: (e) => ctx.emit(e),
       joined: (room) => void this.#fetchRoomName(room),
+      joinFailed: (room, error) => {
+        // The nick is taken (often our own ghost from before a reconnect): try nick_, up to 3 times.
+        const s = this.link.current;
+        if (error !== 'conflict' || room.nickRetries >= 3 || !room.wanted || !s) return;
+        room.retryAs(`${room.nick}_`);
+        this.ctx.logger.info(`joining ${room.jid} as ${room.nick} instead`);
+        s.send(buildJoin(s.xml, room.jid, room.nick, room.password)).catch(() => {});
+      },
     });
     const url = new URL(config.service);
     this.#track = ctx.trackLink({ endpoint: config.service, remote: `${url.hostname}:${url.port || (url.protocol === 'xmpps:' ? 5223 : 5222)}` });
@@ -115,7 +120,7 @@ export class XmppBot {
   /** The session, or ActionError 1503 while the link is down. */
   session(): XmppSession {
     const s = this.link.current;
-    if (!s || !s.online) throw new ActionError(LINK_DOWN, `the XMPP server is not connected (${this.link.state}); nothing was sent`);
+    if (!s || !s.online) throw new ActionError(Retcode.UNAVAILABLE, `the XMPP server is not connected (${this.link.state}); nothing was sent`);
     return s;
   }
 
@@ -190,11 +195,6 @@ export class XmppBot {
     });
     if (parts.length === 0) throw new ActionError(Retcode.BAD_REQUEST, 'param message: nothing to send (empty text)');
     const ids = parts.map(() => `ob-${randomUUID()}`);
-    try {
-      for (const [i, part] of parts.entries()) await session.send(buildMessage(session.xml, target.to, target.type, ids[i]!, part));
-    } catch (err) {
-      throw new ActionError(LINK_DOWN, `the XMPP connection broke while sending: ${(err as Error).message}`);
-    }
     const selfId = this.ctx.selfId;
     const nickname = target.room?.nick ?? this.config.username;
     const rec = this.messages.record({
@@ -207,7 +207,15 @@ export class XmppBot {
       message,
     });
     for (const id of ids.slice(1)) this.messages.alias(rec.message_id, scoped(chat, id));
+    // Recorded before sending: the room's echo (which teaches the stanza-id) may come back fast.
     this.#sent.set(rec.message_id, { to: target.to, type: target.type, ids, stanzaIds: new Map() });
+    try {
+      for (const [i, part] of parts.entries()) await session.send(buildMessage(session.xml, target.to, target.type, ids[i]!, part));
+    } catch (err) {
+      this.messages.delete(rec.message_id);
+      this.#sent.delete(rec.message_id);
+      throw down(err);
+    }
     return rec.message_id;
   }
 
@@ -239,14 +247,22 @@ export class XmppBot {
       session = this.session();
     }
     const targets = sent.type === 'groupchat' ? sent.ids.map((id) => sent.stanzaIds.get(id) ?? id) : sent.ids;
-    for (const target of targets) await session.send(buildRetraction(session.xml, sent.to, sent.type, `ob-${randomUUID()}`, target));
+    try {
+      for (const target of targets) await session.send(buildRetraction(session.xml, sent.to, sent.type, `ob-${randomUUID()}`, target));
+    } catch (err) {
+      throw down(err);
+    }
     this.#sent.delete(m.message_id);
   }
 
   /** A plain stanza that needs the link (presence, iq). */
   async send(build: (xml: XmppSession['xml']) => Element): Promise<void> {
     const s = this.session();
-    await s.send(build(s.xml));
+    try {
+      await s.send(build(s.xml));
+    } catch (err) {
+      throw down(err);
+    }
   }
 
   async iq(build: (xml: XmppSession['xml']) => Element): Promise<Element> {
@@ -264,6 +280,11 @@ export class XmppBot {
     const key = this.dir.address(userId);
     return parseJid(key).resource ? key : parseJid(key).bare;
   }
+}
+
+/** A send that failed because the connection went: 1503, like a link that was down already. */
+function down(err: unknown): ActionError {
+  return new ActionError(Retcode.UNAVAILABLE, `the XMPP connection broke while sending: ${(err as Error).message}`);
 }
 
 /** A stored message's text for a quote: text as is, other segments left out. */

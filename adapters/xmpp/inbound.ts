@@ -24,6 +24,8 @@ export interface InboundDeps {
   emit(event: OneBotEvent): void;
   /** A room was joined (each time): fetch its name. */
   joined(room: Room): void;
+  /** A join was refused (`error` is the condition): the bot may try again with another nick. */
+  joinFailed(room: Room, error: string): void;
 }
 
 /** A platform message id as the store keys it: the conversation, then the id. */
@@ -202,7 +204,8 @@ export class Inbound {
         this.#d.joined(room);
         return;
       case 'join-failed':
-        logger.warn(`could not join ${room.jid}: ${c.error}${c.error === 'not-authorized' ? ' (check rooms[].password)' : ''}`);
+        logger.warn(`could not join ${room.jid} as ${room.nick}: ${c.error}${c.error === 'not-authorized' ? ' (check rooms[].password)' : ''}`);
+        this.#d.joinFailed(room, c.error);
         return;
       case 'increase':
         this.#notice('group_increase', { sub_type: 'approve', group_id, user_id: dir.occupantId(room, c.occupant), operator_id: 0 });

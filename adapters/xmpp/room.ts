@@ -53,6 +53,17 @@ export class Room {
     this.password = password;
   }
 
+  /** Joins tried with another nick after a conflict, since the last successful join. */
+  nickRetries = 0;
+
+  /** Another try after a refused join (nick conflict): with `nick`, silently like the first. */
+  retryAs(nick: string): void {
+    this.nick = nick;
+    this.nickRetries++;
+    this.state = 'joining';
+    this.occupants.clear();
+  }
+
   /** The link dropped: we are no longer in the room; the next join starts over silently. */
   reset(): void {
     this.state = this.wanted ? 'joining' : 'left';
@@ -117,6 +128,7 @@ export class Room {
     if (this.state === 'joined') return [];
     this.state = 'joined';
     this.joinedAt = now;
+    this.nickRetries = 0;
     return [{ kind: 'joined' }];
   }
 
