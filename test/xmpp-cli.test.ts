@@ -96,3 +96,59 @@ shutdown: { grace_ms: ${grace} }
     expect(tracer.loaded()).toEqual([]);
   });
 });
+
+describe('XMPP over TLS through the real CLI', () => {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const f of cleanups.splice(0).reverse()) await f();
+  });
+
+  it('xmpps:// and STARTTLS (required by the server) log in when the certificate is trusted; an untrusted one is refused', async () => {
+    const server = await Prosody.start({ bot: 'botpw', bot2: 'botpw' }, { tls: true });
+    cleanups.push(() => server.stop());
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const ca = t.write('ca.pem', server.certificate);
+    const file = t.write(
+      'tls.yaml',
+      `accounts:
+  - self_id: 1
+    adapter: { type: xmpp, service: "${server.tlsService}", domain: localhost, username: bot, password: botpw, reconnect: { initial_ms: 100, max_ms: 500 } }
+  - self_id: 2
+    adapter: { type: xmpp, service: "${server.service}", domain: localhost, username: bot2, password: botpw, reconnect: { initial_ms: 100, max_ms: 500 } }
+admin: { port: 0 }
+shutdown: { grace_ms: 500 }
+`,
+    );
+    const links = async (admin: number) => ((await (await fetch(`http://127.0.0.1:${admin}/connections`)).json()) as { connections: Array<Record<string, unknown>> }).connections;
+
+    const trusted = new RunningCli(['-c', file], { env: { NODE_EXTRA_CA_CERTS: ca } });
+    cleanups.push(() => trusted.kill());
+    const { admin } = await trusted.ready();
+    await trusted.waitUntil(() => (trusted.logs.filter((l) => /xmpp: connected to/.test(l.message)).length >= 2 ? true : undefined), 15_000, 'both accounts logged in');
+    expect((await links(admin!)).map((c) => [c['endpoint'], c['state']]).sort()).toEqual(
+      [
+        [server.service, 'open'],
+        [server.tlsService, 'open'],
+      ].sort(),
+    );
+    // Over TLS too, a hung server cannot hold the exit (the TLS socket sits inside a wrapper).
+    server.freeze();
+    cleanups.push(() => server.thaw());
+    const sentAt = trusted.signal('SIGINT');
+    const exit = await trusted.exited;
+    expect(exit.code).toBe(0);
+    expect(exit.at - sentAt).toBeLessThan(500 + 2500);
+    expect(trusted.logs.some((l) => /destroy failed/.test(l.message))).toBe(false);
+    server.thaw();
+
+    const untrusted = new RunningCli(['-c', file], { env: { NODE_EXTRA_CA_CERTS: '' } });
+    cleanups.push(() => untrusted.kill());
+    const second = await untrusted.ready();
+    // Both paths say why and how to fix it, and retry at the slowest pace (it cannot pass sooner).
+    await untrusted.waitUntil(() => (untrusted.logs.filter((l) => l.level === 'error' && /TLS certificate is not trusted .*NODE_EXTRA_CA_CERTS/.test(l.message)).length >= 2 ? true : undefined), 15_000, 'two certificate errors');
+    expect((await links(second.admin!)).every((c) => c['state'] === 'connecting')).toBe(true);
+    untrusted.signal('SIGINT');
+    expect((await untrusted.exited).code).toBe(0);
+  });
+});

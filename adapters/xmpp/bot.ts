@@ -7,7 +7,7 @@ import { Directory } from './directory.js';
 import { Inbound, scoped, type SentLog } from './inbound.js';
 import { planMessage } from './outbound.js';
 import { Room } from './room.js';
-import { XmppAuthError, XmppSession } from './session.js';
+import { XmppAuthError, XmppSession, XmppTlsError } from './session.js';
 import { buildJoin, buildMessage, buildRetraction, NS, parseJid, parseRoster } from './stanza.js';
 
 /** How long delete_msg waits for the room's echo of a message just sent. */
@@ -111,7 +111,7 @@ export class XmppBot {
       onLost: () => {
         for (const room of this.dir.rooms.values()) room.reset();
       },
-      advise: (err) => (err instanceof XmppAuthError ? 'slow' : 'retry'),
+      advise: (err) => (err instanceof XmppAuthError || err instanceof XmppTlsError ? 'slow' : 'retry'),
       close: (session) => session.goodbye(),
       destroy: (session) => session.destroy(),
     });

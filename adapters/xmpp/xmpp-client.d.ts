@@ -50,7 +50,8 @@ declare module '@xmpp/client' {
   export interface Client extends EventEmitter {
     status: Status;
     jid: JID | null;
-    socket: (Socket & { destroy(): void }) | null;
+    /** A net.Socket for plain xmpp://; over TLS (xmpps:// or after STARTTLS) @xmpp/tls's wrapper, its TLSSocket in `socket`. */
+    socket: { destroy?(): void; socket?: Socket | null } | null;
     timeout: number;
     reconnect: { stop(): void };
     iqCaller: IqCaller;

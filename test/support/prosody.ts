@@ -28,14 +28,30 @@ export class Prosody {
     this.config = join(dir, 'prosody.cfg.lua');
   }
 
-  /** Installs if needed, writes a config, registers `accounts`, starts, waits for the port. */
-  static async start(accounts: Record<string, string> = {}): Promise<Prosody> {
+  /** With `tls`: the direct-TLS port (`xmpps://`); c2s then offers STARTTLS too. */
+  tlsPort = 0;
+  /** With `tls`: the self-signed certificate (PEM) the server presents, for clients to trust. */
+  certificate = '';
+
+  /**
+   * Installs if needed, writes a config, registers `accounts`, starts, waits for the port.
+   * `tls: true` makes a self-signed certificate for localhost/127.0.0.1 (openssl) and turns on
+   * STARTTLS on the c2s port (then required: no login in the clear) and direct TLS on `tlsPort`.
+   */
+  static async start(accounts: Record<string, string> = {}, options: { tls?: boolean } = {}): Promise<Prosody> {
     ensureProsody();
     const p = new Prosody(mkdtempSync(join(tmpdir(), 'onebridge-prosody-')));
     try {
       p.port = await freePort();
+      if (options.tls) {
+        p.tlsPort = await freePort();
+        // Prosody finds <host>.crt / <host>.key in its certificates folder by itself.
+        mkdirSync(join(p.dir, 'certs'));
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(p.dir, 'certs', 'localhost.key'), '-out', join(p.dir, 'certs', 'localhost.crt'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore', timeout: 60_000 });
+        p.certificate = readFileSync(join(p.dir, 'certs', 'localhost.crt'), 'utf8');
+      }
       mkdirSync(join(p.dir, 'data'), { recursive: true });
-      p.#writeConfig();
+      p.#writeConfig(options.tls ?? false);
       for (const [user, password] of Object.entries(accounts)) p.register(user, password);
       await p.#spawn();
       return p;
@@ -51,6 +67,10 @@ export class Prosody {
 
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  get tlsService(): string {
+    return `xmpps://127.0.0.1:${this.tlsPort}`;
   }
 
   /** `prosodyctl register`: works with the server stopped or running (same data folder). */
@@ -101,8 +121,9 @@ export class Prosody {
     }
   }
 
-  #writeConfig(): void {
+  #writeConfig(tls: boolean): void {
     const d = this.dir;
+    const tlsLines = tls ? `certificates = "${d}/certs"\nc2s_direct_tls_ports = { ${this.tlsPort} }\n` : '';
     writeFileSync(
       this.config,
       `-- written by test/support/prosody.ts
@@ -117,13 +138,13 @@ interfaces = { "127.0.0.1" }
 local_interfaces = { "127.0.0.1" }
 http_ports = { }
 https_ports = { }
-c2s_require_encryption = false
+c2s_require_encryption = ${tls}
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
-modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "register"; "mam" }
-modules_disabled = { "s2s"; "tls" }
+modules_enabled = { "roster"; "saslauth"; "disco"; "ping"; "register"; "mam"${tls ? '; "tls"' : ''} }
+modules_disabled = { "s2s"${tls ? '' : '; "tls"'} }
 archive_expires_after = "never"
-VirtualHost "${Prosody.DOMAIN}"
+${tlsLines}VirtualHost "${Prosody.DOMAIN}"
 Component "${Prosody.MUC}" "muc"
     modules_enabled = { "muc_mam" }
     muc_room_locking = false

@@ -101,7 +101,9 @@ export class XmppPeer {
     if (c.status === 'offline') return;
     // Bounded: a frozen server must not hold a test's cleanup.
     await Promise.race([c.stop().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
-    c.socket?.destroy();
+    const s = c.socket;
+    if (typeof s?.destroy === 'function') s.destroy();
+    else s?.socket?.destroy();
   }
 }
 
