@@ -30,7 +30,8 @@ export async function resolve(specifier, context, next) {
   };
 }
 
-describe('XMPP through the real CLI', () => {
+// Child processes and a real server: room for emulated arm64 on a loaded machine.
+describe('XMPP through the real CLI', { timeout: 120_000 }, () => {
   const cleanups: Array<() => unknown> = [];
   afterEach(async () => {
     for (const f of cleanups.splice(0).reverse()) await f();
@@ -61,12 +62,13 @@ shutdown: { grace_ms: ${grace} }
     );
     const cli = new RunningCli(['-c', file], { env: tracer.env });
     cleanups.push(() => cli.kill());
+    await cli.waitForLog(/^ready: /, 60_000);
     const { ws, admin } = await cli.ready();
-    await cli.waitForLog(new RegExp(`joined ${ROOM}`), 15_000);
+    await cli.waitForLog(new RegExp(`joined ${ROOM}`), 60_000);
 
     const body = (await (await fetch(`http://127.0.0.1:${admin}/connections`)).json()) as { connections: Array<Record<string, unknown>> };
     expect(body.connections.find((x) => x['endpoint'] === server.service)).toMatchObject({ transport: 'upstream', state: 'open', reconnects: 0 });
-    const status = await runCli(['status', '--admin', `http://127.0.0.1:${admin}`]);
+    const status = await runCli(['status', '--admin', `http://127.0.0.1:${admin}`], { timeoutMs: 60_000 });
     expect(status.code).toBe(0);
     const row = status.stdout.split('\n').find((l) => l.includes(server.service));
     expect(row).toMatch(/upstream .* open /);
@@ -90,14 +92,14 @@ shutdown: { grace_ms: ${grace} }
     const tracer = importTracer(t);
     const cli = new RunningCli(['-c', t.write('sandbox.yaml', QUIET_CONFIG())], { env: tracer.env });
     cleanups.push(() => cli.kill());
-    await cli.ready();
+    await cli.waitForLog(/^ready: /, 60_000);
     cli.signal('SIGINT');
     expect((await cli.exited).code).toBe(0);
     expect(tracer.loaded()).toEqual([]);
   });
 });
 
-describe('XMPP over TLS through the real CLI', () => {
+describe('XMPP over TLS through the real CLI', { timeout: 120_000 }, () => {
   const cleanups: Array<() => unknown> = [];
   afterEach(async () => {
     for (const f of cleanups.splice(0).reverse()) await f();
@@ -124,8 +126,9 @@ shutdown: { grace_ms: 500 }
 
     const trusted = new RunningCli(['-c', file], { env: { NODE_EXTRA_CA_CERTS: ca } });
     cleanups.push(() => trusted.kill());
+    await trusted.waitForLog(/^ready: /, 60_000);
     const { admin } = await trusted.ready();
-    await trusted.waitUntil(() => (trusted.logs.filter((l) => /xmpp: connected to/.test(l.message)).length >= 2 ? true : undefined), 15_000, 'both accounts logged in');
+    await trusted.waitUntil(() => (trusted.logs.filter((l) => /xmpp: connected to/.test(l.message)).length >= 2 ? true : undefined), 60_000, 'both accounts logged in');
     expect((await links(admin!)).map((c) => [c['endpoint'], c['state']]).sort()).toEqual(
       [
         [server.service, 'open'],
@@ -144,9 +147,10 @@ shutdown: { grace_ms: 500 }
 
     const untrusted = new RunningCli(['-c', file], { env: { NODE_EXTRA_CA_CERTS: '' } });
     cleanups.push(() => untrusted.kill());
+    await untrusted.waitForLog(/^ready: /, 60_000);
     const second = await untrusted.ready();
     // Both paths say why and how to fix it, and retry at the slowest pace (it cannot pass sooner).
-    await untrusted.waitUntil(() => (untrusted.logs.filter((l) => l.level === 'error' && /TLS certificate is not trusted .*NODE_EXTRA_CA_CERTS/.test(l.message)).length >= 2 ? true : undefined), 15_000, 'two certificate errors');
+    await untrusted.waitUntil(() => (untrusted.logs.filter((l) => l.level === 'error' && /TLS certificate is not trusted .*NODE_EXTRA_CA_CERTS/.test(l.message)).length >= 2 ? true : undefined), 60_000, 'two certificate errors');
     expect((await links(second.admin!)).every((c) => c['state'] === 'connecting')).toBe(true);
     untrusted.signal('SIGINT');
     expect((await untrusted.exited).code).toBe(0);
