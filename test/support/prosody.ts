@@ -181,9 +181,15 @@ export function ensureProsody(): void {
     if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) {
       throw new Error('XMPP tests need the Debian package `prosody` (apt-get install prosody)');
     }
+    // Test files run in parallel workers: one installs, the others wait on the lock and find it there.
+    const script = 'command -v prosody >/dev/null && command -v prosodyctl >/dev/null || { apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 prosody; }';
+    const hasFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
     try {
-      execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore', timeout: 300_000 });
-      execFileSync('apt-get', ['install', '-y', '-qq', 'prosody'], { stdio: 'ignore', timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      execFileSync(hasFlock ? 'flock' : 'sh', hasFlock ? [join(tmpdir(), 'onebridge-apt.lock'), 'sh', '-c', script] : ['-c', script], {
+        stdio: 'ignore',
+        timeout: 900_000,
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
     } catch (err) {
       throw new Error(`XMPP tests need the Debian package \`prosody\`; installing it failed: ${(err as Error).message}`);
     }
@@ -217,3 +223,7 @@ function canConnect(port: number): Promise<boolean> {
     });
   });
 }
+
+// At import, while vitest collects the file: a first install (apt-get update + install, a
+// minute or two on a fresh machine) then runs outside any test's or hook's timeout.
+ensureProsody();
