@@ -119,7 +119,7 @@ describe('XMPP over TLS through the real CLI', { timeout: 120_000 }, () => {
   - self_id: 2
     adapter: { type: xmpp, service: "${server.service}", domain: localhost, username: bot2, password: botpw, reconnect: { initial_ms: 100, max_ms: 500 } }
 admin: { port: 0 }
-shutdown: { grace_ms: 500 }
+shutdown: { grace_ms: 2000 }
 `,
     );
     const links = async (admin: number) => ((await (await fetch(`http://127.0.0.1:${admin}/connections`)).json()) as { connections: Array<Record<string, unknown>> }).connections;
@@ -141,7 +141,7 @@ shutdown: { grace_ms: 500 }
     const sentAt = trusted.signal('SIGINT');
     const exit = await trusted.exited;
     expect(exit.code).toBe(0);
-    expect(exit.at - sentAt).toBeLessThan(500 + 2500);
+    expect(exit.at - sentAt).toBeLessThan(2000 + 2500);
     expect(trusted.logs.some((l) => /destroy failed/.test(l.message))).toBe(false);
     server.thaw();
 
