@@ -57,6 +57,11 @@ export interface AdapterContext<Shared = undefined> {
   readonly shared: Shared;
   /** App-wide bounds on outside input (`limits:`): parse platform JSON within `max_json_depth`. */
   readonly limits: LimitsConfig;
+  /**
+   * Counts a request refused by a `RequestGuard` on a server the adapter runs for its platform
+   * (`origin`, `host`), in the registry's refusal counts (admin metrics).
+   */
+  countRefused(reason: string): void;
 }
 
 /**

@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import type { AnyAdapterDefinition } from './adapter.js';
 import { check } from './commands/check.js';
 import { init } from './commands/init.js';
+import { reload } from './commands/reload.js';
 import { start } from './commands/start.js';
 import { status } from './commands/status.js';
 import { OneBridgeError } from './errors.js';
@@ -50,6 +51,7 @@ export async function runCli(options: CliOptions): Promise<void> {
   await parser().parseAsync();
 }
 
+/** Set by runCli before parsing; the command handlers below read it. */
 let adapters: readonly AnyAdapterDefinition[] = [];
 const argv = hideBin(process.argv);
 const debug = argv.some((a, i) => a === '--log-level=debug' || (a === '--log-level' && argv[i + 1] === 'debug'));
@@ -95,6 +97,18 @@ const parser = () => yargs(argv)
         .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }),
     guarded(async (args) => {
       await status({ adapters, config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
+    }),
+  )
+  .command(
+    'reload',
+    'apply a changed config to a running onebridge: filters, action permissions, rate limits, log settings (via its admin endpoint)',
+    (y) =>
+      y
+        .option('config', { alias: 'c', type: 'string', describe: 'config file, to find the admin endpoint' })
+        .option('admin', { type: 'string', describe: 'admin URL instead, e.g. http://127.0.0.1:6790' })
+        .option('token', { type: 'string', describe: 'admin access token' }),
+    guarded(async (args) => {
+      await reload({ adapters, config: args.config, admin: args.admin, token: args.token }, process.stdout);
     }),
   )
   .strict()

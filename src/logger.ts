@@ -16,6 +16,8 @@ export interface Logger {
   debug(message: string, meta?: Record<string, unknown>): unknown;
   /** A logger for one component: `child({ component: 'ws:network[0]' })`. */
   child(bindings: { component: string }): Logger;
+  /** Optional: whether debug lines are kept, to skip building them. Assumed true when absent. */
+  isDebugEnabled?(): boolean;
 }
 
 function textFormat(): winston.Logform.Format {

@@ -29,6 +29,8 @@ export interface ConnectionInfo {
   actions_in_flight?: number;
   /** Milliseconds since the client last answered a ping (forward WS keepalive). */
   last_pong_ms?: number;
+  /** Actions refused by the entry's `actions:` policy (shown once there is one). */
+  actions_refused?: number;
 }
 
 export interface ConnectionInit {
@@ -59,6 +61,8 @@ export class Connection {
   eventsDropped = 0;
   /** When the client last answered a ping (ms since epoch). */
   lastPongAt: number | undefined;
+  /** Actions refused by the entry's `actions:` policy. */
+  actionsRefused = 0;
   framesIn = 0;
   framesOut = 0;
   bytesIn = 0;
@@ -103,6 +107,7 @@ export class Connection {
     if (this.userAgent) info.user_agent = this.userAgent;
     if (this.eventsDropped > 0) info.events_dropped = this.eventsDropped;
     if (this.lastPongAt !== undefined) info.last_pong_ms = Date.now() - this.lastPongAt;
+    if (this.actionsRefused > 0) info.actions_refused = this.actionsRefused;
     if (this.link) {
       info.reconnects = this.link.reconnects;
       info.events_held = this.link.held();
@@ -121,6 +126,7 @@ export class Connection {
 export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; removed: [Connection] }> {
   readonly #items = new Map<number, Connection>();
   readonly #logger: Logger;
+  readonly #refused = new Map<string, number>();
   #nextId = 1;
 
   constructor(logger: Logger) {
@@ -154,6 +160,16 @@ export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; remo
     this.#logger.info(`disconnected #${conn.id} ${conn.transport}/${conn.role} from ${conn.remote}${detail ? ` (${detail})` : ''}; ${this.size} live`);
     this.emit('removed', conn);
     return true;
+  }
+
+  /** Count a request refused before it could become a connection (`origin`, `host`). */
+  countRefused(reason: string): void {
+    this.#refused.set(reason, (this.#refused.get(reason) ?? 0) + 1);
+  }
+
+  /** Requests refused so far by the request guards, by reason (see `countRefused`). */
+  refusals(): Record<string, number> {
+    return Object.fromEntries(this.#refused);
   }
 
   list(): Connection[] {

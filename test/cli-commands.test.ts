@@ -100,6 +100,18 @@ describe('onebridge check', () => {
     expect(r2.stderr).toContain(`${dup}: accounts[1].self_id: duplicate self_id 1 (also accounts[0].self_id); give each account its own id`);
   });
 
+  it('warns about risky but valid settings on stderr and still exits 0', async () => {
+    const t = tmp();
+    const file = t.write('risky.yaml', 'network:\n  - { type: ws, port: 0 }\n  - { type: http, host: 0.0.0.0, port: 0, allowed_origins: ["*"] }\n');
+    const r = await runCli(['check', '-c', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${file}: ok`);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `${file}: network[1].host: warning: 0.0.0.0 is reachable from other machines and there is no access_token: anyone who reaches the port can use this HTTP API; set network[1].access_token, or bind 127.0.0.1`,
+      `${file}: network[1].allowed_origins: warning: "*" lets every web page you open use this HTTP API, and there is no access_token; list the origins you need, or set network[1].access_token`,
+    ]);
+  });
+
   it('reports a YAML syntax error with its line', async () => {
     const t = tmp();
     const file = t.write('syntax.yaml', 'network:\n  - type: ws\n   port: 1\n');

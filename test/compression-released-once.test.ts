@@ -56,7 +56,7 @@ async function protocolError(port: number): Promise<void> {
   const socket = connect(port, '127.0.0.1');
   socket.on('error', () => {});
   await once(socket, 'connect');
-  socket.write(['GET /api HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Extensions: permessage-deflate', '', ''].join('\r\n'));
+  socket.write(['GET /api HTTP/1.1', 'Host: localhost', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Extensions: permessage-deflate', '', ''].join('\r\n'));
   const [head] = (await once(socket, 'data')) as [Buffer];
   if (!head.toString().includes('permessage-deflate')) throw new Error('deflate not negotiated');
   const received: Buffer[] = [];

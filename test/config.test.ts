@@ -21,9 +21,9 @@ describe('config', () => {
     expect(config.accounts).toEqual([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot', report_self_message: false }, rate_limit_interval_ms: 500 }]);
     expect(config.network).toHaveLength(1);
     expect(config.network[0]).toMatchObject({ type: 'ws', host: '127.0.0.1', port: 6700, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000 });
-    expect(config.admin).toEqual({ host: '127.0.0.1', port: 6790, access_token: '' });
+    expect(config.admin).toEqual({ host: '127.0.0.1', port: 6790, access_token: '', allowed_origins: [], allowed_hosts: [] });
     expect(config.shutdown.grace_ms).toBe(3000);
-    expect(config.log).toEqual({ level: 'info', format: 'text' });
+    expect(config.log).toEqual({ level: 'info', format: 'text', messages: true });
   });
 
   it('an empty file gets every default but no admin endpoint', () => {
@@ -35,11 +35,20 @@ describe('config', () => {
 
   it('fills defaults inside entries', () => {
     const config = parseTestConfig('network:\n  - type: ws\n    port: 7000\n');
-    expect(config.network[0]).toEqual({ type: 'ws', host: '127.0.0.1', port: 7000, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000, max_payload_bytes: 64 * 1024 * 1024, ping_interval_ms: 30000, max_buffered_bytes: 16 * 1024 * 1024, max_connections: 1000, max_actions_in_flight: 100, compression: false, handshake_timeout_ms: 10000, max_upgrades_per_address_per_s: 0, max_dropped_events: 1000 });
+    expect(config.network[0]).toEqual({ type: 'ws', host: '127.0.0.1', port: 7000, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000, max_payload_bytes: 64 * 1024 * 1024, ping_interval_ms: 30000, max_buffered_bytes: 16 * 1024 * 1024, max_connections: 1000, max_actions_in_flight: 100, compression: false, handshake_timeout_ms: 10000, max_upgrades_per_address_per_s: 0, max_dropped_events: 1000, allowed_origins: [], allowed_hosts: [] });
   });
 
   it('names the exact key, the rule and the value for a wrong type', () => {
     expect(problems('network:\n  - type: ws\n  - type: ws\n    port: abc\n')).toEqual(['network[1].port: expected integer 0-65535 (0 picks a free port), got "abc"']);
+  });
+
+  it('allowed_origins and allowed_hosts: normalized, and a wrong entry names the key and the form', () => {
+    const config = parseTestConfig('network:\n  - type: http\n    allowed_origins: ["HTTP://LocalHost:80/", "chrome-extension://AbC", "*"]\n    allowed_hosts: ["Bot.Example.COM.", "[::1]"]\n');
+    expect(config.network[0]).toMatchObject({ allowed_origins: ['http://localhost', 'chrome-extension://abc', '*'], allowed_hosts: ['bot.example.com', '::1'] });
+    expect(problems('admin:\n  allowed_origins: ["http://localhost:3000/app"]\n  allowed_hosts: ["bot.example.com:8080"]\n')).toEqual([
+      'admin.allowed_origins[0]: expected an origin like "http://localhost:3000" (scheme://host[:port], no path), "null" or "*", got "http://localhost:3000/app"',
+      'admin.allowed_hosts[0]: expected a host name or IP address without port, e.g. "bot.example.com", or "*", got "bot.example.com:8080"',
+    ]);
   });
 
   it('reports out-of-range numbers', () => {

@@ -10,8 +10,10 @@ import { Framework } from './support/framework.js';
  */
 adapterContract('relay', {
   adapters: builtinAdapters,
+  linked: true,
   harness: async (): Promise<PlatformHarness> => {
-    const upstream = await Framework.start();
+    let refuse = false;
+    const upstream = await Framework.start({ verify: () => (refuse ? [503, 'restarting'] : true) });
     const sent: string[] = [];
     let hung = false;
     let nextId = 1;
@@ -42,6 +44,13 @@ adapterContract('relay', {
         hung = true;
         // Read nothing more: the close frame is never seen, so never answered.
         for (const ws of live) (ws as unknown as { _socket: Socket })._socket.pause();
+      },
+      drop: async () => {
+        refuse = true;
+        for (const ws of live) ws.terminate();
+        return async () => {
+          refuse = false;
+        };
       },
       close: () => upstream.close(),
     };

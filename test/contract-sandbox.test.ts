@@ -5,6 +5,7 @@ import { adapterContract, type PlatformHarness } from './support/adapter-contrac
 /** The sandbox's platform is its own world: a person talks through the admin API, as the console does. */
 adapterContract('sandbox', {
   adapters: builtinAdapters,
+  linked: false,
   harness: async (): Promise<PlatformHarness> => {
     let admin = '';
     const post = (path: string, body: unknown) => fetch(`${admin}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });

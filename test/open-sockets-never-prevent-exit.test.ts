@@ -27,7 +27,7 @@ async function deafDeflateClient(port: number): Promise<Socket> {
   cleanups.push(() => void socket.destroy());
   socket.on('error', () => {});
   await once(socket, 'connect');
-  socket.write(['GET / HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Extensions: permessage-deflate', '', ''].join('\r\n'));
+  socket.write(['GET / HTTP/1.1', 'Host: localhost', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Extensions: permessage-deflate', '', ''].join('\r\n'));
   const [head] = (await once(socket, 'data')) as [Buffer];
   expect(head.toString()).toMatch(/^HTTP\/1\.1 101 [^]*permessage-deflate/);
   socket.pause();

@@ -40,7 +40,7 @@ async function stalled(port: number, path: string): Promise<Socket> {
   cleanups.push(() => socket.destroy());
   socket.on('error', () => {});
   await once(socket, 'connect');
-  socket.write([`GET ${path} HTTP/1.1`, 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', '', ''].join('\r\n'));
+  socket.write([`GET ${path} HTTP/1.1`, 'Host: localhost', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', '', ''].join('\r\n'));
   await once(socket, 'data');
   socket.pause();
   return socket;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RequestGuardFields } from '../../src/config/request-guard.js';
 import { durationMs, host, intIn, port, token } from '../../src/config/types.js';
 
 const common = {
@@ -30,6 +31,8 @@ const UpstreamWsReverse = z.strictObject({
   port: port().default(3002),
   path: z.string().startsWith('/', { error: 'expected a path starting with /' }).default('/'),
   ...common,
+  // A web page must not pose as the implementation (forged events, or taking its socket).
+  ...RequestGuardFields,
 });
 
 /** Actions to the implementation's HTTP API; its HTTP POST events to our receiver. */
@@ -45,6 +48,7 @@ const UpstreamHttp = z.strictObject({
   /** The implementation's HTTP POST secret: X-Signature is checked when set. */
   secret: z.string().default(''),
   ...common,
+  ...RequestGuardFields,
 });
 
 /**

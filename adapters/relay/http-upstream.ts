@@ -1,12 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { BodyError, readBody, verifyBody, withArrayMessage } from '../../src/kit/index.js';
-import type { Logger } from '../../src/logger.js';
-import type { ActionRequest, ActionResponse, OneBotEvent } from '../../src/onebot/types.js';
-import { USER_AGENT } from '../../src/package-info.js';
-import { remoteOf } from '../../src/transport/auth.js';
-import { listen } from '../../src/transport/listen.js';
-import { requestUrl } from '../../src/transport/request-url.js';
-import { depthMessage, parseUntrustedJson } from '../../src/untrusted-json.js';
+import { BodyError, depthMessage, listen, parseUntrustedJson, readBody, remoteOf, requestUrl, USER_AGENT, verifyBody, withArrayMessage, type ActionRequest, type ActionResponse, type Logger, type OneBotEvent, type RequestGuard } from '../../src/kit/index.js';
 import { RelayRetcode } from './channel.js';
 
 /** Largest webhook body accepted from the implementation (as the ws modes' frame limit). */
@@ -26,6 +19,8 @@ export interface HttpUpstreamOptions {
   /** `limits.max_json_depth`: deeper answers and events are refused unbuilt. */
   readonly maxJsonDepth: number;
   readonly logger: Logger;
+  /** Refuses web pages and foreign Host names before an event is read. */
+  readonly guard: RequestGuard;
   readonly onEvent: (event: OneBotEvent) => void;
 }
 
@@ -102,6 +97,12 @@ export class HttpUpstream {
   }
 
   async #receive(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {
+    const guard = this.#o.guard.check(req);
+    if (!guard.ok) {
+      req.resume();
+      res.writeHead(guard.status).end();
+      return;
+    }
     const url = requestUrl(req);
     if (req.method !== 'POST' || url?.pathname !== this.#o.path) {
       req.resume();

@@ -1,13 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { defineAdapter, type Adapter, type AdapterContext, type TrackedLink } from '../../src/adapter.js';
-import { DeadlineError, ReconnectingLink, withDeadline, type LinkAttempt, type Logger } from '../../src/kit/index.js';
-import { USER_AGENT } from '../../src/package-info.js';
-import { authorize, remoteOf } from '../../src/transport/auth.js';
-import { listen } from '../../src/transport/listen.js';
-import { rejectUpgrade } from '../../src/transport/reject.js';
-import { requestUrl } from '../../src/transport/request-url.js';
+import { defineAdapter, type Adapter, type AdapterContext, type TrackedLink } from '../../src/kit/index.js';
+import { authorize, DeadlineError, listen, ReconnectingLink, rejectUpgrade, remoteOf, RequestGuard, requestUrl, USER_AGENT, withDeadline, type LinkAttempt, type Logger } from '../../src/kit/index.js';
 import { UpstreamChannel } from './channel.js';
 import { RelayAdapterConfig } from './config.js';
 import { HttpUpstream } from './http-upstream.js';
@@ -32,7 +27,9 @@ function goodbye(ws: WebSocket): Promise<void> {
  */
 function dialUpstream(url: string, headers: Record<string, string>, handshakeTimeoutMs: number, attempt: LinkAttempt, logger: Logger, onOpen: (ws: WebSocket) => void): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers, handshakeTimeout: handshakeTimeoutMs, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
+    // closeTimeout (a ws option its types do not list): a peer stuck in its own close is cut
+    // after 2 s, as onebridge's other dialled links are, instead of ws's 30 s.
+    const ws = new WebSocket(url, { headers, handshakeTimeout: handshakeTimeoutMs, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, closeTimeout: 2000 } as WebSocket.ClientOptions);
     let failure: Error | undefined;
     const onAbort = () => ws.terminate();
     attempt.signal.addEventListener('abort', onAbort, { once: true });
@@ -81,7 +78,7 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
   const endpoint = up.mode === 'ws' || up.mode === 'http' ? up.url : `ws://${up.host}:${up.port}${up.path}`;
   const http =
     up.mode === 'http'
-      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, maxJsonDepth, logger, onEvent: (event) => ctx.emit(event) })
+      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, maxJsonDepth, logger, guard: new RequestGuard(up, { logger, onRefused: (kind) => ctx.countRefused(kind) }), onEvent: (event) => ctx.emit(event) })
       : undefined;
   if (http) http.onSent = (bytes) => conn?.countOut(bytes);
   const call = (req: { action: string; params: Record<string, unknown> }) => (http ? http.call(req) : channel.call(req));
@@ -171,11 +168,14 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
       }
       // mode ws-reverse: the implementation dials in; the newest socket wins.
       wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
+      const dialInGuard = new RequestGuard(up, { logger, onRefused: (kind) => ctx.countRefused(kind) });
       server = createServer((_req, res) => res.writeHead(426, { Upgrade: 'websocket' }).end());
       server.on('upgrade', (req, socket: Socket, head) => {
         socket.on('error', () => {});
         const url = requestUrl(req);
         if (stopped) return rejectUpgrade(socket, 503, 'onebridge is shutting down');
+        const guard = dialInGuard.check(req);
+        if (!guard.ok) return rejectUpgrade(socket, guard.status, guard.reason);
         if (!url || url.pathname !== up.path) return rejectUpgrade(socket, 404, `upstream endpoint is ${up.path}`);
         const auth = authorize(req, url, up.access_token);
         if (!auth.ok) {

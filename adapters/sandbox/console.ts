@@ -2,6 +2,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Logger } from '../../src/logger.js';
 import { toMessage, plainText } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
+import { EXTENSION_HELP, extensionCommand } from './console-commands.js';
 import type { SandboxWorld, WorldMessage, WorldNotice } from './world.js';
 
 export interface SandboxConsoleOptions {
@@ -112,7 +113,7 @@ export class SandboxConsole {
     const id = arg === undefined ? undefined : Number(arg);
     switch (cmd) {
       case '/help':
-        return this.#print(HELP);
+        return this.#print(`${HELP}\n${EXTENSION_HELP}`);
       case '/who':
         return this.#print(this.#directory());
       case '/quit':
@@ -151,8 +152,12 @@ export class SandboxConsole {
         }
         return this.#print('! usage: /request friend [text], or /request group [text] while in a group');
       }
-      default:
-        return this.#print(`! unknown command ${cmd}; /help lists them`);
+      default: {
+        const said = extensionCommand(this.#world, this.#as, this.#chat, cmd ?? '', text.slice((cmd ?? '').length).trim());
+        if (said === undefined) return this.#print(`! unknown command ${cmd}; /help lists them`);
+        if (said) this.#print(said);
+        return;
+      }
     }
   }
 

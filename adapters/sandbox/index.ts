@@ -1,12 +1,18 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { defineAdapter, type Adapter, type AdapterContext } from '../../src/adapter.js';
 import type { AdminRoute } from '../../src/admin/route.js';
 import { groupMessageEvent, privateMessageEvent } from '../../src/onebot/events.js';
 import { toMessage, InvalidMessageError } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
 import { sandboxActions } from './actions.js';
+import { extensionAdminRoutes } from './admin-routes.js';
+import { authorOf } from './anonymous.js';
 import { SandboxAdapterConfig, SandboxWorldConfig } from './config.js';
 import { SandboxConsole } from './console.js';
 import { SandboxWorld, type WorldMessage, type WorldNotice } from './world.js';
+
+/** How long `set_restart` keeps the sandbox bot offline. */
+const RESTART_OFFLINE_MS = 1000;
 
 /** One world (and one console) per app, whatever the number of sandbox accounts. */
 interface Shared {
@@ -33,9 +39,11 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
   const selfId = ctx.selfId;
   world.addBot(selfId, config.nickname);
   let running = false;
+  /** True while set_restart has the bot offline. */
+  let restarting = false;
 
   const onWorldMessage = (m: WorldMessage) => {
-    if (!running) return;
+    if (!running || restarting) return;
     if (m.from === selfId) {
       // The bot's own message: only as message_sent, and only when asked for.
       if (config.report_self_message) {
@@ -48,17 +56,32 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
     }
     if (m.group_id !== undefined) {
       if (!world.groups.get(m.group_id)?.members.has(selfId)) return;
-      ctx.emit(groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, user_id: m.from, message: m.message, sender: world.sender(m.from, m.group_id), time: m.time }));
+      ctx.emit(groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, message: m.message, time: m.time, ...authorOf(world, m, m.group_id) }));
     } else if (m.to === selfId) {
       ctx.emit(privateMessageEvent(selfId, { message_id: m.message_id, user_id: m.from, message: m.message, sender: world.sender(m.from), time: m.time, sub_type: world.isFriend(selfId, m.from) ? 'friend' : 'other' }));
     }
   };
 
   const onWorldNotice = (n: WorldNotice) => {
-    if (running && n.audience(selfId)) ctx.emit(n.event(selfId));
+    if (running && !restarting && n.audience(selfId)) ctx.emit(n.event(selfId));
   };
 
-  const actions = sandboxActions(world, selfId, config.nickname);
+  // set_restart: the bot's session goes offline (get_status, no events) and comes back, as a
+  // restarted implementation would; pending restarts end with the adapter.
+  const restarts = new AbortController();
+  const restart = async (delayMs: number) => {
+    try {
+      await sleep(delayMs, undefined, { signal: restarts.signal });
+      ctx.logger.info(`set_restart: the sandbox bot ${selfId} restarts (offline for ${RESTART_OFFLINE_MS} ms)`);
+      restarting = true;
+      await sleep(RESTART_OFFLINE_MS, undefined, { signal: restarts.signal });
+    } catch {
+      // Aborted by stop(): the adapter is going away, no restart to finish.
+    } finally {
+      restarting = false;
+    }
+  };
+  const actions = sandboxActions(world, selfId, config.nickname, { restart });
 
   /** Runs a world operation for an admin route: bad input and refusals are 400 with the reason. */
   const control = (body: unknown, run: (b: Record<string, unknown>) => Record<string, unknown>) => {
@@ -142,7 +165,7 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
 
   const adapter: Adapter = {
     actions,
-    adminRoutes,
+    adminRoutes: [...adminRoutes, ...extensionAdminRoutes(world)],
     async start() {
       if (running) return;
       running = true;
@@ -165,6 +188,7 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
       }
     },
     async stop() {
+      restarts.abort();
       if (!running) return;
       running = false;
       world.off('message', onWorldMessage);
@@ -174,7 +198,7 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
         shared.console = undefined;
       }
     },
-    status: () => ({ online: running, good: running }),
+    status: () => ({ online: running && !restarting, good: running }),
   };
   return adapter;
 }

@@ -6,9 +6,13 @@ import type { ConnectionRegistry } from '../registry.js';
 import { BodyError, readBody } from '../kit/body.js';
 import { authorize, remoteOf } from '../transport/auth.js';
 import { listen } from '../transport/listen.js';
+import { corsHeaders, RequestGuard } from '../transport/request-guard.js';
 import { requestUrl } from '../transport/request-url.js';
 import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 import type { Transport } from '../transport/transport.js';
+import type { Metrics } from '../metrics.js';
+import type { ReloadReport } from '../reload.js';
+import { ConfigError } from '../errors.js';
 import type { AdminRoute } from './route.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -21,6 +25,12 @@ export interface AdminServerDeps {
   readonly limits: LimitsConfig;
   /** Extra facts for `GET /status`. */
   readonly describe: () => Record<string, unknown>;
+  /** Serves `GET /metrics` when set. */
+  readonly metrics?: Metrics | undefined;
+  /** Serves `POST /reload` when set: re-reads the config; throws ConfigError when it is invalid. */
+  readonly reload?: (() => ReloadReport) | undefined;
+  /** Extra facts for `GET /connections` (send queue depth per account). */
+  readonly describeConnections?: () => Record<string, unknown>;
 }
 
 /**
@@ -39,15 +49,36 @@ export class AdminServer implements Transport {
   readonly #started = Date.now();
   readonly #inflight = new Set<ServerResponse>();
   readonly #drainWaiters = new Set<() => void>();
+  readonly #guard: RequestGuard;
   #url = '';
 
   constructor(config: AdminConfig, deps: AdminServerDeps) {
     this.#config = config;
     this.#deps = deps;
+    // ownPages: the admin server's own pages (the dashboard) call it from its own origin.
+    this.#guard = new RequestGuard(config, { ownPages: true, logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     const builtins: AdminRoute[] = [
-      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot() } }) },
-      { method: 'GET', path: '/status', handle: () => ({ status: 200, body: { app: 'onebridge', version: VERSION, pid: process.pid, uptime_ms: Date.now() - this.#started, connections: deps.registry.size, ...deps.describe() } }) },
+      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot(), ...deps.describeConnections?.() } }) },
+      { method: 'GET', path: '/status', handle: () => ({ status: 200, body: { app: 'onebridge', version: VERSION, pid: process.pid, uptime_ms: Date.now() - this.#started, connections: deps.registry.size, refused: deps.registry.refusals(), ...deps.describe() } }) },
     ];
+    const metrics = deps.metrics;
+    if (metrics) builtins.push({ method: 'GET', path: '/metrics', handle: async () => ({ status: 200, body: await metrics.scrape(), contentType: metrics.contentType }) });
+    const reload = deps.reload;
+    if (reload) {
+      builtins.push({
+        method: 'POST',
+        path: '/reload',
+        handle: () => {
+          try {
+            return { status: 200, body: { ok: true, ...reload() } };
+          } catch (err) {
+            if (err instanceof ConfigError) return { status: 400, body: { ok: false, error: err.message, problems: err.problems } };
+            if ((err as { code?: string }).code === 'ONEBRIDGE_RELOAD_UNAVAILABLE') return { status: 409, body: { ok: false, error: (err as Error).message } };
+            throw err;
+          }
+        },
+      });
+    }
     for (const route of [...builtins, ...deps.routes]) {
       const id = `${route.method} ${route.path}`;
       if (!this.#routes.has(id)) this.#routes.set(id, route);
@@ -73,7 +104,7 @@ export class AdminServer implements Transport {
       return;
     }
     this.#url = `http://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
-    this.#deps.logger.info(`admin endpoint on ${this.#url} (GET /connections, GET /status)`);
+    this.#deps.logger.info(`admin endpoint on ${this.#url} (GET /connections, GET /status${this.#deps.metrics ? ', GET /metrics' : ''}, POST /reload)`);
   }
 
   stopAccepting(): void {
@@ -117,24 +148,41 @@ export class AdminServer implements Transport {
       this.#inflight.delete(res);
       for (const waiter of [...this.#drainWaiters]) waiter();
     });
-    const send = (status: number, body: unknown) => {
-      const text = `${JSON.stringify(body)}\n`;
+    const send = (status: number, body: unknown, contentType?: string) => {
+      const text = contentType ? String(body) : `${JSON.stringify(body)}\n`;
       // While shutting down, the socket goes with the answer instead of idling in keep-alive.
       if (this.#closing.signal.aborted) res.shouldKeepAlive = false;
-      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.writeHead(status, { 'Content-Type': contentType ?? 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     };
+    const guard = this.#guard.check(req);
+    if (!guard.ok) {
+      req.resume();
+      send(guard.status, { error: guard.reason });
+      return;
+    }
+    if (guard.corsOrigin) {
+      for (const [name, value] of Object.entries(corsHeaders(guard.corsOrigin))) res.setHeader(name, value);
+      if (req.method === 'OPTIONS') {
+        req.resume();
+        res.writeHead(204).end();
+        return;
+      }
+    }
     const url = requestUrl(req);
     if (!url) {
       req.resume();
       send(400, { error: 'malformed request target' });
       return;
     }
-    const auth = authorize(req, url, this.#config.access_token);
+    // State changes take the token from the Authorization header only: a URL can be planted in
+    // a page or a log, a header cannot. Cookies are never read.
+    const auth = req.method === 'GET' ? authorize(req, url, this.#config.access_token) : authorize(req, new URL(url.pathname, url), this.#config.access_token);
     if (!auth.ok) {
       this.#deps.logger.warn(`admin: rejected ${req.method} ${url.pathname} from ${remoteOf(req)}: ${auth.reason}`);
       req.resume();
-      send(auth.status, { error: auth.reason });
+      const viaQuery = req.method !== 'GET' && auth.status === 401 && url.searchParams.has('access_token');
+      send(auth.status, { error: viaQuery ? 'access token missing: on POST send it as "Authorization: Bearer <token>", not in the URL' : auth.reason });
       return;
     }
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
@@ -151,7 +199,7 @@ export class AdminServer implements Transport {
     try {
       const body = req.method === 'POST' ? await readJson(req, this.#deps.limits.max_json_depth) : undefined;
       const reply = await route.handle({ query: url.searchParams, body, signal: AbortSignal.any([gone.signal, this.#closing.signal]) });
-      if (!res.writableEnded && !res.destroyed) send(reply.status, reply.body);
+      if (!res.writableEnded && !res.destroyed) send(reply.status, reply.body, reply.contentType);
     } catch (err) {
       const status = err instanceof BodyError ? err.status : 500;
       if (status === 500) this.#deps.logger.error(`admin: ${req.method} ${path} failed: ${(err as Error).message}`);

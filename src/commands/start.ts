@@ -1,6 +1,8 @@
 import type { AnyAdapterDefinition } from '../adapter.js';
 import { App } from '../app.js';
 import { loadConfig } from '../config/load.js';
+import { securityWarnings } from '../config/security-warnings.js';
+import { formatProblem } from '../errors.js';
 import { configureLogging, getLogger, type LogFormat, type LogLevel } from '../logger.js';
 import { handleShutdownSignals } from '../signals.js';
 import { VERSION } from '../package-info.js';
@@ -25,7 +27,13 @@ export async function start(options: StartOptions): Promise<void> {
   const logger = getLogger('main');
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
 
-  const app = new App(loaded.config, { adapters: options.adapters });
+  for (const w of securityWarnings(loaded.config)) logger.warn(formatProblem(w));
+  const app = new App(loaded.config, {
+    adapters: options.adapters,
+    configFile: loaded.file,
+    loadConfig: (file) => loadConfig(file, options.adapters).config,
+    logOverrides: { level: options.logLevel, format: options.logFormat },
+  });
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import type { AdapterConfigBase, AnyAdapterDefinition } from '../adapter.js';
 import { OneBridgeError } from '../errors.js';
 import { LOG_LEVELS } from '../logger.js';
+import { networkPolicyShape, RateLimitConfig } from '../policy/config.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../untrusted-json.js';
+import { RequestGuardFields } from './request-guard.js';
 import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token } from './types.js';
 
 /** `network[]` entry `type: ws`: a forward WebSocket server (paths `/`, `/api`, `/event`). */
@@ -32,8 +34,10 @@ export const WsServerConfig = z.strictObject({
   handshake_timeout_ms: intIn(0, 600_000, ' (milliseconds; 0 = no limit)').default(10_000),
   /** New connections per second one remote address may open (burst as large); more get 429. 0 = no limit. */
   max_upgrades_per_address_per_s: intIn(0, 100_000).default(0),
+  ...RequestGuardFields,
   /** Which account this entry serves; required only with several accounts. */
   self_id: selfId().optional(),
+  ...networkPolicyShape,
 });
 export type WsServerConfig = z.infer<typeof WsServerConfig>;
 
@@ -78,6 +82,7 @@ export const WsReverseConfig = z
     /** permessage-deflate, offered to the framework. */
     compression: z.boolean().default(false),
     self_id: selfId().optional(),
+    ...networkPolicyShape,
   })
   .superRefine((entry, ctx) => {
     if (!entry.url && !(entry.api_url && entry.event_url)) {
@@ -106,7 +111,9 @@ export const HttpServerConfig = z.strictObject({
   max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
   /** An SSE client that missed this many events in a row is cut. */
   max_dropped_events: intIn(1, 10_000_000).default(1000),
+  ...RequestGuardFields,
   self_id: selfId().optional(),
+  ...networkPolicyShape,
 });
 export type HttpServerConfig = z.infer<typeof HttpServerConfig>;
 
@@ -126,9 +133,12 @@ export const HttpPostConfig = z.strictObject({
     })
     .prefault({}),
   message_format: MessageFormat.default('array'),
+  /** Heartbeat meta events POSTed like any event, as go-cqhttp does; 0 = off. */
+  heartbeat_interval_ms: durationMs().default(0),
   /** Events queued for the target; when full the oldest are dropped (counted, logged). */
   buffer: z.strictObject({ max_events: intIn(1, 1_000_000).default(1000) }).prefault({}),
   self_id: selfId().optional(),
+  ...networkPolicyShape,
 });
 export type HttpPostConfig = z.infer<typeof HttpPostConfig>;
 
@@ -147,6 +157,8 @@ export const accountConfig = <A extends z.ZodType<AdapterConfigBase>>(adapter: A
     adapter,
     /** Interval between `<action>_rate_limited` calls (the spec's default: 500 ms). */
     rate_limit_interval_ms: intIn(1, 3_600_000, ' (milliseconds)').default(500),
+    /** Send pacing: a token bucket for every message-sending action, however it arrives. Off when omitted. */
+    rate_limit: RateLimitConfig.optional(),
   });
 export const AccountConfig = accountConfig(AdapterConfig);
 export type AccountConfig = z.infer<typeof AccountConfig>;
@@ -156,6 +168,7 @@ export const AdminConfig = z.strictObject({
   host: host().default('127.0.0.1'),
   port: port().default(6790),
   access_token: token(),
+  ...RequestGuardFields,
 });
 export type AdminConfig = z.infer<typeof AdminConfig>;
 
@@ -178,6 +191,8 @@ export type LimitsConfig = z.infer<typeof LimitsConfig>;
 export const LogConfig = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info'),
   format: z.enum(['text', 'json']).default('text'),
+  /** Message lines (received, sent) at info, as go-cqhttp prints them. */
+  messages: z.boolean().default(true),
 });
 
 const CORE_KEYS = ['accounts', 'network', 'admin', 'shutdown', 'log'] as const;
@@ -244,6 +259,7 @@ export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.
         ctx.addIssue({ code: 'custom', path: ['network', i, 'self_id'], message: `no account has self_id ${entry.self_id}; expected one of ${[...ids.keys()].join(', ')}` });
       }
       if (entry.type === 'ws' || entry.type === 'http') claim(entry.host, entry.port, ['network', i, 'port']);
+      if (entry.filter !== undefined && entry.filter_file !== undefined) ctx.addIssue({ code: 'custom', path: ['network', i, 'filter_file'], message: 'set either filter (inline) or filter_file, not both' });
     });
     if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
   }) as unknown as z.ZodType<Config, unknown>;

@@ -13,7 +13,7 @@ export { formatMessage, plainText, toMessage, withArrayMessage } from '../onebot
 export { MessageStore, type StoredMessage } from '../onebot/message-store.js';
 export { ActionError, Params } from '../onebot/params.js';
 export type { ActionContext, ActionHandler, ActionTable } from '../onebot/router.js';
-export { Retcode, type Message, type OneBotEvent, type Segment } from '../onebot/types.js';
+export { Retcode, type ActionRequest, type ActionResponse, type Message, type OneBotEvent, type Segment } from '../onebot/types.js';
 export { USER_AGENT, VERSION } from '../package-info.js';
 export { DEFAULT_MAX_JSON_DEPTH, depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 export { Backoff, type BackoffOptions } from '../transport/backoff.js';
@@ -24,3 +24,11 @@ export { StableIds, type StableIdsOptions } from './ids.js';
 export { ReconnectingLink, type LinkAttempt, type LinkState, type ReconnectingLinkOptions, type RetryAdvice } from './link.js';
 export { PlatformMessages, type PlatformMessage, type PlatformMessagesOptions, type RecordedMessage } from './messages.js';
 export { FACE_EMOTICONS, parseText, renderText, type ParseTextOptions, type RenderTextOptions } from './render.js';
+
+// For adapters that run a server for their platform (the relay's receivers, webhooks): the same
+// listen errors, auth, refusals and request guard as onebridge's own transports.
+export { authorize, remoteOf } from '../transport/auth.js';
+export { listen } from '../transport/listen.js';
+export { rejectUpgrade } from '../transport/reject.js';
+export { RequestGuard, type RefusalKind } from '../transport/request-guard.js';
+export { requestUrl } from '../transport/request-url.js';

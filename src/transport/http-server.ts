@@ -7,11 +7,13 @@ import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import { failed } from '../onebot/router.js';
 import { Retcode, type ActionResponse, type OneBotEvent } from '../onebot/types.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { Connection, ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf, remoteOfSocket } from './auth.js';
-import { BodyError, readParams } from './http-body.js';
+import { BodyError, jsonValues, readParams } from './http-body.js';
 import { clip } from '../untrusted-json.js';
 import { listen } from './listen.js';
+import { corsHeaders, RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
 import type { Transport } from './transport.js';
 
@@ -21,6 +23,7 @@ export interface HttpServerDeps {
   readonly encoder: EventEncoder;
   readonly logger: Logger;
   readonly limits: LimitsConfig;
+  readonly policy?: NetworkPolicy | undefined;
 }
 
 interface SseClient {
@@ -36,9 +39,10 @@ const HTTP_STATUS_FOR: Readonly<Record<number, number>> = { 400: Retcode.BAD_REQ
  * OneBot v11 HTTP API (`type: http`): `GET|POST /:action` and `POST /` with `{action, params}`,
  * params from the query, a JSON body or a form; plus SSE on `GET /_events` when `sse: true`.
  * Status codes per the spec: 401/403 tokens, 406 content type, 400 body, 404 unknown action,
- * 200 otherwise with the result in the body. Each TCP connection is in the registry.
+ * 200 otherwise with the result in the body. Each TCP connection is in the registry. Web pages
+ * and foreign `Host` names are refused first (`RequestGuard`, 403/421).
  *
- * It does not implement HTTP/2 or CORS.
+ * It does not implement HTTP/2, nor CORS beyond answering the origins in `allowed_origins`.
  */
 export class HttpServer implements Transport {
   readonly key: string;
@@ -47,6 +51,7 @@ export class HttpServer implements Transport {
   readonly #http: Server;
   readonly #sockets = new Map<Socket, Connection>();
   readonly #sse = new Set<SseClient>();
+  readonly #guard: RequestGuard;
   #closing = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #endpoint: string;
@@ -56,6 +61,7 @@ export class HttpServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     this.#endpoint = `http://${config.host}:${config.port}`;
+    this.#guard = new RequestGuard(config, { logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     this.#http = createServer((req, res) => {
       // Last resort: whatever a request does, it ends in an answer, never an unhandled rejection.
       this.#serve(req, res).catch((err: Error) => {
@@ -147,6 +153,19 @@ export class HttpServer implements Transport {
       req.resume();
       return send(503, failed(Retcode.INTERNAL, 'server shutting down'));
     }
+    // Before the token and any action: a web page's request (CSRF) or a rebinding name never runs.
+    const guard = this.#guard.check(req);
+    if (!guard.ok) {
+      req.resume();
+      return send(guard.status, failed(Retcode.FORBIDDEN, guard.reason));
+    }
+    if (guard.corsOrigin) {
+      for (const [name, value] of Object.entries(corsHeaders(guard.corsOrigin))) res.setHeader(name, value);
+      if (req.method === 'OPTIONS') {
+        req.resume();
+        return void res.writeHead(204).end();
+      }
+    }
     const url = requestUrl(req);
     if (!url) {
       req.resume();
@@ -166,7 +185,15 @@ export class HttpServer implements Transport {
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     if (path === '/_events' && this.#config.sse && req.method === 'GET') return this.#openSse(req, res, conn);
 
-    let params: Record<string, unknown> = Object.fromEntries(url.searchParams);
+    let params: Record<string, unknown>;
+    try {
+      params = jsonValues(url.searchParams, this.#deps.limits.max_json_depth);
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      req.resume();
+      this.#deps.logger.warn(`${req.method} ${url.pathname} from ${remoteOf(req)}: ${err.message} (400)`);
+      return send(400, failed(Retcode.BAD_REQUEST, err.message));
+    }
     delete params['access_token'];
     let action: string;
     try {
@@ -200,7 +227,7 @@ export class HttpServer implements Transport {
     if (!account.router.knows(action)) {
       return send(404, failed(Retcode.NOT_FOUND, `unknown action: ${clip(action)}`, echo));
     }
-    const result = await account.router.call(echo === undefined ? { action, params } : { action, params, echo }, { selfId: account.selfId, format: this.#config.message_format });
+    const result = await account.router.call(echo === undefined ? { action, params } : { action, params, echo }, { selfId: account.selfId, format: this.#config.message_format, policy: this.#deps.policy, conn });
     // The client may have gone; an answer to nobody is dropped, not an error.
     if (!res.destroyed) send(200, result);
   }
@@ -228,6 +255,7 @@ export class HttpServer implements Transport {
       // Not reading: drop (counted); after too many in a row, cut the stream.
       conn.eventsDropped++;
       client.dropped++;
+      if (this.#deps.policy) this.#deps.policy.counts.dropped++;
       if (conn.eventsDropped === 1 || conn.eventsDropped % 1000 === 0) this.#deps.logger.warn(`#${conn.id} SSE client is not reading (${res.writableLength} bytes unsent); ${conn.eventsDropped} events dropped`);
       if (client.dropped >= this.#config.max_dropped_events) {
         this.#deps.logger.warn(`#${conn.id} SSE client cut: missed ${client.dropped} events in a row (max_dropped_events)`);
@@ -238,10 +266,12 @@ export class HttpServer implements Transport {
     client.dropped = 0;
     res.write(`data: ${json.toString('utf8')}\n\n`);
     conn.countOut(json.length + 8);
+    if (this.#deps.policy) this.#deps.policy.counts.delivered++;
   }
 
   readonly #onEvent = (event: OneBotEvent): void => {
     if (this.#sse.size === 0) return;
+    if (this.#deps.policy && !this.#deps.policy.admit(event, this.#config.message_format)) return;
     const json = this.#deps.encoder.encode(event, this.#config.message_format);
     for (const client of this.#sse) this.#write(client, json);
   };

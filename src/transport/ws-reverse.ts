@@ -6,6 +6,7 @@ import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { Connection, ConnectionRegistry, Role } from '../registry.js';
 import { HeldEvents } from './held-events.js';
 import { OneBotSocket } from './onebot-socket.js';
@@ -20,6 +21,7 @@ export interface WsReverseDeps {
   readonly encoder: EventEncoder;
   readonly logger: Logger;
   readonly limits: LimitsConfig;
+  readonly policy?: NetworkPolicy | undefined;
   /** Tests pin the jitter. */
   readonly random?: () => number;
 }
@@ -79,7 +81,7 @@ class ReverseLink extends ReconnectingLink {
   protected accept(ws: WebSocket): void {
     const { account, encoder, logger } = this.#deps;
     this.conn.state = 'open';
-    this.#socket = new OneBotSocket(ws, this.conn, { account, logger }, this.#config.message_format, { maxJsonDepth: this.#deps.limits.max_json_depth });
+    this.#socket = new OneBotSocket(ws, this.conn, { account, logger, policy: this.#deps.policy }, this.#config.message_format, { maxJsonDepth: this.#deps.limits.max_json_depth });
     ws.on('pong', () => {
       this.#missedPongs = 0;
     });
@@ -94,8 +96,9 @@ class ReverseLink extends ReconnectingLink {
     const held = this.#held.drain();
     const dropped = this.#held.takeDropped();
     this.conn.link!.dropped += dropped;
+    if (this.#deps.policy) this.#deps.policy.counts.dropped += dropped;
     if (held.length || dropped) logger.info(`${this.name}: delivering ${held.length} held event${held.length === 1 ? '' : 's'}${dropped ? `; ${dropped} dropped while away (buffer.max_events ${this.#config.buffer.max_events}, max_age_ms ${this.#config.buffer.max_age_ms})` : ''}`);
-    for (const event of held) this.#socket.send(encoder.encode(event, this.#config.message_format));
+    for (const event of held) this.#sent(this.#socket.send(encoder.encode(event, this.#config.message_format)));
   }
 
   protected closed(): void {
@@ -134,7 +137,11 @@ class ReverseLink extends ReconnectingLink {
       socket.ws.terminate();
       return;
     }
-    socket.send(this.#deps.encoder.encode(event, this.#config.message_format));
+    this.#sent(socket.send(this.#deps.encoder.encode(event, this.#config.message_format)));
+  }
+
+  #sent(ok: boolean): void {
+    if (ok && this.#deps.policy) this.#deps.policy.counts.delivered++;
   }
 
   /** For shutdown: a link that has no socket leaves the registry now. */
@@ -151,10 +158,12 @@ export class WsReverse implements Transport {
   readonly key: string;
   readonly #links: ReverseLink[];
   readonly #deps: WsReverseDeps;
+  readonly #format: WsReverseConfig['message_format'];
 
   constructor(config: WsReverseConfig, key: string, deps: WsReverseDeps) {
     this.key = key;
     this.#deps = deps;
+    this.#format = config.message_format;
     const split = Boolean(config.api_url || config.event_url);
     this.#links = split
       ? [new ReverseLink((config.api_url ?? config.url)!, 'api', config, key, deps), new ReverseLink((config.event_url ?? config.url)!, 'event', config, key, deps)]
@@ -195,6 +204,7 @@ export class WsReverse implements Transport {
   }
 
   readonly #onEvent = (event: OneBotEvent): void => {
+    if (this.#deps.policy && !this.#deps.policy.admit(event, this.#format)) return;
     for (const link of this.#links) if (link.carriesEvents) link.deliver(event);
   };
 }

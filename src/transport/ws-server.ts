@@ -9,12 +9,14 @@ import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import type { OneBotEvent } from '../onebot/types.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { ConnectionRegistry, Role } from '../registry.js';
 import { AddressRateLimit } from './address-rate-limit.js';
 import { authorize, remoteOf } from './auth.js';
 import { listen } from './listen.js';
 import { OneBotSocket } from './onebot-socket.js';
 import { rejectUpgrade } from './reject.js';
+import { RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
 import type { Transport } from './transport.js';
 
@@ -26,9 +28,13 @@ const PATH_ROLES: ReadonlyMap<string, Role> = new Map([
   ['/event/', 'event'],
 ]);
 
-/** `/api/` → `api`; anything else, `//` included, → undefined. */
-export function roleForPath(pathname: string): Role | undefined {
-  return PATH_ROLES.get(pathname);
+/**
+ * `/api/` → `api`, `/event` → `event`; any other path is universal, as in go-cqhttp and
+ * NapCat, so `ws://host:6700/onebot/v11/ws` (NoneBot2's reverse-WS path, often reused for
+ * forward WS) works as it does there.
+ */
+export function roleForPath(pathname: string): Role {
+  return PATH_ROLES.get(pathname) ?? 'universal';
 }
 
 type State = 'idle' | 'listening' | 'closing' | 'closed';
@@ -53,6 +59,8 @@ export interface WsServerDeps {
   readonly logger: Logger;
   /** Process-wide input limits (`limits:`). */
   readonly limits: LimitsConfig;
+  /** The entry's filter, action permissions and counters; none = everything passes. */
+  readonly policy?: NetworkPolicy | undefined;
 }
 
 /**
@@ -76,6 +84,7 @@ export class WsServer implements Transport {
   #admitting = 0;
   #rateLogged = 0;
   readonly #rateLimit: AddressRateLimit;
+  readonly #guard: RequestGuard;
   /**
    * Optional asynchronous admission step, run after path and token checks and before the
    * upgrade. Resolve to admit; throw an AdmissionError to refuse with its status, anything else
@@ -93,6 +102,7 @@ export class WsServer implements Transport {
     this.#deps = deps;
     this.#endpoint = `ws://${config.host}:${config.port}`;
     this.#rateLimit = new AddressRateLimit(config.max_upgrades_per_address_per_s);
+    this.#guard = new RequestGuard(config, { logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.max_payload_bytes, perMessageDeflate: config.compression, clientTracking: false });
     this.#wss.on('headers', (headers) => headers.push(`X-Self-ID: ${deps.account.selfId}`));
     this.#http = createServer((req, res) => {
@@ -194,6 +204,12 @@ export class WsServer implements Transport {
       rejectUpgrade(socket, 503, 'server shutting down');
       return;
     }
+    // Web pages and DNS-rebinding names are turned away before anything else looks at them.
+    const guard = this.#guard.check(req);
+    if (!guard.ok) {
+      rejectUpgrade(socket, guard.status, guard.reason);
+      return;
+    }
     const max = this.#config.max_connections;
     if (max > 0 && this.#clients.size >= max) {
       this.#deps.logger.warn(`rejected upgrade from ${remote}: ${this.#clients.size} clients connected (max_connections ${max}) (503)`);
@@ -215,11 +231,6 @@ export class WsServer implements Transport {
       return;
     }
     const role = roleForPath(url.pathname);
-    if (!role) {
-      this.#deps.logger.warn(`rejected upgrade from ${remote}: unknown path ${url.pathname} (404)`);
-      rejectUpgrade(socket, 404, `unknown path ${url.pathname}; use /, /api or /event`);
-      return;
-    }
     const auth = authorize(req, url, this.#config.access_token);
     if (!auth.ok) {
       this.#deps.logger.warn(`rejected upgrade from ${remote} on ${url.pathname}: ${auth.reason} (${auth.status})`);
@@ -293,7 +304,7 @@ export class WsServer implements Transport {
     const { account, registry, logger } = this.#deps;
     const ua = req.headers['user-agent'];
     const conn = registry.add({ transport: 'ws', role, endpoint: this.#endpoint, remote: remoteOf(req), selfId: account.selfId, userAgent: ua });
-    const client = new OneBotSocket(ws, conn, { account, logger }, this.#config.message_format, {
+    const client = new OneBotSocket(ws, conn, { account, logger, policy: this.#deps.policy }, this.#config.message_format, {
       maxInFlight: this.#config.max_actions_in_flight,
       maxBufferedBytes: this.#config.max_buffered_bytes,
       maxDroppedInRow: this.#config.max_dropped_events,
@@ -313,7 +324,10 @@ export class WsServer implements Transport {
     }
   }
 
-  readonly #onEvent = (event: OneBotEvent): void => this.#broadcast(event);
+  readonly #onEvent = (event: OneBotEvent): void => {
+    if (this.#deps.policy && !this.#deps.policy.admit(event, this.#config.message_format)) return;
+    this.#broadcast(event);
+  };
 
   #broadcast(event: OneBotEvent): void {
     if (this.#eventClients.size === 0) return;

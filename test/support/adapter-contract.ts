@@ -23,6 +23,12 @@ export interface PlatformHarness {
   received(needle: string): Promise<string>;
   /** The platform stops answering: reads nothing more, ignores goodbyes and close frames. */
   hang(): Promise<void>;
+  /**
+   * Optional, for adapters with a link to a server: the platform drops the bot and refuses it
+   * until the returned function is called (a server restart). Then the contract checks that
+   * status goes offline, comes back online by itself, and messages flow again.
+   */
+  drop?(): Promise<() => Promise<void>>;
   /** Releases everything the harness opened. Called once, after every test. */
   close(): Promise<void>;
 }
@@ -34,6 +40,12 @@ export interface ContractOptions {
   readonly harness: () => Promise<PlatformHarness>;
   /** How long the platform may take to connect and to deliver one message. Default 5000 ms. */
   readonly timeoutMs?: number;
+  /**
+   * The adapter holds a link to a server (every real platform): the contract then also drops
+   * it (`harness.drop`, required) and checks the adapter recovers. Set it for every adapter
+   * with a server; leave it out only for in-process platforms (the sandbox).
+   */
+  readonly linked?: boolean;
 }
 
 const SELF_ID = 10001;
@@ -129,6 +141,19 @@ export function adapterContract(name: string, options: ContractOptions): void {
       const [answer, seen] = await Promise.all([c.call('send_msg', { ...target, message: reply }, 'send', timeout), harness.received(reply)]);
       expect(answer).toMatchObject({ status: 'ok', retcode: 0, data: { message_id: expect.any(Number) } });
       expect(seen).toContain(reply);
+    });
+
+    if (options.linked) it('the platform drops the bot: offline, then online again by itself, and messages flow', async () => {
+      if (!harness.drop) throw new Error(`${name}: a linked adapter's harness must implement drop()`);
+      const app = await startApp();
+      const c = await client(app);
+      const status = () => app.accounts.get(SELF_ID)!.status();
+      const restore = await harness.drop();
+      await until(() => !status().online, timeout, `${name} offline`);
+      expect(await c.call('get_status', {}, 'st')).toMatchObject({ status: 'ok', data: { online: false } });
+      await restore();
+      await until(() => status().online, timeout, `${name} online again`);
+      await platformToBot(c);
     });
 
     it('ids are the same after a restart', async () => {
