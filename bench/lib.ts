@@ -27,7 +27,7 @@ function track(child: ChildProcess): ChildProcess {
   child.once('exit', () => liveChildren.delete(child));
   return child;
 }
-/** dist/bin/onebridge.js, next to this file's compiled dist/bench/ directory. */
+/** dist/bin/onebridge.js (the `onebridge` command), next to this file's compiled dist/bench/ directory. */
 export const CLI = fileURLToPath(new URL('../bin/onebridge.js', import.meta.url));
 
 /**

@@ -32,6 +32,8 @@ export interface TrackLinkOptions {
   readonly remote: string;
   /** Actions waiting for the platform's answer, shown as `actions_in_flight`. */
   readonly inFlight?: () => number;
+  /** Whether the link is closing right now (a close the peer started), shown as state `closing`. */
+  readonly closing?: () => boolean;
 }
 
 /**

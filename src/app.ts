@@ -219,6 +219,7 @@ export class App {
   #trackLink(options: TrackLinkOptions, selfId: () => number, links: Set<Connection>): TrackedLink {
     const conn = this.registry.add({ transport: 'upstream', role: 'universal', endpoint: options.endpoint, remote: options.remote, selfId: selfId(), state: 'connecting' });
     conn.link = { reconnects: 0, held: () => 0, dropped: 0, ...(options.inFlight ? { inFlight: options.inFlight } : {}) };
+    if (options.closing) conn.closing = options.closing;
     links.add(conn);
     const registry = this.registry;
     return {

@@ -9,6 +9,7 @@ import { status } from './commands/status.js';
 import { OneBridgeError } from './errors.js';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { VERSION } from './package-info.js';
+import { releaseShutdownSignals } from './signals.js';
 
 /**
  * A failure the user can act on: one line naming cause and key, exit 1. The stack is shown
@@ -99,6 +100,10 @@ const parser = () => yargs(argv)
       await status({ adapters, config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
     }),
   )
+  // Only `start` keeps the signals bin.ts caught early; other commands get Node's defaults back.
+  .middleware((args) => {
+    if (args._[0] !== undefined && args._[0] !== 'start') releaseShutdownSignals();
+  })
   .command(
     'reload',
     'apply a changed config to a running onebridge: filters, action permissions, rate limits, log settings (via its admin endpoint)',

@@ -63,6 +63,11 @@ export class Connection {
   lastPongAt: number | undefined;
   /** Actions refused by the entry's `actions:` policy. */
   actionsRefused = 0;
+  /**
+   * Set by transports whose socket can start closing without telling them (a peer's close
+   * frame): read at snapshot time, it shows `closing` until the socket is gone.
+   */
+  closing: (() => boolean) | undefined;
   framesIn = 0;
   framesOut = 0;
   bytesIn = 0;
@@ -98,7 +103,7 @@ export class Connection {
       remote: this.remote,
       self_id: this.selfId,
       connected_at: this.connectedAt.toISOString(),
-      state: this.state,
+      state: this.closing?.() ? 'closing' : this.state,
       frames_in: this.framesIn,
       frames_out: this.framesOut,
       bytes_in: this.bytesIn,

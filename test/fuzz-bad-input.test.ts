@@ -433,3 +433,28 @@ describe('the 10 KB frame of issue 10, through the real CLI', () => {
     expect((await exit).code).toBe(0);
   }, 60_000);
 });
+
+describe('a bug of ours while handling one client costs that client, never the process', () => {
+  it('a throw while handling a frame closes that socket with 1011 (logged with its id); an unencodable answer is 1500 with the echo', async () => {
+    const watch = watchUnexpected();
+    cleanups.push(watch.stop);
+    app = await startApp('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
+    const account = app.accounts.get(10001)!;
+    // A handler whose data JSON cannot hold (a BigInt): the answer cannot be encoded.
+    (account.adapter.actions as Record<string, () => unknown>)['big_answer'] = () => ({ n: 10n });
+    const bystander = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/api`);
+    cleanups.push(() => bystander.close());
+    const victim = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/api`);
+    cleanups.push(() => victim.close());
+    expect(await victim.call('big_answer', {}, 'b')).toMatchObject({ status: 'failed', retcode: 1500, echo: 'b', message: 'internal error: the answer could not be encoded' });
+    // The router throwing synchronously stands for any bug on this client's input path.
+    const call = account.router.call.bind(account.router);
+    account.router.call = (req, ctx) => (req.action === 'explode' ? (() => { throw new Error('boom'); })() : call(req, ctx));
+    const closed = once(victim.ws, 'close');
+    victim.ws.send(JSON.stringify({ action: 'explode', echo: 'x' }));
+    const [code] = (await closed) as [number];
+    expect(code).toBe(1011);
+    expect(await bystander.call('get_status', {}, 'still')).toMatchObject({ status: 'ok', echo: 'still' });
+    expect(watch.errors).toEqual([]);
+  });
+});

@@ -99,6 +99,8 @@ describe('HTTP POST webhooks', () => {
     await until(() => notices(r.got).length >= 2);
     await new Promise((res) => setTimeout(res, 100));
     expect(notices(r.got)).toEqual([1, 2]);
+    // An event given up on is not lost without a trace: counted with the dropped ones.
+    expect(app.registry.snapshot().find((c) => c.transport === 'http-post')).toMatchObject({ events_dropped: 1 });
   });
 
   it('times out a receiver that never answers, gives up after the retries, then serves the next event', async () => {
@@ -108,6 +110,7 @@ describe('HTTP POST webhooks', () => {
     emit(2);
     await until(() => notices(r.got).includes(2), 3000);
     expect(notices(r.got)).toEqual([1, 1, 2]);
+    expect(app.registry.snapshot().find((c) => c.transport === 'http-post')).toMatchObject({ events_dropped: 1 });
   });
 
   it('a full queue drops the oldest and counts them', async () => {

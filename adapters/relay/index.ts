@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { defineAdapter, type Adapter, type AdapterContext, type TrackedLink } from '../../src/kit/index.js';
-import { authorize, DeadlineError, listen, ReconnectingLink, rejectUpgrade, remoteOf, RequestGuard, requestUrl, USER_AGENT, withDeadline, type LinkAttempt, type Logger } from '../../src/kit/index.js';
+import { authorize, CLOSE_TIMEOUT_MS, DeadlineError, listen, ReconnectingLink, rejectUpgrade, remoteOf, RequestGuard, requestUrl, USER_AGENT, withDeadline, type LinkAttempt, type Logger } from '../../src/kit/index.js';
 import { UpstreamChannel } from './channel.js';
 import { RelayAdapterConfig } from './config.js';
 import { HttpUpstream } from './http-upstream.js';
@@ -29,7 +29,7 @@ function dialUpstream(url: string, headers: Record<string, string>, handshakeTim
   return new Promise((resolve, reject) => {
     // closeTimeout (a ws option its types do not list): a peer stuck in its own close is cut
     // after 2 s, as onebridge's other dialled links are, instead of ws's 30 s.
-    const ws = new WebSocket(url, { headers, handshakeTimeout: handshakeTimeoutMs, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, closeTimeout: 2000 } as WebSocket.ClientOptions);
+    const ws = new WebSocket(url, { headers, handshakeTimeout: handshakeTimeoutMs, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, closeTimeout: CLOSE_TIMEOUT_MS } as WebSocket.ClientOptions);
     let failure: Error | undefined;
     const onAbort = () => ws.terminate();
     attempt.signal.addEventListener('abort', onAbort, { once: true });
@@ -134,7 +134,8 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
     },
     async start() {
       if (conn || stopped) return;
-      conn = ctx.trackLink({ endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, inFlight: () => (http ? http.inFlight : channel.inFlight) });
+      // Upstream may start a close we hear of only when it ends: show it while it lasts.
+      conn = ctx.trackLink({ endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, inFlight: () => (http ? http.inFlight : channel.inFlight), closing: () => current?.readyState === WebSocket.CLOSING });
       if (http) {
         await http.start();
         conn.state = 'open';
@@ -167,7 +168,8 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
         return;
       }
       // mode ws-reverse: the implementation dials in; the newest socket wins.
-      wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
+      // closeTimeout (a ws option missing from its types): an upstream stuck mid-close is cut, as the dialer's is.
+      wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, closeTimeout: CLOSE_TIMEOUT_MS } as ConstructorParameters<typeof WebSocketServer>[0]);
       const dialInGuard = new RequestGuard(up, { logger, onRefused: (kind) => ctx.countRefused(kind) });
       server = createServer((_req, res) => res.writeHead(426, { Upgrade: 'websocket' }).end());
       server.on('upgrade', (req, socket: Socket, head) => {

@@ -65,6 +65,11 @@ export class SandboxConsole {
         this.#opts.logger.debug('console input ended; onebridge keeps running');
       }
     });
+    // An unreadable stdin (nohup's write-only /dev/null: EBADF, a closed descriptor) ends the
+    // console, never the process. readline re-emits its input's errors on itself, where an
+    // unheard 'error' would throw; the input's own listener covers Node versions that do not.
+    rl.on('error', this.#onInputError);
+    this.#opts.input.on('error', this.#onInputError);
     this.#world.on('message', this.#onMessage);
     this.#world.on('notice', this.#onNotice);
     if (this.#opts.terminal) {
@@ -73,7 +78,16 @@ export class SandboxConsole {
     }
   }
 
+  readonly #onInputError = (err: NodeJS.ErrnoException): void => {
+    const rl = this.#rl;
+    if (!rl) return;
+    this.#rl = undefined;
+    this.#opts.logger.warn(`sandbox console off: cannot read stdin (${err.code ?? err.message}); onebridge keeps running`);
+    rl.close();
+  };
+
   stop(): void {
+    this.#opts.input.off('error', this.#onInputError);
     this.#world.off('message', this.#onMessage);
     this.#world.off('notice', this.#onNotice);
     const rl = this.#rl;

@@ -9,6 +9,7 @@ import { extensionAdminRoutes } from './admin-routes.js';
 import { authorOf } from './anonymous.js';
 import { SandboxAdapterConfig, SandboxWorldConfig } from './config.js';
 import { SandboxConsole } from './console.js';
+import { consoleInput } from './console-mode.js';
 import { SandboxWorld, type WorldMessage, type WorldNotice } from './world.js';
 
 /** How long `set_restart` keeps the sandbox bot offline. */
@@ -175,11 +176,12 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
     },
     ready() {
       // The console comes up after the startup log lines, so its prompt is not buried in them.
-      if (shared.options.console && !shared.console && running) {
+      const input = !shared.console && running ? consoleInput(shared.options.console, process.stdin, ctx.logger) : undefined;
+      if (input) {
         shared.console = new SandboxConsole(world, {
           input: process.stdin,
           output: process.stdout,
-          terminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+          terminal: input === 'terminal' && Boolean(process.stdout.isTTY),
           logger: ctx.logger,
           // The real signal: Ctrl+C in the console takes exactly the SIGINT path.
           onInterrupt: () => process.kill(process.pid, 'SIGINT'),

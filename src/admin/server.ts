@@ -5,6 +5,7 @@ import { VERSION } from '../package-info.js';
 import type { ConnectionRegistry } from '../registry.js';
 import { BodyError, readBody } from '../kit/body.js';
 import { authorize, remoteOf } from '../transport/auth.js';
+import { fdBudget, fdLimit, fdsOpen } from '../transport/fd-budget.js';
 import { listen } from '../transport/listen.js';
 import { corsHeaders, RequestGuard } from '../transport/request-guard.js';
 import { requestUrl } from '../transport/request-url.js';
@@ -58,7 +59,7 @@ export class AdminServer implements Transport {
     // ownPages: the admin server's own pages (the dashboard) call it from its own origin.
     this.#guard = new RequestGuard(config, { ownPages: true, logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     const builtins: AdminRoute[] = [
-      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot(), ...deps.describeConnections?.() } }) },
+      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot(), ...deps.describeConnections?.(), fds: fileDescriptors() } }) },
       { method: 'GET', path: '/status', handle: () => ({ status: 200, body: { app: 'onebridge', version: VERSION, pid: process.pid, uptime_ms: Date.now() - this.#started, connections: deps.registry.size, refused: deps.registry.refusals(), ...deps.describe() } }) },
     ];
     const metrics = deps.metrics;
@@ -104,6 +105,7 @@ export class AdminServer implements Transport {
       return;
     }
     this.#url = `http://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
+    this.#http.on('error', (err: NodeJS.ErrnoException) => fdBudget.acceptFailed(err, this.#deps.logger, this.key));
     this.#deps.logger.info(`admin endpoint on ${this.#url} (GET /connections, GET /status${this.#deps.metrics ? ', GET /metrics' : ''}, POST /reload)`);
   }
 
@@ -203,9 +205,18 @@ export class AdminServer implements Transport {
     } catch (err) {
       const status = err instanceof BodyError ? err.status : 500;
       if (status === 500) this.#deps.logger.error(`admin: ${req.method} ${path} failed: ${(err as Error).message}`);
+      else this.#deps.logger.warn(`admin: ${req.method} ${path} from ${remoteOf(req)}: ${(err as Error).message} (${status})`);
+      // A body left unread (413) must not keep the socket: it goes with the answer.
+      if (status === 413) res.shouldKeepAlive = false;
       if (!res.headersSent && !res.destroyed) send(status, { error: (err as Error).message });
     }
   }
+}
+
+/** Descriptors open and the limit (null where the platform does not tell), and client sockets against their budget. */
+function fileDescriptors() {
+  const limit = fdLimit();
+  return { open: fdsOpen() ?? null, limit: limit === undefined || !Number.isFinite(limit) ? null : limit, client_sockets: fdBudget.open, client_budget: Number.isFinite(fdBudget.cap) ? fdBudget.cap : null };
 }
 
 async function readJson(req: IncomingMessage, maxDepth: number): Promise<unknown> {

@@ -18,8 +18,15 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream)
   const { base, token } = adminTarget(options);
   const url = new URL('/connections', base);
   const res = await adminFetch(base, url, token);
-  const body = (await res.json()) as { count: number; connections: ConnectionInfo[]; send_queues?: Record<string, number> };
+  const body = (await res.json()) as {
+    count: number;
+    connections: ConnectionInfo[];
+    send_queues?: Record<string, number>;
+    fds?: { open: number | null; limit: number | null; client_sockets: number; client_budget: number | null };
+  };
   out.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(body.connections) + formatSendQueues(body.send_queues));
+  const fds = body.fds;
+  if (!options.json && fds && fds.open !== null) out.write(`file descriptors: ${fds.open} open of ${fds.limit ?? 'unlimited'}; client sockets ${fds.client_sockets}${fds.client_budget === null ? '' : ` of ${fds.client_budget}`}\n`);
 }
 
 /** The admin base URL and token: `--admin`/`--token`, else the config's `admin:` section. */

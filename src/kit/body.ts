@@ -18,7 +18,7 @@ export class BodyError extends OneBridgeError {
  * Reads a request body into one Buffer, refusing past `limit` bytes: a declared
  * `Content-Length` over it fails before reading (the rest is drained, so the socket stays
  * usable for the 413), an undeclared one stops at the first chunk past it (BodyError 413).
- * A client that goes away mid-body rejects with the stream's error.
+ * A client that goes away mid-body is BodyError 400 naming the stream's error code.
  *
  * It does not parse, check the content type or apply a timeout: callers bound the wait.
  */
@@ -30,10 +30,16 @@ export async function readBody(req: IncomingMessage, limit: number, name = 'max_
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyError(413, `body is over the limit of ${limit} bytes (${name})`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new BodyError(413, `body is over the limit of ${limit} bytes (${name})`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof BodyError) throw err;
+    // The client's doing (it aborted a chunked body, reset the connection): a 400, not our error.
+    throw new BodyError(400, `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }

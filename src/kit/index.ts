@@ -29,6 +29,7 @@ export { FACE_EMOTICONS, parseText, renderText, type ParseTextOptions, type Rend
 // listen errors, auth, refusals and request guard as onebridge's own transports.
 export { authorize, remoteOf } from '../transport/auth.js';
 export { listen } from '../transport/listen.js';
+export { CLOSE_TIMEOUT_MS } from '../transport/reconnecting-link.js';
 export { rejectUpgrade } from '../transport/reject.js';
 export { RequestGuard, type RefusalKind } from '../transport/request-guard.js';
 export { requestUrl } from '../transport/request-url.js';

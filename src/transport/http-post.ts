@@ -127,7 +127,8 @@ export class HttpPost implements Transport {
     this.#queue.drain();
     if (left) this.#deps.logger.warn(`${this.key}: ${left} event(s) not delivered to ${this.#config.url} before the grace deadline`);
     this.#finish();
-    return 0;
+    // The summary's "terminated": this target's delivery was cut at the deadline.
+    return left ? 1 : 0;
   }
 
   #finish(): true {
@@ -185,8 +186,10 @@ export class HttpPost implements Transport {
         const retry = err instanceof RetryableError && attempt < max;
         this.#conn.state = 'connecting';
         if (!retry) {
-          this.#deps.logger.warn(`${this.key}: giving up on a ${String(event.post_type)} event for ${this.#config.url}: ${(err as Error).message}`);
+          // Counted with the events dropped from a full queue: what never reached the target.
+          this.#conn.link!.dropped++;
           if (this.#deps.policy) this.#deps.policy.counts.dropped++;
+          this.#deps.logger.warn(`${this.key}: giving up on a ${String(event.post_type)} event for ${this.#config.url}: ${(err as Error).message} (${this.#conn.link!.dropped} event(s) dropped so far)`);
           return;
         }
         const delay = retryDelay(initial_ms, attempt);

@@ -12,6 +12,7 @@ import type { Connection, ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf, remoteOfSocket } from './auth.js';
 import { BodyError, jsonValues, readParams } from './http-body.js';
 import { clip } from '../untrusted-json.js';
+import { fdBudget } from './fd-budget.js';
 import { listen } from './listen.js';
 import { corsHeaders, RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
@@ -72,6 +73,7 @@ export class HttpServer implements Transport {
     });
     this.#http.keepAliveTimeout = 5000;
     this.#http.on('connection', (socket: Socket) => {
+      if (!fdBudget.admit(socket, deps.logger)) return;
       const conn = deps.registry.add({ transport: 'http', role: 'api', endpoint: this.#endpoint, remote: remoteOfSocket(socket), selfId: deps.account.selfId });
       this.#sockets.set(socket, conn);
       socket.once('close', () => {
@@ -103,6 +105,7 @@ export class HttpServer implements Transport {
       return;
     }
     this.#endpoint = `http://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
+    this.#http.on('error', (err: NodeJS.ErrnoException) => fdBudget.acceptFailed(err, this.#deps.logger, this.key));
     if (this.#config.sse) {
       this.#deps.account.on('event', this.#onEvent);
       const interval = this.#config.heartbeat_interval_ms;

@@ -13,6 +13,7 @@ import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { ConnectionRegistry, Role } from '../registry.js';
 import { AddressRateLimit } from './address-rate-limit.js';
 import { authorize, remoteOf } from './auth.js';
+import { fdBudget } from './fd-budget.js';
 import { listen } from './listen.js';
 import { OneBotSocket } from './onebot-socket.js';
 import { rejectUpgrade } from './reject.js';
@@ -111,6 +112,7 @@ export class WsServer implements Transport {
       req.resume();
     });
     this.#http.on('connection', (socket: Socket) => {
+      if (!fdBudget.admit(socket, deps.logger)) return;
       this.#raw.add(socket);
       socket.once('close', () => this.#raw.delete(socket));
     });
@@ -150,6 +152,7 @@ export class WsServer implements Transport {
       return;
     }
     this.#endpoint = `ws://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
+    this.#http.on('error', (err: NodeJS.ErrnoException) => fdBudget.acceptFailed(err, this.#deps.logger, this.key));
     this.#state = 'listening';
     this.#deps.account.on('event', this.#onEvent);
     const interval = this.#config.heartbeat_interval_ms;
@@ -311,6 +314,7 @@ export class WsServer implements Transport {
       maxJsonDepth: this.#deps.limits.max_json_depth,
     });
     this.#clients.add(client);
+    conn.closing = () => ws.readyState === WebSocket.CLOSING;
     ws.on('error', (err: Error & { code?: string }) => logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`));
     ws.on('close', (code, reason) => {
       this.#clients.delete(client);
