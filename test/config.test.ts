@@ -79,7 +79,7 @@ describe('config', () => {
   });
 
   it('requires self_id and an adapter on accounts', () => {
-    expect(problems('accounts:\n  - adapter: { type: sandbox }\n')).toEqual(['accounts[0].self_id: missing; expected the bot account id (only a relay account can learn it from its platform)']);
+    expect(problems('accounts:\n  - adapter: { type: sandbox }\n')).toEqual(['accounts[0].self_id: missing; expected the bot account id (only a relay or xmpp account can learn it from its platform)']);
   });
 
   it('rejects duplicate accounts and says which entry came first', () => {

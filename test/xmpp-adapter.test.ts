@@ -79,6 +79,8 @@ describe('XMPP adapter against a real Prosody', { timeout: 90_000 }, () => {
     await eventually(async () => ((await call(c, 'get_group_list'))['data'] as unknown[]).length > 0 || undefined, 30_000, 'the bot in its room');
     alice = await XmppPeer.connect(server, 'alice', 'alicepw');
     await alice.join(ROOM, 'Alice');
+    // Alice is in the room once the bot has seen her arrive, not when her own join completes.
+    await c.nextWhere((f) => isNotice('group_increase')(f) && f['user_id'] === ALICE, WAIT);
   }, 120_000);
 
   afterAll(async () => {
