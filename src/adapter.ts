@@ -104,6 +104,18 @@ export interface AdapterConfigBase {
   readonly [key: string]: unknown;
 }
 
+/** An account as `checkSection` sees it. */
+export interface SectionAccount {
+  readonly self_id?: number | undefined;
+  readonly adapter: { readonly type: string };
+}
+
+/** A problem `checkSection` found: the path inside the section, and what is wrong. */
+export interface SectionProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
 /** What `defineAdapter` is given. */
 export interface AdapterSpec<Type extends string, Shape extends z.ZodRawShape, Section extends z.ZodType | undefined, Shared> {
   /** The `accounts[].adapter.type` that selects it: lowercase, e.g. `irc`. */
@@ -120,6 +132,12 @@ export interface AdapterSpec<Type extends string, Shape extends z.ZodRawShape, S
   readonly section?: Section;
   /** Optional: builds the state every account of this type shares, once per app, lazily. */
   readonly shared?: (section: Section extends z.ZodType ? z.output<Section> : undefined) => Shared;
+  /**
+   * Optional: checks that span the section and the accounts (the sandbox's group members must
+   * be its users or its bots). Each problem's path is inside the section; `onebridge check`
+   * and start report them with the other config errors.
+   */
+  readonly checkSection?: (section: Section extends z.ZodType ? z.output<Section> : undefined, accounts: readonly SectionAccount[]) => readonly SectionProblem[];
   /** Accounts of this type may omit `self_id` (a single one): the adapter's `identify` learns it. */
   readonly learnsSelfId?: boolean;
   /**
@@ -136,6 +154,7 @@ export interface AdapterDefinition<Config extends { readonly type: string } = Ad
   readonly schema: z.ZodType<Config>;
   readonly section: z.ZodType | undefined;
   readonly shared: ((section: unknown) => Shared) | undefined;
+  readonly checkSection: ((section: unknown, accounts: readonly SectionAccount[]) => readonly SectionProblem[]) | undefined;
   readonly learnsSelfId: boolean;
   create(config: Config, ctx: AdapterContext<Shared>): Adapter | Promise<Adapter>;
 }
@@ -158,6 +177,7 @@ export function defineAdapter<const Type extends string, Shape extends z.ZodRawS
     schema: schema as unknown as z.ZodType<z.output<z.ZodObject<Shape>> & { readonly type: Type }>,
     section: spec.section,
     shared: spec.shared as ((section: unknown) => Shared) | undefined,
+    checkSection: spec.checkSection as ((section: unknown, accounts: readonly SectionAccount[]) => readonly SectionProblem[]) | undefined,
     learnsSelfId: spec.learnsSelfId ?? false,
     create: spec.create,
   };

