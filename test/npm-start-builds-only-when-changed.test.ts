@@ -28,10 +28,11 @@ function packageCopy() {
   cleanups.push(t.cleanup);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   pkg.scripts['build'] = `node -e "const f=require('fs');f.writeFileSync('dist/built','');const t=new Date();f.utimesSync('dist/bin/onebridge.js',t,t)"`;
-  for (const dir of ['src', 'adapters', 'config', 'scripts']) cpSync(join(ROOT, dir), join(t.dir, dir), { recursive: true });
+  for (const dir of ['src', 'adapters', 'bin', 'config', 'scripts']) cpSync(join(ROOT, dir), join(t.dir, dir), { recursive: true });
   cpSync(join(ROOT, 'tsconfig.json'), join(t.dir, 'tsconfig.json'));
   cpSync(join(ROOT, 'dist', 'src'), join(t.dir, 'dist', 'src'), { recursive: true });
   cpSync(join(ROOT, 'dist', 'adapters'), join(t.dir, 'dist', 'adapters'), { recursive: true });
+  cpSync(join(ROOT, 'dist', 'bin'), join(t.dir, 'dist', 'bin'), { recursive: true });
   writeFileSync(join(t.dir, 'package.json'), JSON.stringify(pkg, null, 2));
   symlinkSync(join(ROOT, 'node_modules'), join(t.dir, 'node_modules'), 'dir');
   t.write('q.yaml', 'network: []\nadmin: { port: 0 }\nsandbox: { console: true }\n');

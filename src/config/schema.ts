@@ -220,7 +220,7 @@ export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.
   const union = z.discriminatedUnion('type', schemas as [typeof schemas[number], ...typeof schemas]);
   return z
   .strictObject({
-    accounts: z.array(accountConfig(union)).min(1, { error: 'the list is empty; add an account, or remove accounts: to run the default one' }).prefault([{ self_id: 10001, adapter: { type: first.type } }]),
+    accounts: z.array(accountConfig(union)).min(1, { error: `the list is empty; add an account, or remove accounts: to run the built-in ${first.type} bot` }).prefault([{ self_id: 10001, adapter: { type: first.type } }]),
     network: z.array(NetworkConfig).default([]),
     admin: AdminConfig.optional(),
     shutdown: ShutdownConfig.prefault({}),
