@@ -33,7 +33,7 @@ export async function start(options: StartOptions): Promise<void> {
   let app: App | undefined;
   let graceMs = 0;
   // Runs until a signal, even when nothing else holds the event loop (an empty config whose
-  // console input has ended): the README promises that the end of input never stops it.
+  // console input has ended): docs/sandbox.md promises that the end of input never stops it.
   const keepAlive = setInterval(() => undefined, 2 ** 30);
   let exiting = false;
   let stopping = false;
