@@ -10,13 +10,19 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['vitest.config.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['vitest.config.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       'no-debugger': 'error',
       // A `let` assigned once after closures that read it is declared early on purpose.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
@@ -35,7 +41,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
-        { selector: "ClassDeclaration[superClass.name='Error'], ClassExpression[superClass.name='Error']", message: 'extend OneBridgeError with a code (docs/errors.md), not Error' },
+        {
+          selector: "ClassDeclaration[superClass.name='Error'], ClassExpression[superClass.name='Error']",
+          message: 'extend OneBridgeError with a code (docs/errors.md), not Error',
+        },
       ],
     },
   },
@@ -43,7 +52,17 @@ export default tseslint.config(
     // Core is a library the adapters plug into; only bin/ and tests join the two.
     files: ['src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/adapters', '**/adapters/**'], message: 'src/ never imports adapters/: take an adapter definition from the caller.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/adapters', '**/adapters/**'],
+              message: 'src/ never imports adapters/: take an adapter definition from the caller.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -54,7 +73,10 @@ export default tseslint.config(
       'no-regex-spaces': 'off',
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.object.name=/^(it|test|describe)$/][callee.property.name='only']", message: '.only left in a test' },
+        {
+          selector: "CallExpression[callee.object.name=/^(it|test|describe)$/][callee.property.name='only']",
+          message: '.only left in a test',
+        },
       ],
     },
   },

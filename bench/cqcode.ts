@@ -52,7 +52,12 @@ export const cqcode: Suite = {
       for (let r = 0; r < reps; r++) for (const m of parsed) JSON.stringify(m);
     }, size * reps);
     return [
-      { name: 'parse CQ string -> segments', onebridge: parse, unit: 'MB/s', note: `${texts.length} messages, avg ${Math.round(size / texts.length)} B` },
+      {
+        name: 'parse CQ string -> segments',
+        onebridge: parse,
+        unit: 'MB/s',
+        note: `${texts.length} messages, avg ${Math.round(size / texts.length)} B`,
+      },
       { name: 'serialise segments -> CQ string', onebridge: serialise, unit: 'MB/s' },
       { name: 'for scale: JSON.stringify of the same segments', onebridge: json, unit: 'MB/s' },
     ];

@@ -4,8 +4,16 @@ import { parentPort } from 'node:worker_threads';
 import type { WebSocket } from 'ws';
 import { openMany, terminateAll } from './lib.js';
 
-export type ToWorker = { type: 'connect'; url: string; n: number; greeting: boolean } | { type: 'expect'; count: number } | { type: 'close' };
-export type FromWorker = { type: 'ready' } | { type: 'armed' } | { type: 'done'; frames: number; bytes: number } | { type: 'closed' } | { type: 'error'; message: string };
+export type ToWorker =
+  | { type: 'connect'; url: string; n: number; greeting: boolean }
+  | { type: 'expect'; count: number }
+  | { type: 'close' };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'armed' }
+  | { type: 'done'; frames: number; bytes: number }
+  | { type: 'closed' }
+  | { type: 'error'; message: string };
 
 const port = parentPort!;
 let clients: WebSocket[] = [];

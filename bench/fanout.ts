@@ -62,7 +62,12 @@ export interface Target {
 }
 
 /** Emits `events` in batches; resolves with deliveries per second once every client has all. */
-async function round(clients: Clients, target: Target, n: number, events: OneBotEvent[]): Promise<{ rate: number; bytes: number }> {
+async function round(
+  clients: Clients,
+  target: Target,
+  n: number,
+  events: OneBotEvent[],
+): Promise<{ rate: number; bytes: number }> {
   await clients.ask({ type: 'expect', count: events.length }, 'armed');
   const done = clients.waitFor('done');
   const t0 = performance.now();
@@ -72,7 +77,8 @@ async function round(clients: Clients, target: Target, n: number, events: OneBot
   }
   const result = (await done) as Extract<FromWorker, { type: 'done' }>;
   const seconds = (performance.now() - t0) / 1000;
-  if (result.frames !== events.length * n) throw new Error(`${target.name}: expected ${events.length * n} frames, got ${result.frames}`);
+  if (result.frames !== events.length * n)
+    throw new Error(`${target.name}: expected ${events.length * n} frames, got ${result.frames}`);
   return { rate: result.frames / seconds, bytes: result.bytes };
 }
 
@@ -93,14 +99,20 @@ export async function measure(target: Target, n: number): Promise<{ rate: number
 
 export const fanout: Suite = {
   name: 'fanout',
-  title: '(a) event fan-out: group message events delivered per second (events x clients), forward WS vs raw ws broadcast',
+  title:
+    '(a) event fan-out: group message events delivered per second (events x clients), forward WS vs raw ws broadcast',
   async run(): Promise<Row[]> {
     let app: App | undefined;
     const raw = await rawWsServer();
     try {
       app = await startApp({ network: [{ type: 'ws', host: HOST, port: 0, heartbeat_interval_ms: 0 }] });
       const account = app.accounts.get(10001)!;
-      const onebridge: Target = { name: 'onebridge', url: `ws://${HOST}:${portOf(app)}/event`, greeting: true, broadcast: (e) => account.emit('event', e) };
+      const onebridge: Target = {
+        name: 'onebridge',
+        url: `ws://${HOST}:${portOf(app)}/event`,
+        greeting: true,
+        broadcast: (e) => account.emit('event', e),
+      };
       const baseline: Target = {
         name: 'raw ws',
         url: `ws://${HOST}:${raw.port}/`,
@@ -117,7 +129,13 @@ export const fanout: Suite = {
         const b = await measure(baseline, n);
         const o = await measure(onebridge, n);
         if (o.bytes !== b.bytes) throw new Error(`payload differs: onebridge ${o.bytes} bytes, raw ${b.bytes} bytes`);
-        rows.push({ name: `fan-out to ${n} client${n === 1 ? '' : 's'}`, onebridge: o.rate, baseline: b.rate, unit: 'events/s', target: { min: 0.8 } });
+        rows.push({
+          name: `fan-out to ${n} client${n === 1 ? '' : 's'}`,
+          onebridge: o.rate,
+          baseline: b.rate,
+          unit: 'events/s',
+          target: { min: 0.8 },
+        });
       }
       return rows;
     } finally {

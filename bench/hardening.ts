@@ -14,7 +14,11 @@ const CYCLES = 10_000;
 
 /** Healthy-client deliveries per second while EVENTS events fan out; `slow` adds one mute client. */
 async function fanoutRate(slow: boolean): Promise<number> {
-  const app = await startApp({ network: [{ type: 'ws', port: 0, heartbeat_interval_ms: 0, max_buffered_bytes: 1 << 20, max_dropped_events: 1_000_000 }] });
+  const app = await startApp({
+    network: [
+      { type: 'ws', port: 0, heartbeat_interval_ms: 0, max_buffered_bytes: 1 << 20, max_dropped_events: 1_000_000 },
+    ],
+  });
   let clients: WebSocket[] = [];
   try {
     const port = portOf(app);
@@ -51,10 +55,15 @@ async function compressedCycles(): Promise<number> {
     const before = process.memoryUsage().heapUsed;
     for (let i = 0; i < CYCLES; i += 200) {
       const batch = await openMany(url, 200);
-      await Promise.all(batch.map((ws) => new Promise<void>((resolve) => {
-        ws.once('close', () => resolve());
-        ws.close();
-      })));
+      await Promise.all(
+        batch.map(
+          (ws) =>
+            new Promise<void>((resolve) => {
+              ws.once('close', () => resolve());
+              ws.close();
+            }),
+        ),
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
     globalThis.gc?.();
@@ -77,8 +86,21 @@ export const hardening: Suite = {
     const growth = await compressedCycles();
     return [
       // baseline = the same fan-out without the slow client: healthy clients keep >= 0.9x.
-      { name: 'healthy deliveries/s, one slow consumer (vs none)', onebridge: median(slow), baseline: median(none), unit: 'msg/s', target: { min: 0.9 }, note: `median of ${ROUNDS}` },
-      { name: `heap growth after ${CYCLES} compressed cycles`, onebridge: growth, unit: 'MiB', target: { max: 16 }, note: globalThis.gc ? 'after GC' : 'no --expose-gc: upper bound' },
+      {
+        name: 'healthy deliveries/s, one slow consumer (vs none)',
+        onebridge: median(slow),
+        baseline: median(none),
+        unit: 'msg/s',
+        target: { min: 0.9 },
+        note: `median of ${ROUNDS}`,
+      },
+      {
+        name: `heap growth after ${CYCLES} compressed cycles`,
+        onebridge: growth,
+        unit: 'MiB',
+        target: { max: 16 },
+        note: globalThis.gc ? 'after GC' : 'no --expose-gc: upper bound',
+      },
     ];
   },
 };

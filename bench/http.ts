@@ -47,7 +47,10 @@ async function api(): Promise<{ onebridge: number; raw: number }> {
   const sample = await (await fetch(`http://${HOST}:${portOf(app)}/get_status`)).text();
   const raw = createServer((req, res) => {
     req.resume();
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(sample) });
+    res.writeHead(200, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(sample),
+    });
     res.end(sample);
   });
   const rawPort = await listen(raw);
@@ -105,7 +108,8 @@ async function webhooks(): Promise<{ onebridge: number; raw: number }> {
       const bodies = events().map((e) => JSON.stringify(e));
       const done = arrived(WEBHOOKS);
       const t0 = performance.now();
-      for (const body of bodies) await (await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })).text();
+      for (const body of bodies)
+        await (await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })).text();
       await within(done, 60_000, 'raw webhooks');
       rw.push(WEBHOOKS / ((performance.now() - t0) / 1000));
     }
@@ -125,7 +129,13 @@ export const http: Suite = {
     const w = await webhooks();
     return [
       { name: 'HTTP API get_status', onebridge: a.onebridge, baseline: a.raw, unit: 'req/s', target: { min: 0.6 } },
-      { name: 'webhook deliveries, in order', onebridge: w.onebridge, baseline: w.raw, unit: 'events/s', target: { min: 0.8 } },
+      {
+        name: 'webhook deliveries, in order',
+        onebridge: w.onebridge,
+        baseline: w.raw,
+        unit: 'events/s',
+        target: { min: 0.8 },
+      },
     ];
   },
 };

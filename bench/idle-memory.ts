@@ -45,7 +45,14 @@ export const idleMemory: Suite = {
     }
     const kib = (xs: PerConnection[], key: keyof PerConnection) => median(xs.map((x) => x[key])) / 1024;
     return [
-      { name: 'RSS per idle connection', onebridge: kib(ob, 'rss'), baseline: kib(raw, 'rss'), unit: 'KiB', target: { max: 1.5 }, note: `median of ${RUNS}` },
+      {
+        name: 'RSS per idle connection',
+        onebridge: kib(ob, 'rss'),
+        baseline: kib(raw, 'rss'),
+        unit: 'KiB',
+        target: { max: 1.5 },
+        note: `median of ${RUNS}`,
+      },
       { name: 'JS heap per idle connection', onebridge: kib(ob, 'heap'), baseline: kib(raw, 'heap'), unit: 'KiB' },
     ];
   },

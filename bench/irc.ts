@@ -47,7 +47,17 @@ async function botSays(ws: WebSocket, groupId: number, to: RawIrc, round: number
     new Promise<void>((resolve) => {
       const pump = () => {
         while (sent < MESSAGES && sent - answered < WINDOW) {
-          ws.send(JSON.stringify({ action: 'send_group_msg', params: { group_id: groupId, message: `b${round} message ${sent} with some ordinary chat text`, auto_escape: true }, echo: sent }));
+          ws.send(
+            JSON.stringify({
+              action: 'send_group_msg',
+              params: {
+                group_id: groupId,
+                message: `b${round} message ${sent} with some ordinary chat text`,
+                auto_escape: true,
+              },
+              echo: sent,
+            }),
+          );
           sent++;
         }
       };
@@ -87,7 +97,19 @@ export const irc: Suite = {
       await alice.join(CHANNEL);
       await bob.join(CHANNEL);
       app = await startApp({
-        accounts: [{ adapter: { type: 'irc', host: HOST, port: server.port, nick: 'benchbot', channels: [CHANNEL], send_interval_ms: 0, max_queue: 100_000 } }],
+        accounts: [
+          {
+            adapter: {
+              type: 'irc',
+              host: HOST,
+              port: server.port,
+              nick: 'benchbot',
+              channels: [CHANNEL],
+              send_interval_ms: 0,
+              max_queue: 100_000,
+            },
+          },
+        ],
         network: [{ type: 'ws', host: HOST, port: 0, heartbeat_interval_ms: 0 }],
       });
       await alice.waitFor((l) => l.command === 'JOIN' && l.nick === 'benchbot', 15_000, 'benchbot joining');
@@ -116,7 +138,11 @@ export const irc: Suite = {
         const botGot = groupEvents(ws, MESSAGES);
         inBot.push(await say(alice, CHANNEL, 2 * r + 1, () => botGot));
         // writer -> channel: bob writes (raw), the OneBot client writes through onebridge; alice reads both.
-        const aliceGot = alice.messages(MESSAGES, (l) => l.nick === 'bob' && (l.params[1]?.startsWith(`r${2 * r + 100} `) ?? false), 120_000);
+        const aliceGot = alice.messages(
+          MESSAGES,
+          (l) => l.nick === 'bob' && (l.params[1]?.startsWith(`r${2 * r + 100} `) ?? false),
+          120_000,
+        );
         outRaw.push(await say(bob, CHANNEL, 2 * r + 100, () => aliceGot.then(() => {})));
         outBot.push(await botSays(ws, groupId, alice, r));
       }
@@ -124,8 +150,18 @@ export const irc: Suite = {
         // No target: onebridge does far more per message than a raw reader (parse, map, record,
         // JSON, a WebSocket frame each, and the OneBot client's side, all in this process), and
         // the ngircd process shares the two cores; the ratio is what it costs.
-        { name: 'channel -> bot (OneBot event) vs channel -> raw user', onebridge: median(inBot), baseline: median(inRaw), unit: 'msgs/s' },
-        { name: 'bot (send_group_msg) -> channel vs raw user -> channel', onebridge: median(outBot), baseline: median(outRaw), unit: 'msgs/s' },
+        {
+          name: 'channel -> bot (OneBot event) vs channel -> raw user',
+          onebridge: median(inBot),
+          baseline: median(inRaw),
+          unit: 'msgs/s',
+        },
+        {
+          name: 'bot (send_group_msg) -> channel vs raw user -> channel',
+          onebridge: median(outBot),
+          baseline: median(outRaw),
+          unit: 'msgs/s',
+        },
       ];
     } finally {
       ws?.terminate();

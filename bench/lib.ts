@@ -36,7 +36,10 @@ export const CLI = fileURLToPath(new URL('../bin/onebridge.js', import.meta.url)
  */
 export async function startApp(config: Record<string, unknown>): Promise<App> {
   configureLogging({ level: 'warn' });
-  const app = new App(buildConfigSchema(builtinAdapters).parse({ sandbox: { console: false }, shutdown: { grace_ms: 1000 }, ...config }), { adapters: builtinAdapters });
+  const app = new App(
+    buildConfigSchema(builtinAdapters).parse({ sandbox: { console: false }, shutdown: { grace_ms: 1000 }, ...config }),
+    { adapters: builtinAdapters },
+  );
   await app.start();
   return app;
 }
@@ -129,7 +132,9 @@ export function openMute(port: number, path = '/'): Promise<Socket> {
     let head = '';
     socket.once('error', reject);
     socket.once('connect', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
     });
     const onData = (chunk: Buffer) => {
       head += chunk.toString('latin1');
@@ -152,7 +157,10 @@ export function quantile(sorted: readonly number[], q: number): number {
 }
 
 export function median(values: readonly number[]): number {
-  return quantile([...values].sort((a, b) => a - b), 0.5);
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 }
 
 export interface Cli {
@@ -178,7 +186,9 @@ export async function spawnCli(yaml: string, timeoutMs = 10_000): Promise<Cli> {
   writeFileSync(file, yaml);
   const child = track(spawn(process.execPath, [...nodeArgs, CLI, '-c', file], { stdio: ['ignore', 'ignore', 'pipe'] }));
   let stderr = '';
-  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
@@ -220,8 +230,15 @@ export async function forkServer(mode: 'raw' | 'onebridge', graceMs = 1000): Pro
   // mid-run, whenever allocation picks up, which adds ~3 KiB "per connection" to one run and
   // not the next. A per-process cost, identical for both servers; pinned, the delta is per socket.
   const execArgv = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16'];
-  const child = track(fork(fileURLToPath(new URL('./server-child.js', import.meta.url)), [mode, String(graceMs)], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
-  const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const child = track(
+    fork(fileURLToPath(new URL('./server-child.js', import.meta.url)), [mode, String(graceMs)], {
+      execArgv,
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    }),
+  );
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;

@@ -16,7 +16,12 @@ const CLIENTS = [1, 10];
 export const TYPICAL_FILTER = {
   '.or': [
     { message_type: 'private', user_id: { '.not': { '.in': [11111, 22222] } } },
-    { message_type: 'group', group_id: { '.in': [30001, 30002, 30003] }, anonymous: { '.eq': null }, raw_message: { '.regex': '^hello' } },
+    {
+      message_type: 'group',
+      group_id: { '.in': [30001, 30002, 30003] },
+      anonymous: { '.eq': null },
+      raw_message: { '.regex': '^hello' },
+    },
   ],
 };
 
@@ -63,12 +68,24 @@ export const policy: Suite = {
       });
       const account = app.accounts.get(10001)!;
       // Both entries hear every event; each target's clients sit on one entry only.
-      const target = (i: number, name: string): Target => ({ name, url: `ws://${HOST}:${portOf(app!, i)}/event`, greeting: true, broadcast: (e) => account.emit('event', e) });
+      const target = (i: number, name: string): Target => ({
+        name,
+        url: `ws://${HOST}:${portOf(app!, i)}/event`,
+        greeting: true,
+        broadcast: (e) => account.emit('event', e),
+      });
       const rows: Row[] = [];
       for (const n of CLIENTS) {
         const plain = await measure(target(0, 'no filter'), n);
         const filtered = await measure(target(1, 'filter'), n);
-        rows.push({ name: `fan-out to ${n} client${n === 1 ? '' : 's'}, filter vs none`, onebridge: filtered.rate, baseline: plain.rate, unit: 'events/s', target: { min: 0.8 }, note: 'baseline = onebridge without filter' });
+        rows.push({
+          name: `fan-out to ${n} client${n === 1 ? '' : 's'}, filter vs none`,
+          onebridge: filtered.rate,
+          baseline: plain.rate,
+          unit: 'events/s',
+          target: { min: 0.8 },
+          note: 'baseline = onebridge without filter',
+        });
       }
       // The predicate alone, on the same events: what the filter adds per event, whatever the clients.
       const predicate = compileFilter(TYPICAL_FILTER);
@@ -78,12 +95,18 @@ export const policy: Suite = {
       for (let r = 0; r < 20; r++) for (const e of events) if (predicate(e, 'array')) passed++;
       const seconds = (performance.now() - t0) / 1000;
       if (passed !== 200_000) throw new Error(`typical filter passed ${passed} of 200000 bench events`);
-      rows.push({ name: 'typical filter alone', onebridge: passed / seconds, unit: 'events/s', note: 'informational: evaluations per second, no I/O' });
+      rows.push({
+        name: 'typical filter alone',
+        onebridge: passed / seconds,
+        unit: 'events/s',
+        note: 'informational: evaluations per second, no I/O',
+      });
 
       // prom-client is loaded only with admin on: startup to "ready" with admin (metrics) vs without.
       const dir = mkdtempSync(join(tmpdir(), 'onebridge-bench-'));
       try {
-        const base = 'sandbox: { console: false }\nlog: { level: info }\nnetwork:\n  - { type: ws, host: 127.0.0.1, port: 0 }\n';
+        const base =
+          'sandbox: { console: false }\nlog: { level: info }\nnetwork:\n  - { type: ws, host: 127.0.0.1, port: 0 }\n';
         writeFileSync(join(dir, 'plain.yaml'), base);
         writeFileSync(join(dir, 'admin.yaml'), `${base}admin: { host: 127.0.0.1, port: 0 }\n`);
         const plain: number[] = [];
@@ -92,7 +115,13 @@ export const policy: Suite = {
           plain.push(await startup(join(dir, 'plain.yaml')));
           admin.push(await startup(join(dir, 'admin.yaml')));
         }
-        rows.push({ name: 'CLI start to ready, admin + /metrics on', onebridge: median(admin), baseline: median(plain), unit: 'ms', note: 'baseline = admin off (prom-client not loaded); informational' });
+        rows.push({
+          name: 'CLI start to ready, admin + /metrics on',
+          onebridge: median(admin),
+          baseline: median(plain),
+          unit: 'ms',
+          note: 'baseline = admin off (prom-client not loaded); informational',
+        });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -54,12 +54,21 @@ export const relay: Suite = {
     try {
       upstream = await startApp({ network: [{ type: 'ws', host: HOST, port: 0, heartbeat_interval_ms: 0 }] });
       relayApp = await startApp({
-        accounts: [{ self_id: 10001, adapter: { type: 'relay', upstream: { mode: 'ws', url: `ws://${HOST}:${portOf(upstream)}/` } } }],
+        accounts: [
+          {
+            self_id: 10001,
+            adapter: { type: 'relay', upstream: { mode: 'ws', url: `ws://${HOST}:${portOf(upstream)}/` } },
+          },
+        ],
         network: [{ type: 'ws', host: HOST, port: 0, heartbeat_interval_ms: 0 }],
       });
-      await within((async () => {
-        while (!relayApp!.accounts.get(10001)!.status().online) await new Promise((r) => setTimeout(r, 10));
-      })(), 5000, 'relay link');
+      await within(
+        (async () => {
+          while (!relayApp!.accounts.get(10001)!.status().online) await new Promise((r) => setTimeout(r, 10));
+        })(),
+        5000,
+        'relay link',
+      );
       const direct = await openWs(`ws://${HOST}:${portOf(upstream)}/api`);
       const viaRelay = await openWs(`ws://${HOST}:${portOf(relayApp)}/api`);
       sockets.push(direct, viaRelay);
@@ -80,8 +89,20 @@ export const relay: Suite = {
         evRelay.push(await fanout(upstream, relayClients));
       }
       return [
-        { name: 'get_group_info round trips, sequential', onebridge: median(rtRelay), baseline: median(rtDirect), unit: 'calls/s', note: 'onebridge = via relay, raw = direct to upstream' },
-        { name: `events to ${CLIENTS} clients`, onebridge: median(evRelay), baseline: median(evDirect), unit: 'events/s', note: 'onebridge = via relay, raw = direct from upstream' },
+        {
+          name: 'get_group_info round trips, sequential',
+          onebridge: median(rtRelay),
+          baseline: median(rtDirect),
+          unit: 'calls/s',
+          note: 'onebridge = via relay, raw = direct to upstream',
+        },
+        {
+          name: `events to ${CLIENTS} clients`,
+          onebridge: median(evRelay),
+          baseline: median(evDirect),
+          unit: 'events/s',
+          note: 'onebridge = via relay, raw = direct from upstream',
+        },
       ];
     } finally {
       await terminateAll(sockets);

@@ -41,7 +41,9 @@ export const roundtrip: Suite = {
     const raw = await rawWsServer();
     const sockets: WebSocket[] = [];
     try {
-      raw.wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary })));
+      raw.wss.on('connection', (ws) =>
+        ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary })),
+      );
       app = await startApp({ network: [{ type: 'ws', host: HOST, port: 0, heartbeat_interval_ms: 0 }] });
       const rawWs = await openWs(`ws://${HOST}:${raw.port}/`);
       const obWs = await openWs(`ws://${HOST}:${portOf(app)}/api`);
@@ -49,7 +51,13 @@ export const roundtrip: Suite = {
       const b = await measure(rawWs);
       const o = await measure(obWs);
       return [
-        { name: 'get_status calls per second', onebridge: o.perSecond, baseline: b.perSecond, unit: 'calls/s', target: { min: 0.6 } },
+        {
+          name: 'get_status calls per second',
+          onebridge: o.perSecond,
+          baseline: b.perSecond,
+          unit: 'calls/s',
+          target: { min: 0.6 },
+        },
         { name: 'latency p50', onebridge: o.p50 * 1000, baseline: b.p50 * 1000, unit: 'µs' },
         { name: 'latency p99', onebridge: o.p99 * 1000, baseline: b.p99 * 1000, unit: 'µs' },
       ];

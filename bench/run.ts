@@ -18,7 +18,20 @@ import { formatTable, passes, type Row, type Suite } from './table.js';
 // plus one entry in `suites` below.
 
 /** Run order. Suites that spawn processes or open thousands of sockets go last. */
-const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory, wsReverse, http, cqcode, relay, hardening, policy, startup, irc];
+const suites: Suite[] = [
+  fanout,
+  roundtrip,
+  shutdown,
+  idleMemory,
+  wsReverse,
+  http,
+  cqcode,
+  relay,
+  hardening,
+  policy,
+  startup,
+  irc,
+];
 
 /** Upper bound for one suite, so a wedged benchmark cannot hang `npm run bench`. */
 const SUITE_TIMEOUT_MS = 180_000;

@@ -73,7 +73,10 @@ async function once(start: () => Promise<Server>, muteShare: number): Promise<nu
     const codes = await within(Promise.all(closes), 5000, 'client close events');
     const not1001 = codes.filter((c) => c !== 1001).length;
     if (not1001) throw new Error(`${not1001} well-behaved clients did not get close code 1001`);
-    if (server.log() && !new RegExp(`shutdown complete: closed ${CLIENTS} connections, ${muteCount} terminated`).test(server.log())) {
+    if (
+      server.log() &&
+      !new RegExp(`shutdown complete: closed ${CLIENTS} connections, ${muteCount} terminated`).test(server.log())
+    ) {
       throw new Error(`wrong shutdown summary: ${/shutdown complete.*/.exec(server.log())?.[0] ?? 'none'}`);
     }
     return ms;

@@ -20,7 +20,9 @@ interface Start {
 
 /** RSS of a live process, from /proc (Linux and Android); what the kernel charges it. */
 function rssOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) / 1024;
 }
 
@@ -52,13 +54,17 @@ function startOnce(args: string[], ready: RegExp, env: NodeJS.ProcessEnv): Promi
 
 export const startup: Suite = {
   name: 'startup',
-  title: '(s) cold start to ready, and RSS at ready: onebridge (sandbox + one forward WS) vs a minimal CommonJS ws server',
+  title:
+    '(s) cold start to ready, and RSS at ready: onebridge (sandbox + one forward WS) vs a minimal CommonJS ws server',
   async run(): Promise<Row[]> {
     const dir = mkdtempSync(join(tmpdir(), 'onebridge-bench-start-'));
     try {
       const wsPath = createRequire(import.meta.url).resolve('ws');
       const minimal = join(dir, 'minimal-ws.cjs');
-      writeFileSync(minimal, `const { WebSocketServer } = require(${JSON.stringify(wsPath)});\nconst wss = new WebSocketServer({ host: '127.0.0.1', port: 0 }, () => console.log('ready ' + wss.address().port));\n`);
+      writeFileSync(
+        minimal,
+        `const { WebSocketServer } = require(${JSON.stringify(wsPath)});\nconst wss = new WebSocketServer({ host: '127.0.0.1', port: 0 }, () => console.log('ready ' + wss.address().port));\n`,
+      );
       const config = join(dir, 'c.yaml');
       writeFileSync(config, 'sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0 }\n');
       // Node >= 22.1 keeps compiled code here (the CLI turns the cache on); the first,
@@ -75,11 +81,29 @@ export const startup: Suite = {
         obRuns.push(await ob());
       }
       const med = (xs: Start[], key: keyof Start) => median(xs.map((x) => x[key]));
-      const cache = typeof ((await import('node:module')).default as { enableCompileCache?: unknown }).enableCompileCache === 'function' ? 'compile cache on' : `no compile cache in node ${process.version}`;
+      const cache =
+        typeof ((await import('node:module')).default as { enableCompileCache?: unknown }).enableCompileCache ===
+        'function'
+          ? 'compile cache on'
+          : `no compile cache in node ${process.version}`;
       return [
-        { name: 'cold start to ready', onebridge: med(obRuns, 'ms'), baseline: med(rawRuns, 'ms'), unit: 'ms', target: { max: 2 }, note: `median of ${RUNS}; ${cache}` },
+        {
+          name: 'cold start to ready',
+          onebridge: med(obRuns, 'ms'),
+          baseline: med(rawRuns, 'ms'),
+          unit: 'ms',
+          target: { max: 2 },
+          note: `median of ${RUNS}; ${cache}`,
+        },
         { name: 'first start (empty compile cache)', onebridge: first.ms, unit: 'ms' },
-        { name: 'RSS at ready', onebridge: med(obRuns, 'rssMiB'), baseline: med(rawRuns, 'rssMiB'), unit: 'MiB', target: { max: 1.15 }, note: `median of ${RUNS}` },
+        {
+          name: 'RSS at ready',
+          onebridge: med(obRuns, 'rssMiB'),
+          baseline: med(rawRuns, 'rssMiB'),
+          unit: 'MiB',
+          target: { max: 1.15 },
+          note: `median of ${RUNS}`,
+        },
       ];
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -67,7 +67,9 @@ async function throughput(): Promise<{ onebridge: number; raw: number }> {
   const fw = await Framework.start();
   let app: App | undefined;
   try {
-    app = await startApp({ network: [{ type: 'ws-reverse', url: `ws://${HOST}:${fw.port}/`, heartbeat_interval_ms: 0 }] });
+    app = await startApp({
+      network: [{ type: 'ws-reverse', url: `ws://${HOST}:${fw.port}/`, heartbeat_interval_ms: 0 }],
+    });
     await within(once(fw.wss, 'connection'), 5000, 'reverse link');
     const account = app.accounts.get(10001)!;
     const raw = new WebSocket(`ws://${HOST}:${fw.port}/`, { perMessageDeflate: false });
@@ -100,7 +102,17 @@ async function comeback(): Promise<{ first: number; all: number }> {
   const probe = await Framework.start();
   const port = probe.port;
   await probe.close();
-  const app = await startApp({ network: [{ type: 'ws-reverse', url: `ws://${HOST}:${port}/`, heartbeat_interval_ms: 0, reconnect: { initial_ms: 100, max_ms: 200 }, buffer: { max_events: HELD } }] });
+  const app = await startApp({
+    network: [
+      {
+        type: 'ws-reverse',
+        url: `ws://${HOST}:${port}/`,
+        heartbeat_interval_ms: 0,
+        reconnect: { initial_ms: 100, max_ms: 200 },
+        buffer: { max_events: HELD },
+      },
+    ],
+  });
   try {
     const account = app.accounts.get(10001)!;
     for (const e of groupMessages(HELD)) account.emit('event', e);
@@ -126,8 +138,19 @@ export const wsReverse: Suite = {
     const t = await throughput();
     const c = await comeback();
     return [
-      { name: 'events over one reverse socket', onebridge: t.onebridge, baseline: t.raw, unit: 'events/s', target: { min: 0.8 } },
-      { name: `framework back -> first of ${HELD} held events`, onebridge: c.first, unit: 'ms', note: 'includes the retry wait (reconnect.max_ms 200)' },
+      {
+        name: 'events over one reverse socket',
+        onebridge: t.onebridge,
+        baseline: t.raw,
+        unit: 'events/s',
+        target: { min: 0.8 },
+      },
+      {
+        name: `framework back -> first of ${HELD} held events`,
+        onebridge: c.first,
+        unit: 'ms',
+        note: 'includes the retry wait (reconnect.max_ms 200)',
+      },
       { name: `framework back -> all ${HELD} held events`, onebridge: c.all, unit: 'ms' },
     ];
   },

@@ -17,7 +17,10 @@ catchShutdownSignals();
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 const argv = process.argv.slice(2);
-const [{ builtinAdapters }, { fastStartOptions }] = await Promise.all([import('../adapters/index.js'), import('../src/cli-fast.js')]);
+const [{ builtinAdapters }, { fastStartOptions }] = await Promise.all([
+  import('../adapters/index.js'),
+  import('../src/cli-fast.js'),
+]);
 const options = fastStartOptions(argv);
 if (options) {
   const [{ start }, { fail }] = await Promise.all([import('../src/commands/start.js'), import('../src/cli-fail.js')]);

@@ -22,13 +22,16 @@ function check(path) {
     .split('\n')
     .forEach((line, i) => {
       // ONEBRIDGE_CONFIG is an environment variable, not an error code.
-      for (const m of line.matchAll(/'(ONEBRIDGE_[A-Z_]+)'/g)) if (m[1] !== 'ONEBRIDGE_CONFIG' && !codes.has(m[1])) codes.set(m[1], `${rel}:${i + 1}`);
+      for (const m of line.matchAll(/'(ONEBRIDGE_[A-Z_]+)'/g))
+        if (m[1] !== 'ONEBRIDGE_CONFIG' && !codes.has(m[1])) codes.set(m[1], `${rel}:${i + 1}`);
     });
 }
 
 for (const dir of ['src', 'adapters']) walk(join(root, dir));
 const table = readFileSync(join(root, 'docs', 'errors.md'), 'utf8');
-const problems = [...codes].filter(([code]) => !table.includes(`| \`${code}\` |`)).map(([code, at]) => `${at}: error code ${code} has no row in docs/errors.md`);
+const problems = [...codes]
+  .filter(([code]) => !table.includes(`| \`${code}\` |`))
+  .map(([code, at]) => `${at}: error code ${code} has no row in docs/errors.md`);
 for (const p of problems) console.error(p);
 if (problems.length) {
   console.error(`check-error-codes: ${problems.length} problem(s)`);

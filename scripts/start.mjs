@@ -19,13 +19,22 @@ function newest(path) {
 }
 
 const built = existsSync(cli) ? statSync(cli).mtimeMs : 0;
-const sources = Math.max(...['src', 'adapters', 'bin', 'tsconfig.json', 'package.json'].map((p) => newest(join(root, p))));
+const sources = Math.max(
+  ...['src', 'adapters', 'bin', 'tsconfig.json', 'package.json'].map((p) => newest(join(root, p))),
+);
 if (sources > built) {
-  process.stderr.write(built ? 'onebridge: sources changed since the last build; building…\n' : 'onebridge: building…\n');
+  process.stderr.write(
+    built ? 'onebridge: sources changed since the last build; building…\n' : 'onebridge: building…\n',
+  );
   const npm = process.env.npm_execpath;
-  const r = npm && npm.endsWith('.js')
-    ? spawnSync(process.execPath, [npm, 'run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
-    : spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  const r =
+    npm && npm.endsWith('.js')
+      ? spawnSync(process.execPath, [npm, 'run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
+      : spawnSync('npm', ['run', 'build', '--silent'], {
+          cwd: root,
+          stdio: 'inherit',
+          shell: process.platform === 'win32',
+        });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
@@ -36,7 +45,11 @@ const take = (fits) => {
   const i = args.findIndex((a) => !a.startsWith('-') && fits(a));
   return i < 0 ? undefined : args.splice(i, 1)[0];
 };
-for (const [flag, values] of [['log-level', ['error', 'warn', 'info', 'debug']], ['log-format', ['text', 'json']], ['config', undefined]]) {
+for (const [flag, values] of [
+  ['log-level', ['error', 'warn', 'info', 'debug']],
+  ['log-format', ['text', 'json']],
+  ['config', undefined],
+]) {
   const value = process.env[`npm_config_${flag.replace('-', '_')}`];
   if (value === undefined || given.has(`--${flag}`)) continue;
   const got = value !== 'true' ? value : take(values ? (a) => values.includes(a) : (a) => a !== 'start');

@@ -117,7 +117,12 @@ export interface SectionProblem {
 }
 
 /** What `defineAdapter` is given. */
-export interface AdapterSpec<Type extends string, Shape extends z.ZodRawShape, Section extends z.ZodType | undefined, Shared> {
+export interface AdapterSpec<
+  Type extends string,
+  Shape extends z.ZodRawShape,
+  Section extends z.ZodType | undefined,
+  Shared,
+> {
   /** The `accounts[].adapter.type` that selects it: lowercase, e.g. `irc`. */
   readonly type: Type;
   /**
@@ -137,14 +142,20 @@ export interface AdapterSpec<Type extends string, Shape extends z.ZodRawShape, S
    * be its users or its bots). Each problem's path is inside the section; `onebridge check`
    * and start report them with the other config errors.
    */
-  readonly checkSection?: (section: Section extends z.ZodType ? z.output<Section> : undefined, accounts: readonly SectionAccount[]) => readonly SectionProblem[];
+  readonly checkSection?: (
+    section: Section extends z.ZodType ? z.output<Section> : undefined,
+    accounts: readonly SectionAccount[],
+  ) => readonly SectionProblem[];
   /** Accounts of this type may omit `self_id` (a single one): the adapter's `identify` learns it. */
   readonly learnsSelfId?: boolean;
   /**
    * One account's adapter. May be async: import a heavy platform library here (or in
    * `start`) with `await import(…)`, so users of other adapters never load it.
    */
-  create(config: z.output<z.ZodObject<Shape>> & { readonly type: Type }, ctx: AdapterContext<Shared>): Adapter | Promise<Adapter>;
+  create(
+    config: z.output<z.ZodObject<Shape>> & { readonly type: Type },
+    ctx: AdapterContext<Shared>,
+  ): Adapter | Promise<Adapter>;
 }
 
 /** An adapter as the app and the config schema see it. Make one with `defineAdapter`. */
@@ -154,7 +165,8 @@ export interface AdapterDefinition<Config extends { readonly type: string } = Ad
   readonly schema: z.ZodType<Config>;
   readonly section: z.ZodType | undefined;
   readonly shared: ((section: unknown) => Shared) | undefined;
-  readonly checkSection: ((section: unknown, accounts: readonly SectionAccount[]) => readonly SectionProblem[]) | undefined;
+  readonly checkSection:
+    ((section: unknown, accounts: readonly SectionAccount[]) => readonly SectionProblem[]) | undefined;
   readonly learnsSelfId: boolean;
   create(config: Config, ctx: AdapterContext<Shared>): Adapter | Promise<Adapter>;
 }
@@ -166,18 +178,32 @@ export interface AdapterDefinition<Config extends { readonly type: string } = Ad
  *
  * It does not register anything globally and does not import the platform's library.
  */
-export function defineAdapter<const Type extends string, Shape extends z.ZodRawShape, Section extends z.ZodType | undefined = undefined, Shared = undefined>(
+export function defineAdapter<
+  const Type extends string,
+  Shape extends z.ZodRawShape,
+  Section extends z.ZodType | undefined = undefined,
+  Shared = undefined,
+>(
   spec: AdapterSpec<Type, Shape, Section, Shared>,
 ): AdapterDefinition<z.output<z.ZodObject<Shape>> & { readonly type: Type }, Shared> {
-  if (!/^[a-z][a-z0-9-]*$/.test(spec.type)) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${spec.type}": expected lowercase letters, digits and dashes`);
-  if ('type' in spec.config.shape) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter ${spec.type}: leave "type" out of config; defineAdapter adds it`);
+  if (!/^[a-z][a-z0-9-]*$/.test(spec.type))
+    throw new OneBridgeError(
+      'ONEBRIDGE_ADAPTER_INVALID',
+      `adapter type "${spec.type}": expected lowercase letters, digits and dashes`,
+    );
+  if ('type' in spec.config.shape)
+    throw new OneBridgeError(
+      'ONEBRIDGE_ADAPTER_INVALID',
+      `adapter ${spec.type}: leave "type" out of config; defineAdapter adds it`,
+    );
   const schema = (spec.config as z.ZodObject).safeExtend({ type: z.literal(spec.type) });
   return {
     type: spec.type,
     schema: schema as unknown as z.ZodType<z.output<z.ZodObject<Shape>> & { readonly type: Type }>,
     section: spec.section,
     shared: spec.shared as ((section: unknown) => Shared) | undefined,
-    checkSection: spec.checkSection as ((section: unknown, accounts: readonly SectionAccount[]) => readonly SectionProblem[]) | undefined,
+    checkSection: spec.checkSection as
+      ((section: unknown, accounts: readonly SectionAccount[]) => readonly SectionProblem[]) | undefined,
     learnsSelfId: spec.learnsSelfId ?? false,
     create: spec.create,
   };

@@ -48,7 +48,8 @@ export interface AppOptions {
   /** Re-reads and validates the config file (the CLI's loader); throws ConfigError when invalid. */
   readonly loadConfig?: ((file: string) => Config) | undefined;
   /** Log settings given on the command line: they win over `log:` on reload too. */
-  readonly logOverrides?: { readonly level?: LogLevel | undefined; readonly format?: LogFormat | undefined } | undefined;
+  readonly logOverrides?:
+    { readonly level?: LogLevel | undefined; readonly format?: LogFormat | undefined } | undefined;
 }
 
 /**
@@ -101,10 +102,15 @@ export class App {
   }
 
   async start(): Promise<void> {
-    if (this.#state !== 'idle') throw new OneBridgeError('ONEBRIDGE_APP_STATE', `App.start() called in state ${this.#state}; an App starts once`);
+    if (this.#state !== 'idle')
+      throw new OneBridgeError('ONEBRIDGE_APP_STATE', `App.start() called in state ${this.#state}; an App starts once`);
     this.#state = 'starting';
     if (this.config.admin) {
-      this.metrics = new Metrics({ registry: this.registry, accounts: () => this.accounts.values(), policies: () => this.policies.values() });
+      this.metrics = new Metrics({
+        registry: this.registry,
+        accounts: () => this.accounts.values(),
+        policies: () => this.policies.values(),
+      });
     }
     for (const [i, accountConfig] of this.config.accounts.entries()) {
       // 0 until known: a relay account without self_id learns it right after start.
@@ -112,7 +118,12 @@ export class App {
       const logger = this.#log(`${accountConfig.adapter.type}:${accountConfig.self_id ?? `accounts[${i}]`}`);
       let account: Account | undefined;
       const definition = this.#adapters.get(accountConfig.adapter.type);
-      if (!definition) throw new StartupError('ONEBRIDGE_ADAPTER_UNKNOWN', `no adapter "${accountConfig.adapter.type}" was given to the app`, `accounts[${i}].adapter.type`);
+      if (!definition)
+        throw new StartupError(
+          'ONEBRIDGE_ADAPTER_UNKNOWN',
+          `no adapter "${accountConfig.adapter.type}" was given to the app`,
+          `accounts[${i}].adapter.type`,
+        );
       const links = new Set<Connection>();
       const ctx: AdapterContext<unknown> = {
         get selfId() {
@@ -134,23 +145,43 @@ export class App {
       await adapter.start(this.#lifetime.signal);
       this.#started.push({ name: `accounts[${i}]`, adapter, links });
       if (selfId === 0) {
-        if (!adapter.identify) throw new StartupError('ONEBRIDGE_SELF_ID_UNKNOWN', `missing, and the ${accountConfig.adapter.type} adapter cannot learn it; set the bot account id`, `accounts[${i}].self_id`);
+        if (!adapter.identify)
+          throw new StartupError(
+            'ONEBRIDGE_SELF_ID_UNKNOWN',
+            `missing, and the ${accountConfig.adapter.type} adapter cannot learn it; set the bot account id`,
+            `accounts[${i}].self_id`,
+          );
         try {
           selfId = await adapter.identify(this.#lifetime.signal);
         } catch (err) {
-          throw new StartupError('ONEBRIDGE_SELF_ID_UNKNOWN', `could not learn it from upstream (${(err as Error).message}); set it, or start the upstream first`, `accounts[${i}].self_id`, { cause: err });
+          throw new StartupError(
+            'ONEBRIDGE_SELF_ID_UNKNOWN',
+            `could not learn it from upstream (${(err as Error).message}); set it, or start the upstream first`,
+            `accounts[${i}].self_id`,
+            { cause: err },
+          );
         }
         this.#logger.info(`accounts[${i}]: learned self_id ${selfId} from upstream`);
         for (const link of links) link.selfId = selfId;
       }
       const traffic = new TrafficLog(this.#log(`messages:${selfId}`), this.config.log.messages);
-      const router: ActionRouter = new ActionRouter([coreActions(() => adapter.status(), () => router), adapter.actions], logger, {
-        observe: this.#observer(traffic, () => router),
-        rateLimitIntervalMs: accountConfig.rate_limit_interval_ms,
-        adapterName: accountConfig.adapter.type,
-        pacing: accountConfig.rate_limit,
-        ...(adapter.forward ? { forward: adapter.forward } : {}),
-      });
+      const router: ActionRouter = new ActionRouter(
+        [
+          coreActions(
+            () => adapter.status(),
+            () => router,
+          ),
+          adapter.actions,
+        ],
+        logger,
+        {
+          observe: this.#observer(traffic, () => router),
+          rateLimitIntervalMs: accountConfig.rate_limit_interval_ms,
+          adapterName: accountConfig.adapter.type,
+          pacing: accountConfig.rate_limit,
+          ...(adapter.forward ? { forward: adapter.forward } : {}),
+        },
+      );
       account = new Account(selfId, adapter, router);
       this.accounts.set(selfId, account);
       this.#traffic.set(selfId, traffic);
@@ -168,7 +199,14 @@ export class App {
       const logger = this.#log(`${entry.type}:${key}`);
       const policy = new NetworkPolicy(key, { filter: entry.filter, actions: entry.actions }, logger);
       this.policies.set(key, policy);
-      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger, limits: this.config.limits, policy });
+      const transport = createTransport(entry, key, {
+        account,
+        registry: this.registry,
+        encoder: sharedEncoder,
+        logger,
+        limits: this.config.limits,
+        policy,
+      });
       this.transports.push(transport);
       await transport.start();
       if (this.#stopRequested()) return;
@@ -180,32 +218,46 @@ export class App {
         logger: this.#log('admin'),
         routes,
         limits: this.config.limits,
-        describe: () => ({ accounts: [...this.accounts.values()].map((a) => ({ self_id: a.selfId, ...a.status(), send_queue: a.router.sendQueue })) }),
+        describe: () => ({
+          accounts: [...this.accounts.values()].map((a) => ({
+            self_id: a.selfId,
+            ...a.status(),
+            send_queue: a.router.sendQueue,
+          })),
+        }),
         metrics: this.metrics,
         reload: () => this.reloadFromFile(),
-        describeConnections: () => ({ send_queues: Object.fromEntries([...this.accounts.values()].map((a) => [a.selfId, a.router.sendQueue])) }),
+        describeConnections: () => ({
+          send_queues: Object.fromEntries([...this.accounts.values()].map((a) => [a.selfId, a.router.sendQueue])),
+        }),
       });
       this.transports.push(this.admin);
       await this.admin.start();
     }
     this.#state = 'running';
     this.#flushEarly();
-    this.#logger.info(`ready: ${this.accounts.size} account(s), ${this.config.network.length} network entr${this.config.network.length === 1 ? 'y' : 'ies'}${this.admin ? `, admin ${this.admin.url}` : ''}`);
+    this.#logger.info(
+      `ready: ${this.accounts.size} account(s), ${this.config.network.length} network entr${this.config.network.length === 1 ? 'y' : 'ies'}${this.admin ? `, admin ${this.admin.url}` : ''}`,
+    );
     for (const { adapter } of this.#started) adapter.ready?.();
     // After ready, so startup never waits for prom-client; a scrape before it ends waits instead.
-    this.metrics?.load().catch((err: unknown) => this.#logger.warn(`metrics: prom-client did not load: ${(err as Error).message}`));
+    this.metrics
+      ?.load()
+      .catch((err: unknown) => this.#logger.warn(`metrics: prom-client did not load: ${(err as Error).message}`));
   }
 
   #sharedFor(definition: AnyAdapterDefinition): unknown {
     if (!definition.shared) return undefined;
-    if (!this.#shared.has(definition.type)) this.#shared.set(definition.type, definition.shared(this.config[definition.type]));
+    if (!this.#shared.has(definition.type))
+      this.#shared.set(definition.type, definition.shared(this.config[definition.type]));
     return this.#shared.get(definition.type);
   }
 
   #hold(selfId: () => number, event: OneBotEvent): void {
     if (this.#early.length >= EARLY_EVENTS_MAX) {
       this.#early.shift();
-      if (this.#earlyDropped++ === 0) this.#logger.warn(`more than ${EARLY_EVENTS_MAX} events before the transports were up; dropping the oldest`);
+      if (this.#earlyDropped++ === 0)
+        this.#logger.warn(`more than ${EARLY_EVENTS_MAX} events before the transports were up; dropping the oldest`);
     }
     this.#early.push({ selfId, event });
   }
@@ -219,8 +271,20 @@ export class App {
   }
 
   #trackLink(options: TrackLinkOptions, selfId: () => number, links: Set<Connection>): TrackedLink {
-    const conn = this.registry.add({ transport: 'upstream', role: 'universal', endpoint: options.endpoint, remote: options.remote, selfId: selfId(), state: 'connecting' });
-    conn.link = { reconnects: 0, held: () => 0, dropped: 0, ...(options.inFlight ? { inFlight: options.inFlight } : {}) };
+    const conn = this.registry.add({
+      transport: 'upstream',
+      role: 'universal',
+      endpoint: options.endpoint,
+      remote: options.remote,
+      selfId: selfId(),
+      state: 'connecting',
+    });
+    conn.link = {
+      reconnects: 0,
+      held: () => 0,
+      dropped: 0,
+      ...(options.inFlight ? { inFlight: options.inFlight } : {}),
+    };
     if (options.closing) conn.closing = options.closing;
     links.add(conn);
     const registry = this.registry;
@@ -257,7 +321,8 @@ export class App {
     if (this.#state !== 'running') throw new Error(`cannot reload in state ${this.#state}`);
     const plan = planReload(this.#running, next);
     const applied = new Set(plan.applied);
-    const networkApplies = (i: number) => ['filter', 'filter_file', 'actions'].some((k) => applied.has(`network[${i}].${k}`));
+    const networkApplies = (i: number) =>
+      ['filter', 'filter_file', 'actions'].some((k) => applied.has(`network[${i}].${k}`));
     // Build everything first: a throw here leaves the running policy as it was.
     const staged: Array<() => void> = [];
     next.network.forEach((entry, i) => {
@@ -273,12 +338,18 @@ export class App {
       const account = accountConfigs[i];
       if (account) staged.push(() => account.router.setPacing(accountConfig.rate_limit));
     });
-    if (applied.has('log.messages')) for (const t of this.#traffic.values()) staged.push(() => (t.messages = next.log.messages));
+    if (applied.has('log.messages'))
+      for (const t of this.#traffic.values()) staged.push(() => (t.messages = next.log.messages));
     const overrides = this.#options.logOverrides ?? {};
-    if (applied.has('log.level') || applied.has('log.format')) staged.push(() => configureLogging({ level: overrides.level ?? next.log.level, format: overrides.format ?? next.log.format }));
+    if (applied.has('log.level') || applied.has('log.format'))
+      staged.push(() =>
+        configureLogging({ level: overrides.level ?? next.log.level, format: overrides.format ?? next.log.format }),
+      );
     for (const step of staged) step();
     this.#running = patchLive(this.#running, next, plan);
-    this.#logger.info(`reload: ${plan.applied.length ? `applied ${plan.applied.join(', ')}` : 'no live change'}${plan.restart_required.length ? `; needs a restart (not applied): ${plan.restart_required.join(', ')}` : ''}`);
+    this.#logger.info(
+      `reload: ${plan.applied.length ? `applied ${plan.applied.join(', ')}` : 'no live change'}${plan.restart_required.length ? `; needs a restart (not applied): ${plan.restart_required.join(', ')}` : ''}`,
+    );
     return plan;
   }
 
@@ -339,7 +410,10 @@ export class App {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), ms);
     try {
-      const drained = await Promise.all([this.registry.whenEmpty(deadline.signal), ...this.transports.map((t) => t.whenDrained?.(deadline.signal) ?? true)]);
+      const drained = await Promise.all([
+        this.registry.whenEmpty(deadline.signal),
+        ...this.transports.map((t) => t.whenDrained?.(deadline.signal) ?? true),
+      ]);
       return drained.every(Boolean);
     } finally {
       clearTimeout(timer);
@@ -353,7 +427,8 @@ export class App {
     });
     try {
       const result = await Promise.race([adapter.stop().then(() => 'done' as const), timeout]);
-      if (result === 'timeout') this.#logger.warn(`${name}: adapter did not stop within ${ADAPTER_STOP_MS} ms; leaving it`);
+      if (result === 'timeout')
+        this.#logger.warn(`${name}: adapter did not stop within ${ADAPTER_STOP_MS} ms; leaving it`);
     } catch (err) {
       this.#logger.warn(`${name}: adapter stop failed: ${(err as Error).message}`);
     } finally {

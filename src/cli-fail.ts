@@ -9,9 +9,10 @@ export function fail(err: unknown, debug: boolean): never {
     process.stderr.write(`onebridge: ${err.message}\n`);
     if (debug && err.cause instanceof Error) process.stderr.write(`${err.cause.stack ?? ''}\n`);
   } else {
-    process.stderr.write(`onebridge: unexpected error: ${(err as Error)?.message ?? String(err)}${debug ? '' : ' (run with --log-level debug for details)'}\n`);
+    process.stderr.write(
+      `onebridge: unexpected error: ${(err as Error)?.message ?? String(err)}${debug ? '' : ' (run with --log-level debug for details)'}\n`,
+    );
     if (debug && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
   }
   process.exit(1);
 }
-

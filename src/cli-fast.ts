@@ -14,7 +14,11 @@ export function fastStartOptions(argv: readonly string[]): Omit<StartOptions, 'a
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' }, 'log-format': { type: 'string' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
+      },
     });
   } catch {
     return undefined;

@@ -41,22 +41,35 @@ export async function runCli(options: CliOptions): Promise<void> {
   debug = argv.some((a, i) => a === '--log-level=debug' || (a === '--log-level' && argv[i + 1] === 'debug'));
   await yargs(argv)
     .scriptName('onebridge')
-    .usage('onebridge: a OneBot v11 connector between chat platforms and bot frameworks\n\nUsage: $0 [command] [options]')
+    .usage(
+      'onebridge: a OneBot v11 connector between chat platforms and bot frameworks\n\nUsage: $0 [command] [options]',
+    )
     .option('log-level', { choices: LOG_LEVELS, describe: 'log level (overrides log.level in the config)' })
-    .option('log-format', { choices: ['text', 'json'] as const, describe: 'log format on stderr (overrides log.format)' })
+    .option('log-format', {
+      choices: ['text', 'json'] as const,
+      describe: 'log format on stderr (overrides log.format)',
+    })
     .command(
       ['start', '$0'],
       'run onebridge (config: -c FILE, $ONEBRIDGE_CONFIG, ./onebridge.yaml, then built-in defaults)',
       (y) => y.option('config', { alias: 'c', type: 'string', describe: 'config file (YAML)' }),
       guarded(async (args) => {
         const { start } = await import('./commands/start.js');
-        await start({ adapters, config: args.config, logLevel: args['log-level'] as LogLevel | undefined, logFormat: args['log-format'] as LogFormat | undefined });
+        await start({
+          adapters,
+          config: args.config,
+          logLevel: args['log-level'] as LogLevel | undefined,
+          logFormat: args['log-format'] as LogFormat | undefined,
+        });
       }),
     )
     .command(
       'init [file]',
       'write the commented default config to FILE',
-      (y) => y.positional('file', { type: 'string', default: 'onebridge.yaml' }).option('force', { type: 'boolean', default: false, describe: 'overwrite an existing file' }),
+      (y) =>
+        y
+          .positional('file', { type: 'string', default: 'onebridge.yaml' })
+          .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing file' }),
       guarded(async (args) => {
         const { init } = await import('./commands/init.js');
         const file = init(args.file, args.force);
@@ -83,7 +96,10 @@ export async function runCli(options: CliOptions): Promise<void> {
           .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }),
       guarded(async (args) => {
         const { status } = await import('./commands/status.js');
-        await status({ adapters, config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
+        await status(
+          { adapters, config: args.config, admin: args.admin, token: args.token, json: args.json },
+          process.stdout,
+        );
       }),
     )
     .command(

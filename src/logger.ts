@@ -24,7 +24,12 @@ export interface Logger {
 
 export type LogTimezone = 'local' | 'utc';
 
-const COLOURS: Readonly<Record<string, string>> = { error: '\x1b[31m', warn: '\x1b[33m', info: '\x1b[32m', debug: '\x1b[34m' };
+const COLOURS: Readonly<Record<string, string>> = {
+  error: '\x1b[31m',
+  warn: '\x1b[33m',
+  info: '\x1b[32m',
+  debug: '\x1b[34m',
+};
 
 /** Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org). */
 function useColour(): boolean {
@@ -95,7 +100,12 @@ const root = winston.createLogger({
 });
 
 /** Set level and format for every logger, including children created before the call. */
-export function configureLogging(options: { level?: LogLevel; format?: LogFormat; timezone?: LogTimezone; silent?: boolean }): void {
+export function configureLogging(options: {
+  level?: LogLevel;
+  format?: LogFormat;
+  timezone?: LogTimezone;
+  silent?: boolean;
+}): void {
   if (options.level) root.level = options.level;
   if (options.format || options.timezone) {
     current.format = options.format ?? current.format;

@@ -24,7 +24,9 @@ const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 /** Observations kept while prom-client loads (the startup window); past this they are dropped. */
 const MAX_PENDING = 10_000;
 
-type Observation = { kind: 'event'; selfId: number } | { kind: 'action'; name: string; known: boolean; outcome: ActionOutcome; ms: number };
+type Observation =
+  | { kind: 'event'; selfId: number }
+  | { kind: 'action'; name: string; known: boolean; outcome: ActionOutcome; ms: number };
 
 /**
  * Prometheus metrics for `GET /metrics` on the admin endpoint, in prom-client's text format.
@@ -107,9 +109,25 @@ class PromMetrics {
     this.#register = register;
     prom.collectDefaultMetrics({ register, prefix: 'onebridge_' });
     const registers = [register];
-    this.#emitted = new prom.Counter({ name: 'onebridge_events_emitted_total', help: 'Events an account emitted (from its platform), before filters', labelNames: ['self_id'], registers });
-    this.#actions = new prom.Counter({ name: 'onebridge_actions_total', help: 'Actions answered, by action and outcome (ok, async, failed, refused)', labelNames: ['action', 'outcome'], registers });
-    this.#latency = new prom.Histogram({ name: 'onebridge_action_duration_seconds', help: 'Time from request to answer (send pacing waits included)', labelNames: ['action', 'outcome'], buckets: LATENCY_BUCKETS, registers });
+    this.#emitted = new prom.Counter({
+      name: 'onebridge_events_emitted_total',
+      help: 'Events an account emitted (from its platform), before filters',
+      labelNames: ['self_id'],
+      registers,
+    });
+    this.#actions = new prom.Counter({
+      name: 'onebridge_actions_total',
+      help: 'Actions answered, by action and outcome (ok, async, failed, refused)',
+      labelNames: ['action', 'outcome'],
+      registers,
+    });
+    this.#latency = new prom.Histogram({
+      name: 'onebridge_action_duration_seconds',
+      help: 'Time from request to answer (send pacing waits included)',
+      labelNames: ['action', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
 
     const { registry } = sources;
     new prom.Gauge({
@@ -133,12 +151,29 @@ class PromMetrics {
           for (const p of sources.policies()) this.inc({ network: p.key }, read(p));
         },
       });
-    perEntry('onebridge_events_delivered_total', 'Events written to a client (per connection: one event to 3 clients counts 3)', (p) => p.counts.delivered);
-    perEntry('onebridge_events_dropped_total', 'Events not delivered: client not reading, held buffer or webhook queue full, webhook gave up', (p) => p.counts.dropped);
-    perEntry('onebridge_events_filtered_total', "Events a network entry's filter kept from its clients", (p) => p.counts.filtered);
-    perEntry('onebridge_actions_refused_total', "Actions refused by a network entry's actions: policy", (p) => p.counts.refused);
+    perEntry(
+      'onebridge_events_delivered_total',
+      'Events written to a client (per connection: one event to 3 clients counts 3)',
+      (p) => p.counts.delivered,
+    );
+    perEntry(
+      'onebridge_events_dropped_total',
+      'Events not delivered: client not reading, held buffer or webhook queue full, webhook gave up',
+      (p) => p.counts.dropped,
+    );
+    perEntry(
+      'onebridge_events_filtered_total',
+      "Events a network entry's filter kept from its clients",
+      (p) => p.counts.filtered,
+    );
+    perEntry(
+      'onebridge_actions_refused_total',
+      "Actions refused by a network entry's actions: policy",
+      (p) => p.counts.refused,
+    );
 
-    const links = (transports: readonly string[]) => registry.list().filter((c) => c.link && transports.includes(c.transport));
+    const links = (transports: readonly string[]) =>
+      registry.list().filter((c) => c.link && transports.includes(c.transport));
     new prom.Gauge({
       name: 'onebridge_events_held',
       help: 'Events held for a reverse WS framework that is away',
@@ -156,7 +191,11 @@ class PromMetrics {
       registers,
       collect() {
         this.reset();
-        for (const c of links(['ws-reverse', 'upstream'])) this.inc({ transport: c.transport, endpoint: c.role === 'universal' ? c.endpoint : `${c.endpoint} ${c.role}` }, c.link!.reconnects);
+        for (const c of links(['ws-reverse', 'upstream']))
+          this.inc(
+            { transport: c.transport, endpoint: c.role === 'universal' ? c.endpoint : `${c.endpoint} ${c.role}` },
+            c.link!.reconnects,
+          );
       },
     });
     new prom.Gauge({

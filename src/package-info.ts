@@ -17,6 +17,8 @@ function findRoot(): string {
 }
 
 export const PACKAGE_ROOT = findRoot();
-export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+export const VERSION: string = (
+  JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
 export const DEFAULT_CONFIG_FILE = join(PACKAGE_ROOT, 'config', 'default.yaml');
 export const USER_AGENT = `onebridge/${VERSION} OneBot/11`;

@@ -154,7 +154,9 @@ export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; remo
     const conn = new Connection(this.#nextId++, init);
     this.#items.set(conn.id, conn);
     // A link onebridge dials is tracked from its first attempt; it logs its own connects.
-    this.#logger.info(`${conn.state === 'connecting' ? 'tracking' : 'connected'} #${conn.id} ${conn.transport}/${conn.role} from ${conn.remote} on ${conn.endpoint} (account ${conn.selfId}); ${this.size} live`);
+    this.#logger.info(
+      `${conn.state === 'connecting' ? 'tracking' : 'connected'} #${conn.id} ${conn.transport}/${conn.role} from ${conn.remote} on ${conn.endpoint} (account ${conn.selfId}); ${this.size} live`,
+    );
     this.emit('added', conn);
     return conn;
   }
@@ -162,7 +164,9 @@ export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; remo
   /** Returns false when it was not registered (already removed): callers may race safely. */
   remove(conn: Connection, detail = ''): boolean {
     if (!this.#items.delete(conn.id)) return false;
-    this.#logger.info(`disconnected #${conn.id} ${conn.transport}/${conn.role} from ${conn.remote}${detail ? ` (${detail})` : ''}; ${this.size} live`);
+    this.#logger.info(
+      `disconnected #${conn.id} ${conn.transport}/${conn.role} from ${conn.remote}${detail ? ` (${detail})` : ''}; ${this.size} live`,
+    );
     this.emit('removed', conn);
     return true;
   }

@@ -28,7 +28,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 function liveKey(path: Path): Path | undefined {
   for (const rule of LIVE) {
     if (path.length < rule.length) continue;
-    if (rule.every((r, i) => (typeof r === 'string' ? path[i] === r : r.test(String(path[i]))))) return path.slice(0, rule.length);
+    if (rule.every((r, i) => (typeof r === 'string' ? path[i] === r : r.test(String(path[i])))))
+      return path.slice(0, rule.length);
   }
   return undefined;
 }

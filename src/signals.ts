@@ -1,5 +1,6 @@
 /** Signals that ask onebridge to stop. SIGBREAK is Ctrl+Break on Windows. */
-export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+export const SHUTDOWN_SIGNALS: readonly NodeJS.Signals[] =
+  process.platform === 'win32' ? ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export interface ShutdownSignalOptions {
   /** The first signal: start the graceful shutdown. */

@@ -48,7 +48,9 @@ export class TrafficLog {
     const text = `${messageText(event['message'] ?? event['raw_message'])} (id ${String(event['message_id'])})`;
     const group = event['message_type'] === 'group';
     if (type === 'message_sent') {
-      this.#logger.info(`self message in ${group ? `group ${String(event['group_id'])}` : `private chat with ${String(event['target_id'] ?? event['user_id'])}`}: ${text}`);
+      this.#logger.info(
+        `self message in ${group ? `group ${String(event['group_id'])}` : `private chat with ${String(event['target_id'] ?? event['user_id'])}`}: ${text}`,
+      );
     } else if (group) {
       this.#logger.info(`group ${String(event['group_id'])} message from ${who(event)}: ${text}`);
     } else {
@@ -62,11 +64,15 @@ export class TrafficLog {
       const id = (res.data as { message_id?: unknown } | null)?.message_id;
       const forward = baseAction(req.action).endsWith('forward_msg');
       const body = forward ? '[forward message]' : messageText(req.params['message']);
-      this.#logger.info(`sent ${target?.kind === 'group' ? `group message to ${target.id}` : `private message to ${target?.id ?? '?'}`}: ${body}${id !== undefined ? ` (id ${String(id)})` : ''}`);
+      this.#logger.info(
+        `sent ${target?.kind === 'group' ? `group message to ${target.id}` : `private message to ${target?.id ?? '?'}`}: ${body}${id !== undefined ? ` (id ${String(id)})` : ''}`,
+      );
     }
     if (this.#logger.isDebugEnabled?.() ?? true) {
       const from = ctx.conn ? `#${ctx.conn.id} ${ctx.conn.transport}` : 'internal';
-      this.#logger.debug(`action ${req.action} from ${from}: ${outcome}${outcome === 'failed' || outcome === 'refused' ? ` ${res.retcode} ${res.message}` : ''} in ${ms.toFixed(1)} ms`);
+      this.#logger.debug(
+        `action ${req.action} from ${from}: ${outcome}${outcome === 'failed' || outcome === 'refused' ? ` ${res.retcode} ${res.message}` : ''} in ${ms.toFixed(1)} ms`,
+      );
     }
   }
 }

@@ -129,7 +129,11 @@ function isEchoKey(raw: string): boolean {
  * refused for depth still yields its top-level `echo` when that is itself within the limit,
  * so clients waiting on echoes get their answer.
  */
-export function parseUntrustedJson(text: string, maxDepth: number, options: { wantEcho?: boolean } = {}): UntrustedJson {
+export function parseUntrustedJson(
+  text: string,
+  maxDepth: number,
+  options: { wantEcho?: boolean } = {},
+): UntrustedJson {
   const found = scan(text, maxDepth, options.wantEcho ?? false);
   if (found.tooDeep) {
     const span = found.echo;

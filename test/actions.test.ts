@@ -36,17 +36,42 @@ async function open(extra = ''): Promise<void> {
 
 /** Sends an image and a record into the world, so get_image/get_record have files. */
 async function seedFiles(): Promise<number> {
-  const res = await c.call('send_group_msg', { group_id: 30001, message: '[CQ:image,file=cat.jpg][CQ:record,file=hi.amr]' });
+  const res = await c.call('send_group_msg', {
+    group_id: 30001,
+    message: '[CQ:image,file=cat.jpg][CQ:record,file=hi.amr]',
+  });
   return (res['data'] as { message_id: number }).message_id;
 }
 
 /** Valid params for every standard action the sandbox supports, with what the answer holds. */
 function validCases(messageId: () => number): Array<[string, Record<string, unknown>, (data: unknown) => void]> {
   return [
-    ['send_private_msg', { user_id: 20001, message: 'hi' }, (d) => expect(d).toEqual({ message_id: expect.any(Number) })],
-    ['send_group_msg', { group_id: 30001, message: [{ type: 'text', data: { text: 'hi' } }] }, (d) => expect(d).toEqual({ message_id: expect.any(Number) })],
-    ['send_msg', { message_type: 'group', group_id: 30001, message: { type: 'face', data: { id: '1' } } }, (d) => expect(d).toEqual({ message_id: expect.any(Number) })],
-    ['get_msg', { message_id: messageId() }, (d) => expect(d).toMatchObject({ message_id: messageId(), message_type: 'group', sender: { user_id: 10001 }, message: [{ type: 'image' }, { type: 'record' }] })],
+    [
+      'send_private_msg',
+      { user_id: 20001, message: 'hi' },
+      (d) => expect(d).toEqual({ message_id: expect.any(Number) }),
+    ],
+    [
+      'send_group_msg',
+      { group_id: 30001, message: [{ type: 'text', data: { text: 'hi' } }] },
+      (d) => expect(d).toEqual({ message_id: expect.any(Number) }),
+    ],
+    [
+      'send_msg',
+      { message_type: 'group', group_id: 30001, message: { type: 'face', data: { id: '1' } } },
+      (d) => expect(d).toEqual({ message_id: expect.any(Number) }),
+    ],
+    [
+      'get_msg',
+      { message_id: messageId() },
+      (d) =>
+        expect(d).toMatchObject({
+          message_id: messageId(),
+          message_type: 'group',
+          sender: { user_id: 10001 },
+          message: [{ type: 'image' }, { type: 'record' }],
+        }),
+    ],
     ['delete_msg', { message_id: messageId() }, (d) => expect(d).toBeNull()],
     ['send_like', { user_id: 20001, times: 3 }, (d) => expect(d).toBeNull()],
     ['set_group_kick', { group_id: 30001, user_id: 20003 }, (d) => expect(d).toBeNull()],
@@ -58,18 +83,59 @@ function validCases(messageId: () => number): Array<[string, Record<string, unkn
     ['set_group_name', { group_id: 30001, group_name: 'Renamed' }, (d) => expect(d).toBeNull()],
     ['set_group_special_title', { group_id: 30002, user_id: 20003, special_title: 'T' }, (d) => expect(d).toBeNull()],
     ['get_login_info', {}, (d) => expect(d).toEqual({ user_id: 10001, nickname: 'onebridge-bot' })],
-    ['get_stranger_info', { user_id: 20002 }, (d) => expect(d).toEqual({ user_id: 20002, nickname: 'Bob', sex: 'male', age: 0 })],
-    ['get_friend_list', {}, (d) => expect(d).toEqual(expect.arrayContaining([{ user_id: 20001, nickname: 'Alice', remark: '' }]))],
-    ['get_group_info', { group_id: 30001 }, (d) => expect(d).toMatchObject({ group_id: 30001, group_name: 'Sandbox Group', member_count: 4 })],
-    ['get_group_list', {}, (d) => expect(d).toEqual([expect.objectContaining({ group_id: 30001 }), expect.objectContaining({ group_id: 30002, group_name: "Bot's Own" })])],
-    ['get_group_member_info', { group_id: 30001, user_id: 20001 }, (d) => expect(d).toMatchObject({ user_id: 20001, role: 'owner', nickname: 'Alice' })],
+    [
+      'get_stranger_info',
+      { user_id: 20002 },
+      (d) => expect(d).toEqual({ user_id: 20002, nickname: 'Bob', sex: 'male', age: 0 }),
+    ],
+    [
+      'get_friend_list',
+      {},
+      (d) => expect(d).toEqual(expect.arrayContaining([{ user_id: 20001, nickname: 'Alice', remark: '' }])),
+    ],
+    [
+      'get_group_info',
+      { group_id: 30001 },
+      (d) => expect(d).toMatchObject({ group_id: 30001, group_name: 'Sandbox Group', member_count: 4 }),
+    ],
+    [
+      'get_group_list',
+      {},
+      (d) =>
+        expect(d).toEqual([
+          expect.objectContaining({ group_id: 30001 }),
+          expect.objectContaining({ group_id: 30002, group_name: "Bot's Own" }),
+        ]),
+    ],
+    [
+      'get_group_member_info',
+      { group_id: 30001, user_id: 20001 },
+      (d) => expect(d).toMatchObject({ user_id: 20001, role: 'owner', nickname: 'Alice' }),
+    ],
     ['get_group_member_list', { group_id: 30001 }, (d) => expect((d as unknown[]).length).toBe(4)],
-    ['get_group_honor_info', { group_id: 30001, type: 'all' }, (d) => expect(d).toMatchObject({ group_id: 30001, talkative_list: expect.any(Array), performer_list: [] })],
-    ['get_cookies', { domain: 'qun.qq.com' }, (d) => expect((d as { cookies: string }).cookies).toMatch(/^uin=o10001; skey=@\w+/)],
+    [
+      'get_group_honor_info',
+      { group_id: 30001, type: 'all' },
+      (d) => expect(d).toMatchObject({ group_id: 30001, talkative_list: expect.any(Array), performer_list: [] }),
+    ],
+    [
+      'get_cookies',
+      { domain: 'qun.qq.com' },
+      (d) => expect((d as { cookies: string }).cookies).toMatch(/^uin=o10001; skey=@\w+/),
+    ],
     ['get_csrf_token', {}, (d) => expect(Number.isInteger((d as { token: number }).token)).toBe(true)],
-    ['get_credentials', {}, (d) => expect(d).toMatchObject({ cookies: expect.stringContaining('uin=o10001'), csrf_token: expect.any(Number) })],
+    [
+      'get_credentials',
+      {},
+      (d) =>
+        expect(d).toMatchObject({ cookies: expect.stringContaining('uin=o10001'), csrf_token: expect.any(Number) }),
+    ],
     ['get_image', { file: 'cat.jpg' }, (d) => expect(d).toEqual({ file: expect.stringContaining('cat.jpg') })],
-    ['get_record', { file: 'hi.amr', out_format: 'mp3' }, (d) => expect(d).toEqual({ file: expect.stringMatching(/hi\.amr\.mp3$/) })],
+    [
+      'get_record',
+      { file: 'hi.amr', out_format: 'mp3' },
+      (d) => expect(d).toEqual({ file: expect.stringMatching(/hi\.amr\.mp3$/) }),
+    ],
     ['can_send_image', {}, (d) => expect(d).toEqual({ yes: true })],
     ['can_send_record', {}, (d) => expect(d).toEqual({ yes: true })],
     ['get_status', {}, (d) => expect(d).toEqual({ online: true, good: true })],
@@ -87,19 +153,31 @@ describe('every standard action with valid params', () => {
   });
   for (const [action, params, check] of validCases(() => messageId)) {
     it(action, async () => {
-      const res = await c.call(action, typeof params['message_id'] === 'number' ? { ...params, message_id: messageId } : params);
+      const res = await c.call(
+        action,
+        typeof params['message_id'] === 'number' ? { ...params, message_id: messageId } : params,
+      );
       expect(res, JSON.stringify(res)).toMatchObject({ status: 'ok', retcode: 0 });
       check(res['data']);
     });
   }
 
-
   it('get_guild_service_profile (Koishi on connect) is answered at once', async () => {
-    expect(await c.call('get_guild_service_profile', {}, 'g')).toMatchObject({ status: 'failed', retcode: 1404, echo: 'g' });
+    expect(await c.call('get_guild_service_profile', {}, 'g')).toMatchObject({
+      status: 'failed',
+      retcode: 1404,
+      echo: 'g',
+    });
   });
 });
 
-const WRONG: Readonly<Record<string, unknown>> = { int: 'not-a-number', bool: 'maybe', string: { no: 1 }, message: 42, object: 'text' };
+const WRONG: Readonly<Record<string, unknown>> = {
+  int: 'not-a-number',
+  bool: 'maybe',
+  string: { no: 1 },
+  message: 42,
+  object: 'text',
+};
 
 describe('every required param missing, every param of the wrong type: 1400 naming it', () => {
   beforeEach(async () => {
@@ -112,7 +190,8 @@ describe('every required param missing, every param of the wrong type: 1400 nami
   it.each(cases.filter(([, , t]) => !t.endsWith('?')))('%s without %s', async (action, name) => {
     const full: Record<string, unknown> = {};
     for (const [n, t] of Object.entries((STANDARD_ACTIONS as Record<string, ParamSpec>)[action]!)) {
-      if (n !== name && !t.endsWith('?')) full[n] = { int: 1, bool: true, string: 's', message: 'm', object: { post_type: 'x' } }[t.replace('?', '')];
+      if (n !== name && !t.endsWith('?'))
+        full[n] = { int: 1, bool: true, string: 's', message: 'm', object: { post_type: 'x' } }[t.replace('?', '')];
     }
     const res = await c.call(action, full);
     expect(res).toMatchObject({ status: 'failed', retcode: 1400 });
@@ -130,7 +209,10 @@ describe('every required param missing, every param of the wrong type: 1400 nami
   });
 
   it('accepts numbers as numeric strings', async () => {
-    expect(await c.call('get_group_member_info', { group_id: '30001', user_id: '20001' })).toMatchObject({ status: 'ok', data: { user_id: 20001 } });
+    expect(await c.call('get_group_member_info', { group_id: '30001', user_id: '20001' })).toMatchObject({
+      status: 'ok',
+      data: { user_id: 20001 },
+    });
   });
 });
 
@@ -145,8 +227,12 @@ describe('send_msg without message_type', () => {
   ])('%s', async (_n, target, where) => {
     const res = await c.call('send_msg', { ...target, message: 'x' });
     expect(res).toMatchObject({ status: 'ok' });
-    const out = (await (await fetch(`${app!.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: Array<Record<string, unknown>> };
-    expect(out.messages).toEqual([expect.objectContaining({ ...where, message_id: (res['data'] as { message_id: number }).message_id })]);
+    const out = (await (await fetch(`${app!.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as {
+      messages: Array<Record<string, unknown>>;
+    };
+    expect(out.messages).toEqual([
+      expect.objectContaining({ ...where, message_id: (res['data'] as { message_id: number }).message_id }),
+    ]);
     expect(out.messages[0]![where['user_id'] ? 'group_id' : 'user_id']).toBeUndefined();
   });
 });
@@ -159,12 +245,25 @@ describe('set_restart', () => {
     const online = async () => ((await c.call('get_status', {}))['data'] as { online: boolean }).online;
     const waitFor = async (want: boolean) => {
       const deadline = Date.now() + slow(10_000);
-      while ((await online()) !== want) if (Date.now() > deadline) throw new Error(`get_status never said online: ${want}`);
+      while ((await online()) !== want)
+        if (Date.now() > deadline) throw new Error(`get_status never said online: ${want}`);
     };
-    expect(await c.call('set_restart', { delay: 50 }, 'r')).toEqual({ status: 'async', retcode: 1, data: null, message: '', wording: '', echo: 'r' });
+    expect(await c.call('set_restart', { delay: 50 }, 'r')).toEqual({
+      status: 'async',
+      retcode: 1,
+      data: null,
+      message: '',
+      wording: '',
+      echo: 'r',
+    });
     await waitFor(false);
     // A message while it restarts does not reach it.
-    const said = (m: string) => fetch(`${app!.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20001, group_id: 30001, message: m }) });
+    const said = (m: string) =>
+      fetch(`${app!.admin!.url}/sandbox/messages`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user_id: 20001, group_id: 30001, message: m }),
+      });
     await said('while restarting');
     await waitFor(true);
     await said('after');
@@ -189,12 +288,20 @@ describe('booleans as go-cqhttp reads them', () => {
   ])('accepts %j as a boolean, as go-cqhttp does', async (value, enable) => {
     expect(await c.call('set_group_whole_ban', { group_id: 30001, enable: value })).toMatchObject({ status: 'ok' });
     // Whole-ban on: a member cannot speak; off: they can.
-    const spoke = await fetch(`${app!.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20003, group_id: 30001, message: 'x' }) });
+    const spoke = await fetch(`${app!.admin!.url}/sandbox/messages`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user_id: 20003, group_id: 30001, message: 'x' }),
+    });
     expect(spoke.status).toBe(enable ? 400 : 200);
   });
 
   it('still refuses a string that is no boolean: 1400 naming the param', async () => {
-    expect(await c.call('set_group_whole_ban', { group_id: 30001, enable: 'maybe' })).toMatchObject({ status: 'failed', retcode: 1400, message: 'param enable: expected a boolean, got "maybe"' });
+    expect(await c.call('set_group_whole_ban', { group_id: 30001, enable: 'maybe' })).toMatchObject({
+      status: 'failed',
+      retcode: 1400,
+      message: 'param enable: expected a boolean, got "maybe"',
+    });
   });
 });
 
@@ -203,7 +310,16 @@ describe('_async and _rate_limited (fake timers)', () => {
 
   function router(ms = 500) {
     const calls: Array<[string, number]> = [];
-    const r = new ActionRouter([{ ping: (p) => void calls.push(['ping', p.optionalInt('n', 0)]), boom: () => Promise.reject(new Error('boom')) }], getLogger('test'), { rateLimitIntervalMs: ms });
+    const r = new ActionRouter(
+      [
+        {
+          ping: (p) => void calls.push(['ping', p.optionalInt('n', 0)]),
+          boom: () => Promise.reject(new Error('boom')),
+        },
+      ],
+      getLogger('test'),
+      { rateLimitIntervalMs: ms },
+    );
     return { r, calls };
   }
   const ctx = { selfId: 1, format: 'array' as const };
@@ -225,7 +341,8 @@ describe('_async and _rate_limited (fake timers)', () => {
   it('_rate_limited runs one call per interval, in order, and answers async', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const { r, calls } = router(500);
-    for (let n = 1; n <= 3; n++) expect((await r.call({ action: 'ping_rate_limited', params: { n } }, ctx)).status).toBe('async');
+    for (let n = 1; n <= 3; n++)
+      expect((await r.call({ action: 'ping_rate_limited', params: { n } }, ctx)).status).toBe('async');
     expect(calls.map(([, n]) => n)).toEqual([1]);
     await vi.advanceTimersByTimeAsync(499);
     expect(calls.map(([, n]) => n)).toEqual([1]);
@@ -252,21 +369,35 @@ describe('_async and _rate_limited (fake timers)', () => {
 
   it('an unknown action with a suffix is still unknown', async () => {
     const { r } = router();
-    expect(await r.call({ action: 'nope_async', params: {} }, ctx)).toMatchObject({ retcode: 1404, message: 'unknown action: nope_async' });
+    expect(await r.call({ action: 'nope_async', params: {} }, ctx)).toMatchObject({
+      retcode: 1404,
+      message: 'unknown action: nope_async',
+    });
     r.close();
   });
 
   it('a standard action the adapter lacks answers 1404 "not supported" at once, before any param check', async () => {
     // The sandbox now does every standard action; an adapter written by others may not.
     const r = new ActionRouter([{ ping: () => null }], getLogger('test'), { adapterName: 'irc' });
-    expect(await r.call({ action: 'set_group_anonymous_ban', params: {}, echo: 'x' }, ctx)).toEqual({ status: 'failed', retcode: 1404, data: null, message: 'set_group_anonymous_ban is not supported by the irc adapter', wording: 'set_group_anonymous_ban is not supported by the irc adapter', echo: 'x' });
+    expect(await r.call({ action: 'set_group_anonymous_ban', params: {}, echo: 'x' }, ctx)).toEqual({
+      status: 'failed',
+      retcode: 1404,
+      data: null,
+      message: 'set_group_anonymous_ban is not supported by the irc adapter',
+      wording: 'set_group_anonymous_ban is not supported by the irc adapter',
+      echo: 'x',
+    });
     r.close();
   });
 
   it('set_restart is answered async even without the suffix, and runs afterwards', async () => {
     let ran = 0;
     const r = new ActionRouter([{ set_restart: () => void ran++ }], getLogger('test'));
-    expect(await r.call({ action: 'set_restart', params: { delay: 0 } }, ctx)).toMatchObject({ status: 'async', retcode: 1, data: null });
+    expect(await r.call({ action: 'set_restart', params: { delay: 0 } }, ctx)).toMatchObject({
+      status: 'async',
+      retcode: 1,
+      data: null,
+    });
     expect(ran).toBe(0);
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));

@@ -9,7 +9,13 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const hello = (selfId: number, text: string) => privateMessageEvent(selfId, { message_id: 1, user_id: 7, message: [{ type: 'text', data: { text } }], sender: { user_id: 7, nickname: 'alice' } });
+const hello = (selfId: number, text: string) =>
+  privateMessageEvent(selfId, {
+    message_id: 1,
+    user_id: 7,
+    message: [{ type: 'text', data: { text } }],
+    sender: { user_id: 7, nickname: 'alice' },
+  });
 
 /** Emits during start and during identify, like a platform that replays a backlog on connect. */
 const eager = defineAdapter({
@@ -39,13 +45,22 @@ describe('the adapter seam', () => {
   it('nothing emitted during start or identify is lost; self_id 0 becomes the learned id', async () => {
     const framework = await Framework.start();
     cleanups.push(() => framework.close());
-    const app = createApp({ config: { accounts: [{ adapter: { type: 'eager' } }], network: [{ type: 'ws-reverse', url: framework.url(), heartbeat_interval_ms: 0 }] }, adapters: [eager], logger: quiet });
+    const app = createApp({
+      config: {
+        accounts: [{ adapter: { type: 'eager' } }],
+        network: [{ type: 'ws-reverse', url: framework.url(), heartbeat_interval_ms: 0 }],
+      },
+      adapters: [eager],
+      logger: quiet,
+    });
     cleanups.push(() => app.stop());
     await app.start();
     const c = await framework.connection(0);
     await framework.until(() => c.frames.filter((f) => f['post_type'] === 'message').length >= 2);
     const messages = c.frames.filter((f) => f['post_type'] === 'message');
-    expect(messages.map((m) => [m['self_id'], (m['message'] as Array<{ data: { text: string } }>)[0]!.data.text])).toEqual([
+    expect(
+      messages.map((m) => [m['self_id'], (m['message'] as Array<{ data: { text: string } }>)[0]!.data.text]),
+    ).toEqual([
       [4242, 'during start'],
       [4242, 'during identify'],
     ]);
@@ -69,16 +84,30 @@ describe('the adapter seam', () => {
       },
     });
     const make = (config: unknown): App => createApp({ config, adapters: [world], logger: quiet });
-    const app = make({ world: { size: 5 }, accounts: [{ self_id: 1, adapter: { type: 'world', name: 'a' } }, { self_id: 2, adapter: { type: 'world', name: 'b' } }] });
+    const app = make({
+      world: { size: 5 },
+      accounts: [
+        { self_id: 1, adapter: { type: 'world', name: 'a' } },
+        { self_id: 2, adapter: { type: 'world', name: 'b' } },
+      ],
+    });
     cleanups.push(() => app.stop());
     await app.start();
     expect(built).toEqual([{ size: 5 }]);
     expect(seen[0]).toBe(seen[1]);
     expect([...(seen[0] as { members: Set<string> }).members]).toEqual(['a', 'b']);
-    expect(() => make({ world: { size: 'x' }, accounts: [{ self_id: 1, adapter: { type: 'world', name: 'a' } }] })).toThrow(/world\.size/);
-    expect(() => make({ wrld: {}, accounts: [{ self_id: 1, adapter: { type: 'world', name: 'a' } }] })).toThrow(/wrld: unknown key/);
-    expect(() => defineAdapter({ type: 'Bad Type', config: z.strictObject({}), create: () => ({}) as never })).toThrow(/expected lowercase/);
-    expect(() => defineAdapter({ type: 'x', config: z.strictObject({ type: z.string() }), create: () => ({}) as never })).toThrow(/leave "type" out/);
+    expect(() =>
+      make({ world: { size: 'x' }, accounts: [{ self_id: 1, adapter: { type: 'world', name: 'a' } }] }),
+    ).toThrow(/world\.size/);
+    expect(() => make({ wrld: {}, accounts: [{ self_id: 1, adapter: { type: 'world', name: 'a' } }] })).toThrow(
+      /wrld: unknown key/,
+    );
+    expect(() => defineAdapter({ type: 'Bad Type', config: z.strictObject({}), create: () => ({}) as never })).toThrow(
+      /expected lowercase/,
+    );
+    expect(() =>
+      defineAdapter({ type: 'x', config: z.strictObject({ type: z.string() }), create: () => ({}) as never }),
+    ).toThrow(/leave "type" out/);
   });
 
   it('a platform link shows in the registry and goes when the adapter stops, even if it forgot it', async () => {
@@ -97,9 +126,23 @@ describe('the adapter seam', () => {
         status: () => ({ online: true, good: true }),
       }),
     });
-    const app = createApp({ config: { accounts: [{ self_id: 9, adapter: { type: 'linked' } }] }, adapters: [linked], logger: quiet });
+    const app = createApp({
+      config: { accounts: [{ self_id: 9, adapter: { type: 'linked' } }] },
+      adapters: [linked],
+      logger: quiet,
+    });
     await app.start();
-    expect(app.registry.snapshot()).toMatchObject([{ transport: 'upstream', endpoint: 'irc://127.0.0.1:6667', self_id: 9, state: 'open', frames_in: 1, bytes_in: 10, reconnects: 1 }]);
+    expect(app.registry.snapshot()).toMatchObject([
+      {
+        transport: 'upstream',
+        endpoint: 'irc://127.0.0.1:6667',
+        self_id: 9,
+        state: 'open',
+        frames_in: 1,
+        bytes_in: 10,
+        reconnects: 1,
+      },
+    ]);
     await app.stop();
     expect(app.registry.size).toBe(0);
   });

@@ -20,27 +20,51 @@ async function get(path: string, headers: Record<string, string> = {}) {
 }
 
 async function post(path: string, body: unknown, type = 'application/json') {
-  const res = await fetch(`${app!.admin!.url}${path}`, { method: 'POST', headers: { 'Content-Type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${app!.admin!.url}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': type },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 describe('admin endpoint', () => {
   it('GET /connections lists live connections from the registry', async () => {
     app = await startApp(`${BASE}admin: { port: 0 }\n`);
-    expect(await get('/connections')).toEqual({ status: 200, body: { count: 0, connections: [], send_queues: { 10001: 0 }, fds: { open: expect.any(Number), limit: expect.any(Number), client_sockets: expect.any(Number), client_budget: expect.any(Number) } } });
+    expect(await get('/connections')).toEqual({
+      status: 200,
+      body: {
+        count: 0,
+        connections: [],
+        send_queues: { 10001: 0 },
+        fds: {
+          open: expect.any(Number),
+          limit: expect.any(Number),
+          client_sockets: expect.any(Number),
+          client_budget: expect.any(Number),
+        },
+      },
+    });
     const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/event`);
     clients.push(c);
     await until(() => app!.registry.size === 1);
     const { body } = await get('/connections');
     expect(body['count']).toBe(1);
-    expect(body['connections']).toEqual([expect.objectContaining({ id: 1, transport: 'ws', role: 'event', self_id: 10001, state: 'open', frames_out: 1 })]);
+    expect(body['connections']).toEqual([
+      expect.objectContaining({ id: 1, transport: 'ws', role: 'event', self_id: 10001, state: 'open', frames_out: 1 }),
+    ]);
   });
 
   it('GET /status reports version, accounts and the connection count', async () => {
     app = await startApp(`${BASE}admin: { port: 0 }\n`);
     const { status, body } = await get('/status');
     expect(status).toBe(200);
-    expect(body).toMatchObject({ app: 'onebridge', pid: process.pid, connections: 0, accounts: [{ self_id: 10001, online: true, good: true }] });
+    expect(body).toMatchObject({
+      app: 'onebridge',
+      pid: process.pid,
+      connections: 0,
+      accounts: [{ self_id: 10001, online: true, good: true }],
+    });
   });
 
   it('applies the token rules: 401 missing, 403 wrong, Bearer/Token/query accepted', async () => {
@@ -74,14 +98,31 @@ describe('sandbox control over the admin endpoint', () => {
     expect(injected.status).toBe(200);
     const id = injected.body['message_id'] as number;
     const event = await bot.nextWhere((f) => f['post_type'] === 'message');
-    expect(event).toMatchObject({ message_type: 'group', group_id: 30001, user_id: 20002, message_id: id, raw_message: '/echo hi', sender: { user_id: 20002, nickname: 'Bob', role: 'admin' } });
+    expect(event).toMatchObject({
+      message_type: 'group',
+      group_id: 30001,
+      user_id: 20002,
+      message_id: id,
+      raw_message: '/echo hi',
+      sender: { user_id: 20002, nickname: 'Bob', role: 'admin' },
+    });
 
     // Long poll: starts waiting before the bot answers.
     const poll = get(`/sandbox/messages?since=${id}&timeout_ms=3000`);
     await new Promise((r) => setTimeout(r, 50));
-    const sent = await bot.call('send_group_msg', { group_id: 30001, message: [{ type: 'text', data: { text: 'hi' } }] });
+    const sent = await bot.call('send_group_msg', {
+      group_id: 30001,
+      message: [{ type: 'text', data: { text: 'hi' } }],
+    });
     const { body } = await poll;
-    expect(body['messages']).toEqual([expect.objectContaining({ message_id: (sent['data'] as { message_id: number }).message_id, self_id: 10001, group_id: 30001, raw_message: 'hi' })]);
+    expect(body['messages']).toEqual([
+      expect.objectContaining({
+        message_id: (sent['data'] as { message_id: number }).message_id,
+        self_id: 10001,
+        group_id: 30001,
+        raw_message: 'hi',
+      }),
+    ]);
     expect(body['last_id']).toBe((sent['data'] as { message_id: number }).message_id);
   });
 
@@ -91,13 +132,23 @@ describe('sandbox control over the admin endpoint', () => {
     clients.push(bot);
     await bot.next();
     await post('/sandbox/messages', { user_id: 20001, message: [{ type: 'text', data: { text: 'psst' } }] });
-    expect(await bot.next()).toMatchObject({ post_type: 'message', message_type: 'private', sub_type: 'friend', user_id: 20001, raw_message: 'psst', sender: { nickname: 'Alice' } });
+    expect(await bot.next()).toMatchObject({
+      post_type: 'message',
+      message_type: 'private',
+      sub_type: 'friend',
+      user_id: 20001,
+      raw_message: 'psst',
+      sender: { nickname: 'Alice' },
+    });
   });
 
   it('a long poll with nothing new returns empty after its timeout', async () => {
     app = await startApp(`${BASE}admin: { port: 0 }\n`);
     const t0 = Date.now();
-    expect(await get('/sandbox/messages?since=0&timeout_ms=150')).toEqual({ status: 200, body: { messages: [], last_id: 0 } });
+    expect(await get('/sandbox/messages?since=0&timeout_ms=150')).toEqual({
+      status: 200,
+      body: { messages: [], last_id: 0 },
+    });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
   });
 
@@ -111,10 +162,25 @@ describe('sandbox control over the admin endpoint', () => {
   });
 
   it.each([
-    ['a user that does not exist', { user_id: 99, group_id: 30001, message: 'x' }, 400, 'user 99 does not exist in the sandbox'],
-    ['a group that does not exist', { user_id: 20001, group_id: 1, message: 'x' }, 400, 'group 1 does not exist in the sandbox'],
+    [
+      'a user that does not exist',
+      { user_id: 99, group_id: 30001, message: 'x' },
+      400,
+      'user 99 does not exist in the sandbox',
+    ],
+    [
+      'a group that does not exist',
+      { user_id: 20001, group_id: 1, message: 'x' },
+      400,
+      'group 1 does not exist in the sandbox',
+    ],
     ['a user_id that is not a number', { user_id: 'bob', message: 'x' }, 400, 'user_id: expected an integer'],
-    ['a message that is not a message', { user_id: 20001, message: 5 }, 400, 'message: expected a string, a segment or a list of segments'],
+    [
+      'a message that is not a message',
+      { user_id: 20001, message: 5 },
+      400,
+      'message: expected a string, a segment or a list of segments',
+    ],
   ])('rejects %s with a clear error', async (_name, body, status, error) => {
     app = await startApp(`${BASE}admin: { port: 0 }\n`);
     expect(await post('/sandbox/messages', body)).toEqual({ status, body: { error } });

@@ -20,13 +20,18 @@ async function dial(): Promise<{ status: number; retryAfter?: string }> {
   ws.on('error', () => {});
   return Promise.race([
     once(ws, 'open').then(() => ({ status: 101 })),
-    once(ws, 'unexpected-response').then(([, res]) => ({ status: (res as IncomingMessage).statusCode!, retryAfter: (res as IncomingMessage).headers['retry-after'] })),
+    once(ws, 'unexpected-response').then(([, res]) => ({
+      status: (res as IncomingMessage).statusCode!,
+      retryAfter: (res as IncomingMessage).headers['retry-after'],
+    })),
   ]);
 }
 
 describe('admission rate limit per remote address', () => {
   it('past max_upgrades_per_address_per_s an address gets 429 with Retry-After before any upgrade; it refills; open sockets stay', async () => {
-    app = await startApp('network:\n  - type: ws\n    port: 0\n    heartbeat_interval_ms: 0\n    max_upgrades_per_address_per_s: 5\n');
+    app = await startApp(
+      'network:\n  - type: ws\n    port: 0\n    heartbeat_interval_ms: 0\n    max_upgrades_per_address_per_s: 5\n',
+    );
     const burst = [];
     for (let i = 0; i < 5; i++) burst.push(await dial());
     expect(burst.map((r) => r.status)).toEqual([101, 101, 101, 101, 101]);

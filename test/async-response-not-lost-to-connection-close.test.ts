@@ -16,7 +16,11 @@ describe('HTTP API: async answers are never lost', () => {
   it('with Connection: close, the full answer arrives before FIN', async () => {
     app = await startApp(HTTP);
     addSlowAction(app, 150);
-    const raw = await rawExchange(wsPort(app), 'POST /slow_echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"text":"late"}', cleanups);
+    const raw = await rawExchange(
+      wsPort(app),
+      'POST /slow_echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"text":"late"}',
+      cleanups,
+    );
     expect(raw).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(bodies(raw)).toEqual([expect.objectContaining({ status: 'ok', data: { text: 'late' } })]);
   });
@@ -32,7 +36,14 @@ describe('HTTP API: async answers are never lost', () => {
   it('for a pipelined pair: both answers, in order, before FIN', async () => {
     app = await startApp(HTTP);
     addSlowAction(app, 150);
-    const raw = await rawExchange(wsPort(app), 'GET /slow_echo?text=one HTTP/1.1\r\nHost: localhost\r\n\r\nGET /slow_echo?text=two HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', cleanups);
-    expect(bodies(raw)).toEqual([expect.objectContaining({ data: { text: 'one' } }), expect.objectContaining({ data: { text: 'two' } })]);
+    const raw = await rawExchange(
+      wsPort(app),
+      'GET /slow_echo?text=one HTTP/1.1\r\nHost: localhost\r\n\r\nGET /slow_echo?text=two HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+      cleanups,
+    );
+    expect(bodies(raw)).toEqual([
+      expect.objectContaining({ data: { text: 'one' } }),
+      expect.objectContaining({ data: { text: 'two' } }),
+    ]);
   });
 });

@@ -19,7 +19,11 @@ const BROWSER_MS = 120_000;
 beforeAll(() => {
   if (existsSync(CHROMIUM)) return;
   // As platform-servers.md asks: install the Debian package when we can, else say which one.
-  if (process.getuid?.() === 0) spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'ignore', timeout: 300_000 });
+  if (process.getuid?.() === 0)
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+      stdio: 'ignore',
+      timeout: 300_000,
+    });
   if (!existsSync(CHROMIUM)) throw new Error('this test needs the Debian package chromium (apt-get install chromium)');
 }, slow(320_000));
 
@@ -28,7 +32,9 @@ const cleanups: Array<() => unknown> = [];
 afterEach(async () => (app = await tearDown(cleanups, app)));
 
 /** The attacker's page, on its own loopback port; resolves with what the page reports. */
-async function servePage(script: (origin: string) => string): Promise<{ origin: string; report: Promise<Record<string, string>> }> {
+async function servePage(
+  script: (origin: string) => string,
+): Promise<{ origin: string; report: Promise<Record<string, string>> }> {
   let deliver!: (r: Record<string, string>) => void;
   const report = new Promise<Record<string, string>>((resolve) => (deliver = resolve));
   const server: Server = createServer((req, res) => {
@@ -53,7 +59,19 @@ async function servePage(script: (origin: string) => string): Promise<{ origin: 
 
 function openInChromium(url: string): void {
   const profile = mkdtempSync(join(tmpdir(), 'onebridge-chromium-'));
-  const child = spawn(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-extensions', `--user-data-dir=${profile}`, url], { stdio: 'ignore', detached: true });
+  const child = spawn(
+    CHROMIUM,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-extensions',
+      `--user-data-dir=${profile}`,
+      url,
+    ],
+    { stdio: 'ignore', detached: true },
+  );
   cleanups.push(() => {
     // Chromium's helpers share its process group: end the whole group we started, by its id.
     try {
@@ -68,9 +86,11 @@ function openInChromium(url: string): void {
 const portOf = (i: number) => (app!.transports[i] as unknown as { port: number }).port;
 
 describe('real Chromium: a page on another port cannot reach in', () => {
-  it('WebSocket refused, form POST and <img> GET never run, SSE refused; an allowed origin works', async () => {
-    const page = await servePage(
-      () => `
+  it(
+    'WebSocket refused, form POST and <img> GET never run, SSE refused; an allowed origin works',
+    async () => {
+      const page = await servePage(
+        () => `
 const out = {};
 const settle = (name, p) => p.then((v) => (out[name] = v), (e) => (out[name] = 'error ' + e));
 const ws = (url) => new Promise((resolve) => { const s = new WebSocket(url); s.onopen = () => { resolve('open'); s.close(); }; s.onerror = () => resolve('refused'); });
@@ -87,22 +107,33 @@ Promise.all([
   settle('form_allowed', form('http://127.0.0.1:' + P.httpAllowed + '/send_group_msg', 'allowed-page')),
 ]).then(() => fetch('/report', { method: 'POST', body: JSON.stringify(out) }));
 `,
-    );
-    app = await startApp(`network:
+      );
+      app = await startApp(`network:
   - { type: ws, port: 0, heartbeat_interval_ms: 0 }
   - { type: ws, port: 0, heartbeat_interval_ms: 0, allowed_origins: ["${page.origin}"] }
   - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0 }
   - { type: http, port: 0, allowed_origins: ["${page.origin}"] }
 admin: { port: 0 }
 `);
-    const ports = { ws: portOf(0), wsAllowed: portOf(1), http: portOf(2), httpAllowed: portOf(3) };
-    openInChromium(`${page.origin}/#${encodeURIComponent(JSON.stringify(ports))}`);
-    const seen = await page.report;
-    expect(seen).toEqual({ ws_default: 'refused', ws_allowed: 'open', img: 'error', form: 'sent', sse: 'refused', form_allowed: 'sent' });
-    // The browser sent all of them; only the allowed page's message reached the world.
-    const sent = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: Array<{ raw_message: string }> };
-    expect(sent.messages.map((m) => m.raw_message)).toEqual(['allowed-page']);
-    // ws_default, img, form, sse: each refused by the origin check (the img by Sec-Fetch-Site).
-    expect(app.registry.refusals()).toEqual({ origin: 4 });
-  }, BROWSER_MS);
+      const ports = { ws: portOf(0), wsAllowed: portOf(1), http: portOf(2), httpAllowed: portOf(3) };
+      openInChromium(`${page.origin}/#${encodeURIComponent(JSON.stringify(ports))}`);
+      const seen = await page.report;
+      expect(seen).toEqual({
+        ws_default: 'refused',
+        ws_allowed: 'open',
+        img: 'error',
+        form: 'sent',
+        sse: 'refused',
+        form_allowed: 'sent',
+      });
+      // The browser sent all of them; only the allowed page's message reached the world.
+      const sent = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as {
+        messages: Array<{ raw_message: string }>;
+      };
+      expect(sent.messages.map((m) => m.raw_message)).toEqual(['allowed-page']);
+      // ws_default, img, form, sse: each refused by the origin check (the img by Sec-Fetch-Site).
+      expect(app.registry.refusals()).toEqual({ origin: 4 });
+    },
+    BROWSER_MS,
+  );
 });

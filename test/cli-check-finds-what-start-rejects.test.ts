@@ -62,14 +62,20 @@ admin: { host: 0.0.0.0, port: 0 }
 `;
   // The wording is the security warnings' (docs/security.md); what is checked here is which
   // listeners get one: beyond loopback and no token.
-  const expected = [/^network\[0\]\.host: warning: 0\.0\.0\.0 is reachable from other machines and there is no access_token/, /^admin\.host: warning: 0\.0\.0\.0 is reachable from other machines and there is no access_token/];
+  const expected = [
+    /^network\[0\]\.host: warning: 0\.0\.0\.0 is reachable from other machines and there is no access_token/,
+    /^admin\.host: warning: 0\.0\.0\.0 is reachable from other machines and there is no access_token/,
+  ];
 
   it('in check (still valid: exit 0)', async () => {
     const t = tmp();
     const file = t.write('open.yaml', config);
     const r = await runCli(['check', '-c', file], { timeoutMs: CLI_BOUND_MS });
     expect(r.code).toBe(0);
-    const lines = r.stderr.trim().split('\n').map((l) => l.slice(`${file}: `.length));
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => l.slice(`${file}: `.length));
     expect(lines).toHaveLength(2);
     lines.forEach((line, i) => expect(line).toMatch(expected[i]!));
     expect(r.stdout).toContain(`${file}: ok`);
@@ -84,6 +90,8 @@ admin: { host: 0.0.0.0, port: 0 }
     const warned = cli.logs.filter((l) => l.level === 'warn').map((l) => l.message);
     expect(warned).toHaveLength(2);
     warned.forEach((line, i) => expect(line).toMatch(expected[i]!));
-    expect(cli.logs.findIndex((l) => l.level === 'warn')).toBeLessThan(cli.logs.findIndex((l) => l.message.startsWith('ready: ')));
+    expect(cli.logs.findIndex((l) => l.level === 'warn')).toBeLessThan(
+      cli.logs.findIndex((l) => l.message.startsWith('ready: ')),
+    );
   });
 });

@@ -83,7 +83,17 @@ describe('onebridge check', () => {
 
   it('prints every problem with its key path and exits 1', async () => {
     const t = tmp();
-    const file = t.write('bad.yaml', ['accounts:', '  - { self_id: 1, adapter: { type: sandbox } }', '  - { self_id: 1, adapter: { type: sandbox } }', 'network:', '  - { type: ws, port: abc, self_id: 1, prot: 1 }', ''].join('\n'));
+    const file = t.write(
+      'bad.yaml',
+      [
+        'accounts:',
+        '  - { self_id: 1, adapter: { type: sandbox } }',
+        '  - { self_id: 1, adapter: { type: sandbox } }',
+        'network:',
+        '  - { type: ws, port: abc, self_id: 1, prot: 1 }',
+        '',
+      ].join('\n'),
+    );
     const r = await runCli(['check', '-c', file]);
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split('\n');
@@ -95,15 +105,23 @@ describe('onebridge check', () => {
     );
     expect(lines.at(-1)).toBe('2 problems found');
     // Duplicate ids are a cross-entry check: reported once the entries themselves parse.
-    const dup = t.write('dup.yaml', 'accounts:\n  - { self_id: 1, adapter: { type: sandbox } }\n  - { self_id: 1, adapter: { type: sandbox } }\nnetwork: []\n');
+    const dup = t.write(
+      'dup.yaml',
+      'accounts:\n  - { self_id: 1, adapter: { type: sandbox } }\n  - { self_id: 1, adapter: { type: sandbox } }\nnetwork: []\n',
+    );
     const r2 = await runCli(['check', '-c', dup]);
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toContain(`${dup}: accounts[1].self_id: duplicate self_id 1 (also accounts[0].self_id); give each account its own id`);
+    expect(r2.stderr).toContain(
+      `${dup}: accounts[1].self_id: duplicate self_id 1 (also accounts[0].self_id); give each account its own id`,
+    );
   });
 
   it('warns about risky but valid settings on stderr and still exits 0', async () => {
     const t = tmp();
-    const file = t.write('risky.yaml', 'network:\n  - { type: ws, port: 0 }\n  - { type: http, host: 0.0.0.0, port: 0, allowed_origins: ["*"] }\n');
+    const file = t.write(
+      'risky.yaml',
+      'network:\n  - { type: ws, port: 0 }\n  - { type: http, host: 0.0.0.0, port: 0, allowed_origins: ["*"] }\n',
+    );
     const r = await runCli(['check', '-c', file]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${file}: ok`);
@@ -125,7 +143,9 @@ describe('onebridge check', () => {
     const t = tmp();
     const r = await runCli(['check', '-c', `${t.dir}/nope.yaml`]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`${t.dir}/nope.yaml: cannot read the file: no such file; create it with "onebridge init ${t.dir}/nope.yaml"`);
+    expect(r.stderr).toContain(
+      `${t.dir}/nope.yaml: cannot read the file: no such file; create it with "onebridge init ${t.dir}/nope.yaml"`,
+    );
   });
 });
 
@@ -143,7 +163,9 @@ describe('config lookup', () => {
   it('then ./onebridge.yaml, then the built-in defaults', async () => {
     const t = tmp();
     const env = { ONEBRIDGE_CONFIG: undefined };
-    expect((await runCli(['check'], { cwd: t.dir, env })).stdout).toBe(`${DEFAULT_CONFIG_FILE}: ok (1 account(s), 1 network entry, admin 127.0.0.1:6790)\n`);
+    expect((await runCli(['check'], { cwd: t.dir, env })).stdout).toBe(
+      `${DEFAULT_CONFIG_FILE}: ok (1 account(s), 1 network entry, admin 127.0.0.1:6790)\n`,
+    );
     t.write('onebridge.yaml', QUIET_CONFIG());
     expect((await runCli(['check'], { cwd: t.dir, env })).stdout).toContain(`${t.dir}/onebridge.yaml: ok`);
   });
@@ -163,7 +185,9 @@ describe('startup failures', () => {
     const file = t.write('bad.yaml', 'network:\n  - { type: ws, port: 99999 }\n');
     const r = await runCli(['-c', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`onebridge: config ${file}: network[0].port: expected integer 0-65535 (0 picks a free port), got 99999\n`);
+    expect(r.stderr).toBe(
+      `onebridge: config ${file}: network[0].port: expected integer 0-65535 (0 picks a free port), got 99999\n`,
+    );
   });
 
   it('a port in use: one line naming the key and the address, exit 1, no stack unless debug', async () => {
@@ -175,7 +199,9 @@ describe('startup failures', () => {
     const file = t.write('busy.yaml', `sandbox: { console: false }\nnetwork:\n  - { type: ws, port: ${port} }\n`);
     const r = await runCli(['-c', file, '--log-level', 'warn']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`onebridge: network[0].port: 127.0.0.1:${port} is already in use (EADDRINUSE); stop the other process or choose another port\n`);
+    expect(r.stderr).toBe(
+      `onebridge: network[0].port: 127.0.0.1:${port} is already in use (EADDRINUSE); stop the other process or choose another port\n`,
+    );
     const debug = await runCli(['-c', file, '--log-level', 'debug']);
     expect(debug.code).toBe(1);
     expect(debug.stderr).toContain('EADDRINUSE');
@@ -188,11 +214,16 @@ describe('startup failures', () => {
     cleanups.push(() => new Promise<void>((r) => blocker.close(() => r())));
     const port = (blocker.address() as { port: number }).port;
     const t = tmp();
-    const file = t.write('busy.yaml', `sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0 }\nadmin: { port: ${port} }\n`);
+    const file = t.write(
+      'busy.yaml',
+      `sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0 }\nadmin: { port: ${port} }\n`,
+    );
     const t0 = Date.now();
     const r = await runCli(['-c', file, '--log-level', 'error']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`onebridge: admin.port: 127.0.0.1:${port} is already in use (EADDRINUSE); stop the other process or choose another port\n`);
+    expect(r.stderr).toBe(
+      `onebridge: admin.port: 127.0.0.1:${port} is already in use (EADDRINUSE); stop the other process or choose another port\n`,
+    );
     expect(Date.now() - t0).toBeLessThan(slow(5000));
   });
 });
@@ -205,7 +236,10 @@ describe('onebridge status', () => {
     const { ws, admin } = await cli.ready();
     const a = await TestClient.open(`ws://127.0.0.1:${ws[0]}/`);
     const b = await TestClient.open(`ws://127.0.0.1:${ws[0]}/api`);
-    cleanups.push(() => a.close(), () => b.close());
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
     await b.call('get_status', {}, 1);
     const aPort = (a.ws as unknown as { _socket: { localPort: number } })._socket.localPort;
     const bPort = (b.ws as unknown as { _socket: { localPort: number } })._socket.localPort;
@@ -215,8 +249,14 @@ describe('onebridge status', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^ID\s+TRANSPORT\s+ROLE\s+ACCOUNT\s+REMOTE/);
-    expect(lines[1]).toMatch(new RegExp(`^1\\s+ws\\s+universal\\s+10001\\s+127\\.0\\.0\\.1:${aPort}\\s+ws://127\\.0\\.0\\.1:${ws[0]}\\s+\\d+s\\s+open\\s+0/0B\\s+1/`));
-    expect(lines[2]).toMatch(new RegExp(`^2\\s+ws\\s+api\\s+10001\\s+127\\.0\\.0\\.1:${bPort}\\s+.*\\s+1/\\d+B\\s+1/\\d+B$`));
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^1\\s+ws\\s+universal\\s+10001\\s+127\\.0\\.0\\.1:${aPort}\\s+ws://127\\.0\\.0\\.1:${ws[0]}\\s+\\d+s\\s+open\\s+0/0B\\s+1/`,
+      ),
+    );
+    expect(lines[2]).toMatch(
+      new RegExp(`^2\\s+ws\\s+api\\s+10001\\s+127\\.0\\.0\\.1:${bPort}\\s+.*\\s+1/\\d+B\\s+1/\\d+B$`),
+    );
     expect(lines[3]).toBe('2 live connections');
 
     const json = await runCli(['status', '--json', '--admin', `http://127.0.0.1:${admin}`]);
@@ -234,7 +274,10 @@ describe('onebridge status', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;
     await new Promise<void>((r) => blocker.close(() => r()));
-    const file = t.write('c.yaml', `sandbox: { console: false }\nnetwork: []\nadmin: { port: ${port}, access_token: adm }\n`);
+    const file = t.write(
+      'c.yaml',
+      `sandbox: { console: false }\nnetwork: []\nadmin: { port: ${port}, access_token: adm }\n`,
+    );
     const cli = running(['-c', file]);
     await cli.ready();
     const ok = await runCli(['status', '-c', file]);
@@ -242,7 +285,9 @@ describe('onebridge status', () => {
     expect(ok.stdout).toMatch(/^no live connections\nfile descriptors: \d+ open of \d+; client sockets 0 of \d+\n$/);
     const refused = await runCli(['status', '--admin', `http://127.0.0.1:${port}`]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`onebridge: admin endpoint http://127.0.0.1:${port} refused the token (401); pass --token or set admin.access_token\n`);
+    expect(refused.stderr).toBe(
+      `onebridge: admin endpoint http://127.0.0.1:${port} refused the token (401); pass --token or set admin.access_token\n`,
+    );
     expect((await runCli(['status', '--admin', `http://127.0.0.1:${port}`, '--token', 'adm'])).code).toBe(0);
   });
 
@@ -253,7 +298,9 @@ describe('onebridge status', () => {
     await new Promise<void>((r) => blocker.close(() => r()));
     const r = await runCli(['status', '--admin', `http://127.0.0.1:${port}`]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`onebridge: no onebridge answering at http://127.0.0.1:${port} (ECONNREFUSED); is it running, and is admin: set in its config?\n`);
+    expect(r.stderr).toBe(
+      `onebridge: no onebridge answering at http://127.0.0.1:${port} (ECONNREFUSED); is it running, and is admin: set in its config?\n`,
+    );
   });
 
   it('says when the config has no admin endpoint', async () => {

@@ -19,7 +19,10 @@ describe('the sandbox console on a terminal (a pty from script(1))', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const file = t.write('c.yaml', 'network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
-    const child = spawn('script', ['-qec', `"${process.execPath}" "${CLI}" -c "${file}"`, '/dev/null'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', `"${process.execPath}" "${CLI}" -c "${file}"`, '/dev/null'], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     cleanups.push(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
@@ -39,7 +42,8 @@ describe('the sandbox console on a terminal (a pty from script(1))', () => {
       for (;;) {
         const m = pattern.exec(out.slice(from));
         if (m) return from + m.index + m[0].length;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${JSON.stringify(out.slice(-3000))}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${pattern}; output:\n${JSON.stringify(out.slice(-3000))}`);
         await new Promise<void>((r) => {
           const timer = setTimeout(r, 500);
           waiters.push(() => {

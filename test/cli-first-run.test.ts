@@ -45,8 +45,12 @@ network:
     expect(hints.map((l) => l.message)).toEqual([
       `network[0]: NoneBot2 .env: DRIVER=~websockets ONEBOT_WS_URLS=["ws://127.0.0.1:${ws[0]}/"] ONEBOT_ACCESS_TOKEN=<network[0].access_token>`,
       `network[0]: Koishi adapter-onebot: protocol: ws, endpoint: ws://127.0.0.1:${ws[0]}/, selfId: '10001', token: <network[0].access_token>`,
-      expect.stringMatching(/^network\[1\]: NoneBot2 \.env: ONEBOT_API_ROOTS=\{"10001": "http:\/\/127\.0\.0\.1:\d+\/"\} \(events: add an http-post entry\)$/),
-      expect.stringMatching(/^network\[1\]: Koishi adapter-onebot: protocol: http, endpoint: http:\/\/127\.0\.0\.1:\d+\/, selfId: '10001'$/),
+      expect.stringMatching(
+        /^network\[1\]: NoneBot2 \.env: ONEBOT_API_ROOTS=\{"10001": "http:\/\/127\.0\.0\.1:\d+\/"\} \(events: add an http-post entry\)$/,
+      ),
+      expect.stringMatching(
+        /^network\[1\]: Koishi adapter-onebot: protocol: http, endpoint: http:\/\/127\.0\.0\.1:\d+\/, selfId: '10001'$/,
+      ),
       'network[2]: posts events to http://127.0.0.1:9/onebot/v11/http; NoneBot2 .env: DRIVER=~fastapi HOST=127.0.0.1 PORT=9 ONEBOT_SECRET=<network[2].secret> (it serves /onebot/v11/http)',
       "network[2]: Koishi adapter-onebot: protocol: http, path: /onebot/v11/http, selfId: '10001', secret: <network[2].secret>",
     ]);
@@ -68,7 +72,9 @@ describe('no config file', () => {
     const cli = running([], { cwd: t.dir, env: { ONEBRIDGE_CONFIG: undefined } });
     const line = await cli.waitForLog(/^no \.\/onebridge\.yaml here/, CLI_BOUND_MS);
     expect(line.level).toBe('info');
-    expect(line.message).toBe('no ./onebridge.yaml here: running the built-in defaults; to make your own, run "onebridge init" (writes ./onebridge.yaml, used from this folder) or pass -c FILE');
+    expect(line.message).toBe(
+      'no ./onebridge.yaml here: running the built-in defaults; to make your own, run "onebridge init" (writes ./onebridge.yaml, used from this folder) or pass -c FILE',
+    );
   });
 });
 

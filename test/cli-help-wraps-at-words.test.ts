@@ -7,7 +7,13 @@ import { slow } from './support/slow.js';
 vi.setConfig({ testTimeout: slow(CLI_TEST_MS), hookTimeout: slow(CLI_TEST_MS) });
 
 /** Every word of the help text, as written in the source: none may be cut in two. */
-const WORDS = ['Usage: onebridge [command] [options]', './onebridge.yaml,', '$ONEBRIDGE_CONFIG,', 'connections', 'frameworks'];
+const WORDS = [
+  'Usage: onebridge [command] [options]',
+  './onebridge.yaml,',
+  '$ONEBRIDGE_CONFIG,',
+  'connections',
+  'frameworks',
+];
 
 function assertWrapped(text: string, width: number): void {
   const lines = text.replace(/\r/g, '').split('\n');
@@ -25,8 +31,12 @@ describe('--help wraps between words', () => {
   });
 
   it('on a 50-column terminal (a pty from script(1), from util-linux)', () => {
-    const r = spawnSync('script', ['-qec', `stty cols 50; "${process.execPath}" "${CLI}" --help`, '/dev/null'], { encoding: 'utf8', timeout: slow(CLI_BOUND_MS) });
-    if (r.error) throw new Error(`script(1) is needed for this test (Debian package bsdutils/util-linux): ${r.error.message}`);
+    const r = spawnSync('script', ['-qec', `stty cols 50; "${process.execPath}" "${CLI}" --help`, '/dev/null'], {
+      encoding: 'utf8',
+      timeout: slow(CLI_BOUND_MS),
+    });
+    if (r.error)
+      throw new Error(`script(1) is needed for this test (Debian package bsdutils/util-linux): ${r.error.message}`);
     expect(r.status).toBe(0);
     assertWrapped(r.stdout, 50);
   });

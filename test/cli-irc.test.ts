@@ -16,7 +16,10 @@ const GRACE_MS = 1500;
 /** Each test spawns the CLI (twice more for status) against ngircd with its flood penalties: ~10 s here, more on emulated arm64. */
 const TEST_MS = 90_000;
 
-async function start(server: Ngircd, extra = ''): Promise<{ cli: RunningCli; ws: number; admin: number; file: string }> {
+async function start(
+  server: Ngircd,
+  extra = '',
+): Promise<{ cli: RunningCli; ws: number; admin: number; file: string }> {
   const t = tempDir();
   cleanups.push(t.cleanup);
   const file = t.write(
@@ -37,65 +40,90 @@ shutdown: { grace_ms: ${GRACE_MS} }
 }
 
 describe('onebridge with an irc account (real CLI, real ngircd)', () => {
-  it('`onebridge status` shows the IRC link; SIGINT with the server frozen still exits within grace', async () => {
-    const server = await Ngircd.start();
-    cleanups.push(() => server.stop());
-    const alice = await RawIrc.connect(server.port, 'alice');
-    cleanups.push(() => alice.quit());
-    await alice.join('#cli');
-    const { cli, ws, admin } = await start(server);
-    await alice.waitFor((l) => l.command === 'JOIN' && l.nick === 'clibot', 10_000, 'clibot joining');
-    const client = await TestClient.open(`ws://127.0.0.1:${ws}/`);
-    cleanups.push(() => client.close());
-    await client.next();
-    alice.say('#cli', 'through the CLI');
-    expect(await client.nextWhere((f) => f['message_type'] === 'group', 10_000)).toMatchObject({ raw_message: 'through the CLI', group_name: '#cli' });
+  it(
+    '`onebridge status` shows the IRC link; SIGINT with the server frozen still exits within grace',
+    async () => {
+      const server = await Ngircd.start();
+      cleanups.push(() => server.stop());
+      const alice = await RawIrc.connect(server.port, 'alice');
+      cleanups.push(() => alice.quit());
+      await alice.join('#cli');
+      const { cli, ws, admin } = await start(server);
+      await alice.waitFor((l) => l.command === 'JOIN' && l.nick === 'clibot', 10_000, 'clibot joining');
+      const client = await TestClient.open(`ws://127.0.0.1:${ws}/`);
+      cleanups.push(() => client.close());
+      await client.next();
+      alice.say('#cli', 'through the CLI');
+      expect(await client.nextWhere((f) => f['message_type'] === 'group', 10_000)).toMatchObject({
+        raw_message: 'through the CLI',
+        group_name: '#cli',
+      });
 
-    const status = await runCli(['status', '--admin', `http://127.0.0.1:${admin}`]);
-    expect(status.code).toBe(0);
-    const row = status.stdout.split('\n').find((l) => l.includes(`irc://127.0.0.1:${server.port}`));
-    expect(row).toMatch(/upstream .* open .* 0 reconnects/);
-    const json = JSON.parse((await runCli(['status', '--json', '--admin', `http://127.0.0.1:${admin}`])).stdout) as { connections: Array<Record<string, unknown>> };
-    const link = json.connections.find((c) => c['endpoint'] === `irc://127.0.0.1:${server.port}`)!;
-    expect(link).toMatchObject({ transport: 'upstream', state: 'open', reconnects: 0 });
-    expect(link['frames_in']).toBeGreaterThan(5);
-    expect(link['frames_out']).toBeGreaterThan(3);
+      const status = await runCli(['status', '--admin', `http://127.0.0.1:${admin}`]);
+      expect(status.code).toBe(0);
+      const row = status.stdout.split('\n').find((l) => l.includes(`irc://127.0.0.1:${server.port}`));
+      expect(row).toMatch(/upstream .* open .* 0 reconnects/);
+      const json = JSON.parse((await runCli(['status', '--json', '--admin', `http://127.0.0.1:${admin}`])).stdout) as {
+        connections: Array<Record<string, unknown>>;
+      };
+      const link = json.connections.find((c) => c['endpoint'] === `irc://127.0.0.1:${server.port}`)!;
+      expect(link).toMatchObject({ transport: 'upstream', state: 'open', reconnects: 0 });
+      expect(link['frames_in']).toBeGreaterThan(5);
+      expect(link['frames_out']).toBeGreaterThan(3);
 
-    // The server stops answering anything: QUIT cannot be answered, the link cannot close cleanly.
-    server.freeze();
-    const sentAt = cli.signal('SIGINT');
-    const exit = await cli.exited;
-    expect(exit.code).toBe(0);
-    expect(exit.at - sentAt).toBeLessThan(GRACE_MS + 2000);
-    server.thaw();
-  }, TEST_MS);
+      // The server stops answering anything: QUIT cannot be answered, the link cannot close cleanly.
+      server.freeze();
+      const sentAt = cli.signal('SIGINT');
+      const exit = await cli.exited;
+      expect(exit.code).toBe(0);
+      expect(exit.at - sentAt).toBeLessThan(GRACE_MS + 2000);
+      server.thaw();
+    },
+    TEST_MS,
+  );
 
-  it('SIGINT with a live server: QUIT reaches the channel and the process exits promptly', async () => {
-    const server = await Ngircd.start();
-    cleanups.push(() => server.stop());
-    const alice = await RawIrc.connect(server.port, 'alice');
-    cleanups.push(() => alice.quit());
-    await alice.join('#cli');
-    const { cli } = await start(server, ', quit_message: "bye from onebridge"');
-    await alice.waitFor((l) => l.command === 'JOIN' && l.nick === 'clibot', 10_000, 'clibot joining');
-    const sentAt = cli.signal('SIGINT');
-    expect((await alice.waitFor((l) => l.command === 'QUIT' && l.nick === 'clibot')).params[0]).toMatch(/bye from onebridge/);
-    const exit = await cli.exited;
-    expect(exit.code).toBe(0);
-    expect(exit.at - sentAt).toBeLessThan(GRACE_MS + 2000);
-  }, TEST_MS);
+  it(
+    'SIGINT with a live server: QUIT reaches the channel and the process exits promptly',
+    async () => {
+      const server = await Ngircd.start();
+      cleanups.push(() => server.stop());
+      const alice = await RawIrc.connect(server.port, 'alice');
+      cleanups.push(() => alice.quit());
+      await alice.join('#cli');
+      const { cli } = await start(server, ', quit_message: "bye from onebridge"');
+      await alice.waitFor((l) => l.command === 'JOIN' && l.nick === 'clibot', 10_000, 'clibot joining');
+      const sentAt = cli.signal('SIGINT');
+      expect((await alice.waitFor((l) => l.command === 'QUIT' && l.nick === 'clibot')).params[0]).toMatch(
+        /bye from onebridge/,
+      );
+      const exit = await cli.exited;
+      expect(exit.code).toBe(0);
+      expect(exit.at - sentAt).toBeLessThan(GRACE_MS + 2000);
+    },
+    TEST_MS,
+  );
 
-  it('`onebridge check` names the exact key of a bad irc setting', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const file = t.write('bad.yaml', 'accounts:\n  - adapter: { type: irc, host: 127.0.0.1, nick: "9bad nick", channels: ["nochan"], send_interval_ms: -1 }\n');
-    const res = await runCli(['check', '-c', file]);
-    expect(res.code).not.toBe(0);
-    const out = res.stdout + res.stderr;
-    expect(out).toMatch(/accounts\[0\]\.adapter\.nick: expected an IRC nick/);
-    expect(out).toMatch(/accounts\[0\]\.adapter\.channels\[0\]: expected a channel name/);
-    expect(out).toMatch(/accounts\[0\]\.adapter\.send_interval_ms: expected integer 0-60000/);
-    const good = t.write('good.yaml', 'accounts:\n  - adapter: { type: irc, host: irc.libera.chat, port: 6697, tls: true, nick: mybot, channels: ["#mybot", "#secret key"], sasl: { account: mybot, password: pw } }\n');
-    expect((await runCli(['check', '-c', good])).code).toBe(0);
-  }, TEST_MS);
+  it(
+    '`onebridge check` names the exact key of a bad irc setting',
+    async () => {
+      const t = tempDir();
+      cleanups.push(t.cleanup);
+      const file = t.write(
+        'bad.yaml',
+        'accounts:\n  - adapter: { type: irc, host: 127.0.0.1, nick: "9bad nick", channels: ["nochan"], send_interval_ms: -1 }\n',
+      );
+      const res = await runCli(['check', '-c', file]);
+      expect(res.code).not.toBe(0);
+      const out = res.stdout + res.stderr;
+      expect(out).toMatch(/accounts\[0\]\.adapter\.nick: expected an IRC nick/);
+      expect(out).toMatch(/accounts\[0\]\.adapter\.channels\[0\]: expected a channel name/);
+      expect(out).toMatch(/accounts\[0\]\.adapter\.send_interval_ms: expected integer 0-60000/);
+      const good = t.write(
+        'good.yaml',
+        'accounts:\n  - adapter: { type: irc, host: irc.libera.chat, port: 6697, tls: true, nick: mybot, channels: ["#mybot", "#secret key"], sasl: { account: mybot, password: pw } }\n',
+      );
+      expect((await runCli(['check', '-c', good])).code).toBe(0);
+    },
+    TEST_MS,
+  );
 });

@@ -21,8 +21,14 @@ function runUntilReady(config: string, env: NodeJS.ProcessEnv, pty = false): Pro
   const file = t.write('c.yaml', config);
   const command = `"${process.execPath}" "${CLI}" -c "${file}"`;
   const child = pty
-    ? spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
-    : spawn(process.execPath, [CLI, '-c', file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('script', ['-qec', command, '/dev/null'], {
+        env: { ...process.env, ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, [CLI, '-c', file], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
   cleanups.push(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -41,7 +47,9 @@ function runUntilReady(config: string, env: NodeJS.ProcessEnv, pty = false): Pro
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.on('error', (err) => reject(new Error(`script(1) is needed for the pty test (Debian package bsdutils/util-linux): ${err.message}`)));
+    child.on('error', (err) =>
+      reject(new Error(`script(1) is needed for the pty test (Debian package bsdutils/util-linux): ${err.message}`)),
+    );
     child.on('close', () => {
       clearTimeout(timer);
       resolve(out);

@@ -18,7 +18,10 @@ function spawnCli(name: string, yaml: string): RunningCli {
 
 describe('relay between two real onebridge processes', () => {
   it('a client of the relay drives the upstream sandbox; SIGINT closes the relay within grace + 1 s', async () => {
-    const upstream = spawnCli('upstream', 'sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nadmin: { port: 0 }\n');
+    const upstream = spawnCli(
+      'upstream',
+      'sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nadmin: { port: 0 }\n',
+    );
     const up = await upstream.ready();
     const relay = spawnCli(
       'relay',
@@ -29,10 +32,16 @@ describe('relay between two real onebridge processes', () => {
     const c = await TestClient.open(`ws://127.0.0.1:${ws[0]}/`);
     cleanups.push(() => c.close());
     await c.next();
-    expect(await c.call('get_group_list', {}, 'g')).toMatchObject({ status: 'ok', data: [{ group_id: 30001, group_name: 'Sandbox Group' }], echo: 'g' });
+    expect(await c.call('get_group_list', {}, 'g')).toMatchObject({
+      status: 'ok',
+      data: [{ group_id: 30001, group_name: 'Sandbox Group' }],
+      echo: 'g',
+    });
     const sent = await c.call('send_group_msg', { group_id: 30001, message: 'relayed' });
     const id = (sent['data'] as { message_id: number }).message_id;
-    const out = (await (await fetch(`http://127.0.0.1:${up.admin}/sandbox/messages?since=${id - 1}&timeout_ms=2000`)).json()) as { messages: Array<{ raw_message: string }> };
+    const out = (await (
+      await fetch(`http://127.0.0.1:${up.admin}/sandbox/messages?since=${id - 1}&timeout_ms=2000`)
+    ).json()) as { messages: Array<{ raw_message: string }> };
     expect(out.messages.map((m) => m.raw_message)).toEqual(['relayed']);
 
     const sentAt = relay.signal('SIGINT');

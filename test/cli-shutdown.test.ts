@@ -13,7 +13,10 @@ afterEach(async () => {
 
 const GRACE = 1500;
 
-async function startCli(extra = '', options: { stdin?: 'pipe' | 'ignore'; config?: string } = {}): Promise<{ cli: RunningCli; ws: number; admin: number }> {
+async function startCli(
+  extra = '',
+  options: { stdin?: 'pipe' | 'ignore'; config?: string } = {},
+): Promise<{ cli: RunningCli; ws: number; admin: number }> {
   const t = tempDir();
   cleanups.push(t.cleanup);
   const file = t.write('c.yaml', options.config ?? `${QUIET_CONFIG()}shutdown: { grace_ms: ${GRACE} }\n${extra}`);
@@ -35,7 +38,18 @@ async function muteClient(port: number): Promise<Socket> {
   cleanups.push(() => void socket.destroy());
   socket.on('error', () => {});
   await once(socket, 'connect');
-  socket.write(['GET / HTTP/1.1', 'Host: 127.0.0.1', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', '', ''].join('\r\n'));
+  socket.write(
+    [
+      'GET / HTTP/1.1',
+      'Host: 127.0.0.1',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version: 13',
+      '',
+      '',
+    ].join('\r\n'),
+  );
   const [head] = (await once(socket, 'data')) as [Buffer];
   expect(head.toString()).toMatch(/^HTTP\/1\.1 101 /);
   socket.pause();
@@ -73,7 +87,11 @@ describe('the shutdown promise (real CLI, real signals)', () => {
     await muteClient(ws);
     await muteClient(ws);
     const preHandshake = await silentTcp(ws);
-    await until(() => cli.logs.filter((l) => l.message.startsWith('connected #')).length === 6, 3000, 'six connections');
+    await until(
+      () => cli.logs.filter((l) => l.message.startsWith('connected #')).length === 6,
+      3000,
+      'six connections',
+    );
     const codes = Promise.all([universal, api, event, idle].map(closeCode));
     const preClosed = once(preHandshake, 'close');
 
@@ -147,10 +165,12 @@ describe('the shutdown promise (real CLI, real signals)', () => {
     const agent = new http.Agent({ keepAlive: true });
     cleanups.push(() => agent.destroy());
     await new Promise<void>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: admin, path: '/connections', agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: admin, path: '/connections', agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        })
+        .on('error', reject);
     });
     const sentAt = cli.signal('SIGINT');
     const exit = await cli.exited;
@@ -163,14 +183,23 @@ describe('the sandbox console', () => {
   it('reads lines piped on stdin as messages, and end of input does not stop onebridge', async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
-    const { cli, ws } = await startCli('', { stdin: 'pipe', config: `sandbox: { console: true }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n` });
+    const { cli, ws } = await startCli('', {
+      stdin: 'pipe',
+      config: `sandbox: { console: true }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`,
+    });
     const bot = await client(ws, '/event');
     await bot.next();
     cli.child.stdin!.write('hello from a pipe\n/as 20002\n');
     cli.child.stdin!.write('second line\n');
     cli.child.stdin!.end();
     const first = await bot.next();
-    expect(first).toMatchObject({ post_type: 'message', message_type: 'group', group_id: 30001, user_id: 20001, raw_message: 'hello from a pipe' });
+    expect(first).toMatchObject({
+      post_type: 'message',
+      message_type: 'group',
+      group_id: 30001,
+      user_id: 20001,
+      raw_message: 'hello from a pipe',
+    });
     expect(await bot.next()).toMatchObject({ user_id: 20002, raw_message: 'second line' });
     // Still serving after stdin closed.
     await new Promise((r) => setTimeout(r, 200));
@@ -184,9 +213,14 @@ describe('the sandbox console', () => {
   it('Ctrl+C typed in the console under a pseudo-terminal shuts down like SIGINT', async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
-    const file = t.write('c.yaml', `network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`);
+    const file = t.write(
+      'c.yaml',
+      `network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`,
+    );
     // script(1) gives the child a real terminal; what we write to script goes to the terminal.
-    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} -c ${file}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} -c ${file}`, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     cleanups.push(() => void child.kill('SIGKILL'));
     let screen = '';
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
@@ -242,11 +276,17 @@ describe('HTTP shutdown (real CLI)', () => {
   it('SIGINT with an SSE stream open and an idle keep-alive socket: the stream ends, exit 0 well within grace', async () => {
     const config = `sandbox: { console: false }\nnetwork:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`;
     const { cli } = await startCli('', { config });
-    const port = Number(await cli.waitUntil(() => cli.logs.map((l) => /HTTP API listening on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean)));
+    const port = Number(
+      await cli.waitUntil(() =>
+        cli.logs.map((l) => /HTTP API listening on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean),
+      ),
+    );
     const http = await import('node:http');
     const agent = new http.Agent({ keepAlive: true });
     cleanups.push(() => agent.destroy());
-    await new Promise<void>((r) => http.get({ host: '127.0.0.1', port, path: '/get_status', agent }, (res) => res.resume().on('end', () => r())));
+    await new Promise<void>((r) =>
+      http.get({ host: '127.0.0.1', port, path: '/get_status', agent }, (res) => res.resume().on('end', () => r())),
+    );
     let streamed = '';
     const ended = new Promise<void>((resolve) => {
       http.get({ host: '127.0.0.1', port, path: '/_events' }, (res) => {
@@ -273,9 +313,15 @@ describe('HTTP shutdown with an action in flight (real CLI)', () => {
     const http = await import('node:http');
     const upstream = http.createServer((req, res) => {
       req.resume();
-      const answer = () => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 'ok', retcode: 0, data: [{ group_id: 1, group_name: 'slow' }] }));
+      const answer = () =>
+        res
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ status: 'ok', retcode: 0, data: [{ group_id: 1, group_name: 'slow' }] }));
       if (req.url?.startsWith('/get_group_list')) setTimeout(answer, SLOW);
-      else res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 'ok', retcode: 0, data: null }));
+      else
+        res
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ status: 'ok', retcode: 0, data: null }));
     });
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');
@@ -284,11 +330,17 @@ describe('HTTP shutdown with an action in flight (real CLI)', () => {
     const upPort = (upstream.address() as { port: number }).port;
     const config = `accounts:\n  - self_id: 10001\n    adapter: { type: relay, upstream: { mode: http, url: "http://127.0.0.1:${upPort}/", port: 0 } }\nnetwork:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`;
     const { cli } = await startCli('', { config });
-    const port = Number(await cli.waitUntil(() => cli.logs.map((l) => /HTTP API listening on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean)));
+    const port = Number(
+      await cli.waitUntil(() =>
+        cli.logs.map((l) => /HTTP API listening on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean),
+      ),
+    );
 
     const agent = new http.Agent({ keepAlive: true });
     cleanups.push(() => agent.destroy());
-    await new Promise<void>((r) => http.get({ host: '127.0.0.1', port, path: '/get_status', agent }, (res) => res.resume().on('end', () => r())));
+    await new Promise<void>((r) =>
+      http.get({ host: '127.0.0.1', port, path: '/get_status', agent }, (res) => res.resume().on('end', () => r())),
+    );
     let streamed = '';
     const sseEnded = new Promise<void>((resolve) => {
       http.get({ host: '127.0.0.1', port, path: '/_events' }, (res) => {

@@ -57,7 +57,19 @@ async function protocolError(port: number): Promise<void> {
   const socket = connect(port, '127.0.0.1');
   socket.on('error', () => {});
   await once(socket, 'connect');
-  socket.write(['GET /api HTTP/1.1', 'Host: localhost', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Extensions: permessage-deflate', '', ''].join('\r\n'));
+  socket.write(
+    [
+      'GET /api HTTP/1.1',
+      'Host: localhost',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Extensions: permessage-deflate',
+      '',
+      '',
+    ].join('\r\n'),
+  );
   const [head] = (await once(socket, 'data')) as [Buffer];
   if (!head.toString().includes('permessage-deflate')) throw new Error('deflate not negotiated');
   const received: Buffer[] = [];
@@ -67,53 +79,58 @@ async function protocolError(port: number): Promise<void> {
   await once(socket, 'close');
   const frames = Buffer.concat(received);
   // A close frame (opcode 8) carrying 1002.
-  if (frames[0] !== 0x88 || frames.readUInt16BE(2) !== 1002) throw new Error(`expected close 1002, got ${frames.toString('hex')}`);
+  if (frames[0] !== 0x88 || frames.readUInt16BE(2) !== 1002)
+    throw new Error(`expected close 1002, got ${frames.toString('hex')}`);
 }
 
 describe('compression resources are released exactly once', () => {
-  it('1,000 compressed connections ended six different ways: no error, bystander served, handles and memory back to baseline', async () => {
-    const errors: unknown[] = [];
-    const onError = (err: unknown): void => void errors.push(err);
-    process.on('uncaughtException', onError);
-    process.on('unhandledRejection', onError);
-    cleanups.push(() => {
-      process.off('uncaughtException', onError);
-      process.off('unhandledRejection', onError);
-    });
+  it(
+    '1,000 compressed connections ended six different ways: no error, bystander served, handles and memory back to baseline',
+    async () => {
+      const errors: unknown[] = [];
+      const onError = (err: unknown): void => void errors.push(err);
+      process.on('uncaughtException', onError);
+      process.on('unhandledRejection', onError);
+      cleanups.push(() => {
+        process.off('uncaughtException', onError);
+        process.off('unhandledRejection', onError);
+      });
 
-    app = await startApp(CONFIG);
-    const port = wsPort(app);
-    const bystander = await TestClient.open(`ws://127.0.0.1:${port}/`, DEFLATE);
-    cleanups.push(() => bystander.close());
-    await bystander.next(); // lifecycle connect
-    expect(bystander.ws.extensions).toContain('permessage-deflate');
+      app = await startApp(CONFIG);
+      const port = wsPort(app);
+      const bystander = await TestClient.open(`ws://127.0.0.1:${port}/`, DEFLATE);
+      cleanups.push(() => bystander.close());
+      await bystander.next(); // lifecycle connect
+      expect(bystander.ws.extensions).toContain('permessage-deflate');
 
-    await cycle(port, 0); // warm-up so lazily created state is in the baseline
-    await until(() => app!.registry.size === 1, 2000, 'registry back to the bystander');
-    globalThis.gc?.();
-    const heapBefore = process.memoryUsage().heapUsed;
-    const handlesBefore = tcpHandles();
+      await cycle(port, 0); // warm-up so lazily created state is in the baseline
+      await until(() => app!.registry.size === 1, 2000, 'registry back to the bystander');
+      globalThis.gc?.();
+      const heapBefore = process.memoryUsage().heapUsed;
+      const handlesBefore = tcpHandles();
 
-    const CYCLES = 1000;
-    const BATCH = 25;
-    for (let i = 0; i < CYCLES; i += BATCH) {
-      await Promise.all(Array.from({ length: BATCH }, (_, j) => cycle(port, (i + j) % 6)));
-      if (i % 200 === 0) {
-        // Other compressed connections are unaffected while it happens.
-        const answer = await bystander.call('get_status');
-        expect(answer['retcode']).toBe(0);
+      const CYCLES = 1000;
+      const BATCH = 25;
+      for (let i = 0; i < CYCLES; i += BATCH) {
+        await Promise.all(Array.from({ length: BATCH }, (_, j) => cycle(port, (i + j) % 6)));
+        if (i % 200 === 0) {
+          // Other compressed connections are unaffected while it happens.
+          const answer = await bystander.call('get_status');
+          expect(answer['retcode']).toBe(0);
+        }
       }
-    }
 
-    await until(() => app!.registry.size === 1, 5000, 'every cycled connection removed from the registry');
-    await until(() => tcpHandles() <= handlesBefore, 5000, 'TCP handles back to baseline');
-    expect(errors).toEqual([]);
-    expect((await bystander.call('get_login_info'))['retcode']).toBe(0);
-    expect(bystander.ws.readyState).toBe(WebSocket.OPEN);
-    globalThis.gc?.();
-    // Each leaked deflate context is ~300 KB of zlib memory; 1,000 leaks would be far above this.
-    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(48 * 1024 * 1024);
-  }, slow(30_000));
+      await until(() => app!.registry.size === 1, 5000, 'every cycled connection removed from the registry');
+      await until(() => tcpHandles() <= handlesBefore, 5000, 'TCP handles back to baseline');
+      expect(errors).toEqual([]);
+      expect((await bystander.call('get_login_info'))['retcode']).toBe(0);
+      expect(bystander.ws.readyState).toBe(WebSocket.OPEN);
+      globalThis.gc?.();
+      // Each leaked deflate context is ~300 KB of zlib memory; 1,000 leaks would be far above this.
+      expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(48 * 1024 * 1024);
+    },
+    slow(30_000),
+  );
 });
 
 describe('server close during a large compressed send', () => {
@@ -122,7 +139,9 @@ describe('server close during a large compressed send', () => {
     cleanups.push(watch.stop);
     const unexpected = watch.errors;
     const before = tcpHandles();
-    app = await startApp(`network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, compression: true }\nshutdown: { grace_ms: 500 }\n`);
+    app = await startApp(
+      `network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, compression: true }\nshutdown: { grace_ms: 500 }\n`,
+    );
     const port = wsPort(app);
     const clients: WebSocket[] = [];
     for (let i = 0; i < 10; i++) {
@@ -132,8 +151,13 @@ describe('server close during a large compressed send', () => {
       clients.push(ws);
     }
     // Barely compressible payloads: deflate is busy on each socket when the close comes.
-    const noise = Array.from({ length: 2 * 1024 * 1024 }, (_, i) => String.fromCharCode(33 + ((i * 7919) % 90))).join('');
-    for (let i = 0; i < 3; i++) app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', noise, i });
+    const noise = Array.from({ length: 2 * 1024 * 1024 }, (_, i) => String.fromCharCode(33 + ((i * 7919) % 90))).join(
+      '',
+    );
+    for (let i = 0; i < 3; i++)
+      app.accounts
+        .get(10001)!
+        .emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', noise, i });
     const closes = clients.map((ws) => once(ws, 'close'));
     const summary = await app.stop();
     expect(summary.elapsedMs).toBeLessThan(slow(1500));

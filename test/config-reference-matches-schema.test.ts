@@ -24,7 +24,8 @@ function at(tree: unknown, path: string[]): unknown {
  * entries have defaults); other lists (sandbox users, groups) are example data, taken as values.
  */
 function leaves(tree: unknown, prefix: string[] = []): string[][] {
-  if (Array.isArray(tree) && prefix.length === 1 && ['accounts', 'network'].includes(prefix[0]!) && tree.every(isTree)) return tree.flatMap((v, i) => leaves(v, [...prefix, String(i)]));
+  if (Array.isArray(tree) && prefix.length === 1 && ['accounts', 'network'].includes(prefix[0]!) && tree.every(isTree))
+    return tree.flatMap((v, i) => leaves(v, [...prefix, String(i)]));
   if (!isTree(tree)) return [prefix];
   return Object.entries(tree).flatMap(([k, v]) => leaves(v, [...prefix, k]));
 }
@@ -43,7 +44,10 @@ function disagreements(text: string): string[] {
     }
     const schemaDefault = at(withoutIt, path);
     if (schemaDefault === undefined) continue; // an example value for an optional key
-    if (JSON.stringify(schemaDefault) !== JSON.stringify(at(full, path))) out.push(`${path.join('.')}: says ${JSON.stringify(at(full, path))}, the schema default is ${JSON.stringify(schemaDefault)}`);
+    if (JSON.stringify(schemaDefault) !== JSON.stringify(at(full, path)))
+      out.push(
+        `${path.join('.')}: says ${JSON.stringify(at(full, path))}, the schema default is ${JSON.stringify(schemaDefault)}`,
+      );
   }
   return out;
 }
@@ -73,7 +77,9 @@ function referenceTables(): Map<string, Array<{ keys: string[]; literals: string
     const keys = [...row[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
     // `1000` for one key, or `1000`, `30000` for as many keys; anything else is prose ("—", "off").
     const cell = row[2]!.trim();
-    const literals = /^`[^`]*`(, `[^`]*`)*$/.test(cell) ? [...cell.matchAll(/`([^`]*)`/g)].map((m) => m[1]!) : undefined;
+    const literals = /^`[^`]*`(, `[^`]*`)*$/.test(cell)
+      ? [...cell.matchAll(/`([^`]*)`/g)].map((m) => m[1]!)
+      : undefined;
     if (!tables.has(section)) tables.set(section, []);
     tables.get(section)!.push({ keys, literals, line });
   }
@@ -83,10 +89,26 @@ function referenceTables(): Map<string, Array<{ keys: string[]; literals: string
 /** Which config each reference section documents: YAML to parse, and where its keys start. */
 const SECTIONS: Array<{ heading: RegExp; yaml: string; base: (c: Tree) => unknown }> = [
   { heading: /^`accounts\[\]`/, yaml: '', base: (c) => (c['accounts'] as unknown[])[0] },
-  { heading: /^`network\[\]` — `type: ws`/, yaml: 'network: [{ type: ws }]', base: (c) => (c['network'] as unknown[])[0] },
-  { heading: /^`network\[\]` — `type: ws-reverse`/, yaml: 'network: [{ type: ws-reverse, url: "ws://127.0.0.1:9/" }]', base: (c) => (c['network'] as unknown[])[0] },
-  { heading: /^`network\[\]` — `type: http`/, yaml: 'network: [{ type: http }]', base: (c) => (c['network'] as unknown[])[0] },
-  { heading: /^`network\[\]` — `type: http-post`/, yaml: 'network: [{ type: http-post, url: "http://127.0.0.1:9/" }]', base: (c) => (c['network'] as unknown[])[0] },
+  {
+    heading: /^`network\[\]` — `type: ws`/,
+    yaml: 'network: [{ type: ws }]',
+    base: (c) => (c['network'] as unknown[])[0],
+  },
+  {
+    heading: /^`network\[\]` — `type: ws-reverse`/,
+    yaml: 'network: [{ type: ws-reverse, url: "ws://127.0.0.1:9/" }]',
+    base: (c) => (c['network'] as unknown[])[0],
+  },
+  {
+    heading: /^`network\[\]` — `type: http`/,
+    yaml: 'network: [{ type: http }]',
+    base: (c) => (c['network'] as unknown[])[0],
+  },
+  {
+    heading: /^`network\[\]` — `type: http-post`/,
+    yaml: 'network: [{ type: http-post, url: "http://127.0.0.1:9/" }]',
+    base: (c) => (c['network'] as unknown[])[0],
+  },
   { heading: /^`admin`/, yaml: 'admin: {}', base: (c) => c['admin'] },
   { heading: /^`shutdown`, `log`/, yaml: '', base: (c) => c },
   { heading: /^`limits`/, yaml: '', base: (c) => c },
@@ -98,7 +120,9 @@ describe('config/default.yaml agrees with the schema', () => {
   });
 
   it('can fail: a changed default is caught', () => {
-    expect(disagreements(DEFAULT_YAML.replace('grace_ms: 3000', 'grace_ms: 3001'))).toEqual(['shutdown.grace_ms: says 3001, the schema default is 3000']);
+    expect(disagreements(DEFAULT_YAML.replace('grace_ms: 3000', 'grace_ms: 3001'))).toEqual([
+      'shutdown.grace_ms: says 3001, the schema default is 3000',
+    ]);
   });
 });
 
@@ -107,43 +131,58 @@ describe('docs/configuration.md agrees with the schema', () => {
 
   it('every YAML example in it sets only schema defaults (or example values for keys without one)', () => {
     // Blocks with `[...]` placeholders are sketches, not configs.
-    const blocks = [...REFERENCE.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => /^(accounts|network|admin|shutdown|log|limits):/m.test(b) && !b.includes('[...]'));
+    const blocks = [...REFERENCE.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .filter((b) => /^(accounts|network|admin|shutdown|log|limits):/m.test(b) && !b.includes('[...]'));
     expect(blocks.length).toBeGreaterThan(0);
     expect(blocks.flatMap(disagreements)).toEqual([]);
   });
 
-  it.each(SECTIONS.map((s) => [s.heading.source, s] as const))('section %s: every documented default is the schema default, and every key is documented', (_name, section) => {
-    const heading = [...tables.keys()].find((h) => section.heading.test(h));
-    const text = sectionText(section.heading);
-    expect(text, `docs/configuration.md has a section matching ${section.heading}`).toBeDefined();
-    if (!heading) {
-      // Documented by a YAML example and prose rather than a table: every key must appear in it.
+  it.each(SECTIONS.map((s) => [s.heading.source, s] as const))(
+    'section %s: every documented default is the schema default, and every key is documented',
+    (_name, section) => {
+      const heading = [...tables.keys()].find((h) => section.heading.test(h));
+      const text = sectionText(section.heading);
+      expect(text, `docs/configuration.md has a section matching ${section.heading}`).toBeDefined();
+      if (!heading) {
+        // Documented by a YAML example and prose rather than a table: every key must appear in it.
+        const config = parseConfig(`sandbox: { console: false }\n${section.yaml}`) as unknown as Tree;
+        const names = new Set(leaves(section.base(config)).flatMap((p) => p));
+        expect([...names].filter((k) => !/^\d+$/.test(k) && !new RegExp(`\\b${k}\\b`).test(text!))).toEqual([]);
+        return;
+      }
+      const rows = tables.get(heading)!;
       const config = parseConfig(`sandbox: { console: false }\n${section.yaml}`) as unknown as Tree;
-      const names = new Set(leaves(section.base(config)).flatMap((p) => p));
-      expect([...names].filter((k) => !/^\d+$/.test(k) && !new RegExp(`\\b${k}\\b`).test(text!))).toEqual([]);
-      return;
-    }
-    const rows = tables.get(heading)!;
-    const config = parseConfig(`sandbox: { console: false }\n${section.yaml}`) as unknown as Tree;
-    const base = section.base(config);
-    const wrong: string[] = [];
-    for (const row of rows) {
-      if (row.literals === undefined) continue; // "—", "off", "none": described, not a value
-      row.keys.forEach((key, i) => {
-        const literal = row.literals![row.literals!.length === row.keys.length ? i : 0]!;
-        const actual = at(base, key.split('.'));
-        const documented: unknown = literal === '""' ? '' : parseYaml(literal);
-        if (JSON.stringify(actual) !== JSON.stringify(documented)) wrong.push(`${key}: documented ${literal}, the schema default is ${JSON.stringify(actual)}`);
-      });
-    }
-    expect(wrong).toEqual([]);
-    // Completeness: each key the schema fills in for this section has a row.
-    const documented = new Set(rows.flatMap((r) => r.keys));
-    const own = (path: string[]) => (section.base(config) === config ? ['shutdown', 'log', 'limits'].includes(path[0]!) && heading.includes(path[0]!) : true);
-    const missing = leaves(base)
-      .filter(own)
-      .map((p) => p.join('.'))
-      .filter((k) => k !== 'type' && !documented.has(k) && !documented.has(k.split('.').at(-1)!) && ![...documented].some((d) => k.startsWith(`${d}.`)));
-    expect(missing).toEqual([]);
-  });
+      const base = section.base(config);
+      const wrong: string[] = [];
+      for (const row of rows) {
+        if (row.literals === undefined) continue; // "—", "off", "none": described, not a value
+        row.keys.forEach((key, i) => {
+          const literal = row.literals![row.literals!.length === row.keys.length ? i : 0]!;
+          const actual = at(base, key.split('.'));
+          const documented: unknown = literal === '""' ? '' : parseYaml(literal);
+          if (JSON.stringify(actual) !== JSON.stringify(documented))
+            wrong.push(`${key}: documented ${literal}, the schema default is ${JSON.stringify(actual)}`);
+        });
+      }
+      expect(wrong).toEqual([]);
+      // Completeness: each key the schema fills in for this section has a row.
+      const documented = new Set(rows.flatMap((r) => r.keys));
+      const own = (path: string[]) =>
+        section.base(config) === config
+          ? ['shutdown', 'log', 'limits'].includes(path[0]!) && heading.includes(path[0]!)
+          : true;
+      const missing = leaves(base)
+        .filter(own)
+        .map((p) => p.join('.'))
+        .filter(
+          (k) =>
+            k !== 'type' &&
+            !documented.has(k) &&
+            !documented.has(k.split('.').at(-1)!) &&
+            ![...documented].some((d) => k.startsWith(`${d}.`)),
+        );
+      expect(missing).toEqual([]);
+    },
+  );
 });

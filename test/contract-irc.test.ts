@@ -16,9 +16,25 @@ adapterContract('irc', {
     const server = await Ngircd.start({ limits: { MaxPenaltyTime: 0 } });
     let alice = await RawIrc.connect(server.port, 'alice');
     return {
-      account: () => ({ adapter: { type: 'irc', host: '127.0.0.1', port: server.port, nick: 'contractbot', send_interval_ms: 0, reconnect: { initial_ms: 20, max_ms: 100 } } }),
+      account: () => ({
+        adapter: {
+          type: 'irc',
+          host: '127.0.0.1',
+          port: server.port,
+          nick: 'contractbot',
+          send_interval_ms: 0,
+          reconnect: { initial_ms: 20, max_ms: 100 },
+        },
+      }),
       say: async (text) => alice.say('contractbot', text),
-      received: async (needle) => (await alice.waitFor((l) => l.command === 'PRIVMSG' && (l.params[1] ?? '').includes(needle), 10_000, `"${needle}" from the bot`)).params[1]!,
+      received: async (needle) =>
+        (
+          await alice.waitFor(
+            (l) => l.command === 'PRIVMSG' && (l.params[1] ?? '').includes(needle),
+            10_000,
+            `"${needle}" from the bot`,
+          )
+        ).params[1]!,
       hang: async () => server.freeze(),
       // The server dies (SIGKILL) and comes back on the same port; alice dials in again.
       drop: async () => {

@@ -25,7 +25,8 @@ adapterContract('relay', {
         if (hung) return;
         const frame = JSON.parse(data.toString()) as { action: string; params: Record<string, unknown>; echo: unknown };
         const answer = (body: Record<string, unknown>) => ws.send(JSON.stringify({ ...body, echo: frame.echo }));
-        if (frame.action === 'get_login_info') return answer({ status: 'ok', retcode: 0, data: { user_id: 10001, nickname: 'stub' } });
+        if (frame.action === 'get_login_info')
+          return answer({ status: 'ok', retcode: 0, data: { user_id: 10001, nickname: 'stub' } });
         if (/^send_(msg|private_msg|group_msg)$/.test(frame.action)) {
           sent.push(JSON.stringify(frame.params['message']));
           return answer({ status: 'ok', retcode: 0, data: { message_id: nextId++ } });
@@ -34,12 +35,37 @@ adapterContract('relay', {
       });
     });
     return {
-      account: () => ({ adapter: { type: 'relay', upstream: { mode: 'ws', url: upstream.url('/'), action_timeout_ms: 3000, reconnect: { initial_ms: 20, max_ms: 100 } } } }),
+      account: () => ({
+        adapter: {
+          type: 'relay',
+          upstream: {
+            mode: 'ws',
+            url: upstream.url('/'),
+            action_timeout_ms: 3000,
+            reconnect: { initial_ms: 20, max_ms: 100 },
+          },
+        },
+      }),
       say: async (text) => {
         const ws = await upstream.until(() => [...live].at(-1), 5000, 'an upstream link');
-        ws.send(JSON.stringify({ time: Math.floor(Date.now() / 1000), self_id: 10001, post_type: 'message', message_type: 'private', sub_type: 'friend', message_id: nextId++, user_id: 20001, message: text, raw_message: text, font: 0, sender: { user_id: 20001, nickname: 'alice' } }));
+        ws.send(
+          JSON.stringify({
+            time: Math.floor(Date.now() / 1000),
+            self_id: 10001,
+            post_type: 'message',
+            message_type: 'private',
+            sub_type: 'friend',
+            message_id: nextId++,
+            user_id: 20001,
+            message: text,
+            raw_message: text,
+            font: 0,
+            sender: { user_id: 20001, nickname: 'alice' },
+          }),
+        );
       },
-      received: (needle) => upstream.until(() => sent.find((m) => m.includes(needle)), 5000, `upstream got "${needle}"`),
+      received: (needle) =>
+        upstream.until(() => sent.find((m) => m.includes(needle)), 5000, `upstream got "${needle}"`),
       hang: async () => {
         hung = true;
         // Read nothing more: the close frame is never seen, so never answered.

@@ -8,7 +8,12 @@ adapterContract('sandbox', {
   linked: false,
   harness: async (): Promise<PlatformHarness> => {
     let admin = '';
-    const post = (path: string, body: unknown) => fetch(`${admin}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (path: string, body: unknown) =>
+      fetch(`${admin}${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     return {
       account: () => ({ adapter: { type: sandboxAdapter.type }, extra: { sandbox: { console: false } } }),
       attach: (app: App) => {
@@ -19,7 +24,7 @@ adapterContract('sandbox', {
         if (!res.ok) throw new Error(`sandbox refused the message: ${res.status} ${await res.text()}`);
       },
       received: async (needle) => {
-        for (let since = 0; ; ) {
+        for (let since = 0; ;) {
           const res = await fetch(`${admin}/sandbox/messages?since=${since}&timeout_ms=5000`);
           const body = (await res.json()) as { messages: Array<{ raw_message: string }>; last_id: number };
           const hit = body.messages.find((m) => m.raw_message.includes(needle));

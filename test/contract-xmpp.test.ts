@@ -12,10 +12,20 @@ adapterContract('xmpp', {
     const server = await Prosody.start({ bot: 'botpw', alice: 'alicepw' });
     let alice = await XmppPeer.connect(server, 'alice', 'alicepw');
     return {
-      account: () => ({ adapter: { type: 'xmpp', service: server.service, domain: 'localhost', username: 'bot', password: 'botpw', reconnect: { initial_ms: 50, max_ms: 300 } } }),
+      account: () => ({
+        adapter: {
+          type: 'xmpp',
+          service: server.service,
+          domain: 'localhost',
+          username: 'bot',
+          password: 'botpw',
+          reconnect: { initial_ms: 50, max_ms: 300 },
+        },
+      }),
       // Sent to the bare JID: delivered at once, or from offline storage when the bot's presence follows.
       say: async (text) => void (await alice.chat('bot@localhost', text)),
-      received: async (needle) => bodyOf(await alice.waitFor((s) => bodyOf(s)?.includes(needle) === true, 15_000, `"${needle}"`))!,
+      received: async (needle) =>
+        bodyOf(await alice.waitFor((s) => bodyOf(s)?.includes(needle) === true, 15_000, `"${needle}"`))!,
       hang: async () => server.freeze(),
       // The server dies (every client with it) and comes back on the same port with the same data.
       drop: async () => {

@@ -42,23 +42,42 @@ describe('parse and stringify', () => {
     ['an unclosed code', 'a [CQ:face,id=1', [{ type: 'text', data: { text: 'a [CQ:face,id=1' } }]],
     ['an empty type', '[CQ:] x', [{ type: 'text', data: { text: '[CQ:] x' } }]],
     ['a bad key', '[CQ:face,i d=1]', [{ type: 'text', data: { text: '[CQ:face,i d=1]' } }]],
-    ['a nested open bracket', '[CQ:face,id=[CQ:at,qq=1]', [{ type: 'text', data: { text: '[CQ:face,id=' } }, { type: 'at', data: { qq: '1' } }]],
-    ['a param without = (as NoneBot2 and Koishi read it)', 'a [CQ:at,qq] b', [{ type: 'text', data: { text: 'a [CQ:at,qq] b' } }]],
-    ['a param without = after a good one', '[CQ:image,file=a.jpg,flash]', [{ type: 'text', data: { text: '[CQ:image,file=a.jpg,flash]' } }]],
+    [
+      'a nested open bracket',
+      '[CQ:face,id=[CQ:at,qq=1]',
+      [
+        { type: 'text', data: { text: '[CQ:face,id=' } },
+        { type: 'at', data: { qq: '1' } },
+      ],
+    ],
+    [
+      'a param without = (as NoneBot2 and Koishi read it)',
+      'a [CQ:at,qq] b',
+      [{ type: 'text', data: { text: 'a [CQ:at,qq] b' } }],
+    ],
+    [
+      'a param without = after a good one',
+      '[CQ:image,file=a.jpg,flash]',
+      [{ type: 'text', data: { text: '[CQ:image,file=a.jpg,flash]' } }],
+    ],
     ['a lone bracket', ']', [{ type: 'text', data: { text: ']' } }]],
   ])('degrades %s to text, never throws', (_n, input, expected) => {
     expect(parseCQ(input)).toEqual(expected);
   });
 
   it('serialises numbers and booleans in params, skips null, escapes strings', () => {
-    expect(stringifyCQ([{ type: 'music', data: { type: 'qq', id: 123, ok: true, none: null, title: 'a,b' } }])).toBe('[CQ:music,type=qq,id=123,ok=true,title=a&#44;b]');
+    expect(stringifyCQ([{ type: 'music', data: { type: 'qq', id: 123, ok: true, none: null, title: 'a,b' } }])).toBe(
+      '[CQ:music,type=qq,id=123,ok=true,title=a&#44;b]',
+    );
   });
 
   it('message params accept a string, a segment or a list; auto_escape keeps codes as text', () => {
     expect(toMessage('[CQ:face,id=1]')).toEqual([{ type: 'face', data: { id: '1' } }]);
     expect(toMessage('[CQ:face,id=1]', true)).toEqual([{ type: 'text', data: { text: '[CQ:face,id=1]' } }]);
     expect(toMessage({ type: 'dice', data: {} })).toEqual([{ type: 'dice', data: {} }]);
-    expect(toMessage([{ type: 'unknown_ext', data: { x: { deep: 1 } } }])).toEqual([{ type: 'unknown_ext', data: { x: { deep: 1 } } }]);
+    expect(toMessage([{ type: 'unknown_ext', data: { x: { deep: 1 } } }])).toEqual([
+      { type: 'unknown_ext', data: { x: { deep: 1 } } },
+    ]);
     expect(() => toMessage(5)).toThrow(/expected a string, a segment or a list of segments/);
     expect(() => toMessage([{ data: {} }])).toThrow(/message\[0\]: expected a segment/);
   });
@@ -74,7 +93,8 @@ function normalise(message: Message): Message {
       const last = out.at(-1);
       if (last?.type === 'text') last.data['text'] = String(last.data['text']) + text;
       else out.push({ type: 'text', data: { text } });
-    } else out.push({ type: seg.type, data: Object.fromEntries(Object.entries(seg.data).map(([k, v]) => [k, String(v)])) });
+    } else
+      out.push({ type: seg.type, data: Object.fromEntries(Object.entries(seg.data).map(([k, v]) => [k, String(v)])) });
   }
   return out;
 }

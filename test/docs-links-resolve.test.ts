@@ -6,7 +6,15 @@ import { describe, expect, it } from 'vitest';
 // and every #anchor a heading (GitHub's slugs), so moving a section never leaves a dead link.
 
 const ROOT = resolve(import.meta.dirname, '..');
-const PAGES = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', 'bench/README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const PAGES = [
+  'README.md',
+  'CONTRIBUTING.md',
+  'CHANGELOG.md',
+  'bench/README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 
 function slugs(markdown: string): Set<string> {
   const out = new Set<string>();
@@ -14,7 +22,14 @@ function slugs(markdown: string): Set<string> {
   for (const line of markdown.split('\n')) {
     if (line.startsWith('```')) fence = !fence;
     const h = !fence && /^#{1,6} (.+)$/.exec(line);
-    if (h) out.add(h[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}\- _]/gu, '').replace(/ /g, '-'));
+    if (h)
+      out.add(
+        h[1]!
+          .trim()
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N}\- _]/gu, '')
+          .replace(/ /g, '-'),
+      );
   }
   return out;
 }
@@ -29,7 +44,8 @@ describe('Markdown links', () => {
         const [file, anchor] = target!.split('#') as [string, string | undefined];
         const path = file ? resolve(dirname(join(ROOT, page)), file) : join(ROOT, page);
         if (!existsSync(path)) dead.push(`${page}: ${target} (no such file)`);
-        else if (anchor && path.endsWith('.md') && !slugs(readFileSync(path, 'utf8')).has(anchor)) dead.push(`${page}: ${target} (no such heading)`);
+        else if (anchor && path.endsWith('.md') && !slugs(readFileSync(path, 'utf8')).has(anchor))
+          dead.push(`${page}: ${target} (no such heading)`);
       }
     }
     expect(dead).toEqual([]);

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { EventEncoder } from '../src/onebot/encoder.js';
 import type { OneBotEvent } from '../src/onebot/types.js';
 
-const event = (i: number): OneBotEvent => ({ time: i, self_id: 1, post_type: 'message', message: [{ type: 'text', data: { text: `m${i}` } }] });
+const event = (i: number): OneBotEvent => ({
+  time: i,
+  self_id: 1,
+  post_type: 'message',
+  message: [{ type: 'text', data: { text: `m${i}` } }],
+});
 
 describe('EventEncoder recent-event cache', () => {
   it('shares one Buffer while events are interleaved, and re-encodes correctly once an event has aged out', () => {

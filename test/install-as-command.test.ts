@@ -61,7 +61,20 @@ describe('installed as a command from the packed tarball', () => {
     const [info] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     files = info!.files.map((f) => f.path);
     // Offline from the npm cache that `npm ci` filled; the registry only for what is missing.
-    const install = await run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(t.dir, info!.filename)], t.dir);
+    const install = await run(
+      'npm',
+      [
+        'install',
+        '--global',
+        '--prefix',
+        prefix,
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        join(t.dir, info!.filename),
+      ],
+      t.dir,
+    );
     expect(install.code, install.stderr).toBe(0);
     bin = join(prefix, 'bin', 'onebridge');
   }, NPM_TIMEOUT_MS * 2);
@@ -69,27 +82,44 @@ describe('installed as a command from the packed tarball', () => {
   afterAll(() => t.cleanup());
 
   it('ships the compiled CLI, adapters, default config, LICENSE and README, and nothing else', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'config/default.yaml', 'dist/bin/onebridge.js', 'dist/adapters/index.js']) expect(files).toContain(f);
-    expect(files.filter((f) => f.startsWith('dist/bench/') || f.startsWith('test/') || f.startsWith('src/') || f.startsWith('adapters/'))).toEqual([]);
+    for (const f of [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'config/default.yaml',
+      'dist/bin/onebridge.js',
+      'dist/adapters/index.js',
+    ])
+      expect(files).toContain(f);
+    expect(
+      files.filter(
+        (f) =>
+          f.startsWith('dist/bench/') || f.startsWith('test/') || f.startsWith('src/') || f.startsWith('adapters/'),
+      ),
+    ).toEqual([]);
     // Type declarations (.d.ts) are for library users; sources and maps are not shipped.
     expect(files.filter((f) => f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
   });
 
-  it('gives a working `onebridge` with runtime dependencies only', async () => {
-    expect(existsSync(bin)).toBe(true);
-    const installed = join(prefix, 'lib', 'node_modules', 'onebridge', 'node_modules');
-    const deps = readdirSync(installed);
-    expect(deps).toEqual(expect.arrayContaining(['ws', 'yaml', 'zod', 'winston', 'yargs']));
-    for (const dev of ['typescript', 'vitest', 'fast-check']) expect(deps).not.toContain(dev);
-    expect(existsSync(join(installed, '@types', 'node'))).toBe(false);
+  it(
+    'gives a working `onebridge` with runtime dependencies only',
+    async () => {
+      expect(existsSync(bin)).toBe(true);
+      const installed = join(prefix, 'lib', 'node_modules', 'onebridge', 'node_modules');
+      const deps = readdirSync(installed);
+      expect(deps).toEqual(expect.arrayContaining(['ws', 'yaml', 'zod', 'winston', 'yargs']));
+      for (const dev of ['typescript', 'vitest', 'fast-check']) expect(deps).not.toContain(dev);
+      expect(existsSync(join(installed, '@types', 'node'))).toBe(false);
 
-    const version = await run(bin, ['--version'], t.dir, 60_000);
-    expect(version.stdout.trim()).toBe(VERSION);
-    // init writes the config shipped in the package; check validates it with the installed code.
-    const init = await run(bin, ['init', 'mine.yaml'], t.dir, 60_000);
-    expect(init.code, init.stderr).toBe(0);
-    const check = await run(bin, ['check', '-c', 'mine.yaml'], t.dir, 60_000);
-    expect(check.code, check.stderr).toBe(0);
-    expect(check.stdout).toMatch(/mine\.yaml: ok/);
-  }, NPM_TIMEOUT_MS);
+      const version = await run(bin, ['--version'], t.dir, 60_000);
+      expect(version.stdout.trim()).toBe(VERSION);
+      // init writes the config shipped in the package; check validates it with the installed code.
+      const init = await run(bin, ['init', 'mine.yaml'], t.dir, 60_000);
+      expect(init.code, init.stderr).toBe(0);
+      const check = await run(bin, ['check', '-c', 'mine.yaml'], t.dir, 60_000);
+      expect(check.code, check.stderr).toBe(0);
+      expect(check.stdout).toMatch(/mine\.yaml: ok/);
+    },
+    NPM_TIMEOUT_MS,
+  );
 });

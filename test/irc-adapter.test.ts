@@ -36,7 +36,11 @@ async function user(nick: string, srv = server): Promise<RawIrc> {
   return u;
 }
 
-async function bot(watcher: RawIrc | undefined, options: Parameters<typeof startBot>[2] = {}, srv = server): Promise<Bot> {
+async function bot(
+  watcher: RawIrc | undefined,
+  options: Parameters<typeof startBot>[2] = {},
+  srv = server,
+): Promise<Bot> {
   const b = await startBot(srv, watcher, options);
   cleanups.push(() => b.app.stop());
   cleanups.push(() => b.client.close());
@@ -87,21 +91,44 @@ describe('IRC adapter: messages', () => {
     const b = await bot(alice, { channels: [chan] });
     alice.say(chan, 'ping');
     const e = await b.event((f) => f['message_type'] === 'group');
-    const sent = await b.call('send_group_msg', { group_id: e['group_id'], message: [{ type: 'text', data: { text: 'pong ✓ 你好' } }] });
+    const sent = await b.call('send_group_msg', {
+      group_id: e['group_id'],
+      message: [{ type: 'text', data: { text: 'pong ✓ 你好' } }],
+    });
     expect(sent).toMatchObject({ status: 'ok', retcode: 0 });
     const line = await alice.waitFor((l) => l.command === 'PRIVMSG' && l.nick === 'obbot');
     expect(line.params).toEqual([chan, 'pong ✓ 你好']);
     const id = (sent['data'] as { message_id: number }).message_id;
-    expect((await b.call('get_msg', { message_id: id }))['data']).toMatchObject({ message_type: 'group', group_id: e['group_id'], raw_message: 'pong ✓ 你好' });
-    expect(await b.call('delete_msg', { message_id: id })).toMatchObject({ status: 'failed', retcode: 100, message: expect.stringMatching(/IRC cannot delete/) });
+    expect((await b.call('get_msg', { message_id: id }))['data']).toMatchObject({
+      message_type: 'group',
+      group_id: e['group_id'],
+      raw_message: 'pong ✓ 你好',
+    });
+    expect(await b.call('delete_msg', { message_id: id })).toMatchObject({
+      status: 'failed',
+      retcode: 100,
+      message: expect.stringMatching(/IRC cannot delete/),
+    });
     expect((await b.call('can_send_image'))['data']).toEqual({ yes: false });
     // A reply quotes the message it answers; an image is its URL; a face a text emoticon.
-    await b.call('send_group_msg', { group_id: e['group_id'], message: [{ type: 'reply', data: { id: String(e['message_id']) } }, { type: 'text', data: { text: 'see' } }, { type: 'image', data: { file: 'https://example.invalid/cat.png' } }, { type: 'face', data: { id: '14' } }] });
+    await b.call('send_group_msg', {
+      group_id: e['group_id'],
+      message: [
+        { type: 'reply', data: { id: String(e['message_id']) } },
+        { type: 'text', data: { text: 'see' } },
+        { type: 'image', data: { file: 'https://example.invalid/cat.png' } },
+        { type: 'face', data: { id: '14' } },
+      ],
+    });
     const quote = await alice.waitFor((l) => l.command === 'PRIVMSG' && l.nick === 'obbot');
     const body = await alice.waitFor((l) => l.command === 'PRIVMSG' && l.nick === 'obbot');
     expect([quote.params[1], body.params[1]]).toEqual(['> alice2: ping', 'see https://example.invalid/cat.png :)']);
     // A channel the bot is not in, and an unknown action.
-    expect(await b.call('send_group_msg', { group_id: 12345, message: 'x' })).toMatchObject({ status: 'failed', retcode: 1404, message: expect.stringMatching(/unknown group_id 12345/) });
+    expect(await b.call('send_group_msg', { group_id: 12345, message: 'x' })).toMatchObject({
+      status: 'failed',
+      retcode: 1404,
+      message: expect.stringMatching(/unknown group_id 12345/),
+    });
     expect(await b.call('get_guild_list')).toMatchObject({ status: 'failed', retcode: 1404 });
   });
 
@@ -112,17 +139,32 @@ describe('IRC adapter: messages', () => {
     expect((await b.call('get_friend_list'))['data']).toEqual([]);
     alice.say('obpriv', 'psst');
     const e = await b.event((f) => f['message_type'] === 'private');
-    expect(e).toMatchObject({ sub_type: 'friend', message: [{ type: 'text', data: { text: 'psst' } }], sender: { nickname: 'alice3' } });
-    expect((await b.call('get_friend_list'))['data']).toEqual([{ user_id: e['user_id'], nickname: 'alice3', remark: '' }]);
-    expect((await b.call('get_stranger_info', { user_id: e['user_id'] }))['data']).toMatchObject({ user_id: e['user_id'], nickname: 'alice3' });
-    expect(await b.call('send_private_msg', { user_id: e['user_id'], message: 'hi back' })).toMatchObject({ status: 'ok' });
+    expect(e).toMatchObject({
+      sub_type: 'friend',
+      message: [{ type: 'text', data: { text: 'psst' } }],
+      sender: { nickname: 'alice3' },
+    });
+    expect((await b.call('get_friend_list'))['data']).toEqual([
+      { user_id: e['user_id'], nickname: 'alice3', remark: '' },
+    ]);
+    expect((await b.call('get_stranger_info', { user_id: e['user_id'] }))['data']).toMatchObject({
+      user_id: e['user_id'],
+      nickname: 'alice3',
+    });
+    expect(await b.call('send_private_msg', { user_id: e['user_id'], message: 'hi back' })).toMatchObject({
+      status: 'ok',
+    });
     const line = await alice.waitFor((l) => l.command === 'PRIVMSG' && l.nick === 'obpriv');
     expect(line.params).toEqual(['alice3', 'hi back']);
     // NOTICE is not delivered (bots must not answer notices); a user never seen is a clear failure.
     alice.send('NOTICE obpriv :a notice');
     alice.say('obpriv', 'after notice');
     expect(await b.event((f) => f['message_type'] === 'private')).toMatchObject({ raw_message: 'after notice' });
-    expect(await b.call('send_private_msg', { user_id: 4242, message: 'x' })).toMatchObject({ status: 'failed', retcode: 1404, message: expect.stringMatching(/unknown user_id 4242/) });
+    expect(await b.call('send_private_msg', { user_id: 4242, message: 'x' })).toMatchObject({
+      status: 'failed',
+      retcode: 1404,
+      message: expect.stringMatching(/unknown user_id 4242/),
+    });
   });
 
   it('mentions of the bot become at segments; CTCP ACTION becomes "* nick does"', async () => {
@@ -130,7 +172,10 @@ describe('IRC adapter: messages', () => {
     const alice = await user('alice4');
     await alice.join(chan);
     const b = await bot(alice, { channels: [chan], nick: 'ObMention' });
-    const selfId = String((await b.call('get_login_info'))['data'] && ((await b.call('get_login_info'))['data'] as { user_id: number }).user_id);
+    const selfId = String(
+      (await b.call('get_login_info'))['data'] &&
+        ((await b.call('get_login_info'))['data'] as { user_id: number }).user_id,
+    );
     const at = { type: 'at', data: { qq: selfId } };
     const next = () => b.event((f) => f['message_type'] === 'group');
     alice.say(chan, 'obmention: hi');
@@ -138,15 +183,27 @@ describe('IRC adapter: messages', () => {
     alice.say(chan, 'ObMention, there');
     expect((await next())['message']).toEqual([at, { type: 'text', data: { text: 'there' } }]);
     alice.say(chan, 'hey @obmention!');
-    expect((await next())['message']).toEqual([{ type: 'text', data: { text: 'hey ' } }, at, { type: 'text', data: { text: '!' } }]);
+    expect((await next())['message']).toEqual([
+      { type: 'text', data: { text: 'hey ' } },
+      at,
+      { type: 'text', data: { text: '!' } },
+    ]);
     alice.say(chan, '@obmentionary is not a mention');
     expect((await next())['message']).toEqual([{ type: 'text', data: { text: '@obmentionary is not a mention' } }]);
     alice.say(chan, '\x01ACTION waves at @ObMention\x01');
     expect((await next())['message']).toEqual([{ type: 'text', data: { text: '* alice4 waves at ' } }, at]);
     // The bot's at segment for a user renders as the nick IRC users address.
     const e = await (alice.say(chan, 'x'), next());
-    await b.call('send_group_msg', { group_id: e['group_id'], message: [{ type: 'at', data: { qq: String(e['user_id']) } }, { type: 'text', data: { text: ' welcome' } }] });
-    expect((await alice.waitFor((l) => l.command === 'PRIVMSG' && l.nick === 'ObMention')).params[1]).toMatch(/^alice4:? welcome$/);
+    await b.call('send_group_msg', {
+      group_id: e['group_id'],
+      message: [
+        { type: 'at', data: { qq: String(e['user_id']) } },
+        { type: 'text', data: { text: ' welcome' } },
+      ],
+    });
+    expect((await alice.waitFor((l) => l.command === 'PRIVMSG' && l.nick === 'ObMention')).params[1]).toMatch(
+      /^alice4:? welcome$/,
+    );
   });
 
   it('a long multi-line message arrives complete and in order, each line within 512 bytes', async () => {
@@ -158,7 +215,9 @@ describe('IRC adapter: messages', () => {
     const e = await b.event((f) => f['message_type'] === 'group');
     const paragraph = (n: number) => Array.from({ length: 120 }, (_, i) => `w${n}-${i}-ü你`).join(' ');
     const text = [paragraph(1), 'short line', '', paragraph(2)].join('\n');
-    expect(await b.call('send_group_msg', { group_id: e['group_id'], message: text, auto_escape: true })).toMatchObject({ status: 'ok' });
+    expect(await b.call('send_group_msg', { group_id: e['group_id'], message: text, auto_escape: true })).toMatchObject(
+      { status: 'ok' },
+    );
     const expected = text.split('\n').filter(Boolean).join(' ');
     const got: string[] = [];
     while (got.join(' ').length < expected.length) {
@@ -178,10 +237,17 @@ describe('IRC adapter: messages', () => {
     // Timed on the wire as the bot sends: ngircd then throttles busy clients by itself.
     const tap = await LineTap.start(server.port);
     cleanups.push(() => tap.close());
-    const b = await bot(alice, { channels: [chan], nick: 'obflood', port: tap.port, adapter: { send_interval_ms: 150, max_queue: 6 } });
+    const b = await bot(alice, {
+      channels: [chan],
+      nick: 'obflood',
+      port: tap.port,
+      adapter: { send_interval_ms: 150, max_queue: 6 },
+    });
     alice.say(chan, 'go');
     const e = await b.event((f) => f['message_type'] === 'group');
-    expect(await b.call('send_group_msg', { group_id: e['group_id'], message: 'a\nb\nc\nd\ne' })).toMatchObject({ status: 'ok' });
+    expect(await b.call('send_group_msg', { group_id: e['group_id'], message: 'a\nb\nc\nd\ne' })).toMatchObject({
+      status: 'ok',
+    });
     // 4 lines wait; 3 more cannot fit in 6, and are refused whole.
     const t0 = Date.now();
     const full = await b.call('send_group_msg', { group_id: e['group_id'], message: 'x\ny\nz' });
@@ -211,7 +277,12 @@ describe('IRC adapter: channels and members', () => {
     const bobId = inc['user_id'];
     const group = inc['group_id'];
     bob.send(`PART ${chan} :bye`);
-    expect(await b.event((f) => f['notice_type'] === 'group_decrease')).toMatchObject({ sub_type: 'leave', group_id: group, user_id: bobId, operator_id: bobId });
+    expect(await b.event((f) => f['notice_type'] === 'group_decrease')).toMatchObject({
+      sub_type: 'leave',
+      group_id: group,
+      user_id: bobId,
+      operator_id: bobId,
+    });
     await bob.join(chan);
     await b.event((f) => f['notice_type'] === 'group_increase');
     alice.send(`KICK ${chan} bob7 :out`);
@@ -221,7 +292,11 @@ describe('IRC adapter: channels and members', () => {
     await bob.join(chan);
     await b.event((f) => f['notice_type'] === 'group_increase');
     await bob.quit();
-    expect(await b.event((f) => f['notice_type'] === 'group_decrease')).toMatchObject({ sub_type: 'leave', group_id: group, user_id: bobId });
+    expect(await b.event((f) => f['notice_type'] === 'group_decrease')).toMatchObject({
+      sub_type: 'leave',
+      group_id: group,
+      user_id: bobId,
+    });
   });
 
   it('the bot kicked: group_decrease kick_me, and the channel is gone from its groups', async () => {
@@ -233,9 +308,17 @@ describe('IRC adapter: channels and members', () => {
     const e = await b.event((f) => f['message_type'] === 'group');
     const selfId = ((await b.call('get_login_info'))['data'] as { user_id: number }).user_id;
     alice.send(`KICK ${chan} obkicked :bye`);
-    expect(await b.event((f) => f['notice_type'] === 'group_decrease')).toMatchObject({ sub_type: 'kick_me', group_id: e['group_id'], user_id: selfId, operator_id: e['user_id'] });
+    expect(await b.event((f) => f['notice_type'] === 'group_decrease')).toMatchObject({
+      sub_type: 'kick_me',
+      group_id: e['group_id'],
+      user_id: selfId,
+      operator_id: e['user_id'],
+    });
     expect((await b.call('get_group_list'))['data']).toEqual([]);
-    expect(await b.call('send_group_msg', { group_id: e['group_id'], message: 'x' })).toMatchObject({ status: 'failed', message: expect.stringMatching(/not in that channel/) });
+    expect(await b.call('send_group_msg', { group_id: e['group_id'], message: 'x' })).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/not in that channel/),
+    });
   });
 
   it('group list, info and members (operators are admins); kick and ban need op; leave parts', async () => {
@@ -249,28 +332,74 @@ describe('IRC adapter: channels and members', () => {
     alice.say(chan, 'hi');
     const e = await b.event((f) => f['message_type'] === 'group');
     const group = e['group_id'];
-    expect((await b.call('get_group_list'))['data']).toEqual([{ group_id: group, group_name: chan, member_count: 3, max_member_count: 0 }]);
-    expect((await b.call('get_group_info', { group_id: group }))['data']).toMatchObject({ group_name: chan, member_count: 3 });
-    const members = (await b.call('get_group_member_list', { group_id: group }))['data'] as Array<{ nickname: string; role: string; user_id: number }>;
-    expect(Object.fromEntries(members.map((m) => [m.nickname, m.role]))).toEqual({ alice8: 'admin', bob8: 'member', obbot: 'member' });
+    expect((await b.call('get_group_list'))['data']).toEqual([
+      { group_id: group, group_name: chan, member_count: 3, max_member_count: 0 },
+    ]);
+    expect((await b.call('get_group_info', { group_id: group }))['data']).toMatchObject({
+      group_name: chan,
+      member_count: 3,
+    });
+    const members = (await b.call('get_group_member_list', { group_id: group }))['data'] as Array<{
+      nickname: string;
+      role: string;
+      user_id: number;
+    }>;
+    expect(Object.fromEntries(members.map((m) => [m.nickname, m.role]))).toEqual({
+      alice8: 'admin',
+      bob8: 'member',
+      obbot: 'member',
+    });
     const bobId = members.find((m) => m.nickname === 'bob8')!.user_id;
-    expect((await b.call('get_group_member_info', { group_id: group, user_id: bobId }))['data']).toMatchObject({ nickname: 'bob8', role: 'member', group_id: group });
+    expect((await b.call('get_group_member_info', { group_id: group, user_id: bobId }))['data']).toMatchObject({
+      nickname: 'bob8',
+      role: 'member',
+      group_id: group,
+    });
 
-    expect(await b.call('set_group_kick', { group_id: group, user_id: bobId })).toMatchObject({ status: 'failed', message: expect.stringMatching(/operator/) });
-    expect(await b.call('set_group_ban', { group_id: group, user_id: bobId })).toMatchObject({ status: 'failed', message: expect.stringMatching(/operator/) });
+    expect(await b.call('set_group_kick', { group_id: group, user_id: bobId })).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/operator/),
+    });
+    expect(await b.call('set_group_ban', { group_id: group, user_id: bobId })).toMatchObject({
+      status: 'failed',
+      message: expect.stringMatching(/operator/),
+    });
     alice.send(`MODE ${chan} +o obbot`);
     await alice.waitFor((l) => l.command === 'MODE' && l.params[2] === 'obbot');
     const until = Date.now() + 5000;
-    while (((await b.call('get_group_member_info', { group_id: group, user_id: (await b.call('get_login_info'))['data'] && ((await b.call('get_login_info'))['data'] as { user_id: number }).user_id }))['data'] as { role: string }).role !== 'admin') {
+    while (
+      (
+        (
+          await b.call('get_group_member_info', {
+            group_id: group,
+            user_id:
+              (await b.call('get_login_info'))['data'] &&
+              ((await b.call('get_login_info'))['data'] as { user_id: number }).user_id,
+          })
+        )['data'] as { role: string }
+      ).role !== 'admin'
+    ) {
       if (Date.now() > until) throw new Error('the bot never became admin');
       await new Promise((r) => setTimeout(r, 25));
     }
-    expect(await b.call('set_group_ban', { group_id: group, user_id: bobId, duration: 60 })).toMatchObject({ status: 'ok' });
-    expect((await alice.waitFor((l) => l.command === 'MODE' && l.nick === 'obbot')).params.slice(1)).toEqual(['+b', '*!*@127.0.0.1']);
-    expect(await b.call('set_group_ban', { group_id: group, user_id: bobId, duration: 0 })).toMatchObject({ status: 'ok' });
-    expect((await alice.waitFor((l) => l.command === 'MODE' && l.nick === 'obbot')).params.slice(1)).toEqual(['-b', '*!*@127.0.0.1']);
+    expect(await b.call('set_group_ban', { group_id: group, user_id: bobId, duration: 60 })).toMatchObject({
+      status: 'ok',
+    });
+    expect((await alice.waitFor((l) => l.command === 'MODE' && l.nick === 'obbot')).params.slice(1)).toEqual([
+      '+b',
+      '*!*@127.0.0.1',
+    ]);
+    expect(await b.call('set_group_ban', { group_id: group, user_id: bobId, duration: 0 })).toMatchObject({
+      status: 'ok',
+    });
+    expect((await alice.waitFor((l) => l.command === 'MODE' && l.nick === 'obbot')).params.slice(1)).toEqual([
+      '-b',
+      '*!*@127.0.0.1',
+    ]);
     // A ban with a duration is lifted by the bot when it ends.
-    expect(await b.call('set_group_ban', { group_id: group, user_id: bobId, duration: 1 })).toMatchObject({ status: 'ok' });
+    expect(await b.call('set_group_ban', { group_id: group, user_id: bobId, duration: 1 })).toMatchObject({
+      status: 'ok',
+    });
     const banned = await alice.waitFor((l) => l.command === 'MODE' && l.nick === 'obbot');
     expect(banned.params.slice(1)).toEqual(['+b', '*!*@127.0.0.1']);
     const lifted = await alice.waitFor((l) => l.command === 'MODE' && l.nick === 'obbot', 5000);
@@ -297,7 +426,10 @@ describe('IRC adapter: link life', () => {
     expect(login.nickname).toBe('obnick_');
     expect(login.user_id).not.toBe(derivedFor2);
     squatter.say('obnick_', 'who are you');
-    expect(await b.event((f) => f['message_type'] === 'private')).toMatchObject({ self_id: login.user_id, raw_message: 'who are you' });
+    expect(await b.event((f) => f['message_type'] === 'private')).toMatchObject({
+      self_id: login.user_id,
+      raw_message: 'who are you',
+    });
   });
 
   it('server killed: offline and 1503; restarted: reconnect, rejoin, events again; shown in /connections', async () => {
@@ -306,7 +438,12 @@ describe('IRC adapter: link life', () => {
     const chan = freshChannel();
     const b = await bot(undefined, { channels: [chan] }, own);
     await untilOnline(b);
-    expect(b.link()).toMatchObject({ transport: 'upstream', endpoint: `irc://127.0.0.1:${own.port}`, state: 'open', reconnects: 0 });
+    expect(b.link()).toMatchObject({
+      transport: 'upstream',
+      endpoint: `irc://127.0.0.1:${own.port}`,
+      state: 'open',
+      reconnects: 0,
+    });
     const alice = await user('alice9', own);
     await alice.join(chan);
     alice.say(chan, 'before');
@@ -316,7 +453,10 @@ describe('IRC adapter: link life', () => {
     await untilOnline(b, false);
     expect(b.link().state).toBe('connecting');
     const t0 = Date.now();
-    expect(await b.call('send_group_msg', { group_id: before['group_id'], message: 'x' })).toMatchObject({ status: 'failed', retcode: 1503 });
+    expect(await b.call('send_group_msg', { group_id: before['group_id'], message: 'x' })).toMatchObject({
+      status: 'failed',
+      retcode: 1503,
+    });
     expect(await b.call('get_group_list')).toMatchObject({ status: 'failed', retcode: 1503 });
     // Who the bot is does not need the server (Koishi asks on connect).
     expect(await b.call('get_login_info')).toMatchObject({ status: 'ok', data: { nickname: 'obbot' } });
@@ -331,7 +471,11 @@ describe('IRC adapter: link life', () => {
     const names = (await b.call('get_group_list'))['data'] as Array<{ group_id: number }>;
     expect(names.map((g) => g.group_id)).toEqual([before['group_id']]);
     alice2.say(chan, 'after');
-    expect(await b.event((f) => f['message_type'] === 'group')).toMatchObject({ raw_message: 'after', group_id: before['group_id'], user_id: before['user_id'] });
+    expect(await b.event((f) => f['message_type'] === 'group')).toMatchObject({
+      raw_message: 'after',
+      group_id: before['group_id'],
+      user_id: before['user_id'],
+    });
   });
 
   it('a frozen server is noticed by our PING; the link comes back when it thaws', async () => {

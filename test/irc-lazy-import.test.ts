@@ -30,7 +30,10 @@ console.log(JSON.stringify({ before, after: irc() }));
 
 describe('IRC client loaded lazily', () => {
   it('importing the adapters (as the CLI does) loads only the irc config; creating an irc account loads the client', () => {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', SCRIPT], { encoding: 'utf8', timeout: 30_000 });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', SCRIPT], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     const { before, after } = JSON.parse(out.trim().split('\n').at(-1)!) as { before: string[]; after: string[] };
     expect(before.sort()).toEqual(['config.js', 'index.js']);
     expect(after).toEqual(expect.arrayContaining(['adapter.js', 'session.js', 'protocol.js', 'actions.js']));

@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { foldCase, formatCtcp, formatLine, IrcLineError, isChannel, parseCtcp, parseLine, stripFormatting } from '../adapters/irc/protocol.js';
+import {
+  foldCase,
+  formatCtcp,
+  formatLine,
+  IrcLineError,
+  isChannel,
+  parseCtcp,
+  parseLine,
+  stripFormatting,
+} from '../adapters/irc/protocol.js';
 import { SendQueue } from '../adapters/irc/send-queue.js';
 import { splitText, textBudget } from '../adapters/irc/split.js';
 
@@ -8,15 +17,26 @@ const bytes = (s: string) => Buffer.byteLength(s);
 
 describe('IRC lines', () => {
   it('parses tags, prefix, command and params, trailing with spaces and colons', () => {
-    const m = parseLine('@msgid=abc;time=2026-01-01T00:00:00Z;+x=a\\sb\\:c :alice!~al@host.example PRIVMSG #Chan :hi: there :)')!;
+    const m = parseLine(
+      '@msgid=abc;time=2026-01-01T00:00:00Z;+x=a\\sb\\:c :alice!~al@host.example PRIVMSG #Chan :hi: there :)',
+    )!;
     expect(m.tags.get('msgid')).toBe('abc');
     expect(m.tags.get('+x')).toBe('a b;c');
-    expect(m).toMatchObject({ prefix: 'alice!~al@host.example', nick: 'alice', command: 'PRIVMSG', params: ['#Chan', 'hi: there :)'] });
+    expect(m).toMatchObject({
+      prefix: 'alice!~al@host.example',
+      nick: 'alice',
+      command: 'PRIVMSG',
+      params: ['#Chan', 'hi: there :)'],
+    });
   });
 
   it('tolerates lowercase commands, runs of spaces, no prefix, no trailing colon; skips empty lines', () => {
     expect(parseLine('ping  irc.test')).toMatchObject({ prefix: '', command: 'PING', params: ['irc.test'] });
-    expect(parseLine(':irc.test 001 bot :Welcome')).toMatchObject({ nick: 'irc.test', command: '001', params: ['bot', 'Welcome'] });
+    expect(parseLine(':irc.test 001 bot :Welcome')).toMatchObject({
+      nick: 'irc.test',
+      command: '001',
+      params: ['bot', 'Welcome'],
+    });
     expect(parseLine(':nick JOIN #a')).toMatchObject({ nick: 'nick', params: ['#a'] });
     expect(parseLine('')).toBeUndefined();
     expect(parseLine(':only-prefix')).toBeUndefined();
@@ -55,7 +75,11 @@ describe('IRC lines', () => {
   });
 
   it('strips every formatting code, colour digits included, and leaves text alone', () => {
-    expect(stripFormatting('\x02bold\x02 \x0304red\x03 \x0304,12on blue\x0f \x1ditalic\x1d \x1funder\x1f \x16rev\x16 \x11mono\x11 \x1estrike\x1e')).toBe('bold red on blue italic under rev mono strike');
+    expect(
+      stripFormatting(
+        '\x02bold\x02 \x0304red\x03 \x0304,12on blue\x0f \x1ditalic\x1d \x1funder\x1f \x16rev\x16 \x11mono\x11 \x1estrike\x1e',
+      ),
+    ).toBe('bold red on blue italic under rev mono strike');
     expect(stripFormatting('\x04FF0000hex\x04 \x04FF0000,00FF00both\x04')).toBe('hex both');
     // A colour code takes at most two digits: the third is text.
     expect(stripFormatting('\x03123')).toBe('3');
@@ -131,7 +155,12 @@ describe('flood-control queue', () => {
   it('writes the first line at once and the rest one interval apart', () => {
     vi.useFakeTimers();
     const written: Array<[string, number]> = [];
-    const q = new SendQueue({ intervalMs: 500, maxLines: 10, write: (l) => written.push([l, Date.now()]), now: () => Date.now() });
+    const q = new SendQueue({
+      intervalMs: 500,
+      maxLines: 10,
+      write: (l) => written.push([l, Date.now()]),
+      now: () => Date.now(),
+    });
     const t0 = Date.now();
     expect(q.offer(['a', 'b', 'c'])).toBe(true);
     expect(written.map(([l]) => l)).toEqual(['a']);
@@ -141,7 +170,11 @@ describe('flood-control queue', () => {
     vi.advanceTimersByTime(1);
     expect(written.map(([l]) => l)).toEqual(['a', 'b']);
     vi.advanceTimersByTime(500);
-    expect(written.map(([l, t]) => [l, t - t0])).toEqual([['a', 0], ['b', 500], ['c', 1000]]);
+    expect(written.map(([l, t]) => [l, t - t0])).toEqual([
+      ['a', 0],
+      ['b', 500],
+      ['c', 1000],
+    ]);
     // Idle longer than the interval: the next line goes at once again.
     vi.advanceTimersByTime(2000);
     q.offer(['d']);

@@ -45,7 +45,12 @@ function open(options: Partial<SessionOptions> = {}) {
 
 async function registered(options: Partial<SessionOptions> = {}) {
   const s = open(options);
-  s.socket.serve(':irc.test CAP * LS :multi-prefix', ':irc.test 001 bot :Welcome to the network bot!~onebridge@127.0.0.1', ':irc.test 005 bot PREFIX=(qaohv)~&@%+ CHANMODES=beI,k,l,imnst CASEMAPPING=ascii CHANTYPES=#& :are supported', ':irc.test 376 bot :End of MOTD');
+  s.socket.serve(
+    ':irc.test CAP * LS :multi-prefix',
+    ':irc.test 001 bot :Welcome to the network bot!~onebridge@127.0.0.1',
+    ':irc.test 005 bot PREFIX=(qaohv)~&@%+ CHANMODES=beI,k,l,imnst CASEMAPPING=ascii CHANTYPES=#& :are supported',
+    ':irc.test 376 bot :End of MOTD',
+  );
   await flush();
   expect(s.session.registered).toBe(true);
   s.socket.written.length = 0;
@@ -63,14 +68,22 @@ describe('IRC session: registration', () => {
     const seen: string[] = [];
     session.on('registered', (nick) => seen.push(nick));
     await flush(); // writes of one turn leave together (corked until the next tick)
-    expect(socket.written).toEqual(['CAP LS 302', 'PASS :secret pass', 'NICK bot', 'USER onebridge 0 * :onebridge bot']);
+    expect(socket.written).toEqual([
+      'CAP LS 302',
+      'PASS :secret pass',
+      'NICK bot',
+      'USER onebridge 0 * :onebridge bot',
+    ]);
     socket.serve(':irc.test CAP * LS * :away-notify multi-prefix', ':irc.test CAP * LS :userhost-in-names cap-notify');
     await flush();
     expect(socket.written.at(-1)).toBe('CAP REQ :multi-prefix userhost-in-names');
     socket.serve(':irc.test CAP * ACK :multi-prefix userhost-in-names');
     await flush();
     expect(socket.written.at(-1)).toBe('CAP END');
-    socket.serve(':irc.test 001 bot :Welcome to the Internet Relay Network bot!~onebridge@127.0.0.1', ':irc.test 005 bot CASEMAPPING=ascii NICKLEN=9 PREFIX=(ov)@+ :are supported');
+    socket.serve(
+      ':irc.test 001 bot :Welcome to the Internet Relay Network bot!~onebridge@127.0.0.1',
+      ':irc.test 005 bot CASEMAPPING=ascii NICKLEN=9 PREFIX=(ov)@+ :are supported',
+    );
     await flush();
     expect(session.registered).toBe(false); // not before the end of the MOTD: ISUPPORT may continue
     socket.serve(':irc.test 422 bot :MOTD File is missing');
@@ -119,10 +132,17 @@ describe('IRC session: registration', () => {
     expect(socket.written.at(-1)).toBe(`AUTHENTICATE ${Buffer.from('acct\0acct\0pw').toString('base64')}`);
     socket.serve(':irc.test 904 bot :SASL authentication failed');
     await flush();
-    expect(ends).toEqual([{ reason: expect.stringMatching(/SASL authentication failed for account acct.*check sasl/), fatal: true }]);
+    expect(ends).toEqual([
+      { reason: expect.stringMatching(/SASL authentication failed for account acct.*check sasl/), fatal: true },
+    ]);
 
     const ok = open({ sasl: { account: 'acct', password: 'pw' } });
-    ok.socket.serve(':irc.test CAP * LS :sasl', ':irc.test CAP bot ACK :sasl', 'AUTHENTICATE +', ':irc.test 903 bot :SASL successful');
+    ok.socket.serve(
+      ':irc.test CAP * LS :sasl',
+      ':irc.test CAP bot ACK :sasl',
+      'AUTHENTICATE +',
+      ':irc.test 903 bot :SASL successful',
+    );
     await flush();
     expect(ok.socket.written.at(-1)).toBe('CAP END');
   });
@@ -183,7 +203,11 @@ describe('IRC session: channels', () => {
     session.on('quit', (n, cs, r) => events.push(`quit ${n} ${cs.map((c) => c.name).join(',')} ${r}`));
     session.on('nick', (a, b) => events.push(`nick ${a} ${b}`));
     // The JOIN echo repeats our spelling; NAMES gives the channel's own.
-    socket.serve(':bot!~onebridge@10.0.0.1 JOIN :#chan', ':irc.test 353 bot = #Chan :bot @alice +bob ~&carol', ':irc.test 366 bot #Chan :End of NAMES');
+    socket.serve(
+      ':bot!~onebridge@10.0.0.1 JOIN :#chan',
+      ':irc.test 353 bot = #Chan :bot @alice +bob ~&carol',
+      ':irc.test 366 bot #Chan :End of NAMES',
+    );
     await flush();
     const chan = session.channel('#CHAN')!;
     expect(chan.name).toBe('#Chan');
@@ -194,9 +218,22 @@ describe('IRC session: channels', () => {
     await flush();
     expect(modes()).toMatchObject({ bot: 'o', bob: '' });
     expect(session.ownModes('#chan')).toBe('o');
-    socket.serve(':dave!~d@host JOIN #chan', ':bob!b@h NICK :robert', ':robert!b@h PART #chan :later', ':alice!a@h KICK #chan dave :spam', ':carol!c@h QUIT :gone');
+    socket.serve(
+      ':dave!~d@host JOIN #chan',
+      ':bob!b@h NICK :robert',
+      ':robert!b@h PART #chan :later',
+      ':alice!a@h KICK #chan dave :spam',
+      ':carol!c@h QUIT :gone',
+    );
     await flush();
-    expect(events).toEqual(['join #chan bot self', 'join #Chan dave', 'nick bob robert', 'part #Chan robert later', 'kick #Chan dave by alice spam', 'quit carol #Chan gone']);
+    expect(events).toEqual([
+      'join #chan bot self',
+      'join #Chan dave',
+      'nick bob robert',
+      'part #Chan robert later',
+      'kick #Chan dave by alice spam',
+      'quit carol #Chan gone',
+    ]);
     expect(modes()).toEqual({ bot: 'o', alice: 'o' });
     socket.serve(':bot!~onebridge@10.0.0.1 PART #chan');
     await flush();
@@ -207,7 +244,11 @@ describe('IRC session: channels', () => {
     const { socket, session } = await registered();
     socket.serve(':bot!u@h JOIN #c', ':irc.test 353 bot = #c :bot @alice!al@home', ':irc.test 366 bot #c :End');
     await flush();
-    expect(session.channel('#c')!.members.get('alice')).toMatchObject({ nick: 'alice', modes: 'o', userhost: 'al@home' });
+    expect(session.channel('#c')!.members.get('alice')).toMatchObject({
+      nick: 'alice',
+      modes: 'o',
+      userhost: 'al@home',
+    });
     const joined = session.channel('#c')!.members.get('bot')!.joinedAt;
     expect(joined).toBeGreaterThan(0);
     socket.serve(':irc.test 353 bot = #c :@bot alice', ':irc.test 366 bot #c :End');
@@ -220,8 +261,16 @@ describe('IRC session: text', () => {
   it('reports PRIVMSG, NOTICE and CTCP ACTION; answers CTCP VERSION by NOTICE and hides it', async () => {
     const { socket, session } = await registered();
     const texts: unknown[] = [];
-    session.on('text', (t) => texts.push({ kind: t.kind, nick: t.nick, userhost: t.userhost, target: t.target, text: t.text }));
-    socket.serve(':alice!al@h PRIVMSG #c :hello', ':alice!al@h PRIVMSG bot :\x01ACTION waves\x01', ':alice!al@h NOTICE bot :psst', ':alice!al@h PRIVMSG bot :\x01VERSION\x01', ':irc.test NOTICE * :*** Looking up your hostname');
+    session.on('text', (t) =>
+      texts.push({ kind: t.kind, nick: t.nick, userhost: t.userhost, target: t.target, text: t.text }),
+    );
+    socket.serve(
+      ':alice!al@h PRIVMSG #c :hello',
+      ':alice!al@h PRIVMSG bot :\x01ACTION waves\x01',
+      ':alice!al@h NOTICE bot :psst',
+      ':alice!al@h PRIVMSG bot :\x01VERSION\x01',
+      ':irc.test NOTICE * :*** Looking up your hostname',
+    );
     await flush();
     expect(texts).toEqual([
       { kind: 'privmsg', nick: 'alice', userhost: 'al@h', target: '#c', text: 'hello' },

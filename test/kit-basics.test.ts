@@ -1,7 +1,16 @@
 import { createServer, request, type Server } from 'node:http';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BodyError, DeadlineError, readBody, signBody, sleep, verifyBody, withArrayMessage, withDeadline } from '../src/kit/index.js';
+import {
+  BodyError,
+  DeadlineError,
+  readBody,
+  signBody,
+  sleep,
+  verifyBody,
+  withArrayMessage,
+  withDeadline,
+} from '../src/kit/index.js';
 
 describe('withDeadline', () => {
   afterEach(() => void vi.useRealTimers());
@@ -18,7 +27,11 @@ describe('withDeadline', () => {
   it('rejects with ONEBRIDGE_TIMEOUT at the deadline, naming the wait', async () => {
     vi.useFakeTimers();
     const p = withDeadline(new Promise(() => {}), 500, undefined, { what: 'IRC registration' });
-    const seen = expect(p).rejects.toMatchObject({ code: 'ONEBRIDGE_TIMEOUT', what: 'IRC registration', message: 'IRC registration did not finish within 500 ms' });
+    const seen = expect(p).rejects.toMatchObject({
+      code: 'ONEBRIDGE_TIMEOUT',
+      what: 'IRC registration',
+      message: 'IRC registration did not finish within 500 ms',
+    });
     await vi.advanceTimersByTimeAsync(499);
     expect(vi.getTimerCount()).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
@@ -86,11 +99,19 @@ describe('readBody', () => {
 
   function post(port: number, body: Buffer, chunked: boolean): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'POST', headers: chunked ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': body.length } }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          headers: chunked ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': body.length },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
       req.on('error', reject);
       if (chunked) {
         for (let i = 0; i < body.length; i += 1000) req.write(body.subarray(i, i + 1000));
@@ -103,10 +124,17 @@ describe('readBody', () => {
     const port = await serve(4096);
     expect(await post(port, Buffer.from('hello world'), false)).toEqual({ status: 200, text: 'ok 11 hello' });
     expect(await post(port, Buffer.alloc(4096, 'a'), true)).toEqual({ status: 200, text: 'ok 4096 aaaaa' });
-    expect(await post(port, Buffer.alloc(5000, 'b'), false)).toMatchObject({ status: 413, text: 'body of 5000 bytes is over the limit of 4096 (max_body_bytes)' });
-    const chunked = await post(port, Buffer.alloc(5000, 'c'), true).catch((err: Error) => ({ status: -1, text: err.message }));
+    expect(await post(port, Buffer.alloc(5000, 'b'), false)).toMatchObject({
+      status: 413,
+      text: 'body of 5000 bytes is over the limit of 4096 (max_body_bytes)',
+    });
+    const chunked = await post(port, Buffer.alloc(5000, 'c'), true).catch((err: Error) => ({
+      status: -1,
+      text: err.message,
+    }));
     // Counting stops at the first chunk past the limit; the answer may race the rest of the upload.
-    if (chunked.status !== -1) expect(chunked).toMatchObject({ status: 413, text: 'body is over the limit of 4096 bytes (max_body_bytes)' });
+    if (chunked.status !== -1)
+      expect(chunked).toMatchObject({ status: 413, text: 'body is over the limit of 4096 bytes (max_body_bytes)' });
     expect(await post(port, Buffer.alloc(0), false)).toEqual({ status: 200, text: 'ok 0 ' });
   });
 });
@@ -129,7 +157,14 @@ describe('signBody / verifyBody', () => {
 describe('withArrayMessage', () => {
   it('turns a CQ string message into segments and keeps raw_message; leaves others alone', () => {
     const e = { post_type: 'message', message: 'hi [CQ:at,qq=1]' };
-    expect(withArrayMessage(e)).toEqual({ post_type: 'message', message: [{ type: 'text', data: { text: 'hi ' } }, { type: 'at', data: { qq: '1' } }], raw_message: 'hi [CQ:at,qq=1]' });
+    expect(withArrayMessage(e)).toEqual({
+      post_type: 'message',
+      message: [
+        { type: 'text', data: { text: 'hi ' } },
+        { type: 'at', data: { qq: '1' } },
+      ],
+      raw_message: 'hi [CQ:at,qq=1]',
+    });
     const arr = { post_type: 'message', message: [] };
     expect(withArrayMessage(arr)).toBe(arr);
   });

@@ -13,7 +13,10 @@ const logger = getLogger('test-link');
 class Fake {
   destroyed = 0;
   closed = 0;
-  constructor(readonly n: number, readonly attempt: LinkAttempt) {}
+  constructor(
+    readonly n: number,
+    readonly attempt: LinkAttempt,
+  ) {}
   end(error?: Error) {
     this.attempt.lost(error);
   }
@@ -186,7 +189,9 @@ describe('ReconnectingLink over real TCP', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function server(onSocket: (s: Socket) => void): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
+  async function server(
+    onSocket: (s: Socket) => void,
+  ): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
     const sockets = new Set<Socket>();
     const srv = createServer((s) => {
       sockets.add(s);

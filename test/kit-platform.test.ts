@@ -2,9 +2,18 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ActionError, Params, parseText, PlatformMessages, renderText, StableIds, type Message } from '../src/kit/index.js';
+import {
+  ActionError,
+  Params,
+  parseText,
+  PlatformMessages,
+  renderText,
+  StableIds,
+  type Message,
+} from '../src/kit/index.js';
 
-const ircLower = (nick: string) => nick.toLowerCase().replace(/\[/g, '{').replace(/\]/g, '}').replace(/\\/g, '|').replace(/~/g, '^');
+const ircLower = (nick: string) =>
+  nick.toLowerCase().replace(/\[/g, '{').replace(/\]/g, '}').replace(/\\/g, '|').replace(/~/g, '^');
 
 describe('StableIds', () => {
   it('the same name gives the same id in a fresh process (no store), within safe integers', () => {
@@ -13,7 +22,9 @@ describe('StableIds', () => {
     const ids = names.map((n) => here.id(n));
     const kit = resolve(import.meta.dirname, '../dist/src/kit/index.js');
     const script = `import { StableIds } from ${JSON.stringify(kit)}; const s = new StableIds({ namespace: 'irc:test:user' }); process.stdout.write(JSON.stringify(${JSON.stringify(names)}.map((n) => s.id(n))));`;
-    const there = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as number[];
+    const there = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
+    ) as number[];
     expect(there).toEqual(ids);
     for (const id of ids) expect(Number.isSafeInteger(id) && id > 0).toBe(true);
     expect(new Set(ids).size).toBe(names.length);
@@ -43,12 +54,15 @@ describe('StableIds', () => {
 
   it('no two names share an id within a process (property)', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 200 }), (names) => {
-        const ids = new StableIds({ namespace: 'p' });
-        const got = names.map((n) => ids.id(n));
-        expect(new Set(got).size).toBe(names.length);
-        names.forEach((n, i) => expect(ids.name(got[i]!)).toBe(n));
-      }),
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 200 }),
+        (names) => {
+          const ids = new StableIds({ namespace: 'p' });
+          const got = names.map((n) => ids.id(n));
+          expect(new Set(got).size).toBe(names.length);
+          names.forEach((n, i) => expect(ids.name(got[i]!)).toBe(n));
+        },
+      ),
     );
   });
 });
@@ -60,23 +74,43 @@ describe('PlatformMessages', () => {
   it('gives int32 message ids, finds them by platform id, and serves get_msg / delete_msg', async () => {
     const removed: string[] = [];
     const store = new PlatformMessages({ capacity: 10, firstId: 0x7ffffffe });
-    const a = store.record({ platformId: 'msg-a', message_type: 'group', group_id: 5, user_id: 7, sender, message: hello, time: 100 });
+    const a = store.record({
+      platformId: 'msg-a',
+      message_type: 'group',
+      group_id: 5,
+      user_id: 7,
+      sender,
+      message: hello,
+      time: 100,
+    });
     const b = store.record({ message_type: 'private', user_id: 7, to: 1, sender, message: hello });
     const c = store.record({ message_type: 'private', user_id: 7, sender, message: hello });
     expect([a.message_id, b.message_id, c.message_id]).toEqual([0x7ffffffe, 0x7fffffff, 1]);
     expect(store.idOf('msg-a')).toBe(a.message_id);
     const actions = store.actions((m) => void removed.push(m.platformId ?? '?'));
     const got = await actions['get_msg']!(new Params({ message_id: a.message_id }), { selfId: 1, format: 'string' });
-    expect(got).toEqual({ time: 100, message_type: 'group', message_id: a.message_id, real_id: a.message_id, sender, message: 'hello', raw_message: 'hello', group_id: 5 });
+    expect(got).toEqual({
+      time: 100,
+      message_type: 'group',
+      message_id: a.message_id,
+      real_id: a.message_id,
+      sender,
+      message: 'hello',
+      raw_message: 'hello',
+      group_id: 5,
+    });
     await actions['delete_msg']!(new Params({ message_id: a.message_id }), { selfId: 1, format: 'array' });
     expect(removed).toEqual(['msg-a']);
     expect(store.idOf('msg-a')).toBeUndefined();
-    expect(() => actions['get_msg']!(new Params({ message_id: a.message_id }), { selfId: 1, format: 'array' })).toThrow(/not found/);
+    expect(() => actions['get_msg']!(new Params({ message_id: a.message_id }), { selfId: 1, format: 'array' })).toThrow(
+      /not found/,
+    );
   });
 
   it('stays bounded: the least recently used go first', () => {
     const store = new PlatformMessages({ capacity: 3, firstId: 1 });
-    for (let i = 0; i < 10; i++) store.record({ platformId: `p${i}`, message_type: 'private', user_id: 7, sender, message: hello });
+    for (let i = 0; i < 10; i++)
+      store.record({ platformId: `p${i}`, message_type: 'private', user_id: 7, sender, message: hello });
     expect(store.store.size).toBe(3);
     expect(store.idOf('p0')).toBeUndefined();
     expect(store.idOf('p9')).toBe(10);
@@ -84,7 +118,14 @@ describe('PlatformMessages', () => {
 
   it('alias: a second platform id (learned on echo) finds the same message, until it is gone', () => {
     const store = new PlatformMessages({ capacity: 2, firstId: 1 });
-    const a = store.record({ platformId: 'origin-a', message_type: 'group', group_id: 5, user_id: 7, sender, message: hello });
+    const a = store.record({
+      platformId: 'origin-a',
+      message_type: 'group',
+      group_id: 5,
+      user_id: 7,
+      sender,
+      message: hello,
+    });
     store.alias(a.message_id, 'stanza-a');
     expect(store.idOf('stanza-a')).toBe(a.message_id);
     expect(store.idOf('origin-a')).toBe(a.message_id);
@@ -97,25 +138,82 @@ describe('PlatformMessages', () => {
     // Evicted from the store: its aliases find nothing either.
     const b = store.record({ platformId: 'b', message_type: 'private', user_id: 7, sender, message: hello });
     store.alias(b.message_id, 'b2');
-    for (let i = 0; i < 3; i++) store.record({ platformId: `x${i}`, message_type: 'private', user_id: 7, sender, message: hello });
+    for (let i = 0; i < 3; i++)
+      store.record({ platformId: `x${i}`, message_type: 'private', user_id: 7, sender, message: hello });
     expect(store.idOf('b2')).toBeUndefined();
   });
 });
 
 describe('renderText', () => {
   const names: Record<number, string> = { 7: 'alice' };
-  const opts = { nameOf: (id: number) => names[id], quoteOf: (id: number) => (id === 42 ? { name: 'bob', text: 'a rather long message that goes on and on\nover lines' } : undefined), quoteLength: 20 };
+  const opts = {
+    nameOf: (id: number) => names[id],
+    quoteOf: (id: number) =>
+      id === 42 ? { name: 'bob', text: 'a rather long message that goes on and on\nover lines' } : undefined,
+    quoteLength: 20,
+  };
 
   it('falls back sensibly for every segment a text platform cannot show', () => {
-    expect(renderText([{ type: 'at', data: { qq: '7' } }, { type: 'text', data: { text: ' hi' } }], opts)).toBe('@alice hi');
-    expect(renderText([{ type: 'text', data: { text: 'hi' } }, { type: 'at', data: { qq: '9' } }], opts)).toBe('hi @9');
-    expect(renderText([{ type: 'at', data: { qq: 'all' } }, { type: 'text', data: { text: 'news' } }], opts)).toBe('@all news');
-    expect(renderText([{ type: 'text', data: { text: 'look' } }, { type: 'image', data: { file: 'x.png', url: 'https://e.org/x.png' } }, { type: 'text', data: { text: 'nice' } }])).toBe('look https://e.org/x.png nice');
+    expect(
+      renderText(
+        [
+          { type: 'at', data: { qq: '7' } },
+          { type: 'text', data: { text: ' hi' } },
+        ],
+        opts,
+      ),
+    ).toBe('@alice hi');
+    expect(
+      renderText(
+        [
+          { type: 'text', data: { text: 'hi' } },
+          { type: 'at', data: { qq: '9' } },
+        ],
+        opts,
+      ),
+    ).toBe('hi @9');
+    expect(
+      renderText(
+        [
+          { type: 'at', data: { qq: 'all' } },
+          { type: 'text', data: { text: 'news' } },
+        ],
+        opts,
+      ),
+    ).toBe('@all news');
+    expect(
+      renderText([
+        { type: 'text', data: { text: 'look' } },
+        { type: 'image', data: { file: 'x.png', url: 'https://e.org/x.png' } },
+        { type: 'text', data: { text: 'nice' } },
+      ]),
+    ).toBe('look https://e.org/x.png nice');
     expect(renderText([{ type: 'record', data: { file: 'http://e.org/a.amr' } }])).toBe('http://e.org/a.amr');
     expect(renderText([{ type: 'video', data: { file: 'base64://AAAA' } }])).toBe('[video]');
-    expect(renderText([{ type: 'face', data: { id: '14' } }, { type: 'face', data: { id: '999' } }])).toBe(':) [face:999]');
-    expect(renderText([{ type: 'reply', data: { id: '42' } }, { type: 'text', data: { text: 'agreed' } }], opts)).toBe('> bob: a rather long messa…\nagreed');
-    expect(renderText([{ type: 'reply', data: { id: '43' } }, { type: 'text', data: { text: 'agreed' } }], opts)).toBe('agreed');
+    expect(
+      renderText([
+        { type: 'face', data: { id: '14' } },
+        { type: 'face', data: { id: '999' } },
+      ]),
+    ).toBe(':) [face:999]');
+    expect(
+      renderText(
+        [
+          { type: 'reply', data: { id: '42' } },
+          { type: 'text', data: { text: 'agreed' } },
+        ],
+        opts,
+      ),
+    ).toBe('> bob: a rather long messa…\nagreed');
+    expect(
+      renderText(
+        [
+          { type: 'reply', data: { id: '43' } },
+          { type: 'text', data: { text: 'agreed' } },
+        ],
+        opts,
+      ),
+    ).toBe('agreed');
     expect(renderText([{ type: 'share', data: { url: 'https://e.org', title: 'E' } }])).toBe('E https://e.org');
     expect(renderText([{ type: 'location', data: { lat: '1.5', lon: '2' } }])).toBe('geo:1.5,2');
     expect(renderText([{ type: 'dice', data: {} }])).toBe('[dice]');
@@ -123,7 +221,15 @@ describe('renderText', () => {
 
   it('mentions read as the platform wants them', () => {
     const irc = (name: string, where: 'start' | 'inline') => (where === 'start' ? `${name}:` : name);
-    expect(renderText([{ type: 'at', data: { qq: '7' } }, { type: 'text', data: { text: 'hi' } }], { ...opts, mention: irc })).toBe('alice: hi');
+    expect(
+      renderText(
+        [
+          { type: 'at', data: { qq: '7' } },
+          { type: 'text', data: { text: 'hi' } },
+        ],
+        { ...opts, mention: irc },
+      ),
+    ).toBe('alice: hi');
   });
 });
 
@@ -145,7 +251,10 @@ describe('parseText', () => {
   });
 
   it('names with regex characters are taken literally', () => {
-    expect(parseText('[bot]: hi', { selfId: 1, selfNames: ['[bot]'] })).toEqual([{ type: 'at', data: { qq: '1' } }, text('hi')]);
+    expect(parseText('[bot]: hi', { selfId: 1, selfNames: ['[bot]'] })).toEqual([
+      { type: 'at', data: { qq: '1' } },
+      text('hi'),
+    ]);
     expect(parseText('b.t: hi', { selfId: 1, selfNames: ['[bot]'] })).toEqual([text('b.t: hi')]);
   });
 });

@@ -46,8 +46,16 @@ describe('GET /metrics', () => {
     );
     const events = await TestClient.open(`ws://127.0.0.1:${wsPort(a, 0)}/event`);
     const api = await TestClient.open(`ws://127.0.0.1:${wsPort(a, 1)}/api`);
-    cleanups.push(() => events.close(), () => api.close());
-    const say = (body: Record<string, unknown>) => fetch(`${a.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer adm' }, body: JSON.stringify(body) });
+    cleanups.push(
+      () => events.close(),
+      () => api.close(),
+    );
+    const say = (body: Record<string, unknown>) =>
+      fetch(`${a.admin!.url}/sandbox/messages`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer adm' },
+        body: JSON.stringify(body),
+      });
     await say({ user_id: 20001, group_id: 30001, message: 'one' });
     await say({ user_id: 20002, group_id: 30001, message: 'two' });
     await say({ user_id: 20003, message: 'private' });
@@ -76,21 +84,33 @@ describe('GET /metrics', () => {
     expect(sample(text, 'onebridge_actions_total', { action: 'send_group_msg', outcome: 'ok' })).toBe(1);
     expect(sample(text, 'onebridge_actions_total', { action: 'set_group_kick', outcome: 'refused' })).toBe(1);
     expect(sample(text, 'onebridge_actions_total', { action: 'unknown', outcome: 'failed' })).toBe(1);
-    expect(sample(text, 'onebridge_action_duration_seconds_count', { action: 'get_login_info', outcome: 'ok' })).toBe(2);
-    expect(sample(text, 'onebridge_action_duration_seconds_bucket', { action: 'get_login_info', outcome: 'ok', le: '+Inf' })).toBe(2);
+    expect(sample(text, 'onebridge_action_duration_seconds_count', { action: 'get_login_info', outcome: 'ok' })).toBe(
+      2,
+    );
+    expect(
+      sample(text, 'onebridge_action_duration_seconds_bucket', { action: 'get_login_info', outcome: 'ok', le: '+Inf' }),
+    ).toBe(2);
     expect(sample(text, 'onebridge_actions_refused_total', { network: 'network[1]' })).toBe(1);
     expect(sample(text, 'onebridge_reconnects_total', { transport: 'ws-reverse' })).toBeGreaterThanOrEqual(2);
     // Held: the 3 message events (the reverse link has no filter) wait for the framework.
     expect(sample(text, 'onebridge_events_held')).toBe(3);
-    expect(sample(text, 'onebridge_webhook_retries_total', { url: `http://127.0.0.1:${deadPort}/` })).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(text, 'onebridge_webhook_retries_total', { url: `http://127.0.0.1:${deadPort}/` }),
+    ).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'onebridge_webhook_queue', { url: `http://127.0.0.1:${deadPort}/` })).toBeGreaterThanOrEqual(3);
     expect(sample(text, 'onebridge_send_queue', { self_id: '10001' })).toBe(0);
-    expect(sample(text, 'onebridge_process_resident_memory_bytes') ?? sample(text, 'onebridge_nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(
+      sample(text, 'onebridge_process_resident_memory_bytes') ?? sample(text, 'onebridge_nodejs_heap_size_used_bytes'),
+    ).toBeGreaterThan(0);
     expect(text).toContain('# HELP onebridge_events_dropped_total');
   });
 
   it('counts what happens before prom-client is loaded (the app loads it only after ready)', async () => {
-    const metrics = new Metrics({ registry: new ConnectionRegistry(getLogger('test')), accounts: () => [], policies: () => [] });
+    const metrics = new Metrics({
+      registry: new ConnectionRegistry(getLogger('test')),
+      accounts: () => [],
+      policies: () => [],
+    });
     metrics.eventEmitted(10001);
     metrics.eventEmitted(10001);
     metrics.action('get_status', true, 'ok', 2);

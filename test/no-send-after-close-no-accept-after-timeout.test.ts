@@ -17,7 +17,7 @@ describe('no send after close, no accept after timeout', () => {
     const s = server();
     // Seeded jitter, 0-80 ms around the 40 ms deadline, including exactly 40.
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     s.admission = () => new Promise<void>((resolve) => setTimeout(resolve, Math.floor(rand() * 80)));
     const results = await Promise.all(Array.from({ length: 300 }, () => outcome()));
     const opened = results.filter((r) => r.kind === 'open');
@@ -31,5 +31,4 @@ describe('no send after close, no accept after timeout', () => {
     expect(s.admitting).toBe(0);
     expect(probe.app.registry.size).toBe(opened.length);
   });
-
 });

@@ -16,7 +16,11 @@ afterEach(async () => {
 
 /** The outer `npm test` exports npm_config_*: the inner npm must see only what the test passes. */
 function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|registry|userconfig)$/i.test(k)));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|registry|userconfig)$/i.test(k),
+    ),
+  );
 }
 
 /**
@@ -27,8 +31,10 @@ function packageCopy() {
   const t = tempDir();
   cleanups.push(t.cleanup);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  pkg.scripts['build'] = `node -e "const f=require('fs');f.writeFileSync('dist/built','');const t=new Date();f.utimesSync('dist/bin/onebridge.js',t,t)"`;
-  for (const dir of ['src', 'adapters', 'bin', 'config', 'scripts']) cpSync(join(ROOT, dir), join(t.dir, dir), { recursive: true });
+  pkg.scripts['build'] =
+    `node -e "const f=require('fs');f.writeFileSync('dist/built','');const t=new Date();f.utimesSync('dist/bin/onebridge.js',t,t)"`;
+  for (const dir of ['src', 'adapters', 'bin', 'config', 'scripts'])
+    cpSync(join(ROOT, dir), join(t.dir, dir), { recursive: true });
   cpSync(join(ROOT, 'tsconfig.json'), join(t.dir, 'tsconfig.json'));
   cpSync(join(ROOT, 'dist', 'src'), join(t.dir, 'dist', 'src'), { recursive: true });
   cpSync(join(ROOT, 'dist', 'adapters'), join(t.dir, 'dist', 'adapters'), { recursive: true });
@@ -45,14 +51,22 @@ function packageCopy() {
 
 /** `npm start …` until `until` matches its stderr; then its process group is ended. */
 function npmStart(cwd: string, args: string[], until: RegExp): Promise<string> {
-  const child = spawn('npm', ['start', '--silent', ...args], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('npm', ['start', '--silent', ...args], {
+    cwd,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const end = () => {
     if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
   };
   cleanups.push(end);
   return new Promise((resolvePromise, reject) => {
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`npm start did not print ${until} within the bound:\n${err}`)), slow(CLI_BOUND_MS));
+    const timer = setTimeout(
+      () => reject(new Error(`npm start did not print ${until} within the bound:\n${err}`)),
+      slow(CLI_BOUND_MS),
+    );
     const check = () => {
       if (until.test(err)) {
         clearTimeout(timer);
@@ -76,10 +90,17 @@ describe('npm start', () => {
     p.setTime('package.json', 60);
     p.setTime('tsconfig.json', 60);
     // `--log-level debug --log-format json` without `--`: npm takes them as its own config.
-    const err = await npmStart(p.dir, ['--log-level', 'debug', '--log-format', 'json', '--', '-c', 'q.yaml'], /console input ended/);
+    const err = await npmStart(
+      p.dir,
+      ['--log-level', 'debug', '--log-format', 'json', '--', '-c', 'q.yaml'],
+      /console input ended/,
+    );
     expect(err).not.toMatch(/building/);
     expect(existsSync(join(p.dir, 'dist', 'built'))).toBe(false);
-    const lines = err.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string });
+    const lines = err
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; message: string });
     expect(lines[0]!.message).toContain(`with config ${p.dir}/q.yaml`);
     expect(lines.some((l) => l.level === 'debug' && /console input ended/.test(l.message))).toBe(true);
   });

@@ -28,7 +28,19 @@ async function deafDeflateClient(port: number): Promise<Socket> {
   cleanups.push(() => void socket.destroy());
   socket.on('error', () => {});
   await once(socket, 'connect');
-  socket.write(['GET / HTTP/1.1', 'Host: localhost', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Extensions: permessage-deflate', '', ''].join('\r\n'));
+  socket.write(
+    [
+      'GET / HTTP/1.1',
+      'Host: localhost',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Extensions: permessage-deflate',
+      '',
+      '',
+    ].join('\r\n'),
+  );
   const [head] = (await once(socket, 'data')) as [Buffer];
   expect(head.toString()).toMatch(/^HTTP\/1\.1 101 [^]*permessage-deflate/);
   socket.pause();
@@ -36,38 +48,49 @@ async function deafDeflateClient(port: number): Promise<Socket> {
 }
 
 describe('open sockets never prevent exit (compression on)', () => {
-  it('SIGINT with a compressed well-behaved client, two deaf compressed clients and a silent TCP: exit 0 at the grace deadline', { timeout: 10_000 }, async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const cli = new RunningCli(['-c', t.write('c.yaml', CONFIG)], { stdin: 'ignore' });
-    cleanups.push(() => cli.kill());
-    const port = (await cli.ready()).ws[0]!;
+  it(
+    'SIGINT with a compressed well-behaved client, two deaf compressed clients and a silent TCP: exit 0 at the grace deadline',
+    { timeout: 10_000 },
+    async () => {
+      const t = tempDir();
+      cleanups.push(t.cleanup);
+      const cli = new RunningCli(['-c', t.write('c.yaml', CONFIG)], { stdin: 'ignore' });
+      cleanups.push(() => cli.kill());
+      const port = (await cli.ready()).ws[0]!;
 
-    const good = await TestClient.open(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true });
-    cleanups.push(() => good.close());
-    expect(good.ws.extensions).toContain('permessage-deflate');
-    const deaf = [await deafDeflateClient(port), await deafDeflateClient(port)];
-    const silent = connect(port, '127.0.0.1');
-    cleanups.push(() => void silent.destroy());
-    silent.on('error', () => {});
-    await once(silent, 'connect');
-    await until(() => cli.logs.filter((l) => l.message.startsWith('connected #')).length === 3, 3000, 'three connections');
-    // Let compressed heartbeats pile up unread on the deaf clients.
-    await good.nextWhere((f) => f['meta_event_type'] === 'heartbeat');
-    await new Promise((r) => setTimeout(r, 100));
+      const good = await TestClient.open(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true });
+      cleanups.push(() => good.close());
+      expect(good.ws.extensions).toContain('permessage-deflate');
+      const deaf = [await deafDeflateClient(port), await deafDeflateClient(port)];
+      const silent = connect(port, '127.0.0.1');
+      cleanups.push(() => void silent.destroy());
+      silent.on('error', () => {});
+      await once(silent, 'connect');
+      await until(
+        () => cli.logs.filter((l) => l.message.startsWith('connected #')).length === 3,
+        3000,
+        'three connections',
+      );
+      // Let compressed heartbeats pile up unread on the deaf clients.
+      await good.nextWhere((f) => f['meta_event_type'] === 'heartbeat');
+      await new Promise((r) => setTimeout(r, 100));
 
-    const goodCode = once(good.ws, 'close').then(([code]) => code as number);
-    const ended = [...deaf, silent].map((s) => once(s, 'close'));
-    const sentAt = cli.signal('SIGINT');
-    const exit = await cli.exited;
-    expect(exit.code).toBe(0);
-    expect(exit.at - sentAt).toBeGreaterThanOrEqual(GRACE - 100);
-    expect(exit.at - sentAt).toBeLessThan(GRACE + slow(1000));
-    expect(await goodCode).toBe(1001);
-    // Paused sockets only see the end once they read again.
-    for (const s of deaf) s.resume();
-    await Promise.all(ended);
-    expect(cli.stderr).not.toMatch(/uncaught|unhandled|write after end/i);
-    expect(cli.logs.some((l) => /^shutdown complete: closed 3 connections, 2 terminated after \d+ ms$/.test(l.message)), cli.stderr).toBe(true);
-  });
+      const goodCode = once(good.ws, 'close').then(([code]) => code as number);
+      const ended = [...deaf, silent].map((s) => once(s, 'close'));
+      const sentAt = cli.signal('SIGINT');
+      const exit = await cli.exited;
+      expect(exit.code).toBe(0);
+      expect(exit.at - sentAt).toBeGreaterThanOrEqual(GRACE - 100);
+      expect(exit.at - sentAt).toBeLessThan(GRACE + slow(1000));
+      expect(await goodCode).toBe(1001);
+      // Paused sockets only see the end once they read again.
+      for (const s of deaf) s.resume();
+      await Promise.all(ended);
+      expect(cli.stderr).not.toMatch(/uncaught|unhandled|write after end/i);
+      expect(
+        cli.logs.some((l) => /^shutdown complete: closed 3 connections, 2 terminated after \d+ ms$/.test(l.message)),
+        cli.stderr,
+      ).toBe(true);
+    },
+  );
 });

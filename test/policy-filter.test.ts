@@ -30,12 +30,16 @@ const group = (over: Record<string, unknown> = {}): OneBotEvent => ({
   group_id: 30001,
   user_id: 20001,
   anonymous: null,
-  message: [{ type: 'text', data: { text: '!!ping' } }, { type: 'face', data: { id: '1' } }],
+  message: [
+    { type: 'text', data: { text: '!!ping' } },
+    { type: 'face', data: { id: '1' } },
+  ],
   raw_message: '!!ping[CQ:face,id=1]',
   sender: { user_id: 20001, nickname: 'Alice', sex: 'female' },
   ...over,
 });
-const match = (filter: unknown, event: OneBotEvent, format: 'array' | 'string' = 'array') => compileFilter(filter)(event, format);
+const match = (filter: unknown, event: OneBotEvent, format: 'array' | 'string' = 'array') =>
+  compileFilter(filter)(event, format);
 
 describe('filter language (go-cqhttp semantics)', () => {
   it('plain keys are an implicit .and of equalities, compared as text', () => {
@@ -67,7 +71,10 @@ describe('filter language (go-cqhttp semantics)', () => {
     const f = {
       '.or': [
         { message_type: 'private', user_id: { '.not': { '.in': [11111, 22222] }, '.neq': 44444 } },
-        { message_type: { '.regex': 'group|discuss' }, '.or': [{ group_id: 12345 }, { raw_message: { '.contains': 'ping' } }] },
+        {
+          message_type: { '.regex': 'group|discuss' },
+          '.or': [{ group_id: 12345 }, { raw_message: { '.contains': 'ping' } }],
+        },
       ],
     };
     expect(match(f, group())).toBe(true);
@@ -101,11 +108,20 @@ describe('filter language (go-cqhttp semantics)', () => {
     };
     expect(bad([])).toMatchObject({ path: [], message: expect.stringMatching(/expected a mapping/) });
     expect(bad({ '.or': { a: 1 } })).toMatchObject({ path: ['.or'] });
-    expect(bad({ '.or': [{}, { user_id: { '.regex': '(' } }] })).toMatchObject({ path: ['.or', 1, 'user_id', '.regex'], message: expect.stringMatching(/invalid regular expression/) });
-    expect(bad({ user_id: { '.between': [1, 2] } })).toMatchObject({ path: ['user_id', '.between'], message: expect.stringMatching(/unknown operator/) });
+    expect(bad({ '.or': [{}, { user_id: { '.regex': '(' } }] })).toMatchObject({
+      path: ['.or', 1, 'user_id', '.regex'],
+      message: expect.stringMatching(/invalid regular expression/),
+    });
+    expect(bad({ user_id: { '.between': [1, 2] } })).toMatchObject({
+      path: ['user_id', '.between'],
+      message: expect.stringMatching(/unknown operator/),
+    });
     expect(bad({ group_id: { '.in': { a: 1 } } })).toMatchObject({ path: ['group_id', '.in'] });
     expect(bad({ '.not': [] })).toMatchObject({ path: ['.not'] });
-    expect(bad({ 'message.#.type': 'text' })).toMatchObject({ path: ['message.#.type'], message: expect.stringMatching(/unsupported path syntax/) });
+    expect(bad({ 'message.#.type': 'text' })).toMatchObject({
+      path: ['message.#.type'],
+      message: expect.stringMatching(/unsupported path syntax/),
+    });
   });
 });
 
@@ -113,7 +129,9 @@ describe('filter config', () => {
   it('an inline filter error names the key path inside the filter', () => {
     const err = (() => {
       try {
-        parseTestConfig('network:\n  - type: ws\n    filter: { ".or": [ { user_id: 1 }, { raw_message: { ".regex": "(" } } ] }\n');
+        parseTestConfig(
+          'network:\n  - type: ws\n    filter: { ".or": [ { user_id: 1 }, { raw_message: { ".regex": "(" } } ] }\n',
+        );
       } catch (e) {
         return e as ConfigError;
       }
@@ -138,15 +156,30 @@ describe('filter config', () => {
       }
       throw new Error('parsed');
     };
-    expect(problems('network:\n  - { type: ws, filter_file: bad.json }\n')[0]).toEqual({ path: 'network[0].filter_file', message: expect.stringContaining(`invalid filter in ${join(dir, 'bad.json')} at [".or"][0].user_id[".contains"]: expected a string`) });
-    expect(problems('network:\n  - { type: ws, filter_file: none.json }\n')[0]).toEqual({ path: 'network[0].filter_file', message: expect.stringContaining('no such file') });
-    expect(problems('network:\n  - { type: ws, filter: {}, filter_file: good.json }\n')[0]).toEqual({ path: 'network[0].filter_file', message: 'set either filter (inline) or filter_file, not both' });
+    expect(problems('network:\n  - { type: ws, filter_file: bad.json }\n')[0]).toEqual({
+      path: 'network[0].filter_file',
+      message: expect.stringContaining(
+        `invalid filter in ${join(dir, 'bad.json')} at [".or"][0].user_id[".contains"]: expected a string`,
+      ),
+    });
+    expect(problems('network:\n  - { type: ws, filter_file: none.json }\n')[0]).toEqual({
+      path: 'network[0].filter_file',
+      message: expect.stringContaining('no such file'),
+    });
+    expect(problems('network:\n  - { type: ws, filter: {}, filter_file: good.json }\n')[0]).toEqual({
+      path: 'network[0].filter_file',
+      message: 'set either filter (inline) or filter_file, not both',
+    });
   });
 });
 
 /** A user of the sandbox world says something: a real event through the adapter. */
 async function say(user: number, text: string, groupId?: number): Promise<void> {
-  const res = await fetch(`${app!.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: user, message: text, ...(groupId ? { group_id: groupId } : {}) }) });
+  const res = await fetch(`${app!.admin!.url}/sandbox/messages`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user_id: user, message: text, ...(groupId ? { group_id: groupId } : {}) }),
+  });
   expect(res.status).toBe(200);
 }
 
@@ -183,11 +216,16 @@ describe('filter end to end, on every transport', () => {
     );
     const ws = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 0)}/event`);
     const blocked = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 4)}/event`);
-    cleanups.push(() => ws.close(), () => blocked.close());
+    cleanups.push(
+      () => ws.close(),
+      () => blocked.close(),
+    );
     const sseFrames: Record<string, unknown>[] = [];
     const abort = new AbortController();
     cleanups.push(() => abort.abort());
-    const sse = await fetch(`http://127.0.0.1:${(app.transports[1] as HttpServer).port}/_events`, { signal: abort.signal });
+    const sse = await fetch(`http://127.0.0.1:${(app.transports[1] as HttpServer).port}/_events`, {
+      signal: abort.signal,
+    });
     void (async () => {
       let buf = '';
       try {
@@ -209,9 +247,18 @@ describe('filter end to end, on every transport', () => {
     await say(20002, '!echo hi', 30001); // passes
     await say(20003, 'in private'); // passes
     await say(20001, '!last', 30001); // passes
-    const texts = (frames: Record<string, unknown>[]) => frames.filter((x) => x['post_type'] === 'message').map((x) => x['raw_message']);
+    const texts = (frames: Record<string, unknown>[]) =>
+      frames.filter((x) => x['post_type'] === 'message').map((x) => x['raw_message']);
     const want = ['!echo hi', 'in private', '!last'];
-    await until(() => texts(ws.frames).length >= 3 && texts(sseFrames).length >= 3 && texts(rev.frames).length >= 3 && texts(posted).length >= 3, 5000, 'filtered events');
+    await until(
+      () =>
+        texts(ws.frames).length >= 3 &&
+        texts(sseFrames).length >= 3 &&
+        texts(rev.frames).length >= 3 &&
+        texts(posted).length >= 3,
+      5000,
+      'filtered events',
+    );
     expect(texts(ws.frames)).toEqual(want);
     expect(texts(sseFrames)).toEqual(want);
     expect(texts(rev.frames)).toEqual(want);
@@ -220,7 +267,11 @@ describe('filter end to end, on every transport', () => {
     expect(ws.frames[0]).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'connect' });
     expect(posted[0]).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'enable' });
     // The all-blocking entry: lifecycle and heartbeats, no message.
-    await until(() => blocked.frames.filter((x) => x['meta_event_type'] === 'heartbeat').length >= 2, 3000, 'heartbeats');
+    await until(
+      () => blocked.frames.filter((x) => x['meta_event_type'] === 'heartbeat').length >= 2,
+      3000,
+      'heartbeats',
+    );
     expect(blocked.frames[0]).toMatchObject({ meta_event_type: 'lifecycle' });
     expect(blocked.frames.every((x) => x['post_type'] === 'meta_event')).toBe(true);
     expect(app.policies.get('network[0]')!.counts.filtered).toBe(1);
@@ -238,10 +289,28 @@ describe('filter on the relay adapter', () => {
     const link = await up.connection(0);
     const all = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 0)}/event`);
     const mentions = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 1)}/event`);
-    cleanups.push(() => all.close(), () => mentions.close());
+    cleanups.push(
+      () => all.close(),
+      () => mentions.close(),
+    );
     await all.next();
     await mentions.next();
-    const push = (user: number, message: string) => link.ws.send(JSON.stringify({ time: 1, self_id: 10001, post_type: 'message', message_type: 'private', sub_type: 'friend', message_id: user, user_id: user, message, raw_message: message, font: 0, sender: { user_id: user } }));
+    const push = (user: number, message: string) =>
+      link.ws.send(
+        JSON.stringify({
+          time: 1,
+          self_id: 10001,
+          post_type: 'message',
+          message_type: 'private',
+          sub_type: 'friend',
+          message_id: user,
+          user_id: user,
+          message,
+          raw_message: message,
+          font: 0,
+          sender: { user_id: user },
+        }),
+      );
     push(5, 'from the muted user [CQ:at,qq=10001]');
     push(6, 'plain');
     push(7, 'hey [CQ:at,qq=10001]');

@@ -17,7 +17,9 @@ type Line = { level: 'error' | 'warn' | 'info' | 'debug'; message: string };
 function recordingLogger(): Logger & { lines: Line[] } {
   const lines: Line[] = [];
   const at = (level: Line['level']) => (message: string) => lines.push({ level, message });
-  return { lines, error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } as unknown as Logger & { lines: Line[] };
+  return { lines, error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } as unknown as Logger & {
+    lines: Line[];
+  };
 }
 
 function link(port: number, logger: Logger): ReconnectingLink {
@@ -28,7 +30,13 @@ function link(port: number, logger: Logger): ReconnectingLink {
     protected accept(): void {}
     protected closed(): void {}
   }
-  const l = new Probe({ name: 'probe', logger, reconnect: { initialMs: 5, maxMs: 20 }, handshakeTimeoutMs: 5000, maxPayloadBytes: 1 << 20 });
+  const l = new Probe({
+    name: 'probe',
+    logger,
+    reconnect: { initialMs: 5, maxMs: 20 },
+    handshakeTimeoutMs: 5000,
+    maxPayloadBytes: 1 << 20,
+  });
   cleanups.push(() => l.stop());
   return l;
 }
@@ -42,16 +50,24 @@ describe('reconnecting link: one log line per outage', () => {
     const l = link(port, log);
     l.start();
     await until(() => l.reconnects >= 10, 5000, 'ten failed attempts');
-    expect(loud(log.lines)).toEqual([`warn probe: cannot connect to ws://127.0.0.1:${port}/: ECONNREFUSED; retrying with backoff (up to 20 ms), quietly until it connects or the cause changes`]);
+    expect(loud(log.lines)).toEqual([
+      `warn probe: cannot connect to ws://127.0.0.1:${port}/: ECONNREFUSED; retrying with backoff (up to 20 ms), quietly until it connects or the cause changes`,
+    ]);
     // Every attempt is still there for whoever turns on debug.
-    expect(log.lines.filter((x) => x.level === 'debug' && /retrying in \d+ ms/.test(x.message)).length).toBeGreaterThanOrEqual(10);
+    expect(
+      log.lines.filter((x) => x.level === 'debug' && /retrying in \d+ ms/.test(x.message)).length,
+    ).toBeGreaterThanOrEqual(10);
 
     const f = await Framework.start({ port });
     cleanups.push(() => f.close());
     await until(() => l.state === 'open', 5000, 'connected');
     const connected = loud(log.lines).slice(1);
     expect(connected).toHaveLength(1);
-    expect(connected[0]).toMatch(new RegExp(`^info probe: connected to ws://127\\.0\\.0\\.1:${port}/ \\(after (\\d+) failed attempts over \\d+ (ms|s)\\)$`));
+    expect(connected[0]).toMatch(
+      new RegExp(
+        `^info probe: connected to ws://127\\.0\\.0\\.1:${port}/ \\(after (\\d+) failed attempts over \\d+ (ms|s)\\)$`,
+      ),
+    );
     expect(Number(/after (\d+) failed/.exec(connected[0]!)![1])).toBeGreaterThanOrEqual(10);
   });
 
@@ -74,6 +90,13 @@ describe('reconnecting link: one log line per outage', () => {
   });
 
   it('formats outage durations for people', () => {
-    expect([850, 12_400, 200_000, 180_000, 7_500_000, 7_200_000].map(formatDuration)).toEqual(['850 ms', '12 s', '3 min 20 s', '3 min', '2 h 5 min', '2 h']);
+    expect([850, 12_400, 200_000, 180_000, 7_500_000, 7_200_000].map(formatDuration)).toEqual([
+      '850 ms',
+      '12 s',
+      '3 min 20 s',
+      '3 min',
+      '2 h 5 min',
+      '2 h',
+    ]);
   });
 });

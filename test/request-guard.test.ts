@@ -11,16 +11,30 @@ import { RequestGuard } from '../src/transport/request-guard.js';
 
 function fakeReq(headers: Record<string, string>): IncomingMessage {
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  return { method: 'GET', url: '/x', headers: lower, socket: { remoteAddress: '127.0.0.1', remotePort: 5 } } as unknown as IncomingMessage;
+  return {
+    method: 'GET',
+    url: '/x',
+    headers: lower,
+    socket: { remoteAddress: '127.0.0.1', remotePort: 5 },
+  } as unknown as IncomingMessage;
 }
 
 function logger(): Logger & { lines: string[] } {
   const lines: string[] = [];
-  return { lines, warn: (m: string) => lines.push(m), info: () => {}, debug: () => {}, error: () => {} } as unknown as Logger & { lines: string[] };
+  return {
+    lines,
+    warn: (m: string) => lines.push(m),
+    info: () => {},
+    debug: () => {},
+    error: () => {},
+  } as unknown as Logger & { lines: string[] };
 }
 
 const guard = (host: string, extra: { allowed_origins?: string[]; allowed_hosts?: string[] } = {}, ownPages = false) =>
-  new RequestGuard({ host, allowed_origins: extra.allowed_origins ?? [], allowed_hosts: extra.allowed_hosts ?? [] }, { logger: logger(), ownPages });
+  new RequestGuard(
+    { host, allowed_origins: extra.allowed_origins ?? [], allowed_hosts: extra.allowed_hosts ?? [] },
+    { logger: logger(), ownPages },
+  );
 
 const status = (g: RequestGuard, headers: Record<string, string>) => {
   const v = g.check(fakeReq(headers));
@@ -31,8 +45,29 @@ afterEach(() => vi.useRealTimers());
 
 describe('request guard', () => {
   it('knows loopback names and addresses in every spelling', () => {
-    for (const name of ['localhost', 'LOCALHOST.', 'a.localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]:80', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost:6700']) expect(isLoopbackName(name), name).toBe(true);
-    for (const name of ['0.0.0.0', '::', '10.0.0.1', 'localhost.example.com', 'example.com', '::ffff:10.0.0.1', '128.0.0.1']) expect(isLoopbackName(name), name).toBe(false);
+    for (const name of [
+      'localhost',
+      'LOCALHOST.',
+      'a.localhost',
+      '127.0.0.1',
+      '127.1.2.3',
+      '::1',
+      '[::1]:80',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      'localhost:6700',
+    ])
+      expect(isLoopbackName(name), name).toBe(true);
+    for (const name of [
+      '0.0.0.0',
+      '::',
+      '10.0.0.1',
+      'localhost.example.com',
+      'example.com',
+      '::ffff:10.0.0.1',
+      '128.0.0.1',
+    ])
+      expect(isLoopbackName(name), name).toBe(false);
   });
 
   it('bound beyond loopback: no Host check unless allowed_hosts is set; then addresses and listed names pass', () => {
@@ -62,14 +97,16 @@ describe('request guard', () => {
     expect(status(guard('127.0.0.1', { allowed_origins: ['null'] }), { Origin: 'null' })).toBe(200);
   });
 
-  it('own pages: same origin only on a name that cannot be an attacker\'s', () => {
+  it("own pages: same origin only on a name that cannot be an attacker's", () => {
     const admin = (host: string, allowed_hosts: string[] = []) => guard(host, { allowed_hosts }, true);
     expect(status(admin('0.0.0.0'), { Host: '192.168.1.5:6790', Origin: 'http://192.168.1.5:6790' })).toBe(200);
     // Bound everywhere with no names listed, a DNS name could be a rebinding one.
     expect(status(admin('0.0.0.0'), { Host: 'box.lan:6790', Origin: 'http://box.lan:6790' })).toBe(403);
     expect(status(admin('0.0.0.0', ['box.lan']), { Host: 'box.lan:6790', Origin: 'http://box.lan:6790' })).toBe(200);
     // Behind a TLS proxy that keeps Host: https origin, default port.
-    expect(status(admin('127.0.0.1', ['dash.example']), { Host: 'dash.example', Origin: 'https://dash.example' })).toBe(200);
+    expect(status(admin('127.0.0.1', ['dash.example']), { Host: 'dash.example', Origin: 'https://dash.example' })).toBe(
+      200,
+    );
     // Same-origin from the browser's point of view, but not this listener's page.
     expect(status(guard('127.0.0.1'), { Host: '127.0.0.1:6700', Origin: 'http://127.0.0.1:6700' })).toBe(403);
     expect(status(guard('127.0.0.1'), { Host: '127.0.0.1:6700', 'Sec-Fetch-Site': 'same-origin' })).toBe(403);
@@ -79,11 +116,16 @@ describe('request guard', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const log = logger();
     const counted: string[] = [];
-    const g = new RequestGuard({ host: '127.0.0.1', allowed_origins: [], allowed_hosts: [] }, { logger: log, onRefused: (k) => counted.push(k) });
+    const g = new RequestGuard(
+      { host: '127.0.0.1', allowed_origins: [], allowed_hosts: [] },
+      { logger: log, onRefused: (k) => counted.push(k) },
+    );
     for (let i = 0; i < 50; i++) g.check(fakeReq({ Origin: 'http://evil.example' }));
     g.check(fakeReq({ Host: 'attacker.example' }));
     expect(log.lines).toHaveLength(2);
-    expect(log.lines[0]).toMatch(/^refused GET \/x from 127\.0\.0\.1:5: Origin http:\/\/evil\.example is not allowed; add it to allowed_origins .*\(403\)$/);
+    expect(log.lines[0]).toMatch(
+      /^refused GET \/x from 127\.0\.0\.1:5: Origin http:\/\/evil\.example is not allowed; add it to allowed_origins .*\(403\)$/,
+    );
     expect(log.lines[1]).toMatch(/Host "attacker\.example" is not a name this listener answers to.*\(421\)$/);
     vi.advanceTimersByTime(10_000);
     g.check(fakeReq({ Origin: 'http://evil.example' }));
@@ -107,7 +149,9 @@ describe('security warnings (onebridge check)', () => {
 
   it('none for the defaults, nor for a token-protected listener beyond loopback', () => {
     expect(warnings('network:\n  - type: ws\nadmin: {}\n')).toEqual([]);
-    expect(warnings('network:\n  - { type: ws, host: 0.0.0.0, access_token: t, allowed_origins: ["*"] }\n')).toEqual([]);
+    expect(warnings('network:\n  - { type: ws, host: 0.0.0.0, access_token: t, allowed_origins: ["*"] }\n')).toEqual(
+      [],
+    );
   });
 
   it('names each risky key and the fix', () => {

@@ -11,7 +11,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const CONFIG = (console: string) => `sandbox: { console: ${console} }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: 1000 }\n`;
+const CONFIG = (console: string) =>
+  `sandbox: { console: ${console} }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: 1000 }\n`;
 
 async function getStatus(port: number): Promise<Record<string, unknown>> {
   const c = await TestClient.open(`ws://127.0.0.1:${port}/api`);
@@ -21,7 +22,9 @@ async function getStatus(port: number): Promise<Record<string, unknown>> {
 
 /** Serves a client, then SIGTERM: exit 0, no error line. */
 async function servesThenStops(cli: RunningCli): Promise<void> {
-  const { ws: [port] } = await cli.ready();
+  const {
+    ws: [port],
+  } = await cli.ready();
   expect(await getStatus(port!)).toMatchObject({ status: 'ok' });
   // Still up a moment later: nothing read from stdin has ended it.
   await new Promise((r) => setTimeout(r, 200));
@@ -41,11 +44,15 @@ describe('stdin that cannot be read is never fatal (real CLI)', () => {
       const cli = new RunningCli(['-c', t.write('c.yaml', CONFIG(setting))], { stdin: fd });
       cleanups.push(() => cli.kill());
       await servesThenStops(cli);
-      if (setting === 'true') expect(cli.logs.some((l) => /sandbox console off: cannot read stdin \(EBADF\)/.test(l.message))).toBe(true);
+      if (setting === 'true')
+        expect(cli.logs.some((l) => /sandbox console off: cannot read stdin \(EBADF\)/.test(l.message))).toBe(true);
     });
   }
 
-  for (const [name, setting] of [['/dev/null (end of input at once)', 'true'], ['/dev/null', 'auto']] as const) {
+  for (const [name, setting] of [
+    ['/dev/null (end of input at once)', 'true'],
+    ['/dev/null', 'auto'],
+  ] as const) {
     it(`stdin ${name}, sandbox.console: ${setting}: serves, exits 0`, async () => {
       const t = tempDir();
       cleanups.push(t.cleanup);
@@ -59,7 +66,9 @@ describe('stdin that cannot be read is never fatal (real CLI)', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const file = t.write('c.yaml', CONFIG('true'));
-    const child = spawn('sh', ['-c', `exec "${process.execPath}" "${CLI}" --log-format json -c "${file}" <&-`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('sh', ['-c', `exec "${process.execPath}" "${CLI}" --log-format json -c "${file}" <&-`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     cleanups.push(() => void child.kill('SIGKILL'));
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -89,7 +98,9 @@ describe('in the background of an interactive terminal (real CLI under a pseudo-
     const file = t.write('c.yaml', CONFIG('auto'));
     const log = `${t.dir}/log`;
     // set -m: a job control shell, as an interactive one; the job gets its own process group.
-    const pty = underPty(`sh -c 'set -m; "${process.execPath}" "${CLI}" --log-format json -c "${file}" 2>"${log}" & echo "job=$!"; wait $!; echo "exit=$?"'`);
+    const pty = underPty(
+      `sh -c 'set -m; "${process.execPath}" "${CLI}" --log-format json -c "${file}" 2>"${log}" & echo "job=$!"; wait $!; echo "exit=$?"'`,
+    );
     await until(() => /job=\d+/.test(pty.screen()), 20_000, 'the job');
     const pid = Number(/job=(\d+)/.exec(pty.screen())![1]);
     const text = () => {
@@ -115,7 +126,9 @@ describe('in the background of an interactive terminal (real CLI under a pseudo-
     cleanups.push(t.cleanup);
     const file = t.write('c.yaml', CONFIG('auto'));
     const log = `${t.dir}/log`;
-    const pty = underPty(`sh -c 'nohup "${process.execPath}" "${CLI}" --log-format json -c "${file}" >"${log}" 2>&1 & echo "job=$!"; wait $!; echo "exit=$?"'`);
+    const pty = underPty(
+      `sh -c 'nohup "${process.execPath}" "${CLI}" --log-format json -c "${file}" >"${log}" 2>&1 & echo "job=$!"; wait $!; echo "exit=$?"'`,
+    );
     await until(() => /job=\d+/.test(pty.screen()), 20_000, 'the job');
     const pid = Number(/job=(\d+)/.exec(pty.screen())![1]);
     const text = () => {
@@ -159,8 +172,10 @@ describe('console mode', () => {
     expect(inForeground(() => '123 (node) x) S 1 123 123 34816 123 4194304')).toBe(true);
     expect(inForeground(() => '123 (node) S 1 123 123 34816 456 4194304')).toBe(false);
     expect(inForeground(() => '123 (node) S 1 123 123 0 -1 4194304')).toBe(false);
-    expect(inForeground(() => {
-      throw new Error('no /proc');
-    })).toBe(true);
+    expect(
+      inForeground(() => {
+        throw new Error('no /proc');
+      }),
+    ).toBe(true);
   });
 });

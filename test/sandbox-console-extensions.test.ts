@@ -20,7 +20,13 @@ function setup() {
   const output = new PassThrough();
   let printed = '';
   output.on('data', (d: Buffer) => (printed += d.toString()));
-  const console = new SandboxConsole(world, { input, output, terminal: false, logger: getLogger('console-test'), onInterrupt: () => {} });
+  const console = new SandboxConsole(world, {
+    input,
+    output,
+    terminal: false,
+    logger: getLogger('console-test'),
+    onInterrupt: () => {},
+  });
   consoles.push(console);
   console.start();
   const messages: WorldMessage[] = [];
@@ -46,7 +52,11 @@ describe('sandbox console: the extensions by hand', () => {
     const { world, type, messages } = setup();
     await type('/forward hello | second line');
     const m = messages.at(-1)!;
-    expect(m).toMatchObject({ from: 20001, group_id: 30001, message: [{ type: 'forward', data: { id: expect.any(String) } }] });
+    expect(m).toMatchObject({
+      from: 20001,
+      group_id: 30001,
+      message: [{ type: 'forward', data: { id: expect.any(String) } }],
+    });
     const nodes = world.forwards.find(String(m.message[0]!.data['id']))!;
     expect(nodes.map((n) => [n.user_id, n.nickname, n.content])).toEqual([
       [20001, 'Alice', [{ type: 'text', data: { text: 'hello' } }]],
@@ -57,7 +67,11 @@ describe('sandbox console: the extensions by hand', () => {
   it('/anon speaks anonymously in the current group; /anon in a private chat is refused', async () => {
     const { type, messages, printed } = setup();
     await type('/anon who am I');
-    expect(messages.at(-1)).toMatchObject({ from: 20001, group_id: 30001, anonymous: { id: expect.any(Number), name: expect.any(String), flag: expect.stringMatching(/^\d+\|/) } });
+    expect(messages.at(-1)).toMatchObject({
+      from: 20001,
+      group_id: 30001,
+      anonymous: { id: expect.any(Number), name: expect.any(String), flag: expect.stringMatching(/^\d+\|/) },
+    });
     await type('/private');
     await type('/anon nope');
     expect(printed()).toContain('! usage: /anon <text>, while in a group');
@@ -66,11 +80,23 @@ describe('sandbox console: the extensions by hand', () => {
   it('/upload and /essence cause group_upload and essence notices; /help lists them', async () => {
     const { type, notices, messages, printed } = setup();
     await type('/upload slides.pdf 4096');
-    expect(notices.at(-1)!.event(10001)).toMatchObject({ notice_type: 'group_upload', group_id: 30001, user_id: 20001, file: { name: 'slides.pdf', size: 4096 } });
+    expect(notices.at(-1)!.event(10001)).toMatchObject({
+      notice_type: 'group_upload',
+      group_id: 30001,
+      user_id: 20001,
+      file: { name: 'slides.pdf', size: 4096 },
+    });
     await type('important');
     await type(`/essence ${messages.at(-1)!.message_id}`);
-    expect(notices.at(-1)!.event(10001)).toMatchObject({ notice_type: 'essence', sub_type: 'add', operator_id: 20001, sender_id: 20001 });
+    expect(notices.at(-1)!.event(10001)).toMatchObject({
+      notice_type: 'essence',
+      sub_type: 'add',
+      operator_id: 20001,
+      sender_id: 20001,
+    });
     await type('/help');
-    expect(printed()).toMatch(/\/anon <text>[\s\S]*\/forward <a> \| <b>[\s\S]*\/upload <name>[\s\S]*\/essence <message_id>/);
+    expect(printed()).toMatch(
+      /\/anon <text>[\s\S]*\/forward <a> \| <b>[\s\S]*\/upload <name>[\s\S]*\/essence <message_id>/,
+    );
   });
 });

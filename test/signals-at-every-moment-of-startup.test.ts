@@ -24,7 +24,8 @@ function catchesSignals(pid: number): boolean {
 async function handlersInstalled(child: ChildProcess): Promise<void> {
   const deadline = Date.now() + slow(20_000);
   while (!catchesSignals(child.pid!)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('onebridge never installed its signal handlers');
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error('onebridge never installed its signal handlers');
     await new Promise((r) => setImmediate(r));
   }
 }
@@ -32,15 +33,27 @@ async function handlersInstalled(child: ChildProcess): Promise<void> {
 describe('signals at every moment of startup (real CLI)', () => {
   // From the moment bin.js has caught the signals (the first thing it does) through module
   // loading, config, listen and ready: every one ends in exit 0 with the summary line.
-  for (const [signal, delayMs] of [['SIGINT', 0], ['SIGINT', 5], ['SIGTERM', 15], ['SIGINT', 30], ['SIGHUP', 60], ['SIGINT', 120], ['SIGINT', 250]] as const) {
+  for (const [signal, delayMs] of [
+    ['SIGINT', 0],
+    ['SIGINT', 5],
+    ['SIGTERM', 15],
+    ['SIGINT', 30],
+    ['SIGHUP', 60],
+    ['SIGINT', 120],
+    ['SIGINT', 250],
+  ] as const) {
     it(`${signal} ${delayMs} ms after the handlers are in: exit 0 with the summary`, async () => {
       const t = tempDir();
       cleanups.push(t.cleanup);
-      const child = spawn(process.execPath, [CLI, '-c', t.write('c.yaml', QUIET_CONFIG())], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, '-c', t.write('c.yaml', QUIET_CONFIG())], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       cleanups.push(() => void child.kill('SIGKILL'));
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('exit', (code, sig) => r([code, sig])));
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+        child.on('exit', (code, sig) => r([code, sig])),
+      );
       await handlersInstalled(child);
       await new Promise((r) => setTimeout(r, delayMs));
       child.kill(signal);
@@ -55,7 +68,13 @@ describe('signals at every moment of startup (real CLI)', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const port = await freePort();
-    const cli = new RunningCli(['-c', t.write('c.yaml', `accounts:\n  - adapter: { type: relay, upstream: { mode: ws, url: "ws://127.0.0.1:${port}/", action_timeout_ms: 60000, reconnect: { initial_ms: 50, max_ms: 100 } } }\nnetwork:\n  - { type: ws, port: 0 }\n`)]);
+    const cli = new RunningCli([
+      '-c',
+      t.write(
+        'c.yaml',
+        `accounts:\n  - adapter: { type: relay, upstream: { mode: ws, url: "ws://127.0.0.1:${port}/", action_timeout_ms: 60000, reconnect: { initial_ms: 50, max_ms: 100 } } }\nnetwork:\n  - { type: ws, port: 0 }\n`,
+      ),
+    ]);
     cleanups.push(() => cli.kill());
     await cli.waitForLog(/cannot connect to/);
     cli.signal('SIGINT');
@@ -71,9 +90,13 @@ describe('signals at every moment of startup (real CLI)', () => {
     const { silentServer } = await import('./support/framework.js');
     const silent = await silentServer();
     cleanups.push(() => silent.close());
-    const child = spawn(process.execPath, [CLI, 'status', '--admin', `http://127.0.0.1:${silent.port}`], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, 'status', '--admin', `http://127.0.0.1:${silent.port}`], {
+      stdio: 'ignore',
+    });
     cleanups.push(() => void child.kill('SIGKILL'));
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('exit', (code, sig) => r([code, sig])));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+      child.on('exit', (code, sig) => r([code, sig])),
+    );
     const deadline = Date.now() + slow(20_000);
     while (silent.sockets.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     child.kill('SIGINT');
@@ -87,7 +110,11 @@ describe('signals caught before a handler is given', () => {
     const got: string[] = [];
     process.emit('SIGHUP', 'SIGHUP');
     process.emit('SIGHUP', 'SIGHUP');
-    const remove = handleShutdownSignals({ onShutdown: (s) => got.push(`shutdown ${s}`), onForce: (s) => got.push(`force ${s}`), repeatWindowMs: 50 });
+    const remove = handleShutdownSignals({
+      onShutdown: (s) => got.push(`shutdown ${s}`),
+      onForce: (s) => got.push(`force ${s}`),
+      repeatWindowMs: 50,
+    });
     cleanups.push(remove);
     expect(got).toEqual(['shutdown SIGHUP']);
     await new Promise((r) => setTimeout(r, 80));

@@ -14,7 +14,9 @@ describe('test slowdown factor (hang guards scale, native x64 is never loosened)
   it('ONEBRIDGE_TEST_SLOWDOWN wins, and a bad value is an error, not a silent default', () => {
     expect(slowdownFrom({ ONEBRIDGE_TEST_SLOWDOWN: '3', RUN_ARM64: '1' }, 'arm64')).toBe(3);
     expect(slowdownFrom({ ONEBRIDGE_TEST_SLOWDOWN: '' }, 'x64')).toBe(1);
-    expect(() => slowdownFrom({ ONEBRIDGE_TEST_SLOWDOWN: 'fast' }, 'x64')).toThrow(/ONEBRIDGE_TEST_SLOWDOWN must be a number >= 1, got 'fast'/);
+    expect(() => slowdownFrom({ ONEBRIDGE_TEST_SLOWDOWN: 'fast' }, 'x64')).toThrow(
+      /ONEBRIDGE_TEST_SLOWDOWN must be a number >= 1, got 'fast'/,
+    );
     expect(() => slowdownFrom({ ONEBRIDGE_TEST_SLOWDOWN: '0.5' }, 'x64')).toThrow(/>= 1/);
   });
 });

@@ -128,7 +128,9 @@ describe('status table', () => {
   it('prints aligned columns, one row per connection, and the count', () => {
     const out = formatTable([conn({}), conn({ id: 12, role: 'api', remote: '[::1]:6' })]).split('\n');
     expect(out[0]).toMatch(/^ID\s+TRANSPORT\s+ROLE\s+ACCOUNT\s+REMOTE\s+ENDPOINT\s+UP\s+STATE\s+IN\s+OUT$/);
-    expect(out[1]).toMatch(/^1\s+ws\s+universal\s+10001\s+127\.0\.0\.1:50000\s+ws:\/\/127\.0\.0\.1:6700\s+1m5s\s+open\s+3\/2\.0K\s+5\/100B$/);
+    expect(out[1]).toMatch(
+      /^1\s+ws\s+universal\s+10001\s+127\.0\.0\.1:50000\s+ws:\/\/127\.0\.0\.1:6700\s+1m5s\s+open\s+3\/2\.0K\s+5\/100B$/,
+    );
     expect(out[2]).toMatch(/^12\s+ws\s+api\s+/);
     expect(out[1]!.indexOf('10001')).toBe(out[2]!.indexOf('10001'));
     expect(out[3]).toBe('2 live connections');
@@ -143,7 +145,16 @@ describe('EventEncoder', () => {
   it('encodes each event once per format and hands every caller the same Buffer', async () => {
     const { EventEncoder } = await import('../src/onebot/encoder.js');
     const enc = new EventEncoder();
-    const event = { time: 1, self_id: 1, post_type: 'message', message: [{ type: 'text', data: { text: 'a[b]' } }, { type: 'face', data: { id: '1' } }], raw_message: 'a&#91;b&#93;[CQ:face,id=1]' };
+    const event = {
+      time: 1,
+      self_id: 1,
+      post_type: 'message',
+      message: [
+        { type: 'text', data: { text: 'a[b]' } },
+        { type: 'face', data: { id: '1' } },
+      ],
+      raw_message: 'a&#91;b&#93;[CQ:face,id=1]',
+    };
     const a1 = enc.encode(event, 'array');
     expect(enc.encode(event, 'array')).toBe(a1);
     const s1 = enc.encode(event, 'string');
@@ -157,7 +168,19 @@ describe('EventEncoder', () => {
 
 describe('status table for reverse links', () => {
   it('adds a LINK column with reconnects, held and dropped when a link is listed', () => {
-    const base = { transport: 'ws-reverse' as const, role: 'universal' as const, endpoint: 'ws://f/ws', remote: 'f:80', self_id: 1, connected_at: new Date().toISOString(), state: 'connecting' as const, frames_in: 0, frames_out: 0, bytes_in: 0, bytes_out: 0 };
+    const base = {
+      transport: 'ws-reverse' as const,
+      role: 'universal' as const,
+      endpoint: 'ws://f/ws',
+      remote: 'f:80',
+      self_id: 1,
+      connected_at: new Date().toISOString(),
+      state: 'connecting' as const,
+      frames_in: 0,
+      frames_out: 0,
+      bytes_in: 0,
+      bytes_out: 0,
+    };
     const out = formatTable([{ ...base, id: 1, reconnects: 3, events_held: 5, events_dropped: 2 }]).split('\n');
     expect(out[0]).toMatch(/\sLINK$/);
     expect(out[1]).toMatch(/\sconnecting\s.*3 reconnects, 5 held, 2 dropped$/);

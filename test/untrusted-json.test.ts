@@ -12,7 +12,15 @@ function depthOf(v: unknown): number {
 // Strings with the characters the scanner must not mistake for structure.
 const tricky = fc.string({ unit: fc.constantFrom('[', ']', '{', '}', '"', '\\', ':', ',', 'a', 'é', '\n') });
 const json = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.integer(), tricky, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(tricky, tie('value'), { maxKeys: 4 })),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    tricky,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(tricky, tie('value'), { maxKeys: 4 }),
+  ),
 })).value;
 
 describe('parseUntrustedJson', () => {
@@ -38,7 +46,8 @@ describe('parseUntrustedJson', () => {
           return;
         }
         expect(got).toMatchObject({ ok: false, reason: 'depth' });
-        if (echo !== undefined && 1 + depthOf(echo) <= max) expect(got).toEqual({ ok: false, reason: 'depth', echo: JSON.parse(JSON.stringify(echo)) as unknown });
+        if (echo !== undefined && 1 + depthOf(echo) <= max)
+          expect(got).toEqual({ ok: false, reason: 'depth', echo: JSON.parse(JSON.stringify(echo)) as unknown });
         else expect(got).not.toHaveProperty('echo');
       }),
       { numRuns: 2000 },
@@ -47,8 +56,15 @@ describe('parseUntrustedJson', () => {
 
   it('reads an escaped "echo" key, and ignores "echo" in nested objects', () => {
     const deep = '['.repeat(100) + ']'.repeat(100);
-    expect(parseUntrustedJson(`{"\\u0065cho":7,"x":${deep}}`, 10, { wantEcho: true })).toEqual({ ok: false, reason: 'depth', echo: 7 });
-    expect(parseUntrustedJson(`{"p":{"echo":7},"x":${deep}}`, 10, { wantEcho: true })).toEqual({ ok: false, reason: 'depth' });
+    expect(parseUntrustedJson(`{"\\u0065cho":7,"x":${deep}}`, 10, { wantEcho: true })).toEqual({
+      ok: false,
+      reason: 'depth',
+      echo: 7,
+    });
+    expect(parseUntrustedJson(`{"p":{"echo":7},"x":${deep}}`, 10, { wantEcho: true })).toEqual({
+      ok: false,
+      reason: 'depth',
+    });
   });
 
   it('scans 1,000,000 levels without recursion and without building them', () => {
@@ -69,7 +85,15 @@ describe('preview and clip', () => {
     let deep: unknown = 0;
     for (let i = 0; i < 100_000; i++) deep = i % 2 ? [deep] : { k: deep };
     const wide = Array.from({ length: 1_000_000 }, (_, i) => i);
-    for (const v of [deep, wide, Object.fromEntries(wide.slice(0, 100_000).map((i) => [`k${i}`, i])), 'x'.repeat(1e6), 10n, Symbol('s'), undefined]) {
+    for (const v of [
+      deep,
+      wide,
+      Object.fromEntries(wide.slice(0, 100_000).map((i) => [`k${i}`, i])),
+      'x'.repeat(1e6),
+      10n,
+      Symbol('s'),
+      undefined,
+    ]) {
       const s = preview(v);
       expect(s.length).toBeLessThanOrEqual(49);
     }

@@ -41,7 +41,18 @@ async function stalled(port: number, path: string): Promise<Socket> {
   cleanups.push(() => socket.destroy());
   socket.on('error', () => {});
   await once(socket, 'connect');
-  socket.write([`GET ${path} HTTP/1.1`, 'Host: localhost', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', '', ''].join('\r\n'));
+  socket.write(
+    [
+      `GET ${path} HTTP/1.1`,
+      'Host: localhost',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version: 13',
+      '',
+      '',
+    ].join('\r\n'),
+  );
   await once(socket, 'data');
   socket.pause();
   return socket;
@@ -57,7 +68,9 @@ describe('slow consumers', () => {
     // Enough to fill the kernel's loopback buffers (several MB) well past the limit.
     const big = 'x'.repeat(256 * 1024);
     for (let i = 0; i < 200; i++) {
-      app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', big, i });
+      app.accounts
+        .get(10001)!
+        .emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', big, i });
       await healthy.nextWhere((f) => f['i'] === i, 5000);
     }
     const seen = healthy.frames.filter((f) => f['notice_type'] === 'big').map((f) => f['i']);
@@ -75,10 +88,16 @@ describe('slow consumers: counting', () => {
     await until(() => app!.registry.size === 1);
     const big = 'z'.repeat(256 * 1024);
     for (let i = 0; i < 300 && !(app.registry.snapshot()[0]!.events_dropped! > 0); i++) {
-      app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', big, i });
+      app.accounts
+        .get(10001)!
+        .emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', big, i });
       await new Promise((r) => setImmediate(r));
     }
-    expect(app.registry.snapshot()[0]).toMatchObject({ role: 'event', state: 'open', events_dropped: expect.any(Number) });
+    expect(app.registry.snapshot()[0]).toMatchObject({
+      role: 'event',
+      state: 'open',
+      events_dropped: expect.any(Number),
+    });
     expect(app.registry.snapshot()[0]!.events_dropped).toBeGreaterThan(0);
   });
 });

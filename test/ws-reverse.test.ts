@@ -25,8 +25,10 @@ async function framework(options?: Parameters<typeof Framework.start>[0]): Promi
   return f;
 }
 
-const entry = (fields: string) => `network:\n  - type: ws-reverse\n    heartbeat_interval_ms: 0\n    reconnect: { initial_ms: 20, max_ms: 100 }\n${fields}`;
-const emit = (n: number) => app!.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'test', n });
+const entry = (fields: string) =>
+  `network:\n  - type: ws-reverse\n    heartbeat_interval_ms: 0\n    reconnect: { initial_ms: 20, max_ms: 100 }\n${fields}`;
+const emit = (n: number) =>
+  app!.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'test', n });
 const reverse = () => app!.registry.list().filter((c) => c.transport === 'ws-reverse');
 
 describe('reverse WS: handshake and roles', () => {
@@ -40,16 +42,33 @@ describe('reverse WS: handshake and roles', () => {
     expect(c.headers['authorization']).toBe('Bearer tok');
     expect(c.headers['user-agent']).toBe(`onebridge/${VERSION} OneBot/11`);
     await f.until(() => c.frames.length >= 1);
-    expect(c.frames[0]).toMatchObject({ post_type: 'meta_event', meta_event_type: 'lifecycle', sub_type: 'connect', self_id: 10001 });
+    expect(c.frames[0]).toMatchObject({
+      post_type: 'meta_event',
+      meta_event_type: 'lifecycle',
+      sub_type: 'connect',
+      self_id: 10001,
+    });
     c.ws.send(JSON.stringify({ action: 'get_login_info', echo: { k: 1 } }));
     await f.until(() => c.frames.find((x) => 'retcode' in x));
-    expect(c.frames.find((x) => 'retcode' in x)).toMatchObject({ status: 'ok', data: { user_id: 10001 }, echo: { k: 1 } });
+    expect(c.frames.find((x) => 'retcode' in x)).toMatchObject({
+      status: 'ok',
+      data: { user_id: 10001 },
+      echo: { k: 1 },
+    });
     c.ws.send('nope');
     await f.until(() => c.frames.find((x) => x['retcode'] === 1400));
     emit(1);
     await f.until(() => c.frames.find((x) => x['notice_type'] === 'test'));
     expect(f.seen).toHaveLength(1);
-    expect(reverse()[0]!.toJSON()).toMatchObject({ transport: 'ws-reverse', role: 'universal', endpoint: f.url(), state: 'open', reconnects: 0, events_held: 0, events_dropped: 0 });
+    expect(reverse()[0]!.toJSON()).toMatchObject({
+      transport: 'ws-reverse',
+      role: 'universal',
+      endpoint: f.url(),
+      state: 'open',
+      reconnects: 0,
+      events_held: 0,
+      events_dropped: 0,
+    });
   });
 
   it('sends no Authorization header without a token', async () => {
@@ -78,7 +97,11 @@ describe('reverse WS: handshake and roles', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(e.frames.some((x) => 'retcode' in x)).toBe(false);
     expect(a.frames.some((x) => 'post_type' in x)).toBe(false);
-    expect(reverse().map((c) => c.role).sort()).toEqual(['api', 'event']);
+    expect(
+      reverse()
+        .map((c) => c.role)
+        .sort(),
+    ).toEqual(['api', 'event']);
   });
 });
 
@@ -103,7 +126,9 @@ describe('reverse WS: framework-shaped servers', () => {
   });
 
   it('Koishi-like: needs X-Client-Role exactly "Universal"', async () => {
-    const f = await framework({ verify: (req) => (req.headers['x-client-role'] === 'Universal' ? true : [400, 'role']) });
+    const f = await framework({
+      verify: (req) => (req.headers['x-client-role'] === 'Universal' ? true : [400, 'role']),
+    });
     app = await startApp(entry(`    url: ${f.url('/onebot')}\n`));
     const c = await f.connection(0);
     await f.until(() => c.frames.length >= 1);
@@ -142,7 +167,9 @@ describe('reverse WS: outages and held events', () => {
 
   it('drops held events older than max_age_ms', async () => {
     const port = await freePort();
-    app = await startApp(entry(`    url: ws://127.0.0.1:${port}/ws\n    buffer: { max_events: 10, max_age_ms: 400 }\n`));
+    app = await startApp(
+      entry(`    url: ws://127.0.0.1:${port}/ws\n    buffer: { max_events: 10, max_age_ms: 400 }\n`),
+    );
     emit(1);
     // Retries come every ≤100 ms: event 2 is delivered well inside its 400 ms.
     await new Promise((r) => setTimeout(r, 500));
@@ -193,7 +220,9 @@ describe('reverse WS: outages and held events', () => {
 
   it('cuts and redials a framework that stops answering pings', async () => {
     const f = await framework({ autoPong: false });
-    app = await startApp(`network:\n  - type: ws-reverse\n    url: ${f.url()}\n    heartbeat_interval_ms: 50\n    reconnect: { initial_ms: 20, max_ms: 50 }\n`);
+    app = await startApp(
+      `network:\n  - type: ws-reverse\n    url: ${f.url()}\n    heartbeat_interval_ms: 50\n    reconnect: { initial_ms: 20, max_ms: 50 }\n`,
+    );
     const first = await f.connection(0);
     expect(await first.closed).toBe(1006);
     await f.connection(1);
@@ -201,7 +230,9 @@ describe('reverse WS: outages and held events', () => {
 
   it('logs an auth refusal and keeps retrying at the max interval', async () => {
     const f = await framework({ verify: () => [403, 'bad token'] });
-    app = await startApp(`network:\n  - type: ws-reverse\n    url: ${f.url()}\n    access_token: wrong\n    heartbeat_interval_ms: 0\n    reconnect: { initial_ms: 20, max_ms: 150 }\n`);
+    app = await startApp(
+      `network:\n  - type: ws-reverse\n    url: ${f.url()}\n    access_token: wrong\n    heartbeat_interval_ms: 0\n    reconnect: { initial_ms: 20, max_ms: 150 }\n`,
+    );
     const t0 = Date.now();
     await until(() => (reverse()[0]!.toJSON().reconnects ?? 0) >= 2, 3000, 'two retries');
     // Each retry after a 403 waits max_ms, not the short initial delay.
@@ -218,7 +249,9 @@ describe('reverse WS: outages and held events', () => {
     (c.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const big = 'x'.repeat(256 * 1024);
     for (let i = 0; i < 200 && f.seen.length < 2; i++) {
-      app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', big, n: i });
+      app.accounts
+        .get(10001)!
+        .emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'big', big, n: i });
       await new Promise((r) => setImmediate(r));
     }
     const second = await f.connection(1, 5000);
@@ -255,7 +288,9 @@ describe('reverse WS: shutdown', () => {
 
   it('while backing off: no further attempt, no timer left', async () => {
     const port = await freePort();
-    app = await startApp(`network:\n  - type: ws-reverse\n    url: ws://127.0.0.1:${port}/\n    reconnect: { initial_ms: 60000, max_ms: 60000 }\n`);
+    app = await startApp(
+      `network:\n  - type: ws-reverse\n    url: ws://127.0.0.1:${port}/\n    reconnect: { initial_ms: 60000, max_ms: 60000 }\n`,
+    );
     // The first attempt is refused at once; then it waits a minute.
     await new Promise((r) => setTimeout(r, 100));
     const summary = await app.stop();
@@ -290,11 +325,23 @@ describe('Backoff (fake timers for the link)', () => {
       protected closed(): void {}
     }
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const link = new Probe({ name: 'probe', logger: getLogger('test'), reconnect: { initialMs: 100, maxMs: 400 }, handshakeTimeoutMs: 5000, maxPayloadBytes: 1 << 20, random: () => 0.5 });
+    const link = new Probe({
+      name: 'probe',
+      logger: getLogger('test'),
+      reconnect: { initialMs: 100, maxMs: 400 },
+      handshakeTimeoutMs: 5000,
+      maxPayloadBytes: 1 << 20,
+      random: () => 0.5,
+    });
     cleanups.push(() => link.stop());
     link.start();
     // Delays with random 0.5: 50, 100, 200, 200 (cap 400 * 0.5).
-    for (const [n, delay] of [[1, 50], [2, 100], [3, 200], [4, 200]] as const) {
+    for (const [n, delay] of [
+      [1, 50],
+      [2, 100],
+      [3, 200],
+      [4, 200],
+    ] as const) {
       // Real I/O decides when the refused attempt closes; setImmediate is not faked.
       const deadline = Date.now() + slow(2000);
       while (link.state !== 'waiting' && Date.now() < deadline) await new Promise((r) => setImmediate(r));
@@ -340,15 +387,23 @@ describe('reverse WS config', () => {
     return [];
   };
   it('requires url, or both split URLs', () => {
-    expect(problems('network:\n  - { type: ws-reverse }\n')).toEqual(['network[0].url: missing; set url (universal), or both api_url and event_url (split)']);
-    expect(problems('network:\n  - { type: ws-reverse, api_url: "ws://a/" }\n')).toEqual(['network[0].url: missing; set url (universal), or both api_url and event_url (split)']);
+    expect(problems('network:\n  - { type: ws-reverse }\n')).toEqual([
+      'network[0].url: missing; set url (universal), or both api_url and event_url (split)',
+    ]);
+    expect(problems('network:\n  - { type: ws-reverse, api_url: "ws://a/" }\n')).toEqual([
+      'network[0].url: missing; set url (universal), or both api_url and event_url (split)',
+    ]);
     expect(problems('network:\n  - { type: ws-reverse, api_url: "ws://a/", event_url: "ws://b/" }\n')).toEqual([]);
   });
   it('names a URL that is not ws:// or wss://', () => {
-    expect(problems('network:\n  - { type: ws-reverse, url: "http://x/" }\n')).toEqual(['network[0].url: expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8080/onebot/v11/ws, got "http://x/"']);
+    expect(problems('network:\n  - { type: ws-reverse, url: "http://x/" }\n')).toEqual([
+      'network[0].url: expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8080/onebot/v11/ws, got "http://x/"',
+    ]);
   });
   it('has the documented defaults', () => {
-    expect(parseTestConfig('network:\n  - { type: ws-reverse, url: "ws://127.0.0.1:8080/onebot/v11/ws" }\n').network[0]).toMatchObject({
+    expect(
+      parseTestConfig('network:\n  - { type: ws-reverse, url: "ws://127.0.0.1:8080/onebot/v11/ws" }\n').network[0],
+    ).toMatchObject({
       access_token: '',
       message_format: 'array',
       heartbeat_interval_ms: 15000,

@@ -29,8 +29,18 @@ describe('forward WebSocket: paths and roles', () => {
   it.each(['/', ''])('universal path %j: lifecycle first, then actions and events', async (path) => {
     app = await startApp(WS());
     const c = await client(path);
-    expect(await c.next()).toMatchObject({ post_type: 'meta_event', meta_event_type: 'lifecycle', sub_type: 'connect', self_id: 10001 });
-    expect(await c.call('get_login_info', {}, 1)).toMatchObject({ status: 'ok', retcode: 0, data: { user_id: 10001, nickname: 'onebridge-bot' }, echo: 1 });
+    expect(await c.next()).toMatchObject({
+      post_type: 'meta_event',
+      meta_event_type: 'lifecycle',
+      sub_type: 'connect',
+      self_id: 10001,
+    });
+    expect(await c.call('get_login_info', {}, 1)).toMatchObject({
+      status: 'ok',
+      retcode: 0,
+      data: { user_id: 10001, nickname: 'onebridge-bot' },
+      echo: 1,
+    });
     app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'test' });
     expect(await c.nextWhere((f) => f['post_type'] === 'notice')).toMatchObject({ notice_type: 'test' });
   });
@@ -38,7 +48,11 @@ describe('forward WebSocket: paths and roles', () => {
   it.each(['/api', '/api/'])('%s serves actions and sends no events, not even lifecycle', async (path) => {
     app = await startApp(WS());
     const c = await client(path);
-    expect(await c.call('get_version_info', {}, 'v')).toMatchObject({ status: 'ok', data: { app_name: 'onebridge', protocol_version: 'v11' }, echo: 'v' });
+    expect(await c.call('get_version_info', {}, 'v')).toMatchObject({
+      status: 'ok',
+      data: { app_name: 'onebridge', protocol_version: 'v11' },
+      echo: 'v',
+    });
     app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'test' });
     // A round trip after the emit: an event sent to this socket would have arrived before the answer.
     await c.call('get_status', {}, 'barrier');
@@ -64,7 +78,11 @@ describe('forward WebSocket: paths and roles', () => {
     const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/onebot/v11/ws`);
     try {
       expect(await c.next()).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'connect' });
-      expect(await c.call('get_login_info', {}, 'who')).toMatchObject({ status: 'ok', data: { user_id: 10001 }, echo: 'who' });
+      expect(await c.call('get_login_info', {}, 'who')).toMatchObject({
+        status: 'ok',
+        data: { user_id: 10001 },
+        echo: 'who',
+      });
       expect(app.registry.snapshot()).toEqual([expect.objectContaining({ role: 'universal' })]);
     } finally {
       await c.close();
@@ -98,7 +116,10 @@ describe('forward WebSocket: access token', () => {
     expect(await handshakeStatus(url, { Authorization: 'Bearer wrong' })).toEqual({ status: 403, opened: false });
     expect(await handshakeStatus(url, { Authorization: 'Token wrong' })).toEqual({ status: 403, opened: false });
     expect(await handshakeStatus(`${url}?access_token=wrong`)).toEqual({ status: 403, opened: false });
-    expect(await handshakeStatus(url, { Authorization: 'Bearer s3cret-and-more' })).toEqual({ status: 403, opened: false });
+    expect(await handshakeStatus(url, { Authorization: 'Bearer s3cret-and-more' })).toEqual({
+      status: 403,
+      opened: false,
+    });
     expect(app.registry.size).toBe(0);
   });
 
@@ -130,7 +151,12 @@ describe('forward WebSocket: actions and bad input', () => {
     expect(ok).toMatchObject({ status: 'ok', retcode: 0 });
     expect(ok['echo']).toEqual(echo);
     const unknown = await c.call('no_such_action', {}, echo);
-    expect(unknown).toMatchObject({ status: 'failed', retcode: 1404, data: null, message: 'unknown action: no_such_action' });
+    expect(unknown).toMatchObject({
+      status: 'failed',
+      retcode: 1404,
+      data: null,
+      message: 'unknown action: no_such_action',
+    });
     expect(unknown['echo']).toEqual(echo);
     c.ws.send(JSON.stringify({ action: 5, echo }));
     const bad = await c.nextWhere((f) => f['retcode'] === 1400);
@@ -164,14 +190,23 @@ describe('forward WebSocket: actions and bad input', () => {
     app = await startApp(WS());
     const c = await client('/api');
     c.ws.send(Buffer.from(JSON.stringify({ action: 'get_status' })), { binary: true });
-    expect(await c.next()).toMatchObject({ retcode: 1400, message: expect.stringContaining('binary frames are not supported') });
+    expect(await c.next()).toMatchObject({
+      retcode: 1400,
+      message: expect.stringContaining('binary frames are not supported'),
+    });
   });
 
   it('names the param in a 1400 for a wrong param type', async () => {
     app = await startApp(WS());
     const c = await client('/api');
-    expect(await c.call('send_private_msg', { user_id: 'alice', message: 'hi' }, 1)).toMatchObject({ retcode: 1400, message: 'param user_id: expected an integer, got "alice"' });
-    expect(await c.call('send_private_msg', { user_id: '20001', message: 'hi' }, 2)).toMatchObject({ retcode: 0, status: 'ok' });
+    expect(await c.call('send_private_msg', { user_id: 'alice', message: 'hi' }, 1)).toMatchObject({
+      retcode: 1400,
+      message: 'param user_id: expected an integer, got "alice"',
+    });
+    expect(await c.call('send_private_msg', { user_id: '20001', message: 'hi' }, 2)).toMatchObject({
+      retcode: 0,
+      status: 'ok',
+    });
   });
 
   it('closes an oversize frame with 1009 and keeps serving other clients', async () => {
@@ -202,7 +237,12 @@ describe('forward WebSocket: events', () => {
     const c = await client('/event');
     await c.next();
     const hb = await c.nextWhere((f) => f['meta_event_type'] === 'heartbeat', 1000);
-    expect(hb).toMatchObject({ post_type: 'meta_event', self_id: 10001, interval: 50, status: { online: true, good: true } });
+    expect(hb).toMatchObject({
+      post_type: 'meta_event',
+      self_id: 10001,
+      interval: 50,
+      status: { online: true, good: true },
+    });
   });
 
   it('sends no heartbeat when the interval is 0', async () => {
@@ -214,7 +254,9 @@ describe('forward WebSocket: events', () => {
   });
 
   it('delivers a sandbox message in the connection point format', async () => {
-    app = await startApp('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, message_format: string }\nadmin: { port: 0 }\n');
+    app = await startApp(
+      'network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, message_format: string }\nadmin: { port: 0 }\n',
+    );
     const arr = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 0)}/event`);
     const str = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 1)}/event`);
     clients.push(arr, str);
@@ -224,7 +266,14 @@ describe('forward WebSocket: events', () => {
     expect(res).toBeGreaterThan(0);
     const a = await arr.next();
     const s = await str.next();
-    expect(a).toMatchObject({ post_type: 'message', message_type: 'group', group_id: 30001, user_id: 20001, message_id: res, raw_message: 'hi [CQ:face,id=14] &amp;&#91;x&#93;' });
+    expect(a).toMatchObject({
+      post_type: 'message',
+      message_type: 'group',
+      group_id: 30001,
+      user_id: 20001,
+      message_id: res,
+      raw_message: 'hi [CQ:face,id=14] &amp;&#91;x&#93;',
+    });
     expect(a['message']).toEqual([
       { type: 'text', data: { text: 'hi ' } },
       { type: 'face', data: { id: '14' } },
@@ -256,7 +305,15 @@ describe('forward WebSocket: registry', () => {
     await until(() => app!.registry.size === 2);
     const [cu, ca] = app.registry.snapshot();
     const port = wsPort(app);
-    expect(cu).toMatchObject({ transport: 'ws', role: 'universal', self_id: 10001, endpoint: `ws://127.0.0.1:${port}`, state: 'open', frames_in: 0, frames_out: 1 });
+    expect(cu).toMatchObject({
+      transport: 'ws',
+      role: 'universal',
+      self_id: 10001,
+      endpoint: `ws://127.0.0.1:${port}`,
+      state: 'open',
+      frames_in: 0,
+      frames_out: 1,
+    });
     expect(ca).toMatchObject({ transport: 'ws', role: 'api', frames_in: 1, frames_out: 1 });
     expect(cu!.remote).toBe(`127.0.0.1:${(u.ws as unknown as { _socket: Socket })._socket.localPort}`);
     expect(ca!.bytes_in).toBe(JSON.stringify({ action: 'get_status', params: {}, echo: 1 }).length);
@@ -325,7 +382,18 @@ describe('forward WebSocket: shutdown phases (in process)', () => {
 async function muteClient(port: number): Promise<Socket> {
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
-  socket.write(['GET / HTTP/1.1', 'Host: 127.0.0.1', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', '', ''].join('\r\n'));
+  socket.write(
+    [
+      'GET / HTTP/1.1',
+      'Host: 127.0.0.1',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version: 13',
+      '',
+      '',
+    ].join('\r\n'),
+  );
   const [head] = (await once(socket, 'data')) as [Buffer];
   expect(head.toString()).toMatch(/^HTTP\/1\.1 101/);
   socket.pause();

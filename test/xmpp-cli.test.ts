@@ -12,7 +12,10 @@ const ROOM = 'room@conference.localhost';
  * A module-resolution hook for the child: records every `@xmpp/...` import in `file`, so a
  * test sees whether xmpp.js was loaded at all.
  */
-function importTracer(dir: { dir: string; write(name: string, text: string): string }): { env: NodeJS.ProcessEnv; loaded: () => string[] } {
+function importTracer(dir: { dir: string; write(name: string, text: string): string }): {
+  env: NodeJS.ProcessEnv;
+  loaded: () => string[];
+} {
   const trace = join(dir.dir, 'imports.txt');
   const hooks = dir.write(
     'hooks.mjs',
@@ -23,7 +26,10 @@ export async function resolve(specifier, context, next) {
 }
 `,
   );
-  const register = dir.write('register.mjs', `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  const register = dir.write(
+    'register.mjs',
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+  );
   return {
     env: { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import ${pathToFileURL(register).href}`.trim() },
     loaded: () => (existsSync(trace) ? readFileSync(trace, 'utf8').split('\n').filter(Boolean) : []),
@@ -66,8 +72,14 @@ shutdown: { grace_ms: ${grace} }
     const { ws, admin } = await cli.ready();
     await cli.waitForLog(new RegExp(`joined ${ROOM}`), 60_000);
 
-    const body = (await (await fetch(`http://127.0.0.1:${admin}/connections`)).json()) as { connections: Array<Record<string, unknown>> };
-    expect(body.connections.find((x) => x['endpoint'] === server.service)).toMatchObject({ transport: 'upstream', state: 'open', reconnects: 0 });
+    const body = (await (await fetch(`http://127.0.0.1:${admin}/connections`)).json()) as {
+      connections: Array<Record<string, unknown>>;
+    };
+    expect(body.connections.find((x) => x['endpoint'] === server.service)).toMatchObject({
+      transport: 'upstream',
+      state: 'open',
+      reconnects: 0,
+    });
     const status = await runCli(['status', '--admin', `http://127.0.0.1:${admin}`], { timeoutMs: 60_000 });
     expect(status.code).toBe(0);
     const row = status.stdout.split('\n').find((l) => l.includes(server.service));
@@ -122,13 +134,22 @@ admin: { port: 0 }
 shutdown: { grace_ms: 2000 }
 `,
     );
-    const links = async (admin: number) => ((await (await fetch(`http://127.0.0.1:${admin}/connections`)).json()) as { connections: Array<Record<string, unknown>> }).connections;
+    const links = async (admin: number) =>
+      (
+        (await (await fetch(`http://127.0.0.1:${admin}/connections`)).json()) as {
+          connections: Array<Record<string, unknown>>;
+        }
+      ).connections;
 
     const trusted = new RunningCli(['-c', file], { env: { NODE_EXTRA_CA_CERTS: ca } });
     cleanups.push(() => trusted.kill());
     await trusted.waitForLog(/^ready: /, 60_000);
     const { admin } = await trusted.ready();
-    await trusted.waitUntil(() => (trusted.logs.filter((l) => /xmpp: connected to/.test(l.message)).length >= 2 ? true : undefined), 60_000, 'both accounts logged in');
+    await trusted.waitUntil(
+      () => (trusted.logs.filter((l) => /xmpp: connected to/.test(l.message)).length >= 2 ? true : undefined),
+      60_000,
+      'both accounts logged in',
+    );
     expect((await links(admin!)).map((c) => [c['endpoint'], c['state']]).sort()).toEqual(
       [
         [server.service, 'open'],
@@ -150,7 +171,16 @@ shutdown: { grace_ms: 2000 }
     await untrusted.waitForLog(/^ready: /, 60_000);
     const second = await untrusted.ready();
     // Both paths say why and how to fix it, and retry at the slowest pace (it cannot pass sooner).
-    await untrusted.waitUntil(() => (untrusted.logs.filter((l) => l.level === 'error' && /TLS certificate is not trusted .*NODE_EXTRA_CA_CERTS/.test(l.message)).length >= 2 ? true : undefined), 60_000, 'two certificate errors');
+    await untrusted.waitUntil(
+      () =>
+        untrusted.logs.filter(
+          (l) => l.level === 'error' && /TLS certificate is not trusted .*NODE_EXTRA_CA_CERTS/.test(l.message),
+        ).length >= 2
+          ? true
+          : undefined,
+      60_000,
+      'two certificate errors',
+    );
     expect((await links(second.admin!)).every((c) => c['state'] === 'connecting')).toBe(true);
     untrusted.signal('SIGINT');
     expect((await untrusted.exited).code).toBe(0);

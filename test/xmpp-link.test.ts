@@ -13,7 +13,8 @@ const GROUP = new StableIds({ namespace: 'xmpp:room' }).id(ROOM);
  * arm64 (~10x slower) on a loaded machine. A healthy run waits milliseconds.
  */
 const WAIT = 15_000;
-const call = (c: TestClient, action: string, params: Record<string, unknown> = {}) => c.call(action, params, undefined, WAIT);
+const call = (c: TestClient, action: string, params: Record<string, unknown> = {}) =>
+  c.call(action, params, undefined, WAIT);
 
 type Frame = Record<string, unknown>;
 
@@ -30,7 +31,11 @@ ${extra}network:
   - { type: ws, port: 0, heartbeat_interval_ms: 0 }
 `;
 
-async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, ms = 30_000, what = 'condition'): Promise<T> {
+async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  ms = 30_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();
@@ -40,8 +45,10 @@ async function eventually<T>(check: () => Promise<T | undefined> | T | undefined
   }
 }
 
-const inRoom = async (c: TestClient) => ((await call(c, 'get_group_list'))['data'] as unknown[]).length > 0 || undefined;
-const online = async (c: TestClient, want: boolean) => (((await call(c, 'get_status'))['data'] as Frame)['online'] === want ? true : undefined);
+const inRoom = async (c: TestClient) =>
+  ((await call(c, 'get_group_list'))['data'] as unknown[]).length > 0 || undefined;
+const online = async (c: TestClient, want: boolean) =>
+  ((await call(c, 'get_status'))['data'] as Frame)['online'] === want ? true : undefined;
 
 // Real servers, kills and restarts: room for emulated arm64 on a loaded machine.
 describe('XMPP link life against a real Prosody', { timeout: 120_000 }, () => {
@@ -69,8 +76,16 @@ describe('XMPP link life against a real Prosody', { timeout: 120_000 }, () => {
     expect(link(app)).toMatchObject({ state: 'open', reconnects: 0 });
     await server.kill();
     await eventually(() => online(c, false), 30_000, 'get_status offline');
-    expect(await call(c, 'send_group_msg', { group_id: GROUP, message: 'anyone?' })).toMatchObject({ status: 'failed', retcode: 1503 });
-    expect(await call(c, 'send_private_msg', { user_id: new StableIds({ namespace: 'xmpp:user' }).id('bot@localhost'), message: 'x' })).toMatchObject({ retcode: 1503 });
+    expect(await call(c, 'send_group_msg', { group_id: GROUP, message: 'anyone?' })).toMatchObject({
+      status: 'failed',
+      retcode: 1503,
+    });
+    expect(
+      await call(c, 'send_private_msg', {
+        user_id: new StableIds({ namespace: 'xmpp:user' }).id('bot@localhost'),
+        message: 'x',
+      }),
+    ).toMatchObject({ retcode: 1503 });
     // What the bot knows still answers while it reconnects (Koishi calls get_login_info on connect).
     expect(await call(c, 'get_login_info')).toMatchObject({ retcode: 0 });
     expect(link(app)?.state).toBe('connecting');
@@ -89,7 +104,12 @@ describe('XMPP link life against a real Prosody', { timeout: 120_000 }, () => {
     expect(ev).toMatchObject({ group_id: GROUP });
     const since = alice.stanzas.length;
     expect(await call(c, 'send_group_msg', { group_id: GROUP, message: 'back' })).toMatchObject({ retcode: 0 });
-    await alice.waitFor((s) => s.attrs['from'] === `${ROOM}/Bot` && bodyOf(s) === 'back', WAIT, 'the bot after its reconnect', since);
+    await alice.waitFor(
+      (s) => s.attrs['from'] === `${ROOM}/Bot` && bodyOf(s) === 'back',
+      WAIT,
+      'the bot after its reconnect',
+      since,
+    );
   });
 
   it('a frozen server is noticed by the ping and left; after a thaw the bot is back', async () => {

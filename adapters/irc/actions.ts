@@ -1,4 +1,12 @@
-import { ActionError, renderText, Retcode, type ActionTable, type Message, type Params, type Sender } from '../../src/kit/index.js';
+import {
+  ActionError,
+  renderText,
+  Retcode,
+  type ActionTable,
+  type Message,
+  type Params,
+  type Sender,
+} from '../../src/kit/index.js';
 import { QUEUE_FULL, roleOf, type IrcState } from './adapter.js';
 import { foldCase } from './protocol.js';
 import type { Channel, IrcSession, Member } from './session.js';
@@ -17,10 +25,15 @@ export function ircActions(state: IrcState): ActionTable {
   const channelFor = (s: IrcSession, groupId: number): Channel => {
     const name = channels.require(groupId);
     const channel = s.channel(name);
-    if (!channel) throw new ActionError(Retcode.FAILED, `group ${groupId} (${name}): the bot is not in that channel; get_group_list lists the channels it is in`);
+    if (!channel)
+      throw new ActionError(
+        Retcode.FAILED,
+        `group ${groupId} (${name}): the bot is not in that channel; get_group_list lists the channels it is in`,
+      );
     return channel;
   };
-  const nickFor = (s: IrcSession, userId: number): string => (userId === state.selfId() ? s.nick : users.require(userId));
+  const nickFor = (s: IrcSession, userId: number): string =>
+    userId === state.selfId() ? s.nick : users.require(userId);
   const memberOf = (s: IrcSession, channel: Channel, userId: number): Member => {
     const member = channel.members.get(s.fold(nickFor(s, userId)));
     if (!member) throw new ActionError(Retcode.FAILED, `user ${userId} is not in ${channel.name}`);
@@ -43,8 +56,13 @@ export function ircActions(state: IrcState): ActionTable {
       },
     });
     const lines = splitText(text, textBudget(target, s.hostmask));
-    if (!lines.length) throw new ActionError(Retcode.BAD_REQUEST, 'param message: nothing to send (IRC cannot send an empty message)');
-    if (!s.say(target, lines)) throw new ActionError(QUEUE_FULL, `flood-control queue full (${s.queue.size} of max_queue ${state.config.max_queue} lines waiting); try again later`);
+    if (!lines.length)
+      throw new ActionError(Retcode.BAD_REQUEST, 'param message: nothing to send (IRC cannot send an empty message)');
+    if (!s.say(target, lines))
+      throw new ActionError(
+        QUEUE_FULL,
+        `flood-control queue full (${s.queue.size} of max_queue ${state.config.max_queue} lines waiting); try again later`,
+      );
     const self: Sender = { user_id: state.selfId(), nickname: s.nick };
     const recorded = messages.record({
       message_type: where.group ? 'group' : 'private',
@@ -68,7 +86,12 @@ export function ircActions(state: IrcState): ActionTable {
     return send(s, nickFor(s, userId), p.message(), { to: userId });
   };
 
-  const groupInfo = (channel: Channel) => ({ group_id: channels.id(channel.name), group_name: channel.name, member_count: channel.members.size, max_member_count: 0 });
+  const groupInfo = (channel: Channel) => ({
+    group_id: channels.id(channel.name),
+    group_name: channel.name,
+    member_count: channel.members.size,
+    max_member_count: 0,
+  });
   const memberInfo = (s: IrcSession, channel: Channel, member: Member) => ({
     group_id: channels.id(channel.name),
     user_id: s.isSelf(member.nick) ? state.selfId() : users.id(member.nick),
@@ -89,7 +112,11 @@ export function ircActions(state: IrcState): ActionTable {
 
   /** Kick and ban need channel operator (or half-op) status; the server has the last word. */
   const requireOp = (s: IrcSession, channel: Channel, what: string) => {
-    if (!/[qaoh]/.test(s.ownModes(channel.name))) throw new ActionError(Retcode.FAILED, `${what} needs channel operator status in ${channel.name}, which the bot does not have`);
+    if (!/[qaoh]/.test(s.ownModes(channel.name)))
+      throw new ActionError(
+        Retcode.FAILED,
+        `${what} needs channel operator status in ${channel.name}, which the bot does not have`,
+      );
   };
   const banMask = (member: Member) => {
     const host = member.userhost.split('@')[1];
@@ -112,7 +139,10 @@ export function ircActions(state: IrcState): ActionTable {
       // Without message_type, user_id wins over group_id, as in go-cqhttp (and the sandbox).
       if (type === 'private' || (type === '' && (p.has('user_id') || !p.has('group_id')))) return sendPrivate(p);
       if (type === 'group' || type === '') return sendGroup(p);
-      throw new ActionError(Retcode.BAD_REQUEST, `param message_type: expected "private" or "group", got ${JSON.stringify(type)}`);
+      throw new ActionError(
+        Retcode.BAD_REQUEST,
+        `param message_type: expected "private" or "group", got ${JSON.stringify(type)}`,
+      );
     },
     can_send_image: () => ({ yes: false }),
     can_send_record: () => ({ yes: false }),
@@ -133,7 +163,8 @@ export function ircActions(state: IrcState): ActionTable {
       const nick = userId === state.selfId() ? state.nick() : users.require(userId);
       return { user_id: userId, nickname: nick, sex: 'unknown', age: 0 };
     },
-    get_friend_list: () => [...state.queries].map(([userId, nick]) => ({ user_id: userId, nickname: nick, remark: '' })),
+    get_friend_list: () =>
+      [...state.queries].map(([userId, nick]) => ({ user_id: userId, nickname: nick, remark: '' })),
     set_group_kick: (p) => {
       const s = state.session();
       const channel = channelFor(s, p.int('group_id'));

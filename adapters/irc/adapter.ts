@@ -110,7 +110,11 @@ export function createIrcAdapter(config: IrcAdapterConfig, ctx: AdapterContext):
     unbanTimers,
     session() {
       const s = link?.current;
-      if (!s?.registered) throw new ActionError(Retcode.UNAVAILABLE, `not connected to ${endpoint} right now (${stopped ? 'stopping' : 'reconnecting'}); try again later`);
+      if (!s?.registered)
+        throw new ActionError(
+          Retcode.UNAVAILABLE,
+          `not connected to ${endpoint} right now (${stopped ? 'stopping' : 'reconnecting'}); try again later`,
+        );
       return s;
     },
     nick: () => (link?.current?.registered ? link.current.nick : config.nick),
@@ -121,7 +125,14 @@ export function createIrcAdapter(config: IrcAdapterConfig, ctx: AdapterContext):
 
   const sender = (nick: string, s: IrcSession, channel?: Channel): Sender => {
     const member = channel?.members.get(s.fold(nick));
-    return { user_id: userId(nick, s), nickname: nick, card: '', sex: 'unknown', age: 0, ...(channel ? { role: roleOf(member?.modes ?? '') } : {}) };
+    return {
+      user_id: userId(nick, s),
+      nickname: nick,
+      card: '',
+      sex: 'unknown',
+      age: 0,
+      ...(channel ? { role: roleOf(member?.modes ?? '') } : {}),
+    };
   };
 
   const onText = (s: IrcSession, t: IncomingText) => {
@@ -138,14 +149,42 @@ export function createIrcAdapter(config: IrcAdapterConfig, ctx: AdapterContext):
     let event: OneBotEvent;
     if (t.channel) {
       const group = groupId(t.channel);
-      const m = messages.record({ platformId, message_type: 'group', group_id: group, user_id: from.user_id, sender: from, message });
-      event = groupMessageEvent(ctx.selfId, { message_id: m.message_id, group_id: group, user_id: from.user_id, message, sender: from, time: m.time });
+      const m = messages.record({
+        platformId,
+        message_type: 'group',
+        group_id: group,
+        user_id: from.user_id,
+        sender: from,
+        message,
+      });
+      event = groupMessageEvent(ctx.selfId, {
+        message_id: m.message_id,
+        group_id: group,
+        user_id: from.user_id,
+        message,
+        sender: from,
+        time: m.time,
+      });
       // Not in OneBot v11's group message, but what a bot needs to name an IRC channel.
       event['group_name'] = t.channel.name;
     } else if (s.isSelf(t.target)) {
       queries.set(from.user_id, t.nick);
-      const m = messages.record({ platformId, message_type: 'private', user_id: from.user_id, to: selfId(), sender: from, message });
-      event = privateMessageEvent(ctx.selfId, { message_id: m.message_id, user_id: from.user_id, message, sender: from, sub_type: 'friend', time: m.time });
+      const m = messages.record({
+        platformId,
+        message_type: 'private',
+        user_id: from.user_id,
+        to: selfId(),
+        sender: from,
+        message,
+      });
+      event = privateMessageEvent(ctx.selfId, {
+        message_id: m.message_id,
+        user_id: from.user_id,
+        message,
+        sender: from,
+        sub_type: 'friend',
+        time: m.time,
+      });
     } else {
       // To a channel we are not in (servers allow it on -n channels): not for us.
       return;
@@ -153,7 +192,13 @@ export function createIrcAdapter(config: IrcAdapterConfig, ctx: AdapterContext):
     ctx.emit(event);
   };
 
-  const notice = (noticeType: 'group_increase' | 'group_decrease', subType: string, group: number, user: number, operator: number): OneBotEvent => ({
+  const notice = (
+    noticeType: 'group_increase' | 'group_decrease',
+    subType: string,
+    group: number,
+    user: number,
+    operator: number,
+  ): OneBotEvent => ({
     time: now(),
     self_id: ctx.selfId,
     post_type: 'notice',
@@ -197,18 +242,27 @@ export function createIrcAdapter(config: IrcAdapterConfig, ctx: AdapterContext):
       queries.delete(id);
       for (const channel of channels) ctx.emit(notice('group_decrease', 'leave', groupId(channel), id, id));
     });
-    s.on('refused', (numeric, params) => logger.warn(`the server refused a command: ${numeric} ${params.slice(1).join(' ')}`));
+    s.on('refused', (numeric, params) =>
+      logger.warn(`the server refused a command: ${numeric} ${params.slice(1).join(' ')}`),
+    );
   };
 
   /** One attempt: TCP (or TLS) within registration_timeout_ms, then registration. */
   const connect = async (attempt: LinkAttempt): Promise<IrcSession> => {
-    const socket: Socket = config.tls ? tlsConnect({ host: config.host, port: config.port, servername: config.host }) : tcpConnect({ host: config.host, port: config.port });
+    const socket: Socket = config.tls
+      ? tlsConnect({ host: config.host, port: config.port, servername: config.host })
+      : tcpConnect({ host: config.host, port: config.port });
     // Chat lines are small and paced by flood control: Nagle would only add latency.
     socket.setNoDelay(true);
     const abort = () => socket.destroy();
     attempt.signal.addEventListener('abort', abort, { once: true });
     try {
-      await withDeadline(once(socket, config.tls ? 'secureConnect' : 'connect'), config.registration_timeout_ms, attempt.signal, { what: `TCP connection to ${endpoint}` });
+      await withDeadline(
+        once(socket, config.tls ? 'secureConnect' : 'connect'),
+        config.registration_timeout_ms,
+        attempt.signal,
+        { what: `TCP connection to ${endpoint}` },
+      );
     } catch (err) {
       socket.destroy();
       attempt.signal.removeEventListener('abort', abort);

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { host, intIn } from '../../src/kit/index.js';
 
 const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/;
-const nickError = 'expected an IRC nick (up to 30 characters: a letter or one of [ ] \\ ` _ ^ { | } first, then also digits and -)';
+const nickError =
+  'expected an IRC nick (up to 30 characters: a letter or one of [ ] \\ ` _ ^ { | } first, then also digits and -)';
 const CHANNEL = /^[#&+!][^\s,\x07]{1,199}( [^\s,]+)?$/;
 
 /**
@@ -40,7 +41,13 @@ export const IrcAdapterConfig = z.strictObject({
     })
     .optional(),
   /** Channels to join, and to join again after a reconnect; `"#name key"` for a keyed channel. */
-  channels: z.array(z.string().regex(CHANNEL, { error: 'expected a channel name like "#onebridge" (optionally followed by a space and its key)' })).default([]),
+  channels: z
+    .array(
+      z.string().regex(CHANNEL, {
+        error: 'expected a channel name like "#onebridge" (optionally followed by a space and its key)',
+      }),
+    )
+    .default([]),
   /** Waits between reconnect attempts: full-jitter exponential backoff from initial_ms up to max_ms. */
   reconnect: z
     .strictObject({

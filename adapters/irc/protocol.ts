@@ -91,7 +91,8 @@ export function formatLine(command: string, ...params: string[]): string {
     if (/[\r\n\0]/.test(p)) throw new IrcLineError(`IRC param ${i + 1} of ${command} contains CR, LF or NUL`);
     const last = i === params.length - 1;
     if (last && (p === '' || p.includes(' ') || p.startsWith(':'))) line += ` :${p}`;
-    else if (!last && (p === '' || p.includes(' ') || p.startsWith(':'))) throw new IrcLineError(`IRC param ${i + 1} of ${command} cannot be empty, contain a space or start with ":"`);
+    else if (!last && (p === '' || p.includes(' ') || p.startsWith(':')))
+      throw new IrcLineError(`IRC param ${i + 1} of ${command} cannot be empty, contain a space or start with ":"`);
     else line += ` ${p}`;
   });
   return line;
@@ -117,7 +118,8 @@ export function foldCase(name: string, mapping: CaseMapping = 'rfc1459'): string
  * more), hex colour (0x04 with six hex digits, optionally `,` and six more), reset (0x0F),
  * monospace (0x11), reverse (0x16), italic (0x1D), strikethrough (0x1E), underline (0x1F).
  */
-const FORMATTING = /\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]/g;
+const FORMATTING =
+  /\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]/g;
 
 /** The text without IRC formatting codes (colours, bold, …): what a bot should read. */
 export function stripFormatting(text: string): string {
@@ -136,7 +138,9 @@ export function parseCtcp(text: string): Ctcp | undefined {
   if (!text.startsWith(CTCP_DELIM)) return undefined;
   const body = text.endsWith(CTCP_DELIM) && text.length > 1 ? text.slice(1, -1) : text.slice(1);
   const sp = body.indexOf(' ');
-  return sp < 0 ? { command: body.toUpperCase(), args: '' } : { command: body.slice(0, sp).toUpperCase(), args: body.slice(sp + 1) };
+  return sp < 0
+    ? { command: body.toUpperCase(), args: '' }
+    : { command: body.slice(0, sp).toUpperCase(), args: body.slice(sp + 1) };
 }
 
 export function formatCtcp(command: string, args = ''): string {

@@ -1,7 +1,16 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Duplex } from 'node:stream';
 import { withDeadline, type Logger } from '../../src/kit/index.js';
-import { foldCase, formatCtcp, formatLine, isChannel, parseCtcp, parseLine, type CaseMapping, type IrcMessage } from './protocol.js';
+import {
+  foldCase,
+  formatCtcp,
+  formatLine,
+  isChannel,
+  parseCtcp,
+  parseLine,
+  type CaseMapping,
+  type IrcMessage,
+} from './protocol.js';
 import { SendQueue } from './send-queue.js';
 
 export interface SessionOptions {
@@ -96,7 +105,22 @@ interface Features {
 const MAX_LINE = 8704;
 
 /** Error numerics that answer a command we sent, reported as `refused`. */
-const REFUSALS = new Set(['401', '403', '404', '405', '441', '442', '461', '471', '473', '474', '475', '477', '481', '482']);
+const REFUSALS = new Set([
+  '401',
+  '403',
+  '404',
+  '405',
+  '441',
+  '442',
+  '461',
+  '471',
+  '473',
+  '474',
+  '475',
+  '477',
+  '481',
+  '482',
+]);
 
 /**
  * One IRC connection's life, from the first byte to the end: registration (CAP, SASL PLAIN,
@@ -115,7 +139,14 @@ export class IrcSession extends EventEmitter<Events> {
   readonly #logger: Logger;
   readonly queue: SendQueue;
   readonly channels = new Map<string, Channel>();
-  readonly features: Features = { caseMapping: 'rfc1459', chanTypes: '#&', prefixModes: 'ov', prefixSymbols: '@+', chanModes: ['b', 'k', 'l', ''], nickLen: 30 };
+  readonly features: Features = {
+    caseMapping: 'rfc1459',
+    chanTypes: '#&',
+    prefixModes: 'ov',
+    prefixSymbols: '@+',
+    chanModes: ['b', 'k', 'l', ''],
+    nickLen: 30,
+  };
   #state: State = 'registering';
   #nick: string;
   #nickAttempt = 0;
@@ -141,16 +172,26 @@ export class IrcSession extends EventEmitter<Events> {
     this.#opts = options;
     this.#logger = options.logger;
     this.#nick = options.nick;
-    this.queue = new SendQueue({ intervalMs: options.sendIntervalMs, maxLines: options.maxQueue, write: (line) => this.#write(line) });
+    this.queue = new SendQueue({
+      intervalMs: options.sendIntervalMs,
+      maxLines: options.maxQueue,
+      write: (line) => this.#write(line),
+    });
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => this.#read(chunk));
-    socket.on('error', (err: Error & { code?: string }) => this.#logger.warn(`IRC socket error: ${err.code ?? err.message}`));
+    socket.on('error', (err: Error & { code?: string }) =>
+      this.#logger.warn(`IRC socket error: ${err.code ?? err.message}`),
+    );
     socket.on('close', () => this.#end('connection closed by the server', false));
     this.#registrationTimer = setTimeout(() => {
       this.#registrationTimer = undefined;
       // Welcomed but no end of MOTD: some servers send none; go on as registered.
       if (this.#welcomed) this.#registered();
-      else this.#end(`no welcome from the server within ${options.registrationTimeoutMs} ms (registration timeout)`, false);
+      else
+        this.#end(
+          `no welcome from the server within ${options.registrationTimeoutMs} ms (registration timeout)`,
+          false,
+        );
     }, options.registrationTimeoutMs);
     const tick = Math.max(50, Math.floor(options.pingIntervalMs / 2));
     this.#keepalive = setInterval(() => this.#checkAlive(), tick);
@@ -274,7 +315,8 @@ export class IrcSession extends EventEmitter<Events> {
   #checkAlive(): void {
     const idle = Date.now() - this.#lastIn;
     const limit = this.#opts.pingIntervalMs;
-    if (idle >= 2 * limit) this.#end(`no answer from the server for ${Math.round(idle / 1000)} s (ping timeout)`, false);
+    if (idle >= 2 * limit)
+      this.#end(`no answer from the server for ${Math.round(idle / 1000)} s (ping timeout)`, false);
     else if (idle >= limit && !this.#pinged) {
       this.#pinged = true;
       this.#write(`PING :onebridge-${Date.now()}`);
@@ -322,7 +364,10 @@ export class IrcSession extends EventEmitter<Events> {
       case '905':
       case '906':
       case '908':
-        return this.#end(`SASL authentication failed for account ${this.#opts.sasl?.account} (${m.command} ${p.at(-1) ?? ''}); check sasl.account and sasl.password`, true);
+        return this.#end(
+          `SASL authentication failed for account ${this.#opts.sasl?.account} (${m.command} ${p.at(-1) ?? ''}); check sasl.account and sasl.password`,
+          true,
+        );
       case '421':
         // A server without CAP: registration goes on without it.
         if (p[1]?.toUpperCase() === 'CAP') this.#capsPending = false;
@@ -383,8 +428,11 @@ export class IrcSession extends EventEmitter<Events> {
       const caps = (p.at(-1) ?? '').split(' ').map((c) => c.split('=')[0]!);
       this.#offered.push(...caps);
       if (more) return;
-      const want = ['multi-prefix', 'userhost-in-names', ...(this.#opts.sasl ? ['sasl'] : [])].filter((c) => this.#offered.includes(c));
-      if (this.#opts.sasl && !want.includes('sasl')) return this.#end('the server does not offer SASL; remove sasl from the config or use password', true);
+      const want = ['multi-prefix', 'userhost-in-names', ...(this.#opts.sasl ? ['sasl'] : [])].filter((c) =>
+        this.#offered.includes(c),
+      );
+      if (this.#opts.sasl && !want.includes('sasl'))
+        return this.#end('the server does not offer SASL; remove sasl from the config or use password', true);
       if (want.length) this.#write(formatLine('CAP', 'REQ', want.join(' ')));
       else this.#capEnd();
     } else if (sub === 'ACK') {
@@ -425,7 +473,9 @@ export class IrcSession extends EventEmitter<Events> {
     clearTimeout(this.#registrationTimer);
     this.#registrationTimer = undefined;
     this.#state = 'registered';
-    this.#logger.info(`registered as ${this.#nick}${this.#nick === this.#opts.nick ? '' : ` (${this.#opts.nick} was taken)`}`);
+    this.#logger.info(
+      `registered as ${this.#nick}${this.#nick === this.#opts.nick ? '' : ` (${this.#opts.nick} was taken)`}`,
+    );
     this.emit('registered', this.#nick);
   }
 
@@ -434,7 +484,8 @@ export class IrcSession extends EventEmitter<Events> {
       const eq = token.indexOf('=');
       const key = (eq < 0 ? token : token.slice(0, eq)).toUpperCase();
       const value = eq < 0 ? '' : token.slice(eq + 1);
-      if (key === 'CASEMAPPING' && (value === 'ascii' || value === 'rfc1459' || value === 'strict-rfc1459')) this.features.caseMapping = value;
+      if (key === 'CASEMAPPING' && (value === 'ascii' || value === 'rfc1459' || value === 'strict-rfc1459'))
+        this.features.caseMapping = value;
       else if (key === 'CHANTYPES' && value) this.features.chanTypes = value;
       else if (key === 'NICKLEN' && Number(value) > 0) this.features.nickLen = Number(value);
       else if (key === 'PREFIX') {
@@ -458,7 +509,10 @@ export class IrcSession extends EventEmitter<Events> {
     this.#nickAttempt++;
     if (this.#nickAttempt > 20) return this.#end(`no free nick after 20 tries (last refused: ${this.#nick})`, false);
     const base = this.#opts.nick;
-    const next = this.#nickAttempt <= 2 ? `${base}${'_'.repeat(this.#nickAttempt)}` : `${base.slice(0, Math.max(1, Math.min(base.length, this.features.nickLen - 4)))}${Math.floor(1000 + Math.random() * 9000)}`;
+    const next =
+      this.#nickAttempt <= 2
+        ? `${base}${'_'.repeat(this.#nickAttempt)}`
+        : `${base.slice(0, Math.max(1, Math.min(base.length, this.features.nickLen - 4)))}${Math.floor(1000 + Math.random() * 9000)}`;
     this.#logger.warn(`nick ${this.#nick} refused (${numeric} ${p.at(-1) ?? ''}); trying ${next}`);
     this.#nick = next;
     this.#write(formatLine('NICK', next));
@@ -563,7 +617,8 @@ export class IrcSession extends EventEmitter<Events> {
       if (!entry) continue;
       let i = 0;
       let modes = '';
-      while (i < entry.length && this.features.prefixSymbols.includes(entry[i]!)) modes += this.features.prefixModes[this.features.prefixSymbols.indexOf(entry[i++]!)];
+      while (i < entry.length && this.features.prefixSymbols.includes(entry[i]!))
+        modes += this.features.prefixModes[this.features.prefixSymbols.indexOf(entry[i++]!)];
       const [nick = '', userhost = ''] = entry.slice(i).split(/!(.*)/s);
       if (!nick) continue;
       const member = this.#member(nick, userhost);
@@ -635,7 +690,16 @@ export class IrcSession extends EventEmitter<Events> {
   }
 
   #ctcpReply(nick: string, command: string, args: string): void {
-    const answer = command === 'VERSION' ? this.#opts.version : command === 'PING' ? args : command === 'TIME' ? new Date().toUTCString() : command === 'CLIENTINFO' ? 'ACTION CLIENTINFO PING TIME VERSION' : undefined;
+    const answer =
+      command === 'VERSION'
+        ? this.#opts.version
+        : command === 'PING'
+          ? args
+          : command === 'TIME'
+            ? new Date().toUTCString()
+            : command === 'CLIENTINFO'
+              ? 'ACTION CLIENTINFO PING TIME VERSION'
+              : undefined;
     // Through the queue: a CTCP flood must not make us flood the server in turn.
     if (answer !== undefined) this.say(nick, [formatCtcp(command, answer)], 'NOTICE');
   }

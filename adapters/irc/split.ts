@@ -6,7 +6,8 @@
 
 const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
 
-const segmenter = typeof Intl.Segmenter === 'function' ? new Intl.Segmenter(undefined, { granularity: 'grapheme' }) : undefined;
+const segmenter =
+  typeof Intl.Segmenter === 'function' ? new Intl.Segmenter(undefined, { granularity: 'grapheme' }) : undefined;
 
 /** Grapheme clusters where the runtime knows them, else code points: never half a character. */
 function units(text: string): string[] {
@@ -25,7 +26,8 @@ function units(text: string): string[] {
  * It does not touch formatting codes or CTCP delimiters.
  */
 export function splitText(text: string, maxBytes: number): string[] {
-  if (!Number.isInteger(maxBytes) || maxBytes < 4) throw new RangeError(`maxBytes must be an integer >= 4, got ${maxBytes}`);
+  if (!Number.isInteger(maxBytes) || maxBytes < 4)
+    throw new RangeError(`maxBytes must be an integer >= 4, got ${maxBytes}`);
   const out: string[] = [];
   for (const line of text.replace(/\0/g, '').split(/\r\n|\r|\n/)) {
     if (!line) continue;

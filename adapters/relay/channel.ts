@@ -21,7 +21,13 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
-const down = (message: string) => ({ status: 'failed' as const, retcode: RelayRetcode.UPSTREAM_DOWN, data: null, message, wording: message });
+const down = (message: string) => ({
+  status: 'failed' as const,
+  retcode: RelayRetcode.UPSTREAM_DOWN,
+  data: null,
+  message,
+  wording: message,
+});
 
 /**
  * The OneBot conversation over the current upstream socket: actions go out with onebridge's
@@ -67,7 +73,10 @@ export class UpstreamChannel {
         this.#onFrame(data.toString());
       } catch (err) {
         // A bug of ours on upstream input: this link goes (and is redialled), not the process.
-        this.#logger.error(`upstream link closed with 1011: internal error handling its frame: ${(err as Error).message}`, { stack: (err as Error).stack });
+        this.#logger.error(
+          `upstream link closed with 1011: internal error handling its frame: ${(err as Error).message}`,
+          { stack: (err as Error).stack },
+        );
         if (ws.readyState === WebSocket.OPEN) ws.close(1011, 'internal error');
       }
     });
@@ -85,7 +94,8 @@ export class UpstreamChannel {
 
   call(req: ActionRequest): Promise<Omit<ActionResponse, 'echo'>> {
     const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) throw new ActionError(RelayRetcode.UPSTREAM_DOWN, `upstream is not connected; ${req.action} was not sent`);
+    if (!ws || ws.readyState !== WebSocket.OPEN)
+      throw new ActionError(RelayRetcode.UPSTREAM_DOWN, `upstream is not connected; ${req.action} was not sent`);
     const echo = `onebridge:${this.#next++}`;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -110,10 +120,18 @@ export class UpstreamChannel {
       // An answer we cannot read still settles its action now, rather than at its timeout.
       const echo = parsed.echo;
       const pending = typeof echo === 'string' ? this.#pending.get(echo) : undefined;
-      this.#logger.warn(`${depthMessage('a frame from upstream', this.#maxJsonDepth)}; ${pending ? `${pending.action} fails with ${RelayRetcode.BAD_UPSTREAM_ANSWER}` : 'ignored'}`);
+      this.#logger.warn(
+        `${depthMessage('a frame from upstream', this.#maxJsonDepth)}; ${pending ? `${pending.action} fails with ${RelayRetcode.BAD_UPSTREAM_ANSWER}` : 'ignored'}`,
+      );
       if (pending) {
         const message = depthMessage(`upstream's answer to ${pending.action}`, this.#maxJsonDepth);
-        this.#settle(echo as string, pending, { status: 'failed', retcode: RelayRetcode.BAD_UPSTREAM_ANSWER, data: null, message, wording: message });
+        this.#settle(echo as string, pending, {
+          status: 'failed',
+          retcode: RelayRetcode.BAD_UPSTREAM_ANSWER,
+          data: null,
+          message,
+          wording: message,
+        });
       }
       return;
     }
@@ -124,7 +142,14 @@ export class UpstreamChannel {
     const pending = typeof echo === 'string' ? this.#pending.get(echo) : undefined;
     if (!pending) return;
     const { echo: _ours, ...res } = frame;
-    this.#settle(echo as string, pending, { status: 'failed', retcode: 0, data: null, message: '', wording: '', ...(res as Partial<ActionResponse>) } as Omit<ActionResponse, 'echo'>);
+    this.#settle(echo as string, pending, {
+      status: 'failed',
+      retcode: 0,
+      data: null,
+      message: '',
+      wording: '',
+      ...(res as Partial<ActionResponse>),
+    } as Omit<ActionResponse, 'echo'>);
   }
 
   #settle(echo: string, pending: Pending, answer: Omit<ActionResponse, 'echo'>): void {
@@ -137,7 +162,8 @@ export class UpstreamChannel {
     if (event.post_type === 'meta_event') {
       // onebridge sends its own lifecycle and heartbeats; upstream's tell us its state.
       const status = event['status'] as { online?: unknown } | undefined;
-      if (event['meta_event_type'] === 'heartbeat' && status && typeof status.online === 'boolean') this.upstreamOnline = status.online;
+      if (event['meta_event_type'] === 'heartbeat' && status && typeof status.online === 'boolean')
+        this.upstreamOnline = status.online;
       return;
     }
     this.#onEvent(withArrayMessage(event));

@@ -13,7 +13,9 @@ const UpstreamWs = z.strictObject({
   mode: z.literal('ws'),
   url: z
     .string({ error: 'expected a ws:// or wss:// URL' })
-    .refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), { error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:3001/' }),
+    .refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
+      error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:3001/',
+    }),
   reconnect: z
     .strictObject({
       initial_ms: intIn(1, 3_600_000, ' (milliseconds)').default(1000),
@@ -40,7 +42,9 @@ const UpstreamHttp = z.strictObject({
   mode: z.literal('http'),
   url: z
     .string({ error: 'expected an http:// or https:// URL' })
-    .refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), { error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:3000/' }),
+    .refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
+      error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:3000/',
+    }),
   /** The receiver for the implementation's HTTP POST events. */
   host: host().default('127.0.0.1'),
   port: port().default(3003),

@@ -1,5 +1,21 @@
 import { createServer, type Server } from 'node:http';
-import { BodyError, depthMessage, listen, parseUntrustedJson, readBody, remoteOf, requestUrl, USER_AGENT, verifyBody, withArrayMessage, type ActionRequest, type ActionResponse, type Logger, type OneBotEvent, type RequestGuard } from '../../src/kit/index.js';
+import {
+  BodyError,
+  depthMessage,
+  listen,
+  parseUntrustedJson,
+  readBody,
+  remoteOf,
+  requestUrl,
+  USER_AGENT,
+  verifyBody,
+  withArrayMessage,
+  type ActionRequest,
+  type ActionResponse,
+  type Logger,
+  type OneBotEvent,
+  type RequestGuard,
+} from '../../src/kit/index.js';
 import { RelayRetcode } from './channel.js';
 
 /** Largest webhook body accepted from the implementation (as the ws modes' frame limit). */
@@ -25,7 +41,13 @@ export interface HttpUpstreamOptions {
 }
 
 type Answer = Omit<ActionResponse, 'echo'>;
-const failure = (retcode: number, message: string): Answer => ({ status: 'failed', retcode, data: null, message, wording: message });
+const failure = (retcode: number, message: string): Answer => ({
+  status: 'failed',
+  retcode,
+  data: null,
+  message,
+  wording: message,
+});
 
 /**
  * The relay's `mode: http`: actions are POSTed to the implementation's HTTP API; events
@@ -57,7 +79,9 @@ export class HttpUpstream {
 
   async start(): Promise<void> {
     await listen(this.#server, this.#o.host, this.#o.port, 'upstream');
-    this.#o.logger.info(`receiving upstream events on http://${this.#o.host}:${this.#o.port}${this.#o.path}; actions go to ${this.#o.url}`);
+    this.#o.logger.info(
+      `receiving upstream events on http://${this.#o.host}:${this.#o.port}${this.#o.path}; actions go to ${this.#o.url}`,
+    );
   }
 
   stop(): void {
@@ -82,15 +106,30 @@ export class HttpUpstream {
         return rest;
       }
       if (!parsed.ok && parsed.reason === 'depth') {
-        this.#o.logger.warn(`${depthMessage(`upstream's answer to ${req.action}`, this.#o.maxJsonDepth)}; it fails with ${RelayRetcode.BAD_UPSTREAM_ANSWER}`);
-        return failure(RelayRetcode.BAD_UPSTREAM_ANSWER, depthMessage(`upstream's answer to ${req.action}`, this.#o.maxJsonDepth));
+        this.#o.logger.warn(
+          `${depthMessage(`upstream's answer to ${req.action}`, this.#o.maxJsonDepth)}; it fails with ${RelayRetcode.BAD_UPSTREAM_ANSWER}`,
+        );
+        return failure(
+          RelayRetcode.BAD_UPSTREAM_ANSWER,
+          depthMessage(`upstream's answer to ${req.action}`, this.#o.maxJsonDepth),
+        );
       }
-      return failure(res.status === 404 ? 1404 : RelayRetcode.UPSTREAM_DOWN, `upstream answered HTTP ${res.status} without JSON`);
+      return failure(
+        res.status === 404 ? 1404 : RelayRetcode.UPSTREAM_DOWN,
+        `upstream answered HTTP ${res.status} without JSON`,
+      );
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      if (e.name === 'TimeoutError') return failure(RelayRetcode.UPSTREAM_TIMEOUT, `upstream did not answer ${req.action} within ${this.#o.timeoutMs} ms (action_timeout_ms)`);
+      if (e.name === 'TimeoutError')
+        return failure(
+          RelayRetcode.UPSTREAM_TIMEOUT,
+          `upstream did not answer ${req.action} within ${this.#o.timeoutMs} ms (action_timeout_ms)`,
+        );
       this.reachable = false;
-      return failure(RelayRetcode.UPSTREAM_DOWN, `upstream ${this.#o.url} is not reachable (${e.cause?.code ?? e.message}); ${req.action} was not done`);
+      return failure(
+        RelayRetcode.UPSTREAM_DOWN,
+        `upstream ${this.#o.url} is not reachable (${e.cause?.code ?? e.message}); ${req.action} was not done`,
+      );
     } finally {
       this.#inFlight--;
     }
@@ -135,7 +174,13 @@ export class HttpUpstream {
     const event = parsed.value as OneBotEvent;
     res.writeHead(204).end();
     this.reachable = true;
-    if (typeof event !== 'object' || event === null || typeof event.post_type !== 'string' || event.post_type === 'meta_event') return;
+    if (
+      typeof event !== 'object' ||
+      event === null ||
+      typeof event.post_type !== 'string' ||
+      event.post_type === 'meta_event'
+    )
+      return;
     this.#o.onEvent(withArrayMessage(event));
   }
 }

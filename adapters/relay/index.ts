@@ -2,7 +2,21 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { defineAdapter, type Adapter, type AdapterContext, type TrackedLink } from '../../src/kit/index.js';
-import { authorize, CLOSE_TIMEOUT_MS, DeadlineError, listen, ReconnectingLink, rejectUpgrade, remoteOf, RequestGuard, requestUrl, USER_AGENT, withDeadline, type LinkAttempt, type Logger } from '../../src/kit/index.js';
+import {
+  authorize,
+  CLOSE_TIMEOUT_MS,
+  DeadlineError,
+  listen,
+  ReconnectingLink,
+  rejectUpgrade,
+  remoteOf,
+  RequestGuard,
+  requestUrl,
+  USER_AGENT,
+  withDeadline,
+  type LinkAttempt,
+  type Logger,
+} from '../../src/kit/index.js';
 import { UpstreamChannel } from './channel.js';
 import { RelayAdapterConfig } from './config.js';
 import { HttpUpstream } from './http-upstream.js';
@@ -25,11 +39,24 @@ function goodbye(ws: WebSocket): Promise<void> {
  * `mode: ws`: one attempt to open the implementation's forward WebSocket; resolves once open,
  * rejects when the handshake fails, and reports the socket's end to the link.
  */
-function dialUpstream(url: string, headers: Record<string, string>, handshakeTimeoutMs: number, attempt: LinkAttempt, logger: Logger, onOpen: (ws: WebSocket) => void): Promise<WebSocket> {
+function dialUpstream(
+  url: string,
+  headers: Record<string, string>,
+  handshakeTimeoutMs: number,
+  attempt: LinkAttempt,
+  logger: Logger,
+  onOpen: (ws: WebSocket) => void,
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     // closeTimeout (a ws option its types do not list): a peer stuck in its own close is cut
     // after 2 s, as onebridge's other dialled links are, instead of ws's 30 s.
-    const ws = new WebSocket(url, { headers, handshakeTimeout: handshakeTimeoutMs, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, closeTimeout: CLOSE_TIMEOUT_MS } as WebSocket.ClientOptions);
+    const ws = new WebSocket(url, {
+      headers,
+      handshakeTimeout: handshakeTimeoutMs,
+      maxPayload: 256 * 1024 * 1024,
+      perMessageDeflate: false,
+      closeTimeout: CLOSE_TIMEOUT_MS,
+    } as WebSocket.ClientOptions);
     let failure: Error | undefined;
     const onAbort = () => ws.terminate();
     attempt.signal.addEventListener('abort', onAbort, { once: true });
@@ -43,7 +70,8 @@ function dialUpstream(url: string, headers: Record<string, string>, handshakeTim
     });
     ws.on('error', (err: Error & { code?: string }) => {
       failure = err.code ? Object.assign(new Error(err.code), { code: err.code }) : err;
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CLOSING) logger.warn(`upstream: ${err.message}`);
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CLOSING)
+        logger.warn(`upstream: ${err.message}`);
     });
     ws.once('close', (code) => {
       attempt.signal.removeEventListener('abort', onAbort);
@@ -78,10 +106,23 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
   const endpoint = up.mode === 'ws' || up.mode === 'http' ? up.url : `ws://${up.host}:${up.port}${up.path}`;
   const http =
     up.mode === 'http'
-      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, maxJsonDepth, logger, guard: new RequestGuard(up, { logger, onRefused: (kind) => ctx.countRefused(kind) }), onEvent: (event) => ctx.emit(event) })
+      ? new HttpUpstream({
+          url: up.url,
+          accessToken: up.access_token,
+          timeoutMs: up.action_timeout_ms,
+          host: up.host,
+          port: up.port,
+          path: up.path,
+          secret: up.secret,
+          maxJsonDepth,
+          logger,
+          guard: new RequestGuard(up, { logger, onRefused: (kind) => ctx.countRefused(kind) }),
+          onEvent: (event) => ctx.emit(event),
+        })
       : undefined;
   if (http) http.onSent = (bytes) => conn?.countOut(bytes);
-  const call = (req: { action: string; params: Record<string, unknown> }) => (http ? http.call(req) : channel.call(req));
+  const call = (req: { action: string; params: Record<string, unknown> }) =>
+    http ? http.call(req) : channel.call(req);
   let conn: TrackedLink | undefined;
   let dialer: ReconnectingLink<WebSocket> | undefined;
   let server: Server | undefined;
@@ -110,7 +151,10 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
   const adapter: Adapter = {
     actions: {},
     forward: (req) => call(req),
-    status: () => (http ? { online: http.reachable, good: http.reachable } : { online: channel.connected && channel.upstreamOnline, good: channel.connected }),
+    status: () =>
+      http
+        ? { online: http.reachable, good: http.reachable }
+        : { online: channel.connected && channel.upstreamOnline, good: channel.connected },
     async identify(signal) {
       // Bounded by action_timeout_ms: waiting for the link, then get_login_info (which has
       // its own timeout).
@@ -120,7 +164,8 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
         try {
           await withDeadline(open, up.action_timeout_ms, signal, { what: 'start' });
         } catch (err) {
-          if (err instanceof DeadlineError && err.code === 'ONEBRIDGE_TIMEOUT') throw new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`, { cause: err });
+          if (err instanceof DeadlineError && err.code === 'ONEBRIDGE_TIMEOUT')
+            throw new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`, { cause: err });
           throw err;
         } finally {
           openWaiters.delete(wake);
@@ -129,13 +174,19 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
       const res = await call({ action: 'get_login_info', params: {} });
       const id = (res.data as { user_id?: unknown } | null)?.user_id;
       const n = typeof id === 'string' ? Number(id) : id;
-      if (res.retcode !== 0 || typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new Error(`get_login_info answered ${JSON.stringify(res).slice(0, 120)}`);
+      if (res.retcode !== 0 || typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0)
+        throw new Error(`get_login_info answered ${JSON.stringify(res).slice(0, 120)}`);
       return n;
     },
     async start() {
       if (conn || stopped) return;
       // Upstream may start a close we hear of only when it ends: show it while it lasts.
-      conn = ctx.trackLink({ endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, inFlight: () => (http ? http.inFlight : channel.inFlight), closing: () => current?.readyState === WebSocket.CLOSING });
+      conn = ctx.trackLink({
+        endpoint,
+        remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`,
+        inFlight: () => (http ? http.inFlight : channel.inFlight),
+        closing: () => current?.readyState === WebSocket.CLOSING,
+      });
       if (http) {
         await http.start();
         conn.state = 'open';
@@ -169,7 +220,12 @@ function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Ad
       }
       // mode ws-reverse: the implementation dials in; the newest socket wins.
       // closeTimeout (a ws option missing from its types): an upstream stuck mid-close is cut, as the dialer's is.
-      wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, closeTimeout: CLOSE_TIMEOUT_MS } as ConstructorParameters<typeof WebSocketServer>[0]);
+      wss = new WebSocketServer({
+        noServer: true,
+        maxPayload: 256 * 1024 * 1024,
+        perMessageDeflate: false,
+        closeTimeout: CLOSE_TIMEOUT_MS,
+      } as ConstructorParameters<typeof WebSocketServer>[0]);
       const dialInGuard = new RequestGuard(up, { logger, onRefused: (kind) => ctx.countRefused(kind) });
       server = createServer((_req, res) => res.writeHead(426, { Upgrade: 'websocket' }).end());
       server.on('upgrade', (req, socket: Socket, head) => {

@@ -15,19 +15,22 @@ function control(body: unknown, run: (b: Body) => Body): AdminReply {
   try {
     return { status: 200, body: run(b) };
   } catch (err) {
-    if (err instanceof ActionError || err instanceof InvalidMessageError) return { status: 400, body: { error: err.message } };
+    if (err instanceof ActionError || err instanceof InvalidMessageError)
+      return { status: 400, body: { error: err.message } };
     throw err;
   }
 }
 
 function int(b: Body, key: string): number {
   const n = Number(b[key]);
-  if (b[key] === undefined || b[key] === null || !Number.isSafeInteger(n)) throw new ActionError(400, `${key}: expected an integer`);
+  if (b[key] === undefined || b[key] === null || !Number.isSafeInteger(n))
+    throw new ActionError(400, `${key}: expected an integer`);
   return n;
 }
 
 function message(b: Body, key: string): Message {
-  if (b[key] === undefined) throw new ActionError(400, `${key}: expected a message (a string, a segment or a list of segments)`);
+  if (b[key] === undefined)
+    throw new ActionError(400, `${key}: expected a message (a string, a segment or a list of segments)`);
   return toMessage(b[key], false, key);
 }
 
@@ -51,7 +54,8 @@ export function extensionAdminRoutes(world: SandboxWorld): AdminRoute[] {
         control(body, (b) => {
           const from = int(b, 'user_id');
           const nodes = message(b, 'messages');
-          if (!nodes.every((s) => s.type === 'node')) throw new ActionError(400, 'messages: expected node segments only');
+          if (!nodes.every((s) => s.type === 'node'))
+            throw new ActionError(400, 'messages: expected node segments only');
           const target = b['group_id'] !== undefined ? { group_id: int(b, 'group_id') } : { to: bot(world, b) };
           const m = world.say(from, target, nodes);
           return { message_id: m.message_id, forward_id: m.message[0]?.data['id'] };
@@ -63,7 +67,13 @@ export function extensionAdminRoutes(world: SandboxWorld): AdminRoute[] {
       // {user_id, group_id, message, name?}: a member speaks anonymously.
       handle: ({ body }) =>
         control(body, (b) => {
-          const m = sayAnonymously(world, int(b, 'user_id'), int(b, 'group_id'), message(b, 'message'), typeof b['name'] === 'string' ? b['name'] : undefined);
+          const m = sayAnonymously(
+            world,
+            int(b, 'user_id'),
+            int(b, 'group_id'),
+            message(b, 'message'),
+            typeof b['name'] === 'string' ? b['name'] : undefined,
+          );
           return { message_id: m.message_id, anonymous: m.anonymous };
         }),
     },
@@ -75,7 +85,8 @@ export function extensionAdminRoutes(world: SandboxWorld): AdminRoute[] {
         control(body, (b) => {
           const name = typeof b['name'] === 'string' ? b['name'] : '';
           const size = b['size'] === undefined ? 0 : int(b, 'size');
-          if (b['group_id'] !== undefined) return { file: uploadGroupFile(world, int(b, 'user_id'), int(b, 'group_id'), name, size) };
+          if (b['group_id'] !== undefined)
+            return { file: uploadGroupFile(world, int(b, 'user_id'), int(b, 'group_id'), name, size) };
           uploadPrivateFile(world, int(b, 'user_id'), bot(world, b), name, size);
           return {};
         }),

@@ -50,10 +50,17 @@ const failed = (message: string) => new ActionError(Retcode.FAILED, message);
  * default in the sandbox) and the user's mask must not be muted. The bots see sub_type
  * `anonymous`, `user_id` 80000000 and the `anonymous` object; the console sees who it was.
  */
-export function sayAnonymously(world: SandboxWorld, from: number, groupId: number, message: Message, name?: string): WorldMessage {
+export function sayAnonymously(
+  world: SandboxWorld,
+  from: number,
+  groupId: number,
+  message: Message,
+  name?: string,
+): WorldMessage {
   const group = world.group(groupId);
   world.member(groupId, from);
-  if (!group.anonymous) throw failed(`anonymous chat is off in group ${groupId}; an admin turns it on with set_group_anonymous`);
+  if (!group.anonymous)
+    throw failed(`anonymous chat is off in group ${groupId}; an admin turns it on with set_group_anonymous`);
   const state = stateOf(world);
   const key = `${groupId}:${from}`;
   let identity = state.identities.get(key);
@@ -65,7 +72,8 @@ export function sayAnonymously(world: SandboxWorld, from: number, groupId: numbe
     state.identities.set(key, identity);
   }
   const until = state.bans.get(`${groupId}:${identity.id}`) ?? 0;
-  if (until > now()) throw failed(`anonymous ${identity.name} is muted in group ${groupId} for ${until - now()} more s`);
+  if (until > now())
+    throw failed(`anonymous ${identity.name} is muted in group ${groupId} for ${until - now()} more s`);
   return world.say(from, { group_id: groupId }, message, { anonymous: identity });
 }
 
@@ -75,25 +83,40 @@ export function anonymousActions(world: SandboxWorld, selfId: number): ActionTab
     set_group_anonymous_ban: (p: Params) => {
       const groupId = p.int('group_id');
       const fromObject = p.has('anonymous') ? p.object('anonymous')['flag'] : undefined;
-      const flag = typeof fromObject === 'string' ? fromObject : p.optionalString('anonymous_flag') || p.optionalString('flag');
+      const flag =
+        typeof fromObject === 'string' ? fromObject : p.optionalString('anonymous_flag') || p.optionalString('flag');
       const [idText, name] = flag.split('|', 2);
       const id = Number(idText);
-      if (!flag || name === undefined || !Number.isSafeInteger(id)) throw new ActionError(Retcode.BAD_REQUEST, `param anonymous_flag: expected the "<id>|<name>" flag of an anonymous message's anonymous object, got ${preview(flag)}`);
+      if (!flag || name === undefined || !Number.isSafeInteger(id))
+        throw new ActionError(
+          Retcode.BAD_REQUEST,
+          `param anonymous_flag: expected the "<id>|<name>" flag of an anonymous message's anonymous object, got ${preview(flag)}`,
+        );
       world.requireRole(groupId, selfId, 'admin');
       const state = stateOf(world);
-      const known = [...state.identities].some(([key, identity]) => key.startsWith(`${groupId}:`) && identity.id === id);
+      const known = [...state.identities].some(
+        ([key, identity]) => key.startsWith(`${groupId}:`) && identity.id === id,
+      );
       if (!known) throw failed(`no anonymous member with flag ${flag} has spoken in group ${groupId}`);
       const duration = Math.max(0, p.optionalInt('duration', 30 * 60));
       state.bans.set(`${groupId}:${id}`, duration > 0 ? now() + duration : 0);
       // The platform tells no one; the console shows it.
-      world.announce(`[group ${groupId}] ${world.displayName(selfId, groupId)} ${duration > 0 ? `muted anonymous ${name} for ${duration} s` : `unmuted anonymous ${name}`}`, () => false, () => ({}));
+      world.announce(
+        `[group ${groupId}] ${world.displayName(selfId, groupId)} ${duration > 0 ? `muted anonymous ${name} for ${duration} s` : `unmuted anonymous ${name}`}`,
+        () => false,
+        () => ({}),
+      );
       return null;
     },
   };
 }
 
 /** Who a group message's event names: the real member, or the anonymous placeholder and mask. */
-export function authorOf(world: SandboxWorld, m: WorldMessage, groupId: number): { user_id: number; sender: Sender; anonymous?: AnonymousIdentity } {
+export function authorOf(
+  world: SandboxWorld,
+  m: WorldMessage,
+  groupId: number,
+): { user_id: number; sender: Sender; anonymous?: AnonymousIdentity } {
   if (m.anonymous) return { user_id: ANONYMOUS_USER_ID, sender: anonymousSender(m.anonymous), anonymous: m.anonymous };
   return { user_id: m.from, sender: world.sender(m.from, groupId) };
 }

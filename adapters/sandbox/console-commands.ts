@@ -20,7 +20,13 @@ const usage = (text: string) => new ActionError(Retcode.BAD_REQUEST, `usage: ${t
  * of them by hand. Returns the line to print, '' when the world's own output says enough, or
  * undefined when `cmd` is not one of these. Refusals throw ActionError, as world operations do.
  */
-export function extensionCommand(world: SandboxWorld, as: number, chat: Chat, cmd: string, args: string): string | undefined {
+export function extensionCommand(
+  world: SandboxWorld,
+  as: number,
+  chat: Chat,
+  cmd: string,
+  args: string,
+): string | undefined {
   switch (cmd) {
     case '/anon': {
       if (!('group_id' in chat)) throw usage('/anon <text>, while in a group (/group <group_id>)');
@@ -29,9 +35,15 @@ export function extensionCommand(world: SandboxWorld, as: number, chat: Chat, cm
       return `(sent anonymously as ${m.anonymous?.name})`;
     }
     case '/forward': {
-      const parts = args.split('|').map((p) => p.trim()).filter(Boolean);
+      const parts = args
+        .split('|')
+        .map((p) => p.trim())
+        .filter(Boolean);
       if (parts.length === 0) throw usage('/forward <line> | <line> …');
-      const nodes: Message = parts.map((text) => ({ type: 'node', data: { user_id: as, nickname: world.displayName(as), content: [{ type: 'text', data: { text } }] } }));
+      const nodes: Message = parts.map((text) => ({
+        type: 'node',
+        data: { user_id: as, nickname: world.displayName(as), content: [{ type: 'text', data: { text } }] },
+      }));
       const m = world.say(as, chat, nodes);
       return `(forward ${String(m.message[0]?.data['id'])} sent as message ${m.message_id})`;
     }

@@ -29,11 +29,18 @@ export function inForeground(readStat: () => string = () => readFileSync('/proc/
  * stopped by the terminal (SIGTTIN/SIGTTOU) with its ports bound and nothing answering. A
  * non-terminal stdin (a pipe, a file) is read only when asked for with `console: true`.
  */
-export function consoleInput(setting: ConsoleSetting, stdin: { isTTY?: boolean }, logger: Logger, foreground: () => boolean = inForeground): 'terminal' | 'lines' | undefined {
+export function consoleInput(
+  setting: ConsoleSetting,
+  stdin: { isTTY?: boolean },
+  logger: Logger,
+  foreground: () => boolean = inForeground,
+): 'terminal' | 'lines' | undefined {
   if (setting === false) return undefined;
   if (stdin.isTTY) {
     if (foreground()) return 'terminal';
-    logger.info('sandbox console off: running in the background (bring it to the foreground with fg, or set sandbox.console: false)');
+    logger.info(
+      'sandbox console off: running in the background (bring it to the foreground with fg, or set sandbox.console: false)',
+    );
     return undefined;
   }
   if (setting === true) return 'lines';

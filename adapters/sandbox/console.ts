@@ -21,7 +21,9 @@ type Chat = { group_id: number } | { to: number };
 const MAX_SHOWN_CHARS = 2000;
 
 function shorten(text: string): string {
-  return text.length <= MAX_SHOWN_CHARS ? text : `${text.slice(0, MAX_SHOWN_CHARS)}… (${text.length - MAX_SHOWN_CHARS} more characters)`;
+  return text.length <= MAX_SHOWN_CHARS
+    ? text
+    : `${text.slice(0, MAX_SHOWN_CHARS)}… (${text.length - MAX_SHOWN_CHARS} more characters)`;
 }
 
 const HELP = `commands:
@@ -62,7 +64,11 @@ export class SandboxConsole {
 
   start(): void {
     if (this.#rl) return;
-    const rl = createInterface({ input: this.#opts.input, output: this.#opts.terminal ? this.#opts.output : undefined, terminal: this.#opts.terminal });
+    const rl = createInterface({
+      input: this.#opts.input,
+      output: this.#opts.terminal ? this.#opts.output : undefined,
+      terminal: this.#opts.terminal,
+    });
     this.#rl = rl;
     rl.on('line', (line) => this.#onLine(line));
     rl.on('SIGINT', () => this.#opts.onInterrupt());
@@ -72,7 +78,10 @@ export class SandboxConsole {
         setTerminalGuard(undefined);
         // Ctrl+D on a terminal: say what it did, since the process runs on. Piped input
         // ending is routine (scripts), so only debug.
-        if (this.#opts.terminal) this.#opts.output.write('\r\x1b[Kconsole closed (Ctrl+D); onebridge keeps running. Ctrl+C or SIGTERM stops it.\n');
+        if (this.#opts.terminal)
+          this.#opts.output.write(
+            '\r\x1b[Kconsole closed (Ctrl+D); onebridge keeps running. Ctrl+C or SIGTERM stops it.\n',
+          );
         this.#opts.logger.debug('console input ended; onebridge keeps running');
       }
     });
@@ -95,7 +104,9 @@ export class SandboxConsole {
     const rl = this.#rl;
     if (!rl) return;
     this.#rl = undefined;
-    this.#opts.logger.warn(`sandbox console off: cannot read stdin (${err.code ?? err.message}); onebridge keeps running`);
+    this.#opts.logger.warn(
+      `sandbox console off: cannot read stdin (${err.code ?? err.message}); onebridge keeps running`,
+    );
     rl.close();
   };
 
@@ -112,8 +123,11 @@ export class SandboxConsole {
   readonly #onMessage = (m: WorldMessage): void => {
     // On a terminal, what the console's user just typed is already on screen.
     if (this.#typing) return;
-    const chat = m.group_id !== undefined ? `group ${m.group_id}` : `private → ${this.#world.displayName(m.to ?? 0)}(${m.to})`;
-    this.#print(`[${chat}] #${m.message_id} ${this.#world.displayName(m.from, m.group_id)}(${m.from}): ${shorten(plainText(m.message))}`);
+    const chat =
+      m.group_id !== undefined ? `group ${m.group_id}` : `private → ${this.#world.displayName(m.to ?? 0)}(${m.to})`;
+    this.#print(
+      `[${chat}] #${m.message_id} ${this.#world.displayName(m.from, m.group_id)}(${m.from}): ${shorten(plainText(m.message))}`,
+    );
   };
 
   readonly #onNotice = (n: WorldNotice): void => this.#print(`* ${n.text}`);
@@ -150,17 +164,21 @@ export class SandboxConsole {
       case '/exit':
         return this.#opts.onInterrupt();
       case '/as':
-        if (id === undefined || !Number.isInteger(id)) return this.#print(`! usage: /as <user_id>; users: ${[...this.#world.users.keys()].join(', ')}`);
-        if (!this.#world.users.has(id)) return this.#print(`! no such user ${id}; users: ${[...this.#world.users.keys()].join(', ')}`);
+        if (id === undefined || !Number.isInteger(id))
+          return this.#print(`! usage: /as <user_id>; users: ${[...this.#world.users.keys()].join(', ')}`);
+        if (!this.#world.users.has(id))
+          return this.#print(`! no such user ${id}; users: ${[...this.#world.users.keys()].join(', ')}`);
         this.#as = id;
         return this.#print(`you are now ${this.#who()}`);
       case '/group':
-        if (id === undefined || !this.#world.groups.has(id)) return this.#print(`! usage: /group <group_id>; groups: ${[...this.#world.groups.keys()].join(', ')}`);
+        if (id === undefined || !this.#world.groups.has(id))
+          return this.#print(`! usage: /group <group_id>; groups: ${[...this.#world.groups.keys()].join(', ')}`);
         this.#chat = { group_id: id };
         return this.#print(`now talking in ${this.#where()}`);
       case '/private': {
         const bot = id ?? [...this.#world.bots.keys()][0];
-        if (bot === undefined || !this.#world.bots.has(bot)) return this.#print(`! usage: /private [bot_id]; bots: ${[...this.#world.bots.keys()].join(', ')}`);
+        if (bot === undefined || !this.#world.bots.has(bot))
+          return this.#print(`! usage: /private [bot_id]; bots: ${[...this.#world.bots.keys()].join(', ')}`);
         this.#chat = { to: bot };
         return this.#print(`now talking in ${this.#where()}`);
       }
@@ -184,7 +202,13 @@ export class SandboxConsole {
         return this.#print('! usage: /request friend [text], or /request group [text] while in a group');
       }
       default: {
-        const said = extensionCommand(this.#world, this.#as, this.#chat, cmd ?? '', text.slice((cmd ?? '').length).trim());
+        const said = extensionCommand(
+          this.#world,
+          this.#as,
+          this.#chat,
+          cmd ?? '',
+          text.slice((cmd ?? '').length).trim(),
+        );
         if (said === undefined) return this.#print(`! unknown command ${cmd}; /help lists them`);
         if (said) this.#print(said);
         return;
@@ -197,19 +221,27 @@ export class SandboxConsole {
   }
 
   #where(): string {
-    if ('group_id' in this.#chat) return `group ${this.#world.groups.get(this.#chat.group_id)?.group_name ?? ''}(${this.#chat.group_id})`;
+    if ('group_id' in this.#chat)
+      return `group ${this.#world.groups.get(this.#chat.group_id)?.group_name ?? ''}(${this.#chat.group_id})`;
     return `a private chat with bot ${this.#world.displayName(this.#chat.to)}(${this.#chat.to})`;
   }
 
   #directory(): string {
-    const users = [...this.#world.users.values()].map((u) => `${u.nickname}(${u.user_id})${this.#world.bots.has(u.user_id) ? ' [bot]' : ''}`);
-    const groups = [...this.#world.groups.values()].map((g) => `${g.group_name}(${g.group_id}): ${[...g.members.values()].map((m) => `${this.#world.displayName(m.user_id, g.group_id)}/${m.role}`).join(', ')}`);
+    const users = [...this.#world.users.values()].map(
+      (u) => `${u.nickname}(${u.user_id})${this.#world.bots.has(u.user_id) ? ' [bot]' : ''}`,
+    );
+    const groups = [...this.#world.groups.values()].map(
+      (g) =>
+        `${g.group_name}(${g.group_id}): ${[...g.members.values()].map((m) => `${this.#world.displayName(m.user_id, g.group_id)}/${m.role}`).join(', ')}`,
+    );
     return `users: ${users.join(', ')}\ngroups:\n  ${groups.join('\n  ')}`;
   }
 
   #prompt(): void {
     if (this.#opts.terminal && this.#rl) {
-      this.#rl.setPrompt(`${this.#who()} @ ${'group_id' in this.#chat ? `group ${this.#chat.group_id}` : `bot ${this.#chat.to}`}> `);
+      this.#rl.setPrompt(
+        `${this.#who()} @ ${'group_id' in this.#chat ? `group ${this.#chat.group_id}` : `bot ${this.#chat.to}`}> `,
+      );
       this.#rl.prompt(true);
     }
   }

@@ -41,23 +41,40 @@ function groupList(world: SandboxWorld, groupId: number): Map<number, EssenceEnt
  */
 export function setEssence(world: SandboxWorld, actor: number, messageId: number, enable: boolean): void {
   const m = world.store.get(messageId);
-  if (m.group_id === undefined) throw new ActionError(Retcode.FAILED, `message ${messageId} is a private message; only group messages can be essence`);
+  if (m.group_id === undefined)
+    throw new ActionError(
+      Retcode.FAILED,
+      `message ${messageId} is a private message; only group messages can be essence`,
+    );
   const groupId = m.group_id;
   world.requireRole(groupId, actor, 'admin');
   const list = groupList(world, groupId);
-  if (!enable && !list.has(messageId)) throw new ActionError(Retcode.FAILED, `message ${messageId} is not an essence message of group ${groupId}`);
+  if (!enable && !list.has(messageId))
+    throw new ActionError(Retcode.FAILED, `message ${messageId} is not an essence message of group ${groupId}`);
   const senderId = m.anonymous ? ANONYMOUS_USER_ID : m.user_id;
   if (enable) {
-    list.set(messageId, { message_id: messageId, sender_id: senderId, sender_nick: m.sender.nickname, sender_time: m.time, operator_id: actor, operator_nick: world.displayName(actor, groupId), operator_time: now() });
+    list.set(messageId, {
+      message_id: messageId,
+      sender_id: senderId,
+      sender_nick: m.sender.nickname,
+      sender_time: m.time,
+      operator_id: actor,
+      operator_nick: world.displayName(actor, groupId),
+      operator_time: now(),
+    });
   } else list.delete(messageId);
-  world.announce(`[group ${groupId}] ${world.displayName(actor, groupId)} ${enable ? 'set' : 'removed'} message ${messageId} as essence`, world.groupAudience(groupId, actor), () => ({
-    notice_type: 'essence',
-    sub_type: enable ? 'add' : 'delete',
-    group_id: groupId,
-    sender_id: senderId,
-    operator_id: actor,
-    message_id: messageId,
-  }));
+  world.announce(
+    `[group ${groupId}] ${world.displayName(actor, groupId)} ${enable ? 'set' : 'removed'} message ${messageId} as essence`,
+    world.groupAudience(groupId, actor),
+    () => ({
+      notice_type: 'essence',
+      sub_type: enable ? 'add' : 'delete',
+      group_id: groupId,
+      sender_id: senderId,
+      operator_id: actor,
+      message_id: messageId,
+    }),
+  );
 }
 
 /** set_essence_msg, delete_essence_msg, get_essence_msg_list. */

@@ -35,11 +35,27 @@ export function groupFiles(world: SandboxWorld, groupId: number): readonly Group
  * Someone puts a file in a group: the other bots of the group get go-cqhttp's `group_upload`
  * notice (`file: {id, name, size, busid, url}`). The sandbox keeps only the description.
  */
-export function uploadGroupFile(world: SandboxWorld, from: number, groupId: number, name: string, size: number, folder = '/'): GroupFile {
+export function uploadGroupFile(
+  world: SandboxWorld,
+  from: number,
+  groupId: number,
+  name: string,
+  size: number,
+  folder = '/',
+): GroupFile {
   world.member(groupId, from);
   if (!name) throw new ActionError(Retcode.BAD_REQUEST, 'param name: the file needs a name');
   const id = `/sandbox-file-${nextFile++}`;
-  const file: GroupFile = { id, name, size, busid: BUSID, url: `https://sandbox.invalid/group/${groupId}/files${id}/${encodeURIComponent(name)}`, folder, uploader: from, upload_time: now() };
+  const file: GroupFile = {
+    id,
+    name,
+    size,
+    busid: BUSID,
+    url: `https://sandbox.invalid/group/${groupId}/files${id}/${encodeURIComponent(name)}`,
+    folder,
+    uploader: from,
+    upload_time: now(),
+  };
   let byGroup = files.get(world);
   if (!byGroup) {
     byGroup = new Map();
@@ -49,12 +65,16 @@ export function uploadGroupFile(world: SandboxWorld, from: number, groupId: numb
   list.push(file);
   if (list.length > MAX_FILES_PER_GROUP) list.shift();
   byGroup.set(groupId, list);
-  world.announce(`[group ${groupId}] ${world.displayName(from, groupId)} uploaded ${name} (${size} bytes)`, world.groupAudience(groupId, from), () => ({
-    notice_type: 'group_upload',
-    group_id: groupId,
-    user_id: from,
-    file: { id: file.id, name: file.name, size: file.size, busid: file.busid, url: file.url },
-  }));
+  world.announce(
+    `[group ${groupId}] ${world.displayName(from, groupId)} uploaded ${name} (${size} bytes)`,
+    world.groupAudience(groupId, from),
+    () => ({
+      notice_type: 'group_upload',
+      group_id: groupId,
+      user_id: from,
+      file: { id: file.id, name: file.name, size: file.size, busid: file.busid, url: file.url },
+    }),
+  );
   return file;
 }
 
@@ -67,11 +87,15 @@ export function uploadPrivateFile(world: SandboxWorld, from: number, to: number,
   world.user(to);
   if (!name) throw new ActionError(Retcode.BAD_REQUEST, 'param name: the file needs a name');
   const url = `https://sandbox.invalid/private/${from}/${nextFile++}/${encodeURIComponent(name)}`;
-  world.announce(`[private] ${world.displayName(from)} sent ${world.displayName(to)} the file ${name} (${size} bytes)`, (selfId) => selfId === to, () => ({
-    notice_type: 'offline_file',
-    user_id: from,
-    file: { name, size, url },
-  }));
+  world.announce(
+    `[private] ${world.displayName(from)} sent ${world.displayName(to)} the file ${name} (${size} bytes)`,
+    (selfId) => selfId === to,
+    () => ({
+      notice_type: 'offline_file',
+      user_id: from,
+      file: { name, size, url },
+    }),
+  );
 }
 
 /**
@@ -80,7 +104,11 @@ export function uploadPrivateFile(world: SandboxWorld, from: number, to: number,
  */
 async function fileSize(file: string): Promise<number> {
   if (file.startsWith('base64://')) return Buffer.from(file.slice('base64://'.length), 'base64').length;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file) && !file.startsWith('file://')) throw new ActionError(Retcode.FAILED, `file ${file}: upload takes a local path or base64://, as go-cqhttp does; the sandbox downloads nothing`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file) && !file.startsWith('file://'))
+    throw new ActionError(
+      Retcode.FAILED,
+      `file ${file}: upload takes a local path or base64://, as go-cqhttp does; the sandbox downloads nothing`,
+    );
   const path = file.startsWith('file://') ? new URL(file).pathname : file;
   try {
     const s = await stat(path);
@@ -100,7 +128,14 @@ export function fileActions(world: SandboxWorld, selfId: number): ActionTable {
       const groupId = p.int('group_id');
       const file = p.string('file');
       world.member(groupId, selfId);
-      uploadGroupFile(world, selfId, groupId, nameOf(file, p.optionalString('name')), await fileSize(file), p.optionalString('folder') || '/');
+      uploadGroupFile(
+        world,
+        selfId,
+        groupId,
+        nameOf(file, p.optionalString('name')),
+        await fileSize(file),
+        p.optionalString('folder') || '/',
+      );
       return null;
     },
     upload_private_file: async (p) => {

@@ -53,7 +53,13 @@ const bad = (message: string) => new ActionError(Retcode.BAD_REQUEST, message);
  * (any message form; nodes inside it nest a forward) and optional `time`. Unlike go-cqhttp,
  * which skips a bad node silently, a bad node fails the whole call with 1400 naming it.
  */
-export function buildForward(world: SandboxWorld, nodes: Message, groupId: number | undefined, where: string, depth = 0): string {
+export function buildForward(
+  world: SandboxWorld,
+  nodes: Message,
+  groupId: number | undefined,
+  where: string,
+  depth = 0,
+): string {
   if (depth >= MAX_DEPTH) throw bad(`${where}: forward messages nest more than ${MAX_DEPTH} deep`);
   if (nodes.length === 0) throw bad(`${where}: expected at least one node segment`);
   const out = nodes.map((seg, i): ForwardNode => {
@@ -64,12 +70,20 @@ export function buildForward(world: SandboxWorld, nodes: Message, groupId: numbe
       const id = Number(d['id']);
       if (!Number.isSafeInteger(id)) throw bad(`${at}.data.id: expected a message_id, got ${preview(d['id'])}`);
       const m = world.store.get(id);
-      return { user_id: m.anonymous ? ANONYMOUS_USER_ID : m.user_id, nickname: m.sender.nickname, time: m.time, content: m.message, ...(m.group_id === undefined ? {} : { group_id: m.group_id }) };
+      return {
+        user_id: m.anonymous ? ANONYMOUS_USER_ID : m.user_id,
+        nickname: m.sender.nickname,
+        time: m.time,
+        content: m.message,
+        ...(m.group_id === undefined ? {} : { group_id: m.group_id }),
+      };
     }
     const uin = Number(d['user_id'] ?? d['uin']);
-    if (!Number.isSafeInteger(uin) || uin <= 0) throw bad(`${at}.data.user_id (or uin): expected a user id, got ${preview(d['user_id'] ?? d['uin'])}`);
+    if (!Number.isSafeInteger(uin) || uin <= 0)
+      throw bad(`${at}.data.user_id (or uin): expected a user id, got ${preview(d['user_id'] ?? d['uin'])}`);
     const name = d['nickname'] ?? d['name'];
-    if (typeof name !== 'string' || name === '') throw bad(`${at}.data.nickname (or name): expected a non-empty string`);
+    if (typeof name !== 'string' || name === '')
+      throw bad(`${at}.data.nickname (or name): expected a non-empty string`);
     let content: Message;
     try {
       content = toMessage(d['content'], false, `${at}.data.content`);
@@ -78,9 +92,18 @@ export function buildForward(world: SandboxWorld, nodes: Message, groupId: numbe
       throw err;
     }
     if (content.length === 0) throw bad(`${at}.data.content: the message is empty`);
-    if (content.some((s) => s.type === 'node')) content = [{ type: 'forward', data: { id: buildForward(world, content, groupId, `${at}.data.content`, depth + 1) } }];
+    if (content.some((s) => s.type === 'node'))
+      content = [
+        { type: 'forward', data: { id: buildForward(world, content, groupId, `${at}.data.content`, depth + 1) } },
+      ];
     const time = Number(d['time']);
-    return { user_id: uin, nickname: name, time: Number.isSafeInteger(time) && time > 0 ? time : now(), content, ...(groupId === undefined ? {} : { group_id: groupId }) };
+    return {
+      user_id: uin,
+      nickname: name,
+      time: Number.isSafeInteger(time) && time > 0 ? time : now(),
+      content,
+      ...(groupId === undefined ? {} : { group_id: groupId }),
+    };
   });
   return world.forwards.put(out);
 }
@@ -90,17 +113,29 @@ export function buildForward(world: SandboxWorld, nodes: Message, groupId: numbe
  * given to send_msg); any other message is returned as is. Nodes mixed with other segments
  * are refused: a forward is a message of its own.
  */
-export function packForward(world: SandboxWorld, _from: number, message: Message, groupId: number | undefined): Message {
+export function packForward(
+  world: SandboxWorld,
+  _from: number,
+  message: Message,
+  groupId: number | undefined,
+): Message {
   if (!message.some((s) => s.type === 'node')) return message;
-  if (!message.every((s) => s.type === 'node')) throw bad('param message: a forward message holds only node segments (got nodes mixed with other segments)');
+  if (!message.every((s) => s.type === 'node'))
+    throw bad('param message: a forward message holds only node segments (got nodes mixed with other segments)');
   return [{ type: 'forward', data: { id: buildForward(world, message, groupId, 'message') } }];
 }
 
 /** go-cqhttp's shape: `{sender: {user_id, nickname}, time, content, group_id?}`, nesting in `content`. */
-function readNodes(world: SandboxWorld, nodes: readonly ForwardNode[], format: MessageFormat, depth: number): Array<Record<string, unknown>> {
+function readNodes(
+  world: SandboxWorld,
+  nodes: readonly ForwardNode[],
+  format: MessageFormat,
+  depth: number,
+): Array<Record<string, unknown>> {
   return nodes.map((n) => {
     const only = n.content.length === 1 ? n.content[0]! : undefined;
-    const nested = only?.type === 'forward' && depth < MAX_DEPTH ? world.forwards.find(String(only.data['id'])) : undefined;
+    const nested =
+      only?.type === 'forward' && depth < MAX_DEPTH ? world.forwards.find(String(only.data['id'])) : undefined;
     return {
       sender: { user_id: n.user_id, nickname: n.nickname },
       time: n.time,
@@ -115,8 +150,18 @@ function asSegments(messages: Array<Record<string, unknown>>): Message {
   return messages.map((m) => {
     const sender = m['sender'] as { user_id: number; nickname: string };
     const content = m['content'];
-    const nested = Array.isArray(content) && content.length > 0 && typeof (content[0] as Record<string, unknown>)['sender'] === 'object';
-    return { type: 'node', data: { user_id: sender.user_id, nickname: sender.nickname, content: nested ? asSegments(content as Array<Record<string, unknown>>) : content } };
+    const nested =
+      Array.isArray(content) &&
+      content.length > 0 &&
+      typeof (content[0] as Record<string, unknown>)['sender'] === 'object';
+    return {
+      type: 'node',
+      data: {
+        user_id: sender.user_id,
+        nickname: sender.nickname,
+        content: nested ? asSegments(content as Array<Record<string, unknown>>) : content,
+      },
+    };
   });
 }
 
@@ -135,7 +180,12 @@ export function forwardActions(world: SandboxWorld, selfId: number): ActionTable
   };
   const send = (target: { group_id: number } | { to: number }, p: Params) => {
     const nodes = nodesParam(p);
-    const id = buildForward(world, nodes, 'group_id' in target ? target.group_id : undefined, `param ${p.has('messages') ? 'messages' : 'message'}`);
+    const id = buildForward(
+      world,
+      nodes,
+      'group_id' in target ? target.group_id : undefined,
+      `param ${p.has('messages') ? 'messages' : 'message'}`,
+    );
     const m = world.botSay(selfId, target, [{ type: 'forward', data: { id } }]);
     return { message_id: m.message_id, forward_id: id };
   };
@@ -144,7 +194,8 @@ export function forwardActions(world: SandboxWorld, selfId: number): ActionTable
     send_private_forward_msg: (p) => send({ to: p.int('user_id') }, p),
     send_forward_msg: (p) => {
       const type = p.optionalString('message_type');
-      if (type === 'group' || (type !== 'private' && !p.has('user_id'))) return send({ group_id: p.int('group_id') }, p);
+      if (type === 'group' || (type !== 'private' && !p.has('user_id')))
+        return send({ group_id: p.int('group_id') }, p);
       return send({ to: p.int('user_id') }, p);
     },
     get_forward_msg: (p, ctx) => {

@@ -32,7 +32,8 @@ function stateOf(world: SandboxWorld): ExtrasState {
     const s: ExtrasState = { atAll: new Map(), portraits: new Map() };
     // Counts every @all said in a group, whoever says it; the world lives as long as the app.
     world.on('message', (m: WorldMessage) => {
-      if (m.group_id === undefined || !m.message.some((seg) => seg.type === 'at' && String(seg.data['qq']) === 'all')) return;
+      if (m.group_id === undefined || !m.message.some((seg) => seg.type === 'at' && String(seg.data['qq']) === 'all'))
+        return;
       const count = atAllToday(s, m.group_id);
       count.group++;
       count.byUser.set(m.from, (count.byUser.get(m.from) ?? 0) + 1);
@@ -70,10 +71,20 @@ export function groupExtraActions(world: SandboxWorld, selfId: number): ActionTa
       inGroup(groupId);
       // The sandbox's message_seq is the message_id; 0 or none means the latest.
       const seq = p.optionalInt('message_seq', 0);
-      const found = [...world.store.values()].filter((m) => m.group_id === groupId && (seq <= 0 || m.message_id <= seq)).sort((a, b) => a.message_id - b.message_id);
+      const found = [...world.store.values()]
+        .filter((m) => m.group_id === groupId && (seq <= 0 || m.message_id <= seq))
+        .sort((a, b) => a.message_id - b.message_id);
       const page = found.slice(-HISTORY_PAGE);
       const messages = page.map((m) => {
-        const event = groupMessageEvent(selfId, { message_id: m.message_id, group_id: groupId, user_id: m.anonymous ? ANONYMOUS_USER_ID : m.user_id, message: m.message, sender: m.sender, time: m.time, anonymous: m.anonymous });
+        const event = groupMessageEvent(selfId, {
+          message_id: m.message_id,
+          group_id: groupId,
+          user_id: m.anonymous ? ANONYMOUS_USER_ID : m.user_id,
+          message: m.message,
+          sender: m.sender,
+          time: m.time,
+          anonymous: m.anonymous,
+        });
         return { ...event, message: formatMessage(m.message, ctx.format), message_seq: m.message_id };
       });
       return { messages };
@@ -89,23 +100,37 @@ export function groupExtraActions(world: SandboxWorld, selfId: number): ActionTa
       const forGroup = Math.max(0, AT_ALL_PER_DAY - count.group);
       const forUin = Math.max(0, AT_ALL_PER_DAY - (count.byUser.get(selfId) ?? 0));
       const role = world.member(groupId, selfId).role;
-      return { can_at_all: role !== 'member' && forGroup > 0 && forUin > 0, remain_at_all_count_for_group: forGroup, remain_at_all_count_for_uin: forUin };
+      return {
+        can_at_all: role !== 'member' && forGroup > 0 && forUin > 0,
+        remain_at_all_count_for_group: forGroup,
+        remain_at_all_count_for_uin: forUin,
+      };
     },
     get_online_clients: () => ({ clients: [{ app_id: 0, device_name: 'onebridge sandbox', device_kind: 'sandbox' }] }),
     set_group_portrait: (p) => {
       const groupId = p.int('group_id');
       const file = p.string('file');
-      if (!file) throw new ActionError(Retcode.BAD_REQUEST, 'param file: expected the picture (a path, URL or base64://)');
+      if (!file)
+        throw new ActionError(Retcode.BAD_REQUEST, 'param file: expected the picture (a path, URL or base64://)');
       world.requireRole(groupId, selfId, 'admin');
       state.portraits.set(groupId, file);
       // The platform sends no notice; the console shows it.
-      world.announce(`[group ${groupId}] ${world.displayName(selfId, groupId)} changed the group picture`, () => false, () => ({}));
+      world.announce(
+        `[group ${groupId}] ${world.displayName(selfId, groupId)} changed the group picture`,
+        () => false,
+        () => ({}),
+      );
       return null;
     },
     get_group_system_msg: () => {
       const joins = world
         .pendingRequests()
-        .filter((r) => r.kind === 'group' && world.groups.get(r.target)?.members.get(selfId)?.role !== 'member' && world.groups.get(r.target)?.members.has(selfId))
+        .filter(
+          (r) =>
+            r.kind === 'group' &&
+            world.groups.get(r.target)?.members.get(selfId)?.role !== 'member' &&
+            world.groups.get(r.target)?.members.has(selfId),
+        )
         .map((r) => ({
           request_id: Number(/(\d+)$/.exec(r.flag)?.[1] ?? 0),
           requester_uin: r.user_id,

@@ -33,10 +33,22 @@ export const sandboxAdapter = defineAdapter({
   shared: (options: SandboxWorldConfig): Shared => ({ world: new SandboxWorld(options), options }),
   // Group members are people of the world (sandbox.users) or sandbox bots (accounts).
   checkSection: (options, accounts) => {
-    const people = new Set([...options.users.map((u) => u.user_id), ...accounts.filter((a) => a.adapter.type === 'sandbox').flatMap((a) => (a.self_id === undefined ? [] : [a.self_id]))]);
+    const people = new Set([
+      ...options.users.map((u) => u.user_id),
+      ...accounts
+        .filter((a) => a.adapter.type === 'sandbox')
+        .flatMap((a) => (a.self_id === undefined ? [] : [a.self_id])),
+    ]);
     return options.groups.flatMap((group, g) =>
       group.members.flatMap((member, m) =>
-        people.has(member.user_id) ? [] : [{ path: ['groups', g, 'members', m, 'user_id'], message: `no user ${member.user_id} in sandbox.users (nor a sandbox account); add the user, or remove the member` }],
+        people.has(member.user_id)
+          ? []
+          : [
+              {
+                path: ['groups', g, 'members', m, 'user_id'],
+                message: `no user ${member.user_id} in sandbox.users (nor a sandbox account); add the user, or remove the member`,
+              },
+            ],
       ),
     );
   },
@@ -57,18 +69,49 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
     if (m.from === selfId) {
       // The bot's own message: only as message_sent, and only when asked for.
       if (config.report_self_message) {
-        const base = m.group_id !== undefined
-          ? groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, user_id: selfId, message: m.message, sender: world.sender(selfId, m.group_id), time: m.time })
-          : privateMessageEvent(selfId, { message_id: m.message_id, user_id: selfId, message: m.message, sender: world.sender(selfId), time: m.time });
+        const base =
+          m.group_id !== undefined
+            ? groupMessageEvent(selfId, {
+                message_id: m.message_id,
+                group_id: m.group_id,
+                user_id: selfId,
+                message: m.message,
+                sender: world.sender(selfId, m.group_id),
+                time: m.time,
+              })
+            : privateMessageEvent(selfId, {
+                message_id: m.message_id,
+                user_id: selfId,
+                message: m.message,
+                sender: world.sender(selfId),
+                time: m.time,
+              });
         ctx.emit({ ...base, post_type: 'message_sent', ...(m.to !== undefined ? { target_id: m.to } : {}) });
       }
       return;
     }
     if (m.group_id !== undefined) {
       if (!world.groups.get(m.group_id)?.members.has(selfId)) return;
-      ctx.emit(groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, message: m.message, time: m.time, ...authorOf(world, m, m.group_id) }));
+      ctx.emit(
+        groupMessageEvent(selfId, {
+          message_id: m.message_id,
+          group_id: m.group_id,
+          message: m.message,
+          time: m.time,
+          ...authorOf(world, m, m.group_id),
+        }),
+      );
     } else if (m.to === selfId) {
-      ctx.emit(privateMessageEvent(selfId, { message_id: m.message_id, user_id: m.from, message: m.message, sender: world.sender(m.from), time: m.time, sub_type: world.isFriend(selfId, m.from) ? 'friend' : 'other' }));
+      ctx.emit(
+        privateMessageEvent(selfId, {
+          message_id: m.message_id,
+          user_id: m.from,
+          message: m.message,
+          sender: world.sender(m.from),
+          time: m.time,
+          sub_type: world.isFriend(selfId, m.from) ? 'friend' : 'other',
+        }),
+      );
     }
   };
 
@@ -118,7 +161,14 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
       handle: ({ body }) =>
         control(body, (b) => {
           const comment = typeof b['comment'] === 'string' ? b['comment'] : '';
-          if (b['kind'] === 'friend') return { flag: world.requestFriend(int(b, 'user_id'), b['self_id'] === undefined ? [...world.bots.keys()][0]! : int(b, 'self_id'), comment) };
+          if (b['kind'] === 'friend')
+            return {
+              flag: world.requestFriend(
+                int(b, 'user_id'),
+                b['self_id'] === undefined ? [...world.bots.keys()][0]! : int(b, 'self_id'),
+                comment,
+              ),
+            };
           if (b['kind'] === 'group') return { flag: world.requestJoin(int(b, 'user_id'), int(b, 'group_id'), comment) };
           throw new ActionError(400, 'kind: expected "friend" or "group"');
         }),
@@ -126,14 +176,19 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
     {
       method: 'POST',
       path: '/sandbox/recall',
-      handle: ({ body }) => control(body, (b) => ({ message_id: world.recall(int(b, 'user_id'), int(b, 'message_id')).message_id })),
+      handle: ({ body }) =>
+        control(body, (b) => ({ message_id: world.recall(int(b, 'user_id'), int(b, 'message_id')).message_id })),
     },
     {
       method: 'POST',
       path: '/sandbox/poke',
       handle: ({ body }) =>
         control(body, (b) => {
-          world.poke(int(b, 'user_id'), int(b, 'target_id'), b['group_id'] === undefined ? undefined : int(b, 'group_id'));
+          world.poke(
+            int(b, 'user_id'),
+            int(b, 'target_id'),
+            b['group_id'] === undefined ? undefined : int(b, 'group_id'),
+          );
           return {};
         }),
     },
@@ -144,8 +199,15 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
         if (!isObject(body)) return notAnObject(body);
         const b = body;
         const userId = Number(b['user_id']);
-        if (b['user_id'] === undefined || !Number.isSafeInteger(userId)) return { status: 400, body: { error: 'user_id: expected an integer' } };
-        if (world.bots.has(userId)) return { status: 400, body: { error: `user_id: ${userId} is a bot; bots send with OneBot actions (send_msg), this route speaks for people` } };
+        if (b['user_id'] === undefined || !Number.isSafeInteger(userId))
+          return { status: 400, body: { error: 'user_id: expected an integer' } };
+        if (world.bots.has(userId))
+          return {
+            status: 400,
+            body: {
+              error: `user_id: ${userId} is a bot; bots send with OneBot actions (send_msg), this route speaks for people`,
+            },
+          };
         let message;
         try {
           message = toMessage(b['message']);
@@ -153,9 +215,13 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
           if (err instanceof InvalidMessageError) return { status: 400, body: { error: err.message } };
           throw err;
         }
-        if (message.length === 0 || (message.every((seg) => seg.type === 'text') && plainText(message).trim() === '')) return { status: 400, body: { error: 'message: empty; send some text or segments' } };
+        if (message.length === 0 || (message.every((seg) => seg.type === 'text') && plainText(message).trim() === ''))
+          return { status: 400, body: { error: 'message: empty; send some text or segments' } };
         try {
-          const target = b['group_id'] !== undefined ? { group_id: Number(b['group_id']) } : { to: b['self_id'] !== undefined ? Number(b['self_id']) : [...world.bots.keys()][0]! };
+          const target =
+            b['group_id'] !== undefined
+              ? { group_id: Number(b['group_id']) }
+              : { to: b['self_id'] !== undefined ? Number(b['self_id']) : [...world.bots.keys()][0]! };
           const msg = world.say(userId, target, message);
           return { status: 200, body: { message_id: msg.message_id } };
         } catch (err) {
@@ -170,12 +236,16 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
       handle: async ({ query, signal }) => {
         const since = Number(query.get('since') ?? 0);
         const timeout = Math.min(Math.max(Number(query.get('timeout_ms') ?? 10_000), 0), 60_000);
-        if (!Number.isFinite(since) || !Number.isFinite(timeout)) return { status: 400, body: { error: 'since and timeout_ms must be numbers' } };
+        if (!Number.isFinite(since) || !Number.isFinite(timeout))
+          return { status: 400, body: { error: 'since and timeout_ms must be numbers' } };
         // A `since` past the newest id (a client that kept an id across restarts) would wait
         // for ids it may never see and echo itself back: read from the newest id instead.
         const from = Math.min(since, world.lastMessageId);
         const messages = await world.botMessagesSince(from, timeout, signal);
-        return { status: 200, body: { messages: messages.map(publicMessage), last_id: messages.at(-1)?.message_id ?? from } };
+        return {
+          status: 200,
+          body: { messages: messages.map(publicMessage), last_id: messages.at(-1)?.message_id ?? from },
+        };
       },
     },
   ];
@@ -192,7 +262,8 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
     },
     ready() {
       // The console comes up after the startup log lines, so its prompt is not buried in them.
-      const input = !shared.console && running ? consoleInput(shared.options.console, process.stdin, ctx.logger) : undefined;
+      const input =
+        !shared.console && running ? consoleInput(shared.options.console, process.stdin, ctx.logger) : undefined;
       if (input) {
         shared.console = new SandboxConsole(world, {
           input: process.stdin,
@@ -227,9 +298,20 @@ function isObject(body: unknown): body is Record<string, unknown> {
 
 function notAnObject(body: unknown) {
   const got = body === undefined ? 'nothing' : Array.isArray(body) ? 'a list' : JSON.stringify(body);
-  return { status: 400, body: { error: `body: expected a JSON object, e.g. {"user_id": 20001, "message": "hi"}, got ${got}` } };
+  return {
+    status: 400,
+    body: { error: `body: expected a JSON object, e.g. {"user_id": 20001, "message": "hi"}, got ${got}` },
+  };
 }
 
 function publicMessage(m: WorldMessage) {
-  return { message_id: m.message_id, time: m.time, self_id: m.from, group_id: m.group_id, user_id: m.to, message: m.message, raw_message: m.raw_message };
+  return {
+    message_id: m.message_id,
+    time: m.time,
+    self_id: m.from,
+    group_id: m.group_id,
+    user_id: m.to,
+    message: m.message,
+    raw_message: m.raw_message,
+  };
 }

@@ -111,7 +111,13 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
       const members = new Map<number, Member>();
       for (const m of g.members) members.set(m.user_id, this.#member(m.user_id, m.role, m.card));
       // Anonymous chat on, so bots' handling of anonymous messages can be tried at once.
-      this.groups.set(g.group_id, { group_id: g.group_id, group_name: g.group_name, members, whole_ban: false, anonymous: true });
+      this.groups.set(g.group_id, {
+        group_id: g.group_id,
+        group_name: g.group_name,
+        members,
+        whole_ban: false,
+        anonymous: true,
+      });
     }
   }
 
@@ -170,7 +176,12 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
 
   sender(userId: number, groupId?: number): Sender {
     const user = this.users.get(userId);
-    const base: Sender = { user_id: userId, nickname: user?.nickname ?? String(userId), sex: user?.sex ?? 'unknown', age: user?.age ?? 0 };
+    const base: Sender = {
+      user_id: userId,
+      nickname: user?.nickname ?? String(userId),
+      sex: user?.sex ?? 'unknown',
+      age: user?.age ?? 0,
+    };
     if (groupId === undefined) return base;
     const m = this.groups.get(groupId)?.members.get(userId);
     return { ...base, card: m?.card ?? '', role: m?.role ?? 'member', title: m?.title ?? '' };
@@ -181,11 +192,22 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
    * segments become one forward message. `anonymous` (groups only; see anonymous.ts for the
    * checks) hides the author behind that identity.
    */
-  say(from: number, target: { group_id: number } | { to: number }, message: Message, options: { anonymous?: AnonymousIdentity } = {}): WorldMessage {
+  say(
+    from: number,
+    target: { group_id: number } | { to: number },
+    message: Message,
+    options: { anonymous?: AnonymousIdentity } = {},
+  ): WorldMessage {
     this.user(from);
     if ('group_id' in target) this.#mayTalk(target.group_id, from);
     else if (!this.users.has(target.to)) throw failed(`user ${target.to} does not exist in the sandbox`);
-    return this.#publish(from, false, target, packForward(this, from, message, 'group_id' in target ? target.group_id : undefined), options.anonymous);
+    return this.#publish(
+      from,
+      false,
+      target,
+      packForward(this, from, message, 'group_id' in target ? target.group_id : undefined),
+      options.anonymous,
+    );
   }
 
   /** A bot sends a message; it lands in the outbox and reaches everyone else in the chat. */
@@ -193,13 +215,21 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     if ('group_id' in target) this.#mayTalk(target.group_id, selfId);
     else this.user(target.to);
     if (message.length === 0) throw new ActionError(Retcode.BAD_REQUEST, 'param message: the message is empty');
-    return this.#publish(selfId, true, target, packForward(this, selfId, message, 'group_id' in target ? target.group_id : undefined));
+    return this.#publish(
+      selfId,
+      true,
+      target,
+      packForward(this, selfId, message, 'group_id' in target ? target.group_id : undefined),
+    );
   }
 
   #mayTalk(groupId: number, userId: number): void {
     const group = this.group(groupId);
     const m = this.member(groupId, userId);
-    if (m.muted_until > now()) throw failed(`${this.displayName(userId, groupId)} is muted in group ${groupId} for ${m.muted_until - now()} more s`);
+    if (m.muted_until > now())
+      throw failed(
+        `${this.displayName(userId, groupId)} is muted in group ${groupId} for ${m.muted_until - now()} more s`,
+      );
     if (group.whole_ban && m.role === 'member') throw failed(`group ${groupId} is muted for members (whole-group ban)`);
   }
 
@@ -224,11 +254,26 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     });
   }
 
-  #publish(from: number, bot: boolean, target: { group_id: number } | { to: number }, message: Message, anonymous?: AnonymousIdentity): WorldMessage {
+  #publish(
+    from: number,
+    bot: boolean,
+    target: { group_id: number } | { to: number },
+    message: Message,
+    anonymous?: AnonymousIdentity,
+  ): WorldMessage {
     const id = this.#nextId;
     // int32 as the spec's message_id; wrap long before overflow.
     this.#nextId = id >= INT32_MAX ? 1 : id + 1;
-    const msg: WorldMessage = { message_id: id, time: now(), from, bot, ...target, message, raw_message: stringifyCQ(message), ...(anonymous ? { anonymous } : {}) };
+    const msg: WorldMessage = {
+      message_id: id,
+      time: now(),
+      from,
+      bot,
+      ...target,
+      message,
+      raw_message: stringifyCQ(message),
+      ...(anonymous ? { anonymous } : {}),
+    };
     const groupId = 'group_id' in target ? target.group_id : undefined;
     if (groupId !== undefined) this.member(groupId, from).last_sent_time = msg.time;
     this.store.put({
@@ -245,7 +290,13 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     for (const seg of message) {
       const file = seg.data['file'];
       if ((seg.type === 'image' || seg.type === 'record') && typeof file === 'string' && file) {
-        this.files.set(file, { kind: seg.type, url: typeof seg.data['url'] === 'string' ? seg.data['url'] : `https://sandbox.invalid/${encodeURIComponent(file)}` });
+        this.files.set(file, {
+          kind: seg.type,
+          url:
+            typeof seg.data['url'] === 'string'
+              ? seg.data['url']
+              : `https://sandbox.invalid/${encodeURIComponent(file)}`,
+        });
       }
     }
     // Into the outbox before anyone hears of it: a long poll woken by the event must find it.
@@ -260,7 +311,11 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
   // ---- notices -------------------------------------------------------------------------
 
   /** For the extensions (essence.ts, files.ts …): announce a notice, as the world's own do. */
-  announce(text: string, audience: (selfId: number) => boolean, fields: (selfId: number) => Record<string, unknown>): void {
+  announce(
+    text: string,
+    audience: (selfId: number) => boolean,
+    fields: (selfId: number) => Record<string, unknown>,
+  ): void {
     this.#notify(text, audience, fields);
   }
 
@@ -275,23 +330,51 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
   }
 
   /** Requests nobody has answered yet, with their flags (get_group_system_msg). */
-  pendingRequests(): Array<{ flag: string; kind: 'friend' | 'group'; user_id: number; target: number; comment: string }> {
+  pendingRequests(): Array<{
+    flag: string;
+    kind: 'friend' | 'group';
+    user_id: number;
+    target: number;
+    comment: string;
+  }> {
     return [...this.#requests].map(([flag, r]) => ({ flag, ...r }));
   }
 
-  #notify(text: string, audience: (selfId: number) => boolean, fields: (selfId: number) => Record<string, unknown>): void {
-    this.emit('notice', { text, audience, event: (selfId) => ({ time: now(), self_id: selfId, post_type: 'notice', ...fields(selfId) }) });
+  #notify(
+    text: string,
+    audience: (selfId: number) => boolean,
+    fields: (selfId: number) => Record<string, unknown>,
+  ): void {
+    this.emit('notice', {
+      text,
+      audience,
+      event: (selfId) => ({ time: now(), self_id: selfId, post_type: 'notice', ...fields(selfId) }),
+    });
   }
 
   #groupAudience(groupId: number, except?: number): (selfId: number) => boolean {
     return (selfId) => selfId !== except && (this.groups.get(groupId)?.members.has(selfId) ?? false);
   }
 
-  #request(kind: 'friend' | 'group', text: string, audience: (selfId: number) => boolean, fields: Record<string, unknown>): string {
+  #request(
+    kind: 'friend' | 'group',
+    text: string,
+    audience: (selfId: number) => boolean,
+    fields: Record<string, unknown>,
+  ): string {
     const flag = `sandbox-${kind}-${this.#nextFlag++}`;
-    this.#requests.set(flag, { kind, user_id: fields['user_id'] as number, target: (kind === 'group' ? fields['group_id'] : fields['bot']) as number, comment: String(fields['comment'] ?? '') });
+    this.#requests.set(flag, {
+      kind,
+      user_id: fields['user_id'] as number,
+      target: (kind === 'group' ? fields['group_id'] : fields['bot']) as number,
+      comment: String(fields['comment'] ?? ''),
+    });
     const { bot: _bot, ...rest } = fields;
-    this.emit('notice', { text, audience, event: (selfId) => ({ time: now(), self_id: selfId, post_type: 'request', request_type: kind, ...rest, flag }) });
+    this.emit('notice', {
+      text,
+      audience,
+      event: (selfId) => ({ time: now(), self_id: selfId, post_type: 'request', request_type: kind, ...rest, flag }),
+    });
     return flag;
   }
 
@@ -299,12 +382,16 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
   #outranks(groupId: number, actor: number, target: number): void {
     const a = this.member(groupId, actor);
     const t = this.member(groupId, target);
-    if (RANK[a.role] <= RANK[t.role]) throw failed(`${this.displayName(actor, groupId)} (${a.role}) cannot manage ${this.displayName(target, groupId)} (${t.role}) in group ${groupId}`);
+    if (RANK[a.role] <= RANK[t.role])
+      throw failed(
+        `${this.displayName(actor, groupId)} (${a.role}) cannot manage ${this.displayName(target, groupId)} (${t.role}) in group ${groupId}`,
+      );
   }
 
   #atLeast(groupId: number, actor: number, role: Role): Member {
     const m = this.member(groupId, actor);
-    if (RANK[m.role] < RANK[role]) throw failed(`${this.displayName(actor, groupId)} must be ${role} of group ${groupId} (is ${m.role})`);
+    if (RANK[m.role] < RANK[role])
+      throw failed(`${this.displayName(actor, groupId)} must be ${role} of group ${groupId} (is ${m.role})`);
     return m;
   }
 
@@ -314,11 +401,25 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     if (m.group_id !== undefined) {
       if (actor !== m.user_id) this.#outranks(m.group_id, actor, m.user_id);
       this.store.delete(messageId);
-      this.#notify(`[group ${m.group_id}] ${this.displayName(actor, m.group_id)} recalled message ${messageId}`, this.#groupAudience(m.group_id), () => ({ notice_type: 'group_recall', group_id: m.group_id, user_id: m.user_id, operator_id: actor, message_id: messageId }));
+      this.#notify(
+        `[group ${m.group_id}] ${this.displayName(actor, m.group_id)} recalled message ${messageId}`,
+        this.#groupAudience(m.group_id),
+        () => ({
+          notice_type: 'group_recall',
+          group_id: m.group_id,
+          user_id: m.user_id,
+          operator_id: actor,
+          message_id: messageId,
+        }),
+      );
     } else {
       if (actor !== m.user_id) throw failed(`only the sender can recall private message ${messageId}`);
       this.store.delete(messageId);
-      this.#notify(`[private] ${this.displayName(actor)} recalled message ${messageId}`, (selfId) => selfId === m.to && selfId !== actor, () => ({ notice_type: 'friend_recall', user_id: m.user_id, message_id: messageId }));
+      this.#notify(
+        `[private] ${this.displayName(actor)} recalled message ${messageId}`,
+        (selfId) => selfId === m.to && selfId !== actor,
+        () => ({ notice_type: 'friend_recall', user_id: m.user_id, message_id: messageId }),
+      );
     }
     return m;
   }
@@ -326,13 +427,17 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
   kick(actor: number, groupId: number, userId: number): void {
     this.#outranks(groupId, actor, userId);
     this.group(groupId).members.delete(userId);
-    this.#notify(`[group ${groupId}] ${this.displayName(actor)} kicked ${this.displayName(userId)}`, (selfId) => selfId === userId || this.#groupAudience(groupId)(selfId), (selfId) => ({
-      notice_type: 'group_decrease',
-      sub_type: selfId === userId ? 'kick_me' : 'kick',
-      group_id: groupId,
-      operator_id: actor,
-      user_id: userId,
-    }));
+    this.#notify(
+      `[group ${groupId}] ${this.displayName(actor)} kicked ${this.displayName(userId)}`,
+      (selfId) => selfId === userId || this.#groupAudience(groupId)(selfId),
+      (selfId) => ({
+        notice_type: 'group_decrease',
+        sub_type: selfId === userId ? 'kick_me' : 'kick',
+        group_id: groupId,
+        operator_id: actor,
+        user_id: userId,
+      }),
+    );
   }
 
   /** `duration` seconds; 0 lifts the ban. */
@@ -341,28 +446,36 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     const m = this.member(groupId, userId);
     m.muted_until = duration > 0 ? now() + duration : 0;
     const sub = duration > 0 ? 'ban' : 'lift_ban';
-    this.#notify(`[group ${groupId}] ${this.displayName(actor, groupId)} ${duration > 0 ? `muted ${this.displayName(userId, groupId)} for ${duration} s` : `unmuted ${this.displayName(userId, groupId)}`}`, this.#groupAudience(groupId), () => ({
-      notice_type: 'group_ban',
-      sub_type: sub,
-      group_id: groupId,
-      operator_id: actor,
-      user_id: userId,
-      duration: Math.max(0, duration),
-    }));
+    this.#notify(
+      `[group ${groupId}] ${this.displayName(actor, groupId)} ${duration > 0 ? `muted ${this.displayName(userId, groupId)} for ${duration} s` : `unmuted ${this.displayName(userId, groupId)}`}`,
+      this.#groupAudience(groupId),
+      () => ({
+        notice_type: 'group_ban',
+        sub_type: sub,
+        group_id: groupId,
+        operator_id: actor,
+        user_id: userId,
+        duration: Math.max(0, duration),
+      }),
+    );
   }
 
   /** Whole-group ban; announced as group_ban with user_id 0, as peers do. */
   wholeBan(actor: number, groupId: number, enable: boolean): void {
     this.#atLeast(groupId, actor, 'admin');
     this.group(groupId).whole_ban = enable;
-    this.#notify(`[group ${groupId}] ${this.displayName(actor, groupId)} ${enable ? 'muted' : 'unmuted'} the whole group`, this.#groupAudience(groupId), () => ({
-      notice_type: 'group_ban',
-      sub_type: enable ? 'ban' : 'lift_ban',
-      group_id: groupId,
-      operator_id: actor,
-      user_id: 0,
-      duration: 0,
-    }));
+    this.#notify(
+      `[group ${groupId}] ${this.displayName(actor, groupId)} ${enable ? 'muted' : 'unmuted'} the whole group`,
+      this.#groupAudience(groupId),
+      () => ({
+        notice_type: 'group_ban',
+        sub_type: enable ? 'ban' : 'lift_ban',
+        group_id: groupId,
+        operator_id: actor,
+        user_id: 0,
+        duration: 0,
+      }),
+    );
   }
 
   setAdmin(actor: number, groupId: number, userId: number, enable: boolean): void {
@@ -371,7 +484,11 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     if (m.role === 'owner') throw failed(`the owner of group ${groupId} cannot be made ${enable ? 'admin' : 'member'}`);
     if ((m.role === 'admin') === enable) return;
     m.role = enable ? 'admin' : 'member';
-    this.#notify(`[group ${groupId}] ${this.displayName(userId, groupId)} is ${enable ? 'now' : 'no longer'} an admin`, this.#groupAudience(groupId), () => ({ notice_type: 'group_admin', sub_type: enable ? 'set' : 'unset', group_id: groupId, user_id: userId }));
+    this.#notify(
+      `[group ${groupId}] ${this.displayName(userId, groupId)} is ${enable ? 'now' : 'no longer'} an admin`,
+      this.#groupAudience(groupId),
+      () => ({ notice_type: 'group_admin', sub_type: enable ? 'set' : 'unset', group_id: groupId, user_id: userId }),
+    );
   }
 
   setAnonymous(actor: number, groupId: number, enable: boolean): void {
@@ -401,12 +518,28 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     if (dismiss && m.role === 'owner') {
       const audience = [...this.group(groupId).members.keys()];
       this.groups.delete(groupId);
-      this.#notify(`[group ${groupId}] dismissed by ${this.displayName(actor)}`, (selfId) => selfId !== actor && audience.includes(selfId), () => ({ notice_type: 'group_decrease', sub_type: 'kick_me', group_id: groupId, operator_id: actor, user_id: actor }));
+      this.#notify(
+        `[group ${groupId}] dismissed by ${this.displayName(actor)}`,
+        (selfId) => selfId !== actor && audience.includes(selfId),
+        () => ({
+          notice_type: 'group_decrease',
+          sub_type: 'kick_me',
+          group_id: groupId,
+          operator_id: actor,
+          user_id: actor,
+        }),
+      );
       return;
     }
     if (m.role === 'owner') throw failed(`the owner cannot leave group ${groupId}; pass is_dismiss to dissolve it`);
     this.group(groupId).members.delete(actor);
-    this.#notify(`[group ${groupId}] ${this.displayName(actor)} left`, this.#groupAudience(groupId, actor), () => ({ notice_type: 'group_decrease', sub_type: 'leave', group_id: groupId, operator_id: actor, user_id: actor }));
+    this.#notify(`[group ${groupId}] ${this.displayName(actor)} left`, this.#groupAudience(groupId, actor), () => ({
+      notice_type: 'group_decrease',
+      sub_type: 'leave',
+      group_id: groupId,
+      operator_id: actor,
+      user_id: actor,
+    }));
   }
 
   /** A user asks a bot for friendship; returns the request's flag. */
@@ -414,7 +547,12 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     this.user(userId);
     if (!this.bots.has(botId)) throw failed(`${botId} is not a bot in the sandbox`);
     this.friends.get(botId)!.delete(userId);
-    return this.#request('friend', `[request] ${this.displayName(userId)} asks ${this.displayName(botId)} to be friends`, (selfId) => selfId === botId, { user_id: userId, comment, bot: botId });
+    return this.#request(
+      'friend',
+      `[request] ${this.displayName(userId)} asks ${this.displayName(botId)} to be friends`,
+      (selfId) => selfId === botId,
+      { user_id: userId, comment, bot: botId },
+    );
   }
 
   /** A user asks to join a group; the group's admin bots hear of it. */
@@ -422,16 +560,26 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     this.user(userId);
     const group = this.group(groupId);
     if (group.members.has(userId)) throw failed(`${this.displayName(userId)} is already in group ${groupId}`);
-    return this.#request('group', `[request] ${this.displayName(userId)} asks to join group ${groupId}`, (selfId) => RANK[group.members.get(selfId)?.role ?? 'member'] >= RANK.admin, { sub_type: 'add', group_id: groupId, user_id: userId, comment });
+    return this.#request(
+      'group',
+      `[request] ${this.displayName(userId)} asks to join group ${groupId}`,
+      (selfId) => RANK[group.members.get(selfId)?.role ?? 'member'] >= RANK.admin,
+      { sub_type: 'add', group_id: groupId, user_id: userId, comment },
+    );
   }
 
   answerFriend(botId: number, flag: string, approve: boolean, remark: string): void {
     const req = this.#requests.get(flag);
-    if (!req || req.kind !== 'friend' || req.target !== botId) throw failed(`no pending friend request with flag ${flag}`);
+    if (!req || req.kind !== 'friend' || req.target !== botId)
+      throw failed(`no pending friend request with flag ${flag}`);
     this.#requests.delete(flag);
     if (!approve) return;
     this.friends.get(botId)!.set(req.user_id, remark);
-    this.#notify(`[friend] ${this.displayName(req.user_id)} and ${this.displayName(botId)} are now friends`, (selfId) => selfId === botId, () => ({ notice_type: 'friend_add', user_id: req.user_id }));
+    this.#notify(
+      `[friend] ${this.displayName(req.user_id)} and ${this.displayName(botId)} are now friends`,
+      (selfId) => selfId === botId,
+      () => ({ notice_type: 'friend_add', user_id: req.user_id }),
+    );
   }
 
   answerJoin(botId: number, flag: string, approve: boolean): void {
@@ -441,7 +589,17 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     this.#requests.delete(flag);
     if (!approve) return;
     this.group(req.target).members.set(req.user_id, this.#member(req.user_id, 'member'));
-    this.#notify(`[group ${req.target}] ${this.displayName(req.user_id)} joined`, this.#groupAudience(req.target), () => ({ notice_type: 'group_increase', sub_type: 'approve', group_id: req.target, operator_id: botId, user_id: req.user_id }));
+    this.#notify(
+      `[group ${req.target}] ${this.displayName(req.user_id)} joined`,
+      this.#groupAudience(req.target),
+      () => ({
+        notice_type: 'group_increase',
+        sub_type: 'approve',
+        group_id: req.target,
+        operator_id: botId,
+        user_id: req.user_id,
+      }),
+    );
   }
 
   poke(from: number, target: number, groupId?: number): void {
@@ -449,15 +607,19 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     this.user(target);
     if (groupId !== undefined) this.member(groupId, from);
     const audience = groupId === undefined ? (selfId: number) => selfId === target : this.#groupAudience(groupId);
-    this.#notify(`${groupId === undefined ? '[private]' : `[group ${groupId}]`} ${this.displayName(from, groupId)} poked ${this.displayName(target, groupId)}`, audience, () => ({
-      notice_type: 'notify',
-      sub_type: 'poke',
-      ...(groupId === undefined ? {} : { group_id: groupId }),
-      user_id: from,
-      // go-cqhttp adds sender_id to group and private pokes alike; bots read either field.
-      sender_id: from,
-      target_id: target,
-    }));
+    this.#notify(
+      `${groupId === undefined ? '[private]' : `[group ${groupId}]`} ${this.displayName(from, groupId)} poked ${this.displayName(target, groupId)}`,
+      audience,
+      () => ({
+        notice_type: 'notify',
+        sub_type: 'poke',
+        ...(groupId === undefined ? {} : { group_id: groupId }),
+        user_id: from,
+        // go-cqhttp adds sender_id to group and private pokes alike; bots read either field.
+        sender_id: from,
+        target_id: target,
+      }),
+    );
   }
 
   get lastMessageId(): number {

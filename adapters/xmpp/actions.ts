@@ -11,7 +11,17 @@ import { localPart, NS, parseJid, roleOf } from './stanza.js';
  */
 export function xmppActions(bot: XmppBot): ActionTable {
   const { dir } = bot;
-  const memberInfo = (room: Room, o: { nick: string; realJid: string | undefined; affiliation: Parameters<typeof roleOf>[0]; joinedAt: number; lastSentAt: number }, userId: number) => ({
+  const memberInfo = (
+    room: Room,
+    o: {
+      nick: string;
+      realJid: string | undefined;
+      affiliation: Parameters<typeof roleOf>[0];
+      joinedAt: number;
+      lastSentAt: number;
+    },
+    userId: number,
+  ) => ({
     group_id: dir.groupId(room),
     user_id: userId,
     nickname: o.nick,
@@ -45,7 +55,13 @@ export function xmppActions(bot: XmppBot): ActionTable {
     const room = dir.joinedRoom(groupId);
     return { message_id: await bot.sendTo({ to: room.jid, type: 'groupchat', room }, message) };
   };
-  const selfMember = (room: Room) => ({ nick: room.nick, realJid: dir.self, affiliation: room.affiliation, joinedAt: room.joinedAt, lastSentAt: 0 });
+  const selfMember = (room: Room) => ({
+    nick: room.nick,
+    realJid: dir.self,
+    affiliation: room.affiliation,
+    joinedAt: room.joinedAt,
+    lastSentAt: 0,
+  });
 
   return {
     ...bot.messages.actions((m) => bot.retract(m)),
@@ -55,14 +71,20 @@ export function xmppActions(bot: XmppBot): ActionTable {
       const type = p.optionalString('message_type');
       if (type === 'group' || (type === '' && p.has('group_id'))) return sendGroup(p.int('group_id'), p.message());
       if (type === 'private' || (type === '' && p.has('user_id'))) return sendPrivate(p.int('user_id'), p.message());
-      throw new ActionError(Retcode.BAD_REQUEST, 'param message_type: expected "private" or "group" (or give user_id or group_id)');
+      throw new ActionError(
+        Retcode.BAD_REQUEST,
+        'param message_type: expected "private" or "group" (or give user_id or group_id)',
+      );
     },
     get_login_info: () => ({ user_id: bot.ctx.selfId, nickname: bot.config.username }),
     get_group_list: () => [...dir.rooms.values()].filter((r) => r.state === 'joined').map(groupInfo),
     get_group_info: (p) => groupInfo(dir.room(p.int('group_id'))),
     get_group_member_list: (p) => {
       const room = dir.joinedRoom(p.int('group_id'));
-      return [memberInfo(room, selfMember(room), bot.ctx.selfId), ...[...room.occupants.values()].map((o) => memberInfo(room, o, dir.occupantId(room, o)))];
+      return [
+        memberInfo(room, selfMember(room), bot.ctx.selfId),
+        ...[...room.occupants.values()].map((o) => memberInfo(room, o, dir.occupantId(room, o))),
+      ];
     },
     get_group_member_info: (p) => {
       const room = dir.joinedRoom(p.int('group_id'));
@@ -73,7 +95,11 @@ export function xmppActions(bot: XmppBot): ActionTable {
       return memberInfo(room, o, userId);
     },
     get_friend_list: () =>
-      [...dir.roster.values()].map((item) => ({ user_id: dir.users.id(item.jid), nickname: item.name ?? localPart(item.jid), remark: item.name ?? '' })),
+      [...dir.roster.values()].map((item) => ({
+        user_id: dir.users.id(item.jid),
+        nickname: item.name ?? localPart(item.jid),
+        remark: item.name ?? '',
+      })),
     get_stranger_info: (p) => {
       const userId = p.int('user_id');
       const name = userId === bot.ctx.selfId ? bot.config.username : dir.nameOf(userId);
@@ -87,10 +113,19 @@ export function xmppActions(bot: XmppBot): ActionTable {
       const o = dir.occupant(room, userId);
       if (!o) throw new ActionError(Retcode.NOT_FOUND, `user ${userId} is not in ${room.jid} now`);
       const ban = p.bool('reject_add_request', false);
-      if (ban && !o.realJid) throw new ActionError(Retcode.FAILED, `cannot ban ${o.nick}: the room does not show the bot their real JID`);
+      if (ban && !o.realJid)
+        throw new ActionError(Retcode.FAILED, `cannot ban ${o.nick}: the room does not show the bot their real JID`);
       // Kick = role none (moderators may); ban = affiliation outcast (admins and owners may). The server decides.
       await bot.iq((xml) =>
-        xml('iq', { type: 'set', to: room.jid }, xml('query', { xmlns: NS.MUC_ADMIN }, ban ? xml('item', { affiliation: 'outcast', jid: o.realJid }) : xml('item', { nick: o.nick, role: 'none' }))),
+        xml(
+          'iq',
+          { type: 'set', to: room.jid },
+          xml(
+            'query',
+            { xmlns: NS.MUC_ADMIN },
+            ban ? xml('item', { affiliation: 'outcast', jid: o.realJid }) : xml('item', { nick: o.nick, role: 'none' }),
+          ),
+        ),
       );
       return null;
     },
@@ -98,13 +133,18 @@ export function xmppActions(bot: XmppBot): ActionTable {
       bot.session();
       const room = dir.room(p.int('group_id'));
       room.wanted = false;
-      if (room.state !== 'left') await bot.send((xml) => xml('presence', { to: `${room.jid}/${room.nick}`, type: 'unavailable' }));
+      if (room.state !== 'left')
+        await bot.send((xml) => xml('presence', { to: `${room.jid}/${room.nick}`, type: 'unavailable' }));
       return null;
     },
     set_friend_add_request: async (p) => {
       const flag = p.string('flag');
       const jid = parseJid(flag);
-      if (!/^[^@/\s]+@[^@/\s]+$/.test(jid.bare) || jid.resource) throw new ActionError(Retcode.BAD_REQUEST, `param flag: expected the flag of a friend request (a bare JID), got ${JSON.stringify(flag)}`);
+      if (!/^[^@/\s]+@[^@/\s]+$/.test(jid.bare) || jid.resource)
+        throw new ActionError(
+          Retcode.BAD_REQUEST,
+          `param flag: expected the flag of a friend request (a bare JID), got ${JSON.stringify(flag)}`,
+        );
       const approve = p.bool('approve', true);
       const remark = p.optionalString('remark');
       if (!approve) {
@@ -114,7 +154,10 @@ export function xmppActions(bot: XmppBot): ActionTable {
       await bot.send((xml) => xml('presence', { to: jid.bare, type: 'subscribed' }));
       // Mutual, as QQ friends are: ask to see their presence too.
       await bot.send((xml) => xml('presence', { to: jid.bare, type: 'subscribe' }));
-      if (remark) await bot.iq((xml) => xml('iq', { type: 'set' }, xml('query', { xmlns: NS.ROSTER }, xml('item', { jid: jid.bare, name: remark }))));
+      if (remark)
+        await bot.iq((xml) =>
+          xml('iq', { type: 'set' }, xml('query', { xmlns: NS.ROSTER }, xml('item', { jid: jid.bare, name: remark }))),
+        );
       return null;
     },
   };

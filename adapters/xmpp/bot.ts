@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Element } from '@xmpp/client';
 import { LRUCache } from 'lru-cache';
-import { ActionError, PlatformMessages, ReconnectingLink, Retcode, withDeadline, type AdapterContext, type Message, type RecordedMessage, type TrackedLink } from '../../src/kit/index.js';
+import {
+  ActionError,
+  PlatformMessages,
+  ReconnectingLink,
+  Retcode,
+  withDeadline,
+  type AdapterContext,
+  type Message,
+  type RecordedMessage,
+  type TrackedLink,
+} from '../../src/kit/index.js';
 import { domainOf, type XmppAdapterConfig } from './config.js';
 import { Directory } from './directory.js';
 import { Inbound, scoped, type SentLog } from './inbound.js';
@@ -79,7 +89,10 @@ export class XmppBot {
       },
     });
     const url = new URL(config.service);
-    this.#track = ctx.trackLink({ endpoint: config.service, remote: `${url.hostname}:${url.port || (url.protocol === 'xmpps:' ? 5223 : 5222)}` });
+    this.#track = ctx.trackLink({
+      endpoint: config.service,
+      remote: `${url.hostname}:${url.port || (url.protocol === 'xmpps:' ? 5223 : 5222)}`,
+    });
     this.link = new ReconnectingLink<XmppSession>({
       name: 'xmpp',
       target: `${this.dir.self} at ${config.service}`,
@@ -120,7 +133,11 @@ export class XmppBot {
   /** The session, or ActionError 1503 while the link is down. */
   session(): XmppSession {
     const s = this.link.current;
-    if (!s || !s.online) throw new ActionError(Retcode.UNAVAILABLE, `the XMPP server is not connected (${this.link.state}); nothing was sent`);
+    if (!s || !s.online)
+      throw new ActionError(
+        Retcode.UNAVAILABLE,
+        `the XMPP server is not connected (${this.link.state}); nothing was sent`,
+      );
     return s;
   }
 
@@ -129,7 +146,8 @@ export class XmppBot {
     try {
       const roster = await session.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: NS.ROSTER })));
       this.dir.roster.clear();
-      for (const item of parseRoster(roster.is('query') ? roster : roster.getChild('query', NS.ROSTER))) this.dir.roster.set(item.jid, item);
+      for (const item of parseRoster(roster.is('query') ? roster : roster.getChild('query', NS.ROSTER)))
+        this.dir.roster.set(item.jid, item);
     } catch (err) {
       this.ctx.logger.warn(`could not fetch the roster: ${(err as Error).message}`);
     }
@@ -155,7 +173,13 @@ export class XmppBot {
       // They may now see us: the request was approved (by set_friend_add_request or another client).
       const granted = (s: string) => s === 'from' || s === 'both';
       if (!granted(before) && granted(item.subscription)) {
-        this.ctx.emit({ time: Math.floor(Date.now() / 1000), self_id: this.ctx.selfId, post_type: 'notice', notice_type: 'friend_add', user_id: this.dir.users.id(item.jid) });
+        this.ctx.emit({
+          time: Math.floor(Date.now() / 1000),
+          self_id: this.ctx.selfId,
+          post_type: 'notice',
+          notice_type: 'friend_add',
+          user_id: this.dir.users.id(item.jid),
+        });
       }
     }
   }
@@ -178,7 +202,10 @@ export class XmppBot {
    * its message_id. Text and each image go as separate stanzas (see `planMessage`); all of
    * them share the message_id, and delete_msg retracts them all.
    */
-  async sendTo(target: { to: string; type: 'groupchat' | 'chat'; room?: Room; userId?: number }, message: Message): Promise<number> {
+  async sendTo(
+    target: { to: string; type: 'groupchat' | 'chat'; room?: Room; userId?: number },
+    message: Message,
+  ): Promise<number> {
     const session = this.session();
     const chat = target.room ? target.room.jid : target.to;
     const parts = planMessage(message, {
@@ -210,7 +237,8 @@ export class XmppBot {
     // Recorded before sending: the room's echo (which teaches the stanza-id) may come back fast.
     this.#sent.set(rec.message_id, { to: target.to, type: target.type, ids, stanzaIds: new Map() });
     try {
-      for (const [i, part] of parts.entries()) await session.send(buildMessage(session.xml, target.to, target.type, ids[i]!, part));
+      for (const [i, part] of parts.entries())
+        await session.send(buildMessage(session.xml, target.to, target.type, ids[i]!, part));
     } catch (err) {
       this.messages.delete(rec.message_id);
       this.#sent.delete(rec.message_id);
@@ -219,7 +247,11 @@ export class XmppBot {
     return rec.message_id;
   }
 
-  #replyTarget(messageId: number, chat: string, type: 'groupchat' | 'chat'): { id: string; to: string | undefined } | undefined {
+  #replyTarget(
+    messageId: number,
+    chat: string,
+    type: 'groupchat' | 'chat',
+  ): { id: string; to: string | undefined } | undefined {
     let m: RecordedMessage;
     try {
       m = this.messages.get(messageId);
@@ -229,7 +261,9 @@ export class XmppBot {
     if (!m.platformId?.startsWith(`${chat}\n`)) return undefined;
     const sent = this.#sent.get(messageId);
     // Ours in a room: the room's stanza-id once its echo taught it, else our origin-id.
-    const id = sent ? (type === 'groupchat' ? sent.stanzaIds.get(sent.ids[0]!) : undefined) ?? sent.ids[0]! : m.platformId.slice(chat.length + 1);
+    const id = sent
+      ? ((type === 'groupchat' ? sent.stanzaIds.get(sent.ids[0]!) : undefined) ?? sent.ids[0]!)
+      : m.platformId.slice(chat.length + 1);
     const to = type === 'groupchat' ? `${chat}/${m.sender.nickname}` : chat;
     return { id, to };
   }
@@ -237,18 +271,27 @@ export class XmppBot {
   /** XEP-0424: retracts our message (every stanza it was sent as). Others' messages: 100. */
   async retract(m: RecordedMessage): Promise<void> {
     const sent = this.#sent.get(m.message_id);
-    if (!sent) throw new ActionError(Retcode.FAILED, `message ${m.message_id} is not the bot's: XMPP lets a client retract only its own messages`);
+    if (!sent)
+      throw new ActionError(
+        Retcode.FAILED,
+        `message ${m.message_id} is not the bot's: XMPP lets a client retract only its own messages`,
+      );
     let session = this.session();
     if (sent.type === 'groupchat' && sent.stanzaIds.size < sent.ids.length) {
       // Other clients know a room message by the room's stanza-id, which its echo brings; a
       // retraction right after sending waits for it (bounded), else falls back to our id.
-      await withDeadline(new Promise<void>((resolve) => this.#echoWaiters.set(m.message_id, resolve)), ECHO_WAIT_MS, this.ctx.signal).catch(() => {});
+      await withDeadline(
+        new Promise<void>((resolve) => this.#echoWaiters.set(m.message_id, resolve)),
+        ECHO_WAIT_MS,
+        this.ctx.signal,
+      ).catch(() => {});
       this.#echoWaiters.delete(m.message_id);
       session = this.session();
     }
     const targets = sent.type === 'groupchat' ? sent.ids.map((id) => sent.stanzaIds.get(id) ?? id) : sent.ids;
     try {
-      for (const target of targets) await session.send(buildRetraction(session.xml, sent.to, sent.type, `ob-${randomUUID()}`, target));
+      for (const target of targets)
+        await session.send(buildRetraction(session.xml, sent.to, sent.type, `ob-${randomUUID()}`, target));
     } catch (err) {
       throw down(err);
     }

@@ -8,7 +8,9 @@ const XmppRoom = z.strictObject({
   /** The room's bare JID, e.g. `room@conference.example.org`. */
   jid: z
     .string({ error: 'expected a room JID, e.g. room@conference.example.org' })
-    .regex(/^[^@/\s]+@[^@/\s]+$/, { error: 'expected a bare room JID (local@domain, no /resource), e.g. room@conference.example.org' })
+    .regex(/^[^@/\s]+@[^@/\s]+$/, {
+      error: 'expected a bare room JID (local@domain, no /resource), e.g. room@conference.example.org',
+    })
     .transform((v) => v.toLowerCase()),
   /** The bot's nick in the room; default: the account's `username`. */
   nick: nonEmpty('a nick').optional(),
@@ -26,7 +28,9 @@ export const XmppAdapterConfig = z
     /** Where to connect: `xmpp://host:5222` (STARTTLS when the server offers it) or `xmpps://host:5223` (direct TLS). */
     service: z
       .string({ error: 'expected an xmpp:// or xmpps:// URL, e.g. xmpp://example.org:5222' })
-      .refine((v) => /^xmpps?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), { error: 'expected an xmpp:// or xmpps:// URL, e.g. xmpp://example.org:5222' }),
+      .refine((v) => /^xmpps?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
+        error: 'expected an xmpp:// or xmpps:// URL, e.g. xmpp://example.org:5222',
+      }),
     /** The account's domain (the part after @); default: the service's host name. */
     domain: nonEmpty('a domain, e.g. example.org').optional(),
     /** The account's local part (before the @). */
@@ -47,11 +51,21 @@ export const XmppAdapterConfig = z
     ping_interval_ms: durationMs().default(60_000),
   })
   .superRefine((c, ctx) => {
-    if (c.reconnect.max_ms < c.reconnect.initial_ms) ctx.addIssue({ code: 'custom', path: ['reconnect', 'max_ms'], message: `must be at least reconnect.initial_ms (${c.reconnect.initial_ms})` });
+    if (c.reconnect.max_ms < c.reconnect.initial_ms)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reconnect', 'max_ms'],
+        message: `must be at least reconnect.initial_ms (${c.reconnect.initial_ms})`,
+      });
     const seen = new Map<string, number>();
     c.rooms.forEach((room, i) => {
       const first = seen.get(room.jid);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['rooms', i, 'jid'], message: `duplicate room ${room.jid} (also rooms[${first}]); list each room once` });
+      if (first !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rooms', i, 'jid'],
+          message: `duplicate room ${room.jid} (also rooms[${first}]); list each room once`,
+        });
       else seen.set(room.jid, i);
     });
   });

@@ -54,7 +54,11 @@ export class Directory {
   /** The room the bot is in now; 100 while it is joining, after it left or was kicked. */
   joinedRoom(groupId: number): Room {
     const room = this.room(groupId);
-    if (room.state !== 'joined') throw new ActionError(Retcode.FAILED, `not in room ${room.jid} (${room.state === 'joining' ? 'still joining' : 'left or removed'})`);
+    if (room.state !== 'joined')
+      throw new ActionError(
+        Retcode.FAILED,
+        `not in room ${room.jid} (${room.state === 'joining' ? 'still joining' : 'left or removed'})`,
+      );
     return room;
   }
 
@@ -84,7 +88,15 @@ export class Directory {
 
   /** OneBot `sender` of a room message. */
   groupSender(room: Room, o: Occupant): Sender {
-    return { user_id: this.occupantId(room, o), nickname: o.nick, card: o.nick, role: roleOf(o.affiliation), sex: 'unknown', age: 0, title: '' };
+    return {
+      user_id: this.occupantId(room, o),
+      nickname: o.nick,
+      card: o.nick,
+      role: roleOf(o.affiliation),
+      sex: 'unknown',
+      age: 0,
+      title: '',
+    };
   }
 
   /** Whether `bare` is a contact the bot shares presence with (a OneBot friend). */

@@ -1,8 +1,25 @@
 import type { Element } from '@xmpp/client';
-import { groupMessageEvent, now, parseText, privateMessageEvent, type Logger, type Message, type OneBotEvent, type PlatformMessages } from '../../src/kit/index.js';
+import {
+  groupMessageEvent,
+  now,
+  parseText,
+  privateMessageEvent,
+  type Logger,
+  type Message,
+  type OneBotEvent,
+  type PlatformMessages,
+} from '../../src/kit/index.js';
 import type { Directory } from './directory.js';
 import type { Room, RoomChange } from './room.js';
-import { allIds, parseJid, parseMessage, parseOccupantPresence, referenceId, type ParsedMessage, type ParsedRetraction } from './stanza.js';
+import {
+  allIds,
+  parseJid,
+  parseMessage,
+  parseOccupantPresence,
+  referenceId,
+  type ParsedMessage,
+  type ParsedRetraction,
+} from './stanza.js';
 
 /** Messages the bot sent, by the ids it gave them: so the room's echo teaches the stanza-id. */
 export interface SentLog {
@@ -74,7 +91,9 @@ export class Inbound {
     if (m.from.bare === dir.self || (room && !m.from.resource)) return;
     // A direct message from a room occupant comes from room/nick; from anyone else, from their JID.
     const fromRoom = room !== undefined && m.from.resource !== '';
-    const key = fromRoom ? (room.occupants.get(m.from.resource)?.realJid ?? `${room.jid}/${m.from.resource}`) : m.from.bare;
+    const key = fromRoom
+      ? (room.occupants.get(m.from.resource)?.realJid ?? `${room.jid}/${m.from.resource}`)
+      : m.from.bare;
     if (m.kind === 'retraction') this.#friendRecall(key, m);
     else this.#privateMessage(key, fromRoom ? room : undefined, m, s);
   }
@@ -90,13 +109,19 @@ export class Inbound {
     const text = parseText(m.body, { selfId, selfNames: names });
     const self = new Set([this.#d.dir.self, ...names.map((n) => `${chat}/${n}`.toLowerCase())]);
     const atSelf = text.some((seg) => seg.type === 'at');
-    if (!atSelf && m.mentions.some((uri) => self.has(uri.toLowerCase()))) out.push({ type: 'at', data: { qq: String(selfId) } });
+    if (!atSelf && m.mentions.some((uri) => self.has(uri.toLowerCase())))
+      out.push({ type: 'at', data: { qq: String(selfId) } });
     out.push(...text);
     for (const url of m.urls) out.push({ type: 'image', data: { file: url, url } });
     return out;
   }
 
-  #record(chat: string, m: ParsedMessage, type: 'groupchat' | 'chat', entry: Parameters<PlatformMessages['record']>[0]): number {
+  #record(
+    chat: string,
+    m: ParsedMessage,
+    type: 'groupchat' | 'chat',
+    entry: Parameters<PlatformMessages['record']>[0],
+  ): number {
     const { messages } = this.#d;
     const ref = referenceId(m.ids, type, chat);
     const rec = messages.record({ ...entry, platformId: ref === undefined ? undefined : scoped(chat, ref) });
@@ -110,15 +135,31 @@ export class Inbound {
     let occupant = room.occupants.get(m.from.resource);
     if (!occupant) {
       // A message from someone whose presence we did not see (a race at join): known by nick.
-      occupant = { nick: m.from.resource, realJid: undefined, affiliation: 'none', role: 'participant', joinedAt: t, lastSentAt: 0 };
+      occupant = {
+        nick: m.from.resource,
+        realJid: undefined,
+        affiliation: 'none',
+        role: 'participant',
+        joinedAt: t,
+        lastSentAt: 0,
+      };
     }
     occupant.lastSentAt = t;
     const sender = dir.groupSender(room, occupant);
     const message = this.#segments(m, room.jid, [room.nick, this.#d.username]);
     if (message.length === 0) return;
     const group_id = dir.groupId(room);
-    const message_id = this.#record(room.jid, m, 'groupchat', { message_type: 'group', group_id, user_id: sender.user_id, sender, message, time: t });
-    this.#d.emit(groupMessageEvent(this.#d.selfId(), { message_id, group_id, user_id: sender.user_id, message, sender, time: t }));
+    const message_id = this.#record(room.jid, m, 'groupchat', {
+      message_type: 'group',
+      group_id,
+      user_id: sender.user_id,
+      sender,
+      message,
+      time: t,
+    });
+    this.#d.emit(
+      groupMessageEvent(this.#d.selfId(), { message_id, group_id, user_id: sender.user_id, message, sender, time: t }),
+    );
   }
 
   #privateMessage(key: string, room: Room | undefined, m: ParsedMessage, s: Element): void {
@@ -131,7 +172,14 @@ export class Inbound {
     const stamp = m.delayed ? Date.parse(s.getChild('delay', 'urn:xmpp:delay')?.attrs['stamp'] ?? '') : NaN;
     const time = Number.isFinite(stamp) ? Math.floor(stamp / 1000) : now();
     const sender = { user_id, nickname, sex: 'unknown', age: 0 };
-    const message_id = this.#record(key, m, 'chat', { message_type: 'private', user_id, to: this.#d.selfId(), sender, message, time });
+    const message_id = this.#record(key, m, 'chat', {
+      message_type: 'private',
+      user_id,
+      to: this.#d.selfId(),
+      sender,
+      message,
+      time,
+    });
     const sub_type = room ? 'group' : dir.isFriend(key) ? 'friend' : 'other';
     this.#d.emit(privateMessageEvent(this.#d.selfId(), { message_id, user_id, message, sender, sub_type, time }));
   }
@@ -164,7 +212,12 @@ export class Inbound {
     const user_id = occupant ? dir.occupantId(room, occupant) : dir.users.id(`${room.jid}/${r.from.resource}`);
     const stored = this.#retracted(room.jid, r, user_id);
     if (!stored) return;
-    this.#notice('group_recall', { group_id: dir.groupId(room), user_id, operator_id: user_id, message_id: stored.message_id });
+    this.#notice('group_recall', {
+      group_id: dir.groupId(room),
+      user_id,
+      operator_id: user_id,
+      message_id: stored.message_id,
+    });
   }
 
   #friendRecall(key: string, r: ParsedRetraction): void {
@@ -191,7 +244,15 @@ export class Inbound {
     if (type === 'subscribe' && from.bare) {
       const user_id = dir.users.id(from.bare);
       // The JID is the flag: set_friend_add_request answers it without any state of ours.
-      this.#d.emit({ time: now(), self_id: this.#d.selfId(), post_type: 'request', request_type: 'friend', user_id, comment: s.getChildText('status') ?? '', flag: from.bare });
+      this.#d.emit({
+        time: now(),
+        self_id: this.#d.selfId(),
+        post_type: 'request',
+        request_type: 'friend',
+        user_id,
+        comment: s.getChildText('status') ?? '',
+        flag: from.bare,
+      });
     }
   }
 
@@ -200,31 +261,55 @@ export class Inbound {
     const group_id = dir.groupId(room);
     switch (c.kind) {
       case 'joined':
-        logger.info(`joined ${room.jid} as ${room.nick} (${room.occupants.size} other occupant${room.occupants.size === 1 ? '' : 's'})`);
+        logger.info(
+          `joined ${room.jid} as ${room.nick} (${room.occupants.size} other occupant${room.occupants.size === 1 ? '' : 's'})`,
+        );
         this.#d.joined(room);
         return;
       case 'join-failed':
-        logger.warn(`could not join ${room.jid} as ${room.nick}: ${c.error}${c.error === 'not-authorized' ? ' (check rooms[].password)' : ''}`);
+        logger.warn(
+          `could not join ${room.jid} as ${room.nick}: ${c.error}${c.error === 'not-authorized' ? ' (check rooms[].password)' : ''}`,
+        );
         this.#d.joinFailed(room, c.error);
         return;
       case 'increase':
-        this.#notice('group_increase', { sub_type: 'approve', group_id, user_id: dir.occupantId(room, c.occupant), operator_id: 0 });
+        this.#notice('group_increase', {
+          sub_type: 'approve',
+          group_id,
+          user_id: dir.occupantId(room, c.occupant),
+          operator_id: 0,
+        });
         return;
       case 'decrease': {
         const user_id = dir.occupantId(room, c.occupant);
         const actor = c.actor ? room.occupants.get(c.actor) : undefined;
-        const operator_id = c.kicked ? (actor ? dir.occupantId(room, actor) : c.actor === room.nick ? this.#d.selfId() : 0) : user_id;
+        const operator_id = c.kicked
+          ? actor
+            ? dir.occupantId(room, actor)
+            : c.actor === room.nick
+              ? this.#d.selfId()
+              : 0
+          : user_id;
         this.#notice('group_decrease', { sub_type: c.kicked ? 'kick' : 'leave', group_id, user_id, operator_id });
         return;
       }
       case 'removed': {
         logger.warn(`removed from ${room.jid}${c.kicked ? ` (kicked${c.actor ? ` by ${c.actor}` : ''})` : ''}`);
         if (!c.kicked) return;
-        this.#notice('group_decrease', { sub_type: 'kick_me', group_id, user_id: this.#d.selfId(), operator_id: c.by ? dir.occupantId(room, c.by) : 0 });
+        this.#notice('group_decrease', {
+          sub_type: 'kick_me',
+          group_id,
+          user_id: this.#d.selfId(),
+          operator_id: c.by ? dir.occupantId(room, c.by) : 0,
+        });
         return;
       }
       case 'admin':
-        this.#notice('group_admin', { sub_type: c.set ? 'set' : 'unset', group_id, user_id: dir.occupantId(room, c.occupant) });
+        this.#notice('group_admin', {
+          sub_type: c.set ? 'set' : 'unset',
+          group_id,
+          user_id: dir.occupantId(room, c.occupant),
+        });
         return;
     }
   }

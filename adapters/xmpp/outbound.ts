@@ -30,7 +30,10 @@ export function planMessage(message: Message, options: PlanOptions): OutgoingPar
   const reply = message.find((s) => s.type === 'reply');
   const images = message.filter((s) => s.type === 'image' && httpUrl(s) !== undefined);
   const rest = message.filter((s) => s.type !== 'reply' && !(s.type === 'image' && httpUrl(s) !== undefined));
-  const text = renderText(rest, { nameOf: options.nameOf, mention: (name, position) => (position === 'start' ? `${name}:` : name) });
+  const text = renderText(rest, {
+    nameOf: options.nameOf,
+    mention: (name, position) => (position === 'start' ? `${name}:` : name),
+  });
   const parts: OutgoingPart[] = [];
   let replyInfo: OutgoingPart['reply'];
   let quote = '';

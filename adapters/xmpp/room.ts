@@ -18,8 +18,18 @@ export type RoomChange =
   | { readonly kind: 'joined' }
   | { readonly kind: 'join-failed'; readonly error: string }
   | { readonly kind: 'increase'; readonly occupant: Occupant }
-  | { readonly kind: 'decrease'; readonly occupant: Occupant; readonly kicked: boolean; readonly actor: string | undefined }
-  | { readonly kind: 'removed'; readonly kicked: boolean; readonly actor: string | undefined; readonly by: Occupant | undefined }
+  | {
+      readonly kind: 'decrease';
+      readonly occupant: Occupant;
+      readonly kicked: boolean;
+      readonly actor: string | undefined;
+    }
+  | {
+      readonly kind: 'removed';
+      readonly kicked: boolean;
+      readonly actor: string | undefined;
+      readonly by: Occupant | undefined;
+    }
   | { readonly kind: 'admin'; readonly occupant: Occupant; readonly set: boolean };
 
 export type RoomState = 'joining' | 'joined' | 'left';
@@ -98,10 +108,18 @@ export class Room {
       known.role = p.role;
       known.realJid ??= p.realJid;
       const after = roleOf(p.affiliation);
-      if (this.state === 'joined' && before !== after && (before === 'admin' || after === 'admin')) return [{ kind: 'admin', occupant: known, set: after === 'admin' }];
+      if (this.state === 'joined' && before !== after && (before === 'admin' || after === 'admin'))
+        return [{ kind: 'admin', occupant: known, set: after === 'admin' }];
       return [];
     }
-    const occupant: Occupant = { nick: p.nick, realJid: p.realJid, affiliation: p.affiliation, role: p.role, joinedAt: now, lastSentAt: 0 };
+    const occupant: Occupant = {
+      nick: p.nick,
+      realJid: p.realJid,
+      affiliation: p.affiliation,
+      role: p.role,
+      joinedAt: now,
+      lastSentAt: 0,
+    };
     this.occupants.set(p.nick, occupant);
     return this.state === 'joined' ? [{ kind: 'increase', occupant }] : [];
   }

@@ -57,8 +57,10 @@ export class ScramSha1 {
     const nonce = attrs.get('r') ?? '';
     const salt = Buffer.from(attrs.get('s') ?? '', 'base64');
     const iterations = Number(attrs.get('i'));
-    if (!nonce.startsWith(this.#nonce) || nonce.length <= this.#nonce.length) throw new Error('SCRAM: the server nonce does not extend ours');
-    if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) throw new Error(`SCRAM: iteration count ${attrs.get('i')} out of range`);
+    if (!nonce.startsWith(this.#nonce) || nonce.length <= this.#nonce.length)
+      throw new Error('SCRAM: the server nonce does not extend ours');
+    if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS)
+      throw new Error(`SCRAM: iteration count ${attrs.get('i')} out of range`);
     if (salt.length === 0) throw new Error('SCRAM: no salt');
     const salted = await pbkdf2Async(Buffer.from(this.#password, 'utf8'), salt, iterations, 20, 'sha1');
     const clientKey = hmac(salted, 'Client Key');

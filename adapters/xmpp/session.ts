@@ -91,7 +91,14 @@ export class XmppSession {
   /** Connects and logs in, within `timeoutMs`; rejects (XmppAuthError for bad credentials) and leaves nothing open. */
   static async open(opts: SessionOptions, signal: AbortSignal): Promise<XmppSession> {
     const lib = await loadXmpp();
-    const client = lib.client({ service: opts.service, domain: opts.domain, username: opts.username, password: opts.password, resource: opts.resource, timeout: opts.timeoutMs });
+    const client = lib.client({
+      service: opts.service,
+      domain: opts.domain,
+      username: opts.username,
+      password: opts.password,
+      resource: opts.resource,
+      timeout: opts.timeoutMs,
+    });
     // One socket per session: the link owns retries, not xmpp.js.
     client.reconnect.stop();
     // Our SCRAM-SHA-1 (node:crypto) in place of xmpp.js's, which takes seconds per login.
@@ -106,7 +113,8 @@ export class XmppSession {
     client.iqCallee.set(NS.ROSTER, 'query', ({ stanza, element }) => {
       const from = stanza.attrs['from'];
       // A push from anyone but our own account would let them edit our friend list.
-      if (from && parseJid(from).bare !== `${opts.username}@${opts.domain}`.toLowerCase()) throw new Error('roster push from a foreign JID');
+      if (from && parseJid(from).bare !== `${opts.username}@${opts.domain}`.toLowerCase())
+        throw new Error('roster push from a foreign JID');
       opts.onRosterPush?.(parseRoster(element));
       return {};
     });
@@ -114,18 +122,32 @@ export class XmppSession {
     client.on('send', (el: Element) => opts.onBytesOut?.(Buffer.byteLength(el.toString())));
     let session: XmppSession | undefined;
     try {
-      const address = await withDeadline(client.start(), opts.timeoutMs, signal, { what: `XMPP login to ${opts.service}` });
+      const address = await withDeadline(client.start(), opts.timeoutMs, signal, {
+        what: `XMPP login to ${opts.service}`,
+      });
       session = new XmppSession(lib, client, address.toString(), opts);
     } catch (err) {
       client.removeAllListeners('element');
       client.on('error', () => {});
       cutSocket(client);
       const cause = lastError ?? (err as Error);
-      if ((cause as { condition?: string }).condition === 'not-authorized' || /not-authorized/.test(cause.message)) throw new XmppAuthError(`the server refused ${opts.username}@${opts.domain}'s password (not-authorized); check username, domain and password`, { cause });
+      if ((cause as { condition?: string }).condition === 'not-authorized' || /not-authorized/.test(cause.message))
+        throw new XmppAuthError(
+          `the server refused ${opts.username}@${opts.domain}'s password (not-authorized); check username, domain and password`,
+          { cause },
+        );
       const code = (cause as { code?: string }).code ?? '';
-      if (CERT_ERROR.test(code)) throw new XmppTlsError(`the server's TLS certificate is not trusted (${code}); if it is self-signed or from a private CA, start onebridge with NODE_EXTRA_CA_CERTS=/path/to/ca.pem`, { cause });
+      if (CERT_ERROR.test(code))
+        throw new XmppTlsError(
+          `the server's TLS certificate is not trusted (${code}); if it is self-signed or from a private CA, start onebridge with NODE_EXTRA_CA_CERTS=/path/to/ca.pem`,
+          { cause },
+        );
       if (err instanceof DeadlineError) throw err;
-      throw new OneBridgeError('ONEBRIDGE_XMPP_CONNECT', `cannot connect to ${opts.service}: ${(cause as { code?: string }).code ?? cause.message}`, { cause });
+      throw new OneBridgeError(
+        'ONEBRIDGE_XMPP_CONNECT',
+        `cannot connect to ${opts.service}: ${(cause as { code?: string }).code ?? cause.message}`,
+        { cause },
+      );
     }
     session.#watch();
     return session;
@@ -142,29 +164,42 @@ export class XmppSession {
       try {
         this.#opts.onStanza(s);
       } catch (err) {
-        this.#opts.logger.error(`xmpp: handling a stanza failed: ${(err as Error).message}`, { stack: (err as Error).stack });
+        this.#opts.logger.error(`xmpp: handling a stanza failed: ${(err as Error).message}`, {
+          stack: (err as Error).stack,
+        });
       }
     });
     c.on('error', (err: Error & { condition?: string }) => {
       // A stream error ends the stream: say why (conflict = another client took our resource).
       if (err.name === 'StreamError' && !this.#done) {
         this.#streamError = err.condition ?? err.message;
-        const hint = err.condition === 'conflict' ? `: another client logged in as ${this.jid}; give each onebridge its own resource` : '';
+        const hint =
+          err.condition === 'conflict'
+            ? `: another client logged in as ${this.jid}; give each onebridge its own resource`
+            : '';
         this.#opts.logger.warn(`xmpp: the server ended the stream: ${this.#streamError}${hint}`);
       }
     });
     c.on('disconnect', (info?: { reason?: Error }) =>
-      this.#end(this.#streamError ? `stream error: ${this.#streamError}` : info?.reason ? `connection lost (${info.reason.message})` : 'connection closed by the server'),
+      this.#end(
+        this.#streamError
+          ? `stream error: ${this.#streamError}`
+          : info?.reason
+            ? `connection lost (${info.reason.message})`
+            : 'connection closed by the server',
+      ),
     );
     c.on('offline', () => this.#end('offline'));
     if (this.#opts.pingIntervalMs > 0) {
       this.#ping = setInterval(() => {
-        this.iq(this.xml('iq', { type: 'get', to: this.#opts.domain }, this.xml('ping', { xmlns: NS.PING }))).catch((err: Error) => {
-          if (this.#done) return;
-          this.#opts.logger.warn(`xmpp: the server did not answer a ping (${err.message}); reconnecting`);
-          this.#end('ping timeout');
-          cutSocket(c);
-        });
+        this.iq(this.xml('iq', { type: 'get', to: this.#opts.domain }, this.xml('ping', { xmlns: NS.PING }))).catch(
+          (err: Error) => {
+            if (this.#done) return;
+            this.#opts.logger.warn(`xmpp: the server did not answer a ping (${err.message}); reconnecting`);
+            this.#end('ping timeout');
+            cutSocket(c);
+          },
+        );
       }, this.#opts.pingIntervalMs);
     }
   }

@@ -204,12 +204,24 @@ export function parseOccupantPresence(stanza: Element): OccupantPresence | undef
   const x = stanza.getChild('x', NS.MUC_USER);
   if (type === 'error') {
     const err = stanza.getChild('error')?.getChildElements()[0]?.getName();
-    return { room: from.bare, nick: from.resource, available: false, realJid: undefined, affiliation: 'none', role: 'none', codes: new Set(), newNick: undefined, actor: undefined, error: err ?? 'error' };
+    return {
+      room: from.bare,
+      nick: from.resource,
+      available: false,
+      realJid: undefined,
+      affiliation: 'none',
+      role: 'none',
+      codes: new Set(),
+      newNick: undefined,
+      actor: undefined,
+      error: err ?? 'error',
+    };
   }
   if (!x || !from.resource) return undefined;
   const item = x.getChild('item');
   const aff = item?.attrs['affiliation'];
-  const affiliation: Affiliation = aff === 'owner' || aff === 'admin' || aff === 'member' || aff === 'outcast' ? aff : 'none';
+  const affiliation: Affiliation =
+    aff === 'owner' || aff === 'admin' || aff === 'member' || aff === 'outcast' ? aff : 'none';
   const real = attr(item, 'jid');
   return {
     room: from.bare,
@@ -269,12 +281,25 @@ export interface OutgoingPart {
 }
 
 /** A `<message>` carrying `part`, with `id` also as XEP-0359 origin-id (for retractions). */
-export function buildMessage(xml: XmlFactory, to: string, type: 'groupchat' | 'chat', id: string, part: OutgoingPart): Element {
+export function buildMessage(
+  xml: XmlFactory,
+  to: string,
+  type: 'groupchat' | 'chat',
+  id: string,
+  part: OutgoingPart,
+): Element {
   const children: Element[] = [xml('body', {}, part.body)];
   if (part.oob) children.push(xml('x', { xmlns: NS.OOB }, xml('url', {}, part.oob)));
   if (part.reply) {
     children.push(xml('reply', { xmlns: NS.REPLY, id: part.reply.id, to: part.reply.to }));
-    if (part.reply.quoteLength > 0) children.push(xml('fallback', { xmlns: NS.FALLBACK, for: NS.REPLY }, xml('body', { start: '0', end: String(part.reply.quoteLength) })));
+    if (part.reply.quoteLength > 0)
+      children.push(
+        xml(
+          'fallback',
+          { xmlns: NS.FALLBACK, for: NS.REPLY },
+          xml('body', { start: '0', end: String(part.reply.quoteLength) }),
+        ),
+      );
   }
   children.push(xml('origin-id', { xmlns: NS.SID, id }));
   if (type === 'chat') children.push(xml('active', { xmlns: 'http://jabber.org/protocol/chatstates' }));
@@ -282,7 +307,13 @@ export function buildMessage(xml: XmlFactory, to: string, type: 'groupchat' | 'c
 }
 
 /** XEP-0424 retraction of our message `target`, with a fallback body for older clients. */
-export function buildRetraction(xml: XmlFactory, to: string, type: 'groupchat' | 'chat', id: string, target: string): Element {
+export function buildRetraction(
+  xml: XmlFactory,
+  to: string,
+  type: 'groupchat' | 'chat',
+  id: string,
+  target: string,
+): Element {
   return xml(
     'message',
     { to, type, id },
@@ -295,5 +326,14 @@ export function buildRetraction(xml: XmlFactory, to: string, type: 'groupchat' |
 
 /** Joining a room: no history (it would replay as new messages), the password when set. */
 export function buildJoin(xml: XmlFactory, room: string, nick: string, password: string | undefined): Element {
-  return xml('presence', { to: `${room}/${nick}` }, xml('x', { xmlns: NS.MUC }, xml('history', { maxstanzas: '0' }), password ? xml('password', {}, password) : undefined));
+  return xml(
+    'presence',
+    { to: `${room}/${nick}` },
+    xml(
+      'x',
+      { xmlns: NS.MUC },
+      xml('history', { maxstanzas: '0' }),
+      password ? xml('password', {}, password) : undefined,
+    ),
+  );
 }

@@ -23,7 +23,11 @@ declare module '@xmpp/client' {
   }
 
   export type Child = Element | string | undefined | null | false;
-  export function xml(name: string, attrs?: Record<string, string | undefined> | null, ...children: Array<Child | Child[]>): Element;
+  export function xml(
+    name: string,
+    attrs?: Record<string, string | undefined> | null,
+    ...children: Array<Child | Child[]>
+  ): Element;
 
   export interface JID {
     local: string;
@@ -34,7 +38,17 @@ declare module '@xmpp/client' {
   }
   export function jid(address: string): JID;
 
-  export type Status = 'offline' | 'connecting' | 'connect' | 'opening' | 'open' | 'online' | 'closing' | 'close' | 'disconnecting' | 'disconnect';
+  export type Status =
+    | 'offline'
+    | 'connecting'
+    | 'connect'
+    | 'opening'
+    | 'open'
+    | 'online'
+    | 'closing'
+    | 'close'
+    | 'disconnecting'
+    | 'disconnect';
 
   export interface IqCaller {
     request(stanza: Element, timeout?: number): Promise<Element>;
@@ -43,8 +57,22 @@ declare module '@xmpp/client' {
   }
 
   export interface IqCallee {
-    get(ns: string, name: string, handler: (ctx: { stanza: Element; element: Element }) => Element | Record<string, never> | Promise<Element | Record<string, never>>): void;
-    set(ns: string, name: string, handler: (ctx: { stanza: Element; element: Element }) => Element | Record<string, never> | Promise<Element | Record<string, never>>): void;
+    get(
+      ns: string,
+      name: string,
+      handler: (ctx: {
+        stanza: Element;
+        element: Element;
+      }) => Element | Record<string, never> | Promise<Element | Record<string, never>>,
+    ): void;
+    set(
+      ns: string,
+      name: string,
+      handler: (ctx: {
+        stanza: Element;
+        element: Element;
+      }) => Element | Record<string, never> | Promise<Element | Record<string, never>>,
+    ): void;
   }
 
   export interface Client extends EventEmitter {

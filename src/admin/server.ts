@@ -57,13 +57,49 @@ export class AdminServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     // ownPages: the admin server's own pages (the dashboard) call it from its own origin.
-    this.#guard = new RequestGuard(config, { ownPages: true, logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
+    this.#guard = new RequestGuard(config, {
+      ownPages: true,
+      logger: deps.logger,
+      onRefused: (kind) => deps.registry.countRefused(kind),
+    });
     const builtins: AdminRoute[] = [
-      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot(), ...deps.describeConnections?.(), fds: fileDescriptors() } }) },
-      { method: 'GET', path: '/status', handle: () => ({ status: 200, body: { app: 'onebridge', version: VERSION, pid: process.pid, uptime_ms: Date.now() - this.#started, connections: deps.registry.size, refused: deps.registry.refusals(), ...deps.describe() } }) },
+      {
+        method: 'GET',
+        path: '/connections',
+        handle: () => ({
+          status: 200,
+          body: {
+            count: deps.registry.size,
+            connections: deps.registry.snapshot(),
+            ...deps.describeConnections?.(),
+            fds: fileDescriptors(),
+          },
+        }),
+      },
+      {
+        method: 'GET',
+        path: '/status',
+        handle: () => ({
+          status: 200,
+          body: {
+            app: 'onebridge',
+            version: VERSION,
+            pid: process.pid,
+            uptime_ms: Date.now() - this.#started,
+            connections: deps.registry.size,
+            refused: deps.registry.refusals(),
+            ...deps.describe(),
+          },
+        }),
+      },
     ];
     const metrics = deps.metrics;
-    if (metrics) builtins.push({ method: 'GET', path: '/metrics', handle: async () => ({ status: 200, body: await metrics.scrape(), contentType: metrics.contentType }) });
+    if (metrics)
+      builtins.push({
+        method: 'GET',
+        path: '/metrics',
+        handle: async () => ({ status: 200, body: await metrics.scrape(), contentType: metrics.contentType }),
+      });
     const reload = deps.reload;
     if (reload) {
       builtins.push({
@@ -73,8 +109,10 @@ export class AdminServer implements Transport {
           try {
             return { status: 200, body: { ok: true, ...reload() } };
           } catch (err) {
-            if (err instanceof ConfigError) return { status: 400, body: { ok: false, error: err.message, problems: err.problems } };
-            if ((err as { code?: string }).code === 'ONEBRIDGE_RELOAD_UNAVAILABLE') return { status: 409, body: { ok: false, error: (err as Error).message } };
+            if (err instanceof ConfigError)
+              return { status: 400, body: { ok: false, error: err.message, problems: err.problems } };
+            if ((err as { code?: string }).code === 'ONEBRIDGE_RELOAD_UNAVAILABLE')
+              return { status: 409, body: { ok: false, error: (err as Error).message } };
             throw err;
           }
         },
@@ -106,7 +144,9 @@ export class AdminServer implements Transport {
     }
     this.#url = `http://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
     this.#http.on('error', (err: NodeJS.ErrnoException) => fdBudget.acceptFailed(err, this.#deps.logger, this.key));
-    this.#deps.logger.info(`admin endpoint on ${this.#url} (GET /connections, GET /status${this.#deps.metrics ? ', GET /metrics' : ''}, POST /reload)`);
+    this.#deps.logger.info(
+      `admin endpoint on ${this.#url} (GET /connections, GET /status${this.#deps.metrics ? ', GET /metrics' : ''}, POST /reload)`,
+    );
   }
 
   stopAccepting(): void {
@@ -154,7 +194,10 @@ export class AdminServer implements Transport {
       const text = contentType ? String(body) : `${JSON.stringify(body)}\n`;
       // While shutting down, the socket goes with the answer instead of idling in keep-alive.
       if (this.#closing.signal.aborted) res.shouldKeepAlive = false;
-      res.writeHead(status, { 'Content-Type': contentType ?? 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.writeHead(status, {
+        'Content-Type': contentType ?? 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(text),
+      });
       res.end(text);
     };
     const guard = this.#guard.check(req);
@@ -179,12 +222,19 @@ export class AdminServer implements Transport {
     }
     // State changes take the token from the Authorization header only: a URL can be planted in
     // a page or a log, a header cannot. Cookies are never read.
-    const auth = req.method === 'GET' ? authorize(req, url, this.#config.access_token) : authorize(req, new URL(url.pathname, url), this.#config.access_token);
+    const auth =
+      req.method === 'GET'
+        ? authorize(req, url, this.#config.access_token)
+        : authorize(req, new URL(url.pathname, url), this.#config.access_token);
     if (!auth.ok) {
       this.#deps.logger.warn(`admin: rejected ${req.method} ${url.pathname} from ${remoteOf(req)}: ${auth.reason}`);
       req.resume();
       const viaQuery = req.method !== 'GET' && auth.status === 401 && url.searchParams.has('access_token');
-      send(auth.status, { error: viaQuery ? 'access token missing: on POST send it as "Authorization: Bearer <token>", not in the URL' : auth.reason });
+      send(auth.status, {
+        error: viaQuery
+          ? 'access token missing: on POST send it as "Authorization: Bearer <token>", not in the URL'
+          : auth.reason,
+      });
       return;
     }
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
@@ -200,12 +250,19 @@ export class AdminServer implements Transport {
     res.once('close', () => gone.abort());
     try {
       const body = req.method === 'POST' ? await readJson(req, this.#deps.limits.max_json_depth) : undefined;
-      const reply = await route.handle({ query: url.searchParams, body, signal: AbortSignal.any([gone.signal, this.#closing.signal]) });
+      const reply = await route.handle({
+        query: url.searchParams,
+        body,
+        signal: AbortSignal.any([gone.signal, this.#closing.signal]),
+      });
       if (!res.writableEnded && !res.destroyed) send(reply.status, reply.body, reply.contentType);
     } catch (err) {
       const status = err instanceof BodyError ? err.status : 500;
       if (status === 500) this.#deps.logger.error(`admin: ${req.method} ${path} failed: ${(err as Error).message}`);
-      else this.#deps.logger.warn(`admin: ${req.method} ${path} from ${remoteOf(req)}: ${(err as Error).message} (${status})`);
+      else
+        this.#deps.logger.warn(
+          `admin: ${req.method} ${path} from ${remoteOf(req)}: ${(err as Error).message} (${status})`,
+        );
       // A body left unread (413) must not keep the socket: it goes with the answer.
       if (status === 413) res.shouldKeepAlive = false;
       if (!res.headersSent && !res.destroyed) send(status, { error: (err as Error).message });
@@ -216,7 +273,12 @@ export class AdminServer implements Transport {
 /** Descriptors open and the limit (null where the platform does not tell), and client sockets against their budget. */
 function fileDescriptors() {
   const limit = fdLimit();
-  return { open: fdsOpen() ?? null, limit: limit === undefined || !Number.isFinite(limit) ? null : limit, client_sockets: fdBudget.open, client_budget: Number.isFinite(fdBudget.cap) ? fdBudget.cap : null };
+  return {
+    open: fdsOpen() ?? null,
+    limit: limit === undefined || !Number.isFinite(limit) ? null : limit,
+    client_sockets: fdBudget.open,
+    client_budget: Number.isFinite(fdBudget.cap) ? fdBudget.cap : null,
+  };
 }
 
 async function readJson(req: IncomingMessage, maxDepth: number): Promise<unknown> {

@@ -10,7 +10,8 @@ export function init(file: string, force: boolean): string {
     copyFileSync(DEFAULT_CONFIG_FILE, target, force ? 0 : constants.COPYFILE_EXCL);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new OneBridgeError('ONEBRIDGE_FILE_EXISTS', `${target} already exists; use --force to overwrite it`);
+    if (code === 'EEXIST')
+      throw new OneBridgeError('ONEBRIDGE_FILE_EXISTS', `${target} already exists; use --force to overwrite it`);
     // The raw message names the packaged source file too, which is no use to the user.
     const folder = dirname(target);
     const why =

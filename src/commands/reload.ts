@@ -16,11 +16,18 @@ interface ReloadAnswer {
  */
 export async function reload(options: Omit<StatusOptions, 'json'>, out: NodeJS.WritableStream): Promise<void> {
   const { base, token } = adminTarget(options);
-  const res = await adminFetch(base, adminUrl(base, '/reload'), token, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  const res = await adminFetch(base, adminUrl(base, '/reload'), token, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+  });
   const body = (await res.json()) as ReloadAnswer;
   if (!body.ok) {
     const problems = (body.problems ?? []).map((p) => `\n  ${p.path ? `${p.path}: ` : ''}${p.message}`).join('');
-    throw new OneBridgeError('ONEBRIDGE_RELOAD_REFUSED', `reload refused, nothing changed: ${body.error ?? 'unknown error'}${problems}`);
+    throw new OneBridgeError(
+      'ONEBRIDGE_RELOAD_REFUSED',
+      `reload refused, nothing changed: ${body.error ?? 'unknown error'}${problems}`,
+    );
   }
   const applied = body.applied ?? [];
   const restart = body.restart_required ?? [];

@@ -45,7 +45,10 @@ export async function start(options: StartOptions): Promise<void> {
     // Let the last log lines reach stderr before the process goes.
     setImmediate(() => process.exit(code));
   };
-  const report = (s: ShutdownSummary) => logger.info(`shutdown complete: closed ${s.connections} connection${s.connections === 1 ? '' : 's'}, ${s.terminated} terminated after ${s.elapsedMs} ms`);
+  const report = (s: ShutdownSummary) =>
+    logger.info(
+      `shutdown complete: closed ${s.connections} connection${s.connections === 1 ? '' : 's'}, ${s.terminated} terminated after ${s.elapsedMs} ms`,
+    );
 
   const shutdown = (reason: string, code: number) => {
     if (stopping) return;
@@ -77,7 +80,9 @@ export async function start(options: StartOptions): Promise<void> {
       exit(130);
     },
   });
-  process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+  process.on('unhandledRejection', (reason) =>
+    logger.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`),
+  );
   process.on('uncaughtException', (err) => {
     logger.error(`uncaught exception: ${err.stack ?? err.message}`);
     shutdown('uncaught exception', 1);
@@ -85,10 +90,22 @@ export async function start(options: StartOptions): Promise<void> {
   if (stopping) return;
 
   const loaded = loadConfig(options.config, options.adapters);
-  configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format, timezone: loaded.config.log.timezone });
-  logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
-  if (loaded.source === 'default') logger.info(`no ./onebridge.yaml here: running the built-in defaults; to make your own, run "onebridge init" (writes ./onebridge.yaml, used from this folder) or pass -c FILE`);
-  if (loaded.config.network.length === 0 && !loaded.config.admin) logger.warn('nothing will be served: the config has no network entries and no admin endpoint; add a network: entry (e.g. { type: ws, port: 6700 }) so bot frameworks can connect');
+  configureLogging({
+    level: options.logLevel ?? loaded.config.log.level,
+    format: options.logFormat ?? loaded.config.log.format,
+    timezone: loaded.config.log.timezone,
+  });
+  logger.info(
+    `onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`,
+  );
+  if (loaded.source === 'default')
+    logger.info(
+      `no ./onebridge.yaml here: running the built-in defaults; to make your own, run "onebridge init" (writes ./onebridge.yaml, used from this folder) or pass -c FILE`,
+    );
+  if (loaded.config.network.length === 0 && !loaded.config.admin)
+    logger.warn(
+      'nothing will be served: the config has no network entries and no admin endpoint; add a network: entry (e.g. { type: ws, port: 6700 }) so bot frameworks can connect',
+    );
   if (stopping) return;
   for (const w of securityWarnings(loaded.config)) logger.warn(formatProblem(w));
   warnIfFewDescriptors(loaded.config, logger);
@@ -115,15 +132,26 @@ export async function start(options: StartOptions): Promise<void> {
   if (app.state !== 'running') return;
   const first = app.accounts.keys().next().value ?? 0;
   const ports = new Map(app.transports.map((t) => [t.key, (t as { port?: number }).port]));
-  for (const line of connectHints(loaded.config, (i) => ports.get(`network[${i}]`), (entry) => entry.self_id ?? first)) logger.info(line);
+  for (const line of connectHints(
+    loaded.config,
+    (i) => ports.get(`network[${i}]`),
+    (entry) => entry.self_id ?? first,
+  ))
+    logger.info(line);
 }
 
 /** A limit below what the configured max_connections need shows up at start, not as silent resets later. */
 function warnIfFewDescriptors(config: App['config'], logger: ReturnType<typeof getLogger>): void {
   const limit = fdLimit();
   if (limit === undefined || !Number.isFinite(limit)) return;
-  const entries = config.network.flatMap((entry, i) => (entry.type === 'ws' && entry.max_connections > 0 ? [{ key: `network[${i}].max_connections`, n: entry.max_connections }] : []));
+  const entries = config.network.flatMap((entry, i) =>
+    entry.type === 'ws' && entry.max_connections > 0
+      ? [{ key: `network[${i}].max_connections`, n: entry.max_connections }]
+      : [],
+  );
   const need = entries.reduce((sum, e) => sum + e.n, 0) + FD_RESERVE;
   if (entries.length === 0 || need <= limit) return;
-  logger.warn(`the open-file limit (${limit}) is below what ${entries.map((e) => `${e.key} (${e.n})`).join(' + ')} need (about ${need} with ${FD_RESERVE} kept for admin and links); past it new clients get 503; ${fdAdvice(limit)}`);
+  logger.warn(
+    `the open-file limit (${limit}) is below what ${entries.map((e) => `${e.key} (${e.n})`).join(' + ')} need (about ${need} with ${FD_RESERVE} kept for admin and links); past it new clients get 503; ${fdAdvice(limit)}`,
+  );
 }

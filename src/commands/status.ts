@@ -24,18 +24,32 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream)
     send_queues?: Record<string, number>;
     fds?: { open: number | null; limit: number | null; client_sockets: number; client_budget: number | null };
   };
-  out.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(body.connections) + formatSendQueues(body.send_queues));
+  out.write(
+    options.json
+      ? `${JSON.stringify(body, null, 2)}\n`
+      : formatTable(body.connections) + formatSendQueues(body.send_queues),
+  );
   const fds = body.fds;
-  if (!options.json && fds && fds.open !== null) out.write(`file descriptors: ${fds.open} open of ${fds.limit ?? 'unlimited'}; client sockets ${fds.client_sockets}${fds.client_budget === null ? '' : ` of ${fds.client_budget}`}\n`);
+  if (!options.json && fds && fds.open !== null)
+    out.write(
+      `file descriptors: ${fds.open} open of ${fds.limit ?? 'unlimited'}; client sockets ${fds.client_sockets}${fds.client_budget === null ? '' : ` of ${fds.client_budget}`}\n`,
+    );
 }
 
 /** The admin base URL and token: `--admin`/`--token`, else the config's `admin:` section. */
-export function adminTarget(options: Pick<StatusOptions, 'adapters' | 'config' | 'admin' | 'token'>): { base: string; token: string } {
+export function adminTarget(options: Pick<StatusOptions, 'adapters' | 'config' | 'admin' | 'token'>): {
+  base: string;
+  token: string;
+} {
   let base = options.admin;
   let token = options.token ?? '';
   if (!base) {
     const { config, file } = loadConfig(options.config, options.adapters);
-    if (!config.admin) throw new OneBridgeError('ONEBRIDGE_NO_ADMIN', `admin: the admin endpoint is off in ${file}; add "admin: { port: 6790 }" and restart onebridge, or pass --admin URL`);
+    if (!config.admin)
+      throw new OneBridgeError(
+        'ONEBRIDGE_NO_ADMIN',
+        `admin: the admin endpoint is off in ${file}; add "admin: { port: 6790 }" and restart onebridge, or pass --admin URL`,
+      );
     const host = config.admin.host === '0.0.0.0' ? '127.0.0.1' : config.admin.host === '::' ? '::1' : config.admin.host;
     base = `http://${host.includes(':') ? `[${host}]` : host}:${config.admin.port}`;
     token ||= config.admin.access_token;
@@ -47,14 +61,36 @@ export function adminTarget(options: Pick<StatusOptions, 'adapters' | 'config' |
 export async function adminFetch(base: string, url: URL, token: string, init: RequestInit = {}): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...(token ? { Authorization: `Bearer ${token}` } : {}) }, signal: AbortSignal.timeout(5000) });
+    res = await fetch(url, {
+      ...init,
+      headers: {
+        ...(init.headers as Record<string, string> | undefined),
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
+      signal: AbortSignal.timeout(5000),
+    });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    throw new OneBridgeError('ONEBRIDGE_NOT_RUNNING', `no onebridge answering at ${base} (${cause}); is it running, and is admin: set in its config?`);
+    throw new OneBridgeError(
+      'ONEBRIDGE_NOT_RUNNING',
+      `no onebridge answering at ${base} (${cause}); is it running, and is admin: set in its config?`,
+    );
   }
-  if (res.status === 401 || res.status === 403) throw new OneBridgeError('ONEBRIDGE_ADMIN_AUTH', `admin endpoint ${base} refused the token (${res.status}); pass --token or set admin.access_token`);
-  if (res.status === 426) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `${base} is a WebSocket endpoint (answered 426 Upgrade Required), not the admin endpoint; pass the admin port instead (admin.port, 6790 by default)`);
-  if (!res.ok && res.status !== 400) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `admin endpoint ${base} answered ${res.status}${res.status === 404 ? ` for ${url.pathname} (is this the admin port of an onebridge? admin.port, 6790 by default)` : ''}`);
+  if (res.status === 401 || res.status === 403)
+    throw new OneBridgeError(
+      'ONEBRIDGE_ADMIN_AUTH',
+      `admin endpoint ${base} refused the token (${res.status}); pass --token or set admin.access_token`,
+    );
+  if (res.status === 426)
+    throw new OneBridgeError(
+      'ONEBRIDGE_ADMIN_FAILED',
+      `${base} is a WebSocket endpoint (answered 426 Upgrade Required), not the admin endpoint; pass the admin port instead (admin.port, 6790 by default)`,
+    );
+  if (!res.ok && res.status !== 400)
+    throw new OneBridgeError(
+      'ONEBRIDGE_ADMIN_FAILED',
+      `admin endpoint ${base} answered ${res.status}${res.status === 404 ? ` for ${url.pathname} (is this the admin port of an onebridge? admin.port, 6790 by default)` : ''}`,
+    );
   return res;
 }
 
@@ -63,7 +99,10 @@ export function adminUrl(base: string, path = '/connections'): URL {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(base) ? base : `http://${base}`;
   const url = URL.canParse(withScheme) ? new URL(path, withScheme) : undefined;
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new OneBridgeError('ONEBRIDGE_ADMIN_URL', `--admin: expected the admin endpoint as http://HOST:PORT, e.g. http://127.0.0.1:6790, got ${JSON.stringify(base)}`);
+    throw new OneBridgeError(
+      'ONEBRIDGE_ADMIN_URL',
+      `--admin: expected the admin endpoint as http://HOST:PORT, e.g. http://127.0.0.1:6790, got ${JSON.stringify(base)}`,
+    );
   }
   return url;
 }
@@ -98,7 +137,19 @@ function linkCell(c: ConnectionInfo): string {
 export function formatTable(connections: readonly ConnectionInfo[]): string {
   if (connections.length === 0) return 'no live connections\n';
   const links = connections.some((c) => c.reconnects !== undefined);
-  const header = ['ID', 'TRANSPORT', 'ROLE', 'ACCOUNT', 'REMOTE', 'ENDPOINT', 'UP', 'STATE', 'IN', 'OUT', ...(links ? ['LINK'] : [])];
+  const header = [
+    'ID',
+    'TRANSPORT',
+    'ROLE',
+    'ACCOUNT',
+    'REMOTE',
+    'ENDPOINT',
+    'UP',
+    'STATE',
+    'IN',
+    'OUT',
+    ...(links ? ['LINK'] : []),
+  ];
   const rows = connections.map((c) => [
     String(c.id),
     c.transport,
@@ -113,6 +164,10 @@ export function formatTable(connections: readonly ConnectionInfo[]): string {
     ...(links ? [linkCell(c)] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return `${[line(header), ...rows.map(line)].join('\n')}\n${connections.length} live connection${connections.length === 1 ? '' : 's'}\n`;
 }

@@ -21,16 +21,29 @@ export interface LoadedConfig {
  * `./onebridge.yaml`, then the built-in `config/default.yaml`. A file named by the flag or the
  * variable must exist; it is an error, not a fall-through, when it does not.
  */
-export function resolveConfigFile(flag: string | undefined, env = process.env, cwd = process.cwd(), exists: (f: string) => boolean = fileExists): Pick<LoadedConfig, 'file' | 'source'> {
+export function resolveConfigFile(
+  flag: string | undefined,
+  env = process.env,
+  cwd = process.cwd(),
+  exists: (f: string) => boolean = fileExists,
+): Pick<LoadedConfig, 'file' | 'source'> {
   // An empty value is a mistake (a script's unset variable, `-c` at the end of the line), not
   // a request for the defaults: falling back would run a config the user did not mean.
   if (flag !== undefined) {
-    if (flag.trim() === '') throw new OneBridgeError('ONEBRIDGE_CONFIG_PATH_EMPTY', '-c/--config needs a file path, e.g. -c onebridge.yaml (leave -c out to use ./onebridge.yaml or the built-in defaults)');
+    if (flag.trim() === '')
+      throw new OneBridgeError(
+        'ONEBRIDGE_CONFIG_PATH_EMPTY',
+        '-c/--config needs a file path, e.g. -c onebridge.yaml (leave -c out to use ./onebridge.yaml or the built-in defaults)',
+      );
     return { file: resolve(cwd, flag), source: 'flag' };
   }
   const fromEnv = env['ONEBRIDGE_CONFIG'];
   if (fromEnv !== undefined) {
-    if (fromEnv.trim() === '') throw new OneBridgeError('ONEBRIDGE_CONFIG_PATH_EMPTY', '$ONEBRIDGE_CONFIG is set but empty; set it to a config file path, or unset it');
+    if (fromEnv.trim() === '')
+      throw new OneBridgeError(
+        'ONEBRIDGE_CONFIG_PATH_EMPTY',
+        '$ONEBRIDGE_CONFIG is set but empty; set it to a config file path, or unset it',
+      );
     return { file: resolve(cwd, fromEnv), source: 'env' };
   }
   const local = resolve(cwd, 'onebridge.yaml');
@@ -83,13 +96,18 @@ export function parseConfig(text: string, adapters: readonly AnyAdapterDefinitio
       file,
       doc.errors.map((e) => {
         const at = lines.linePos(e.pos[0]);
-        return { path: '', message: `YAML syntax error at line ${at.line}, column ${at.col}: ${e.message.split('\n')[0]}` };
+        return {
+          path: '',
+          message: `YAML syntax error at line ${at.line}, column ${at.col}: ${e.message.split('\n')[0]}`,
+        };
       }),
     );
   }
   const raw: unknown = doc.contents === null ? {} : doc.toJS();
   if (doc.contents !== null && !isMap(doc.contents)) {
-    throw new ConfigError(file, [{ path: '', message: 'expected a mapping of keys (accounts:, network:, …) at the top level' }]);
+    throw new ConfigError(file, [
+      { path: '', message: 'expected a mapping of keys (accounts:, network:, …) at the top level' },
+    ]);
   }
   return validateConfig(raw, adapters, file);
 }
@@ -122,7 +140,7 @@ function loadFilterFiles(config: Config, base: string): ConfigProblem[] {
       value = parseYaml(readFileSync(where, 'utf8'));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code ?? (err as Error).message.split('\n')[0];
+      const why = code === 'ENOENT' ? 'no such file' : (code ?? (err as Error).message.split('\n')[0]);
       problems.push({ path, message: `cannot read ${where}: ${why}` });
       return;
     }
@@ -130,7 +148,10 @@ function loadFilterFiles(config: Config, base: string): ConfigProblem[] {
       compileFilter(value);
     } catch (err) {
       if (!(err instanceof FilterError)) throw err;
-      problems.push({ path, message: `invalid filter in ${where}${err.path.length ? ` at ${formatPath(['filter', ...err.path]).slice('filter'.length) || '(top)'}` : ''}: ${err.message}` });
+      problems.push({
+        path,
+        message: `invalid filter in ${where}${err.path.length ? ` at ${formatPath(['filter', ...err.path]).slice('filter'.length) || '(top)'}` : ''}: ${err.message}`,
+      });
       return;
     }
     entry.filter = value;
@@ -163,24 +184,51 @@ function toProblems(issue: z.core.$ZodIssue): ConfigProblem[] {
   const got = 'input' in issue ? issue.input : undefined;
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: `unknown key; ${KNOWN_KEY_HINT}` }));
+      return issue.keys.map((key) => ({
+        path: formatPath([...issue.path, key]),
+        message: `unknown key; ${KNOWN_KEY_HINT}`,
+      }));
     case 'invalid_union': {
       const union = issue as z.core.$ZodIssueInvalidUnion & { discriminator?: string; options?: unknown[] };
       if (union.discriminator && union.options) {
-        const value = typeof got === 'object' && got !== null ? (got as Record<string, unknown>)[union.discriminator] : undefined;
+        const value =
+          typeof got === 'object' && got !== null ? (got as Record<string, unknown>)[union.discriminator] : undefined;
         return [{ path, message: `expected one of ${union.options.join(', ')}, got ${describe(value)}` }];
       }
       return [{ path, message: issue.message }];
     }
     case 'invalid_value':
-      return [{ path, message: `expected one of ${issue.values.map((v) => String(v)).join(', ')}, got ${describe(got)}` }];
+      return [
+        { path, message: `expected one of ${issue.values.map((v) => String(v)).join(', ')}, got ${describe(got)}` },
+      ];
     case 'invalid_type':
-      if (got === undefined) return [{ path, message: `missing; expected ${issue.message.startsWith('expected ') ? issue.message.slice(9) : issue.expected}` }];
-      return [{ path, message: `${issue.message.startsWith('expected ') ? issue.message : `expected ${issue.expected}`}, got ${describe(got)}` }];
+      if (got === undefined)
+        return [
+          {
+            path,
+            message: `missing; expected ${issue.message.startsWith('expected ') ? issue.message.slice(9) : issue.expected}`,
+          },
+        ];
+      return [
+        {
+          path,
+          message: `${issue.message.startsWith('expected ') ? issue.message : `expected ${issue.expected}`}, got ${describe(got)}`,
+        },
+      ];
     case 'too_small':
     case 'too_big':
-      return [{ path, message: issue.message.startsWith('expected ') ? `${issue.message}, got ${describe(got)}` : issue.message }];
+      return [
+        {
+          path,
+          message: issue.message.startsWith('expected ') ? `${issue.message}, got ${describe(got)}` : issue.message,
+        },
+      ];
     default:
-      return [{ path, message: issue.message.startsWith('expected ') ? `${issue.message}, got ${describe(got)}` : issue.message }];
+      return [
+        {
+          path,
+          message: issue.message.startsWith('expected ') ? `${issue.message}, got ${describe(got)}` : issue.message,
+        },
+      ];
   }
 }

@@ -51,7 +51,9 @@ const origin = () =>
 const hostName = () =>
   z
     .string({ error: HOST_HINT })
-    .refine((v) => v === '*' || /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[?[0-9a-f:.]+\]?)$/i.test(v.trim()), { error: HOST_HINT })
+    .refine((v) => v === '*' || /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[?[0-9a-f:.]+\]?)$/i.test(v.trim()), {
+      error: HOST_HINT,
+    })
     .transform((v) => (v === '*' ? v : normalizeHostName(v)));
 
 /**

@@ -42,9 +42,9 @@ export const WsServerConfig = z.strictObject({
 export type WsServerConfig = z.infer<typeof WsServerConfig>;
 
 const wsUrl = () =>
-  z
-    .string({ error: 'expected a ws:// or wss:// URL' })
-    .refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), { error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8080/onebot/v11/ws' });
+  z.string({ error: 'expected a ws:// or wss:// URL' }).refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
+    error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8080/onebot/v11/ws',
+  });
 
 /**
  * `network[]` entry `type: ws-reverse`: onebridge dials the bot framework. Universal (one
@@ -86,10 +86,18 @@ export const WsReverseConfig = z
   })
   .superRefine((entry, ctx) => {
     if (!entry.url && !(entry.api_url && entry.event_url)) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: 'missing; set url (universal), or both api_url and event_url (split)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'missing; set url (universal), or both api_url and event_url (split)',
+      });
     }
     if (entry.reconnect.max_ms < entry.reconnect.initial_ms) {
-      ctx.addIssue({ code: 'custom', path: ['reconnect', 'max_ms'], message: `must be at least reconnect.initial_ms (${entry.reconnect.initial_ms})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reconnect', 'max_ms'],
+        message: `must be at least reconnect.initial_ms (${entry.reconnect.initial_ms})`,
+      });
     }
   });
 export type WsReverseConfig = z.infer<typeof WsReverseConfig>;
@@ -122,7 +130,9 @@ export const HttpPostConfig = z.strictObject({
   type: z.literal('http-post'),
   url: z
     .string({ error: 'expected an http:// or https:// URL' })
-    .refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), { error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/onebot/v11/http' }),
+    .refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
+      error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/onebot/v11/http',
+    }),
   /** HMAC-SHA1 key for `X-Signature`; empty = unsigned. */
   secret: z.string().default(''),
   timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(5000),
@@ -142,7 +152,12 @@ export const HttpPostConfig = z.strictObject({
 });
 export type HttpPostConfig = z.infer<typeof HttpPostConfig>;
 
-export const NetworkConfig = z.discriminatedUnion('type', [WsServerConfig, WsReverseConfig, HttpServerConfig, HttpPostConfig]);
+export const NetworkConfig = z.discriminatedUnion('type', [
+  WsServerConfig,
+  WsReverseConfig,
+  HttpServerConfig,
+  HttpPostConfig,
+]);
 export type NetworkConfig = z.infer<typeof NetworkConfig>;
 
 /** `accounts[].adapter` as core sees it: a `type` naming one of the adapters passed in. */
@@ -207,70 +222,110 @@ const CORE_KEYS = ['accounts', 'network', 'admin', 'shutdown', 'log'] as const;
  */
 export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.ZodType<Config, unknown> {
   const first = adapters[0];
-  if (!first) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', 'no adapters given; pass at least one adapter definition');
+  if (!first)
+    throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', 'no adapters given; pass at least one adapter definition');
   const byType = new Map<string, AnyAdapterDefinition>();
   const sections: Record<string, z.ZodType> = {};
   for (const a of adapters) {
-    if (byType.has(a.type)) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${a.type}" given twice`);
-    if ((CORE_KEYS as readonly string[]).includes(a.type)) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${a.type}" is a reserved config key`);
+    if (byType.has(a.type))
+      throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${a.type}" given twice`);
+    if ((CORE_KEYS as readonly string[]).includes(a.type))
+      throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${a.type}" is a reserved config key`);
     byType.set(a.type, a);
     if (a.section) sections[a.type] = a.section.prefault({});
   }
   const schemas = adapters.map((a) => a.schema as z.ZodType<AdapterConfigBase> & z.core.$ZodTypeDiscriminable);
-  const union = z.discriminatedUnion('type', schemas as [typeof schemas[number], ...typeof schemas]);
+  const union = z.discriminatedUnion('type', schemas as [(typeof schemas)[number], ...typeof schemas]);
   return z
-  .strictObject({
-    accounts: z.array(accountConfig(union)).min(1, { error: `the list is empty; add an account, or remove accounts: to run the built-in ${first.type} bot` }).prefault([{ self_id: 10001, adapter: { type: first.type } }]),
-    network: z.array(NetworkConfig).default([]),
-    admin: AdminConfig.optional(),
-    shutdown: ShutdownConfig.prefault({}),
-    log: LogConfig.prefault({}),
-    limits: LimitsConfig.prefault({}),
-    ...sections,
-  })
-  .superRefine((config, ctx) => {
-    // Checks that span entries: zod sees one value at a time, the user sees one config.
-    const ids = new Map<number, number>();
-    config.accounts.forEach((account, i) => {
-      if (account.self_id === undefined) {
-        if (!byType.get(account.adapter.type)?.learnsSelfId) {
-          const learners = adapters.filter((a) => a.learnsSelfId).map((a) => a.type);
-          ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `missing; expected the bot account id${learners.length ? ` (only a ${learners.join(' or ')} account can learn it from its platform)` : ''}` });
-        } else if (config.accounts.length > 1) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: 'required with several accounts, so network entries can name it' });
-        return;
-      }
-      const first = ids.get(account.self_id);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `duplicate self_id ${account.self_id} (also accounts[${first}].self_id); give each account its own id` });
-      } else ids.set(account.self_id, i);
-    });
-    const listeners: Array<{ host: string; port: number; owner: string }> = [];
-    const claim = (hostName: string, portNo: number, path: (string | number)[]) => {
-      if (portNo === 0) return;
-      // A wildcard address takes the port on every address of its family (`::` on both, as
-      // Node listens dual-stack), so 0.0.0.0:6700 and 127.0.0.1:6700 cannot both be bound.
-      const clash = listeners.find((l) => l.port === portNo && addressesOverlap(l.host, hostName));
-      const at = (h: string) => `${h.includes(':') ? `[${h}]` : h}:${portNo}`;
-      if (clash) ctx.addIssue({ code: 'custom', path, message: `${at(hostName)} is already used by ${clash.owner}${clash.host === hostName ? '' : ` (${at(clash.host)})`}; choose another port` });
-      else listeners.push({ host: hostName, port: portNo, owner: formatPath(path) });
-    };
-    config.network.forEach((entry, i) => {
-      if (entry.self_id === undefined) {
-        if (config.accounts.length > 1) {
-          ctx.addIssue({ code: 'custom', path: ['network', i, 'self_id'], message: `required with several accounts; set it to one of ${[...ids.keys()].join(', ')}` });
+    .strictObject({
+      accounts: z
+        .array(accountConfig(union))
+        .min(1, {
+          error: `the list is empty; add an account, or remove accounts: to run the built-in ${first.type} bot`,
+        })
+        .prefault([{ self_id: 10001, adapter: { type: first.type } }]),
+      network: z.array(NetworkConfig).default([]),
+      admin: AdminConfig.optional(),
+      shutdown: ShutdownConfig.prefault({}),
+      log: LogConfig.prefault({}),
+      limits: LimitsConfig.prefault({}),
+      ...sections,
+    })
+    .superRefine((config, ctx) => {
+      // Checks that span entries: zod sees one value at a time, the user sees one config.
+      const ids = new Map<number, number>();
+      config.accounts.forEach((account, i) => {
+        if (account.self_id === undefined) {
+          if (!byType.get(account.adapter.type)?.learnsSelfId) {
+            const learners = adapters.filter((a) => a.learnsSelfId).map((a) => a.type);
+            ctx.addIssue({
+              code: 'custom',
+              path: ['accounts', i, 'self_id'],
+              message: `missing; expected the bot account id${learners.length ? ` (only a ${learners.join(' or ')} account can learn it from its platform)` : ''}`,
+            });
+          } else if (config.accounts.length > 1)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['accounts', i, 'self_id'],
+              message: 'required with several accounts, so network entries can name it',
+            });
+          return;
         }
-      } else if (!ids.has(entry.self_id)) {
-        ctx.addIssue({ code: 'custom', path: ['network', i, 'self_id'], message: `no account has self_id ${entry.self_id}; expected one of ${[...ids.keys()].join(', ')}` });
+        const first = ids.get(account.self_id);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['accounts', i, 'self_id'],
+            message: `duplicate self_id ${account.self_id} (also accounts[${first}].self_id); give each account its own id`,
+          });
+        } else ids.set(account.self_id, i);
+      });
+      const listeners: Array<{ host: string; port: number; owner: string }> = [];
+      const claim = (hostName: string, portNo: number, path: (string | number)[]) => {
+        if (portNo === 0) return;
+        // A wildcard address takes the port on every address of its family (`::` on both, as
+        // Node listens dual-stack), so 0.0.0.0:6700 and 127.0.0.1:6700 cannot both be bound.
+        const clash = listeners.find((l) => l.port === portNo && addressesOverlap(l.host, hostName));
+        const at = (h: string) => `${h.includes(':') ? `[${h}]` : h}:${portNo}`;
+        if (clash)
+          ctx.addIssue({
+            code: 'custom',
+            path,
+            message: `${at(hostName)} is already used by ${clash.owner}${clash.host === hostName ? '' : ` (${at(clash.host)})`}; choose another port`,
+          });
+        else listeners.push({ host: hostName, port: portNo, owner: formatPath(path) });
+      };
+      config.network.forEach((entry, i) => {
+        if (entry.self_id === undefined) {
+          if (config.accounts.length > 1) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['network', i, 'self_id'],
+              message: `required with several accounts; set it to one of ${[...ids.keys()].join(', ')}`,
+            });
+          }
+        } else if (!ids.has(entry.self_id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['network', i, 'self_id'],
+            message: `no account has self_id ${entry.self_id}; expected one of ${[...ids.keys()].join(', ')}`,
+          });
+        }
+        if (entry.type === 'ws' || entry.type === 'http') claim(entry.host, entry.port, ['network', i, 'port']);
+        if (entry.filter !== undefined && entry.filter_file !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['network', i, 'filter_file'],
+            message: 'set either filter (inline) or filter_file, not both',
+          });
+      });
+      if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
+      for (const a of adapters) {
+        if (!a.checkSection) continue;
+        for (const p of a.checkSection((config as Record<string, unknown>)[a.type], config.accounts))
+          ctx.addIssue({ code: 'custom', path: [a.type, ...p.path], message: p.message });
       }
-      if (entry.type === 'ws' || entry.type === 'http') claim(entry.host, entry.port, ['network', i, 'port']);
-      if (entry.filter !== undefined && entry.filter_file !== undefined) ctx.addIssue({ code: 'custom', path: ['network', i, 'filter_file'], message: 'set either filter (inline) or filter_file, not both' });
-    });
-    if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
-    for (const a of adapters) {
-      if (!a.checkSection) continue;
-      for (const p of a.checkSection((config as Record<string, unknown>)[a.type], config.accounts)) ctx.addIssue({ code: 'custom', path: [a.type, ...p.path], message: p.message });
-    }
-  }) as unknown as z.ZodType<Config, unknown>;
+    }) as unknown as z.ZodType<Config, unknown>;
 }
 
 /** Whether two bind addresses take the same port: equal, or one is a wildcard of the other's family. */
@@ -295,4 +350,3 @@ const ConfigShape = z.strictObject({
 });
 /** A validated config. Adapter sections (`sandbox:`) are top-level keys named after their type. */
 export type Config = z.infer<typeof ConfigShape> & { readonly [section: string]: unknown };
-

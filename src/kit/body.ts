@@ -39,7 +39,10 @@ export async function readBody(req: IncomingMessage, limit: number, name = 'max_
   } catch (err) {
     if (err instanceof BodyError) throw err;
     // The client's doing (it aborted a chunked body, reset the connection): a 400, not our error.
-    throw new BodyError(400, `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new BodyError(
+      400,
+      `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }

@@ -25,7 +25,12 @@ export interface DeadlineOptions {
  * the same signal, or clean up when this rejects. A late rejection of `promise` is swallowed,
  * never an unhandled rejection.
  */
-export function withDeadline<T>(promise: PromiseLike<T>, ms: number, signal?: AbortSignal, options: DeadlineOptions = {}): Promise<T> {
+export function withDeadline<T>(
+  promise: PromiseLike<T>,
+  ms: number,
+  signal?: AbortSignal,
+  options: DeadlineOptions = {},
+): Promise<T> {
   const what = options.what ?? 'operation';
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;

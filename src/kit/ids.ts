@@ -78,7 +78,8 @@ export class StableIds {
   /** `name(id)`, or ActionError 1404 naming the id: for actions that target one. */
   require(id: number): string {
     const name = this.#byId.get(id);
-    if (name === undefined) throw new ActionError(Retcode.NOT_FOUND, `unknown ${this.#what} ${id} (not seen since onebridge started)`);
+    if (name === undefined)
+      throw new ActionError(Retcode.NOT_FOUND, `unknown ${this.#what} ${id} (not seen since onebridge started)`);
     return name;
   }
 
@@ -91,7 +92,12 @@ export class StableIds {
 }
 
 function derive(namespace: string, key: string, probe: number): number {
-  const digest = createHash('sha256').update(namespace).update('\0').update(key).update(probe ? `\0${probe}` : '').digest();
+  const digest = createHash('sha256')
+    .update(namespace)
+    .update('\0')
+    .update(key)
+    .update(probe ? `\0${probe}` : '')
+    .digest();
   const n = Number(digest.readBigUInt64BE(0) % MAX) + 1;
   return n;
 }

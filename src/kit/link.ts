@@ -81,7 +81,11 @@ export class ReconnectingLink<T> {
 
   constructor(options: ReconnectingLinkOptions<T>) {
     this.#o = options;
-    this.#backoff = new Backoff({ initialMs: options.reconnect.initialMs, maxMs: options.reconnect.maxMs, random: options.random });
+    this.#backoff = new Backoff({
+      initialMs: options.reconnect.initialMs,
+      maxMs: options.reconnect.maxMs,
+      random: options.random,
+    });
   }
 
   get state(): LinkState {
@@ -111,7 +115,9 @@ export class ReconnectingLink<T> {
     if (this.#current !== undefined) return Promise.resolve(this.#current);
     let wake: (conn: T) => void = () => {};
     const open = new Promise<T>((resolve) => this.#openWaiters.add((wake = resolve)));
-    return withDeadline(open, ms, signal, { what: `${this.#o.name} connection to ${this.#o.target}` }).finally(() => this.#openWaiters.delete(wake));
+    return withDeadline(open, ms, signal, { what: `${this.#o.name} connection to ${this.#o.target}` }).finally(() =>
+      this.#openWaiters.delete(wake),
+    );
   }
 
   /**
@@ -134,7 +140,12 @@ export class ReconnectingLink<T> {
     if (conn !== undefined) {
       if (this.#o.close) {
         try {
-          await withDeadline(Promise.resolve().then(() => this.#o.close!(conn)), graceMs, undefined, { what: `${this.#o.name} goodbye` });
+          await withDeadline(
+            Promise.resolve().then(() => this.#o.close!(conn)),
+            graceMs,
+            undefined,
+            { what: `${this.#o.name} goodbye` },
+          );
         } catch (err) {
           this.#o.logger.debug(`${this.#o.name}: ${(err as Error).message}; cutting the connection`);
         }
@@ -204,7 +215,9 @@ export class ReconnectingLink<T> {
     this.#current = conn;
     this.#openedAt = Date.now();
     if (this.#o.track) this.#o.track.state = 'open';
-    this.#o.logger.info(`${this.#o.name}: connected to ${this.#o.target}${this.#reconnects ? ` (after ${this.#reconnects} reconnect${this.#reconnects === 1 ? '' : 's'})` : ''}`);
+    this.#o.logger.info(
+      `${this.#o.name}: connected to ${this.#o.target}${this.#reconnects ? ` (after ${this.#reconnects} reconnect${this.#reconnects === 1 ? '' : 's'})` : ''}`,
+    );
     this.#call(() => this.#o.onOpen?.(conn));
     for (const wake of [...this.#openWaiters]) wake(conn);
   }

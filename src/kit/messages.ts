@@ -121,7 +121,16 @@ export class PlatformMessages {
     return {
       get_msg: (p, ctx: ActionContext) => {
         const m = this.get(p.int('message_id'));
-        return { time: m.time, message_type: m.message_type, message_id: m.message_id, real_id: m.message_id, sender: m.sender, message: formatMessage(m.message, ctx.format), raw_message: m.raw_message, ...(m.group_id === undefined ? {} : { group_id: m.group_id }) };
+        return {
+          time: m.time,
+          message_type: m.message_type,
+          message_id: m.message_id,
+          real_id: m.message_id,
+          sender: m.sender,
+          message: formatMessage(m.message, ctx.format),
+          raw_message: m.raw_message,
+          ...(m.group_id === undefined ? {} : { group_id: m.group_id }),
+        };
       },
       delete_msg: async (p) => {
         const m = this.get(p.int('message_id'));

@@ -106,7 +106,12 @@ export function renderText(message: Message, options: RenderTextOptions = {}): s
       case 'music':
       case 'location': {
         const title = str(s.data['title']) || str(s.data['content']);
-        const url = str(s.data['url']) || str(s.data['jump_url']) || (s.type === 'location' && s.data['lat'] !== undefined ? `geo:${str(s.data['lat'])},${str(s.data['lon'])}` : '');
+        const url =
+          str(s.data['url']) ||
+          str(s.data['jump_url']) ||
+          (s.type === 'location' && s.data['lat'] !== undefined
+            ? `geo:${str(s.data['lat'])},${str(s.data['lon'])}`
+            : '');
         parts.push({ text: [title, url].filter(Boolean).join(' ') || `[${s.type}]`, inline: false });
         break;
       }
@@ -119,7 +124,8 @@ export function renderText(message: Message, options: RenderTextOptions = {}): s
     if (!p.text) return;
     const prev = out.at(-1);
     // A mention or URL glued to a word would not read (or link): give it room.
-    if (prev !== undefined && !/\s/.test(prev) && (!p.inline || !parts[i - 1]?.inline) && !/^\s/.test(p.text)) out += ' ';
+    if (prev !== undefined && !/\s/.test(prev) && (!p.inline || !parts[i - 1]?.inline) && !/^\s/.test(p.text))
+      out += ' ';
     out += p.text;
   });
   return quote + out;

@@ -7,7 +7,12 @@ import type { ActionRouter, ActionTable } from './router.js';
 export function coreActions(status: () => BotStatus, router: () => ActionRouter): ActionTable {
   return {
     '.handle_quick_operation': quickOperationAction(router),
-    get_version_info: () => ({ app_name: 'onebridge', app_version: VERSION, protocol_version: 'v11', onebot_version: '11' }),
+    get_version_info: () => ({
+      app_name: 'onebridge',
+      app_version: VERSION,
+      protocol_version: 'v11',
+      onebot_version: '11',
+    }),
     get_status: () => status(),
   };
 }

@@ -15,7 +15,14 @@ export function lifecycleEvent(selfId: number, subType: 'connect' | 'enable' | '
 }
 
 export function heartbeatEvent(selfId: number, status: BotStatus, intervalMs: number): OneBotEvent {
-  return { time: now(), self_id: selfId, post_type: 'meta_event', meta_event_type: 'heartbeat', status, interval: intervalMs };
+  return {
+    time: now(),
+    self_id: selfId,
+    post_type: 'meta_event',
+    meta_event_type: 'heartbeat',
+    status,
+    interval: intervalMs,
+  };
 }
 
 export interface Sender {
@@ -28,7 +35,17 @@ export interface Sender {
   title?: string;
 }
 
-export function privateMessageEvent(selfId: number, m: { message_id: number; user_id: number; message: Message; sender: Sender; sub_type?: 'friend' | 'group' | 'other'; time?: number }): OneBotEvent {
+export function privateMessageEvent(
+  selfId: number,
+  m: {
+    message_id: number;
+    user_id: number;
+    message: Message;
+    sender: Sender;
+    sub_type?: 'friend' | 'group' | 'other';
+    time?: number;
+  },
+): OneBotEvent {
   return {
     time: m.time ?? now(),
     self_id: selfId,
@@ -45,7 +62,18 @@ export function privateMessageEvent(selfId: number, m: { message_id: number; use
 }
 
 /** `anonymous` set: sub_type `anonymous`, and `user_id`/`sender` should be the placeholder. */
-export function groupMessageEvent(selfId: number, m: { message_id: number; group_id: number; user_id: number; message: Message; sender: Sender; time?: number; anonymous?: Readonly<Record<string, unknown>> | undefined }): OneBotEvent {
+export function groupMessageEvent(
+  selfId: number,
+  m: {
+    message_id: number;
+    group_id: number;
+    user_id: number;
+    message: Message;
+    sender: Sender;
+    time?: number;
+    anonymous?: Readonly<Record<string, unknown>> | undefined;
+  },
+): OneBotEvent {
   return {
     time: m.time ?? now(),
     self_id: selfId,

@@ -45,7 +45,11 @@ export class MessageStore {
    */
   get(messageId: number): StoredMessage {
     const m = this.#cache.get(messageId);
-    if (!m) throw new ActionError(Retcode.FAILED, `message ${messageId} not found (evicted from the message store, or never existed)`);
+    if (!m)
+      throw new ActionError(
+        Retcode.FAILED,
+        `message ${messageId} not found (evicted from the message store, or never existed)`,
+      );
     return m;
   }
 

@@ -16,7 +16,8 @@ function isSegment(value: unknown): value is { type: string; data?: unknown } {
 function toSegment(value: unknown, where: string): Segment {
   if (!isSegment(value)) throw new InvalidMessageError(`${where}: expected a segment {type, data}`);
   const data = value.data ?? {};
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new InvalidMessageError(`${where}.data: expected an object`);
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new InvalidMessageError(`${where}.data: expected an object`);
   return { type: value.type, data: data as Record<string, unknown> };
 }
 
@@ -25,7 +26,8 @@ function toSegment(value: unknown, where: string): Segment {
  * object. With `autoEscape` a string is plain text, CQ codes and all.
  */
 export function toMessage(value: unknown, autoEscape = false, name = 'message'): Message {
-  if (typeof value === 'string') return autoEscape ? (value ? [{ type: 'text', data: { text: value } }] : []) : parseCQ(value);
+  if (typeof value === 'string')
+    return autoEscape ? (value ? [{ type: 'text', data: { text: value } }] : []) : parseCQ(value);
   if (Array.isArray(value)) return value.map((v, i) => toSegment(v, `${name}[${i}]`));
   if (isSegment(value)) return [toSegment(value, name)];
   throw new InvalidMessageError(`${name}: expected a string, a segment or a list of segments`);
@@ -48,5 +50,9 @@ export function plainText(message: Message): string {
 export function withArrayMessage<E extends { [key: string]: unknown }>(event: E): E {
   const raw = event['message'];
   if (typeof raw !== 'string') return event;
-  return { ...event, message: parseCQ(raw), raw_message: typeof event['raw_message'] === 'string' ? event['raw_message'] : raw };
+  return {
+    ...event,
+    message: parseCQ(raw),
+    raw_message: typeof event['raw_message'] === 'string' ? event['raw_message'] : raw,
+  };
 }

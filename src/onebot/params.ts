@@ -7,7 +7,10 @@ import { Retcode, type Message } from './types.js';
 export { ActionError };
 
 const badParam = (name: string, expected: string, got: unknown) =>
-  new ActionError(Retcode.BAD_REQUEST, `param ${name}: expected ${expected}, got ${got === undefined ? 'nothing' : preview(got)}`);
+  new ActionError(
+    Retcode.BAD_REQUEST,
+    `param ${name}: expected ${expected}, got ${got === undefined ? 'nothing' : preview(got)}`,
+  );
 
 /**
  * Typed reads of an action's params. Numbers and booleans given as strings are accepted, as

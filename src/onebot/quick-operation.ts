@@ -23,7 +23,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * `remark` (friend), `reason` (group). Each step goes through the account's router, so the
  * adapter does the work and a failure is reported, not thrown. Unknown fields are ignored.
  */
-export async function runQuickOperation(router: ActionRouter, ctx: ActionContext, context: OneBotEvent, operation: Record<string, unknown>): Promise<QuickOperationResult> {
+export async function runQuickOperation(
+  router: ActionRouter,
+  ctx: ActionContext,
+  context: OneBotEvent,
+  operation: Record<string, unknown>,
+): Promise<QuickOperationResult> {
   const ran: QuickOperationResult['ran'] = [];
   const call = async (action: string, params: Record<string, unknown>) => {
     const res = await router.call({ action, params }, ctx);
@@ -44,12 +49,18 @@ export async function runQuickOperation(router: ActionRouter, ctx: ActionContext
       if (isGroup && operation['at_sender'] === true && userId !== undefined && !anonymous) {
         reply = [{ type: 'at', data: { qq: String(userId) } }, { type: 'text', data: { text: ' ' } }, ...reply];
       }
-      await call('send_msg', isGroup ? { message_type: 'group', group_id: context['group_id'], message: reply } : { message_type: 'private', user_id: userId, message: reply });
+      await call(
+        'send_msg',
+        isGroup
+          ? { message_type: 'group', group_id: context['group_id'], message: reply }
+          : { message_type: 'private', user_id: userId, message: reply },
+      );
     }
     if (operation['delete'] === true) await call('delete_msg', { message_id: context['message_id'] });
     // Per the spec an anonymous sender cannot be kicked, and is banned by its anonymous identity:
     // its user_id is a shared placeholder, so acting on it would hit the wrong target.
-    if (isGroup && operation['kick'] === true && !anonymous) await call('set_group_kick', { group_id: context['group_id'], user_id: userId, reject_add_request: false });
+    if (isGroup && operation['kick'] === true && !anonymous)
+      await call('set_group_kick', { group_id: context['group_id'], user_id: userId, reject_add_request: false });
     if (isGroup && operation['ban'] === true) {
       const duration = typeof operation['ban_duration'] === 'number' ? operation['ban_duration'] : DEFAULT_BAN_SECONDS;
       if (anonymous) await call('set_group_anonymous_ban', { group_id: context['group_id'], anonymous, duration });
@@ -57,9 +68,18 @@ export async function runQuickOperation(router: ActionRouter, ctx: ActionContext
     }
   } else if (type === 'request' && typeof operation['approve'] === 'boolean') {
     if (context['request_type'] === 'friend') {
-      await call('set_friend_add_request', { flag: context['flag'], approve: operation['approve'], remark: operation['remark'] ?? '' });
+      await call('set_friend_add_request', {
+        flag: context['flag'],
+        approve: operation['approve'],
+        remark: operation['remark'] ?? '',
+      });
     } else if (context['request_type'] === 'group') {
-      await call('set_group_add_request', { flag: context['flag'], sub_type: context['sub_type'], approve: operation['approve'], reason: operation['reason'] ?? '' });
+      await call('set_group_add_request', {
+        flag: context['flag'],
+        sub_type: context['sub_type'],
+        approve: operation['approve'],
+        reason: operation['reason'] ?? '',
+      });
     }
   }
   return { ran };
@@ -69,7 +89,8 @@ export async function runQuickOperation(router: ActionRouter, ctx: ActionContext
 export function quickOperationAction(router: () => ActionRouter) {
   return async (params: { raw: Readonly<Record<string, unknown>> }, ctx: ActionContext): Promise<null> => {
     const { context, operation } = params.raw;
-    if (!isObject(context) || typeof context['post_type'] !== 'string') throw new ActionError(Retcode.BAD_REQUEST, 'param context: expected the event object being answered');
+    if (!isObject(context) || typeof context['post_type'] !== 'string')
+      throw new ActionError(Retcode.BAD_REQUEST, 'param context: expected the event object being answered');
     if (!isObject(operation)) throw new ActionError(Retcode.BAD_REQUEST, 'param operation: expected an object');
     const { ran } = await runQuickOperation(router(), ctx, context as OneBotEvent, operation);
     const failedStep = ran.find((r) => r.retcode !== Retcode.OK);

@@ -53,7 +53,13 @@ export interface RouterOptions {
 
 /** How a call ended: `refused` is the entry's `actions:` policy saying no. */
 export type ActionOutcome = 'ok' | 'async' | 'failed' | 'refused';
-export type ActionObserver = (req: ActionRequest, res: ActionResponse, outcome: ActionOutcome, ms: number, ctx: ActionContext) => void;
+export type ActionObserver = (
+  req: ActionRequest,
+  res: ActionResponse,
+  outcome: ActionOutcome,
+  ms: number,
+  ctx: ActionContext,
+) => void;
 
 /** Too many actions or sends waiting: the spec's 14xx mapping of HTTP 429. */
 export const RETCODE_TOO_MANY = 1429;
@@ -142,7 +148,11 @@ export class ActionRouter {
     else if (this.#pacer) {
       const old = this.#pacer;
       this.#pacer = undefined;
-      old.configure({ messages_per_s: Number.MAX_SAFE_INTEGER, burst: Number.MAX_SAFE_INTEGER, max_queue: old.config.max_queue });
+      old.configure({
+        messages_per_s: Number.MAX_SAFE_INTEGER,
+        burst: Number.MAX_SAFE_INTEGER,
+        max_queue: old.config.max_queue,
+      });
     }
   }
 
@@ -210,7 +220,8 @@ export class ActionRouter {
 
   /** Waits for a pacing token when `action` sends a message; a failure answer when it may not. */
   async #paced(action: string, echo: unknown): Promise<ActionResponse | undefined> {
-    if (this.#sendsClosed && isSendAction(action)) return failed(Retcode.INTERNAL, new PacerClosedError().message, echo);
+    if (this.#sendsClosed && isSendAction(action))
+      return failed(Retcode.INTERNAL, new PacerClosedError().message, echo);
     const pacer = this.#pacer;
     if (!pacer || !isSendAction(action)) return undefined;
     try {
@@ -227,7 +238,8 @@ export class ActionRouter {
   #noRoom(action: string, echo: unknown): ActionResponse | undefined {
     if (!isSendAction(action)) return undefined;
     if (this.#sendsClosed) return failed(Retcode.INTERNAL, new PacerClosedError().message, echo);
-    if (this.#pacer && !this.#pacer.hasRoom) return failed(RETCODE_TOO_MANY, new PacerFullError(this.#pacer.config.max_queue).message, echo);
+    if (this.#pacer && !this.#pacer.hasRoom)
+      return failed(RETCODE_TOO_MANY, new PacerFullError(this.#pacer.config.max_queue).message, echo);
     return undefined;
   }
 
@@ -251,7 +263,9 @@ export class ActionRouter {
     const handler = this.handler(action);
     if (handler && mode === 'now' && ALWAYS_ASYNC.has(action)) mode = 'async';
     if (!handler) {
-      const why = isStandardAction(action) ? `${action} is not supported by the ${this.#adapterName} adapter` : `unknown action: ${clip(action)}`;
+      const why = isStandardAction(action)
+        ? `${action} is not supported by the ${this.#adapterName} adapter`
+        : `unknown action: ${clip(action)}`;
       return failed(Retcode.NOT_FOUND, why, req.echo);
     }
     const params = new Params(req.params);
@@ -261,10 +275,12 @@ export class ActionRouter {
       if (err instanceof ActionError) return failed(err.retcode, err.message, req.echo);
       throw err;
     }
-    if (mode === 'now') return (await this.#paced(action, req.echo)) ?? this.#run(action, handler, params, ctx, req.echo);
+    if (mode === 'now')
+      return (await this.#paced(action, req.echo)) ?? this.#run(action, handler, params, ctx, req.echo);
     const later = async () => {
       const res = (await this.#paced(action, undefined)) ?? (await this.#run(action, handler, params, ctx));
-      if (res.status === 'failed') this.#logger.warn(`${clip(req.action)} failed afterwards (${res.retcode}): ${res.message}`);
+      if (res.status === 'failed')
+        this.#logger.warn(`${clip(req.action)} failed afterwards (${res.retcode}): ${res.message}`);
     };
     if (this.#closed) return failed(Retcode.INTERNAL, 'shutting down', req.echo);
     const full = this.#noRoom(action, req.echo);
@@ -281,7 +297,8 @@ export class ActionRouter {
     this.closeSends();
     clearInterval(this.#timer);
     this.#timer = undefined;
-    if (this.#queue.length) this.#logger.warn(`dropped ${this.#queue.length} queued _rate_limited action(s) at shutdown`);
+    if (this.#queue.length)
+      this.#logger.warn(`dropped ${this.#queue.length} queued _rate_limited action(s) at shutdown`);
     this.#queue.length = 0;
   }
 
@@ -310,7 +327,13 @@ export class ActionRouter {
     }
   }
 
-  async #run(action: string, handler: ActionHandler, params: Params, ctx: ActionContext, echo?: unknown): Promise<ActionResponse> {
+  async #run(
+    action: string,
+    handler: ActionHandler,
+    params: Params,
+    ctx: ActionContext,
+    echo?: unknown,
+  ): Promise<ActionResponse> {
     try {
       return ok(await handler(params, ctx), echo);
     } catch (err) {

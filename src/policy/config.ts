@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { compileFilter, FilterError } from './filter.js';
 
-const pattern = z.string({ error: 'expected an action name or pattern, e.g. get_* or send_group_msg' }).min(1, { error: 'expected an action name or pattern, e.g. get_*' });
+const pattern = z
+  .string({ error: 'expected an action name or pattern, e.g. get_* or send_group_msg' })
+  .min(1, { error: 'expected an action name or pattern, e.g. get_*' });
 const target = z.union([z.int(), z.string().regex(/^\d+$/)], { error: 'expected a numeric id' });
 
 /** `network[].actions`: what this entry's clients may call (see docs/policy.md). */
@@ -43,13 +45,23 @@ export const networkPolicyShape = {
 };
 
 /** `accounts[].rate_limit`: token bucket for every message-sending action of the account. */
-export const RateLimitConfig = z
-  .strictObject({
-    /** Sustained sends per second (may be below 1, e.g. 0.5). */
-    messages_per_s: z.number({ error: 'expected a number above 0' }).positive({ error: 'expected a number above 0' }).max(10_000, { error: 'expected a number up to 10000' }),
-    /** Sends allowed back to back after a quiet spell. */
-    burst: z.int({ error: 'expected integer 1-10000' }).min(1, { error: 'expected integer 1-10000' }).max(10_000, { error: 'expected integer 1-10000' }).default(1),
-    /** Sends that may wait; one more answers 1429 at once. */
-    max_queue: z.int({ error: 'expected integer 0-100000' }).min(0, { error: 'expected integer 0-100000' }).max(100_000, { error: 'expected integer 0-100000' }).default(100),
-  });
+export const RateLimitConfig = z.strictObject({
+  /** Sustained sends per second (may be below 1, e.g. 0.5). */
+  messages_per_s: z
+    .number({ error: 'expected a number above 0' })
+    .positive({ error: 'expected a number above 0' })
+    .max(10_000, { error: 'expected a number up to 10000' }),
+  /** Sends allowed back to back after a quiet spell. */
+  burst: z
+    .int({ error: 'expected integer 1-10000' })
+    .min(1, { error: 'expected integer 1-10000' })
+    .max(10_000, { error: 'expected integer 1-10000' })
+    .default(1),
+  /** Sends that may wait; one more answers 1429 at once. */
+  max_queue: z
+    .int({ error: 'expected integer 0-100000' })
+    .min(0, { error: 'expected integer 0-100000' })
+    .max(100_000, { error: 'expected integer 0-100000' })
+    .default(100),
+});
 export type RateLimitConfig = z.infer<typeof RateLimitConfig>;

@@ -55,7 +55,6 @@ export function textOf(v: unknown): string {
   return JSON.stringify(v);
 }
 
-
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
@@ -66,7 +65,10 @@ function describe(v: unknown): string {
 /** `sender.sex` → ['sender', 'sex']; `a\.b` is one key. Refuses GJSON syntax we do not implement. */
 function splitPath(key: string, at: Path): string[] {
   if (/[#*?@|]/.test(key.replace(/\\./g, ''))) {
-    throw new FilterError(at, `unsupported path syntax in ${JSON.stringify(key)}; use dotted keys and array indices (sender.sex, message.0.type)`);
+    throw new FilterError(
+      at,
+      `unsupported path syntax in ${JSON.stringify(key)}; use dotted keys and array indices (sender.sex, message.0.type)`,
+    );
   }
   const parts: string[] = [];
   let cur = '';
@@ -94,7 +96,8 @@ function lookup(value: unknown, parts: readonly string[], root: Root): unknown {
       cur = Object.hasOwn(cur, part) ? cur[part] : undefined;
     } else return undefined;
     // The client on a `string`-format entry sees `message` as CQ code text: filter on that.
-    if (fromRoot && i === 0 && part === 'message' && root.format === 'string' && Array.isArray(cur)) cur = stringifyCQ(cur as Message);
+    if (fromRoot && i === 0 && part === 'message' && root.format === 'string' && Array.isArray(cur))
+      cur = stringifyCQ(cur as Message);
   }
   return cur;
 }
@@ -162,7 +165,8 @@ function compileOperator(key: string, arg: unknown, at: Path): Node {
       return (v) => textOf(v).includes(needle);
     }
     case '.regex': {
-      if (isObject(arg) || Array.isArray(arg)) throw new FilterError(at, `expected a regular expression string, got ${describe(arg)}`);
+      if (isObject(arg) || Array.isArray(arg))
+        throw new FilterError(at, `expected a regular expression string, got ${describe(arg)}`);
       const re = compileRegex(textOf(arg), at);
       return (v) => re.test(textOf(v));
     }

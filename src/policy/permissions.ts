@@ -7,7 +7,12 @@ export interface PermissionsConfig {
   /** Patterns with `*` wildcards; an action matching one is refused even if allowed. */
   readonly deny?: readonly string[] | undefined;
   /** Targets the send family may reach; an omitted list leaves that kind open, `[]` closes it. */
-  readonly send_to?: { readonly groups?: readonly (number | string)[] | undefined; readonly users?: readonly (number | string)[] | undefined } | undefined;
+  readonly send_to?:
+    | {
+        readonly groups?: readonly (number | string)[] | undefined;
+        readonly users?: readonly (number | string)[] | undefined;
+      }
+    | undefined;
 }
 
 const SUFFIXES = ['_async', '_rate_limited'] as const;
@@ -16,7 +21,14 @@ const SUFFIXES = ['_async', '_rate_limited'] as const;
  * Actions that send a message, by base name: the scope of `send_to` and of send pacing.
  * Extension forward-message actions are included: they post to a chat like send_msg does.
  */
-export const SEND_FAMILY: ReadonlySet<string> = new Set(['send_msg', 'send_private_msg', 'send_group_msg', 'send_forward_msg', 'send_private_forward_msg', 'send_group_forward_msg']);
+export const SEND_FAMILY: ReadonlySet<string> = new Set([
+  'send_msg',
+  'send_private_msg',
+  'send_group_msg',
+  'send_forward_msg',
+  'send_private_forward_msg',
+  'send_group_forward_msg',
+]);
 
 /** `send_msg_async` → `send_msg`; names without a known suffix are returned as is. */
 export function baseAction(action: string): string {
@@ -30,7 +42,12 @@ export function isSendAction(action: string): boolean {
 
 /** `get_*` → /^get_.*$/; every other character literal. */
 export function wildcard(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }
 
 export interface SendTarget {
@@ -107,13 +124,16 @@ export class Permissions {
     const names = [req.action, baseAction(req.action)];
     const denied = this.#deny.find(({ re }) => names.some((n) => re.test(n)));
     if (denied) return `${req.action} is denied (actions.deny ${JSON.stringify(denied.pattern)})`;
-    if (this.#allow && !this.#allow.some((re) => names.some((n) => re.test(n)))) return `${req.action} is not in actions.allow`;
+    if (this.#allow && !this.#allow.some((re) => names.some((n) => re.test(n))))
+      return `${req.action} is not in actions.allow`;
     if (!this.#scoped || !isSendAction(req.action)) return undefined;
     const targets = sendTargets(req.action, req.params);
-    if (!targets) return `${req.action} names no valid group_id or user_id, and actions.send_to limits where messages may go`;
+    if (!targets)
+      return `${req.action} names no valid group_id or user_id, and actions.send_to limits where messages may go`;
     for (const target of targets) {
       const allowed = target.kind === 'group' ? this.#groups : this.#users;
-      if (allowed && !allowed.has(target.id)) return `${target.kind} ${target.id} is outside actions.send_to.${target.kind === 'group' ? 'groups' : 'users'}`;
+      if (allowed && !allowed.has(target.id))
+        return `${target.kind} ${target.id} is outside actions.send_to.${target.kind === 'group' ? 'groups' : 'users'}`;
     }
     return undefined;
   }

@@ -106,7 +106,10 @@ export class SendPacer {
 
   #refill(): void {
     const now = this.#now();
-    this.#tokens = Math.min(this.#config.burst, this.#tokens + ((now - this.#last) / 1000) * this.#config.messages_per_s);
+    this.#tokens = Math.min(
+      this.#config.burst,
+      this.#tokens + ((now - this.#last) / 1000) * this.#config.messages_per_s,
+    );
     this.#last = now;
   }
 

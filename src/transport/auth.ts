@@ -36,7 +36,10 @@ export function remoteOf(req: IncomingMessage): string {
   return remoteOfSocket(req.socket);
 }
 
-export function remoteOfSocket(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+export function remoteOfSocket(socket: {
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+}): string {
   const { remoteAddress, remotePort } = socket;
   if (!remoteAddress) return 'unknown';
   return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;

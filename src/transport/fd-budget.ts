@@ -65,7 +65,10 @@ export class FdBudget {
     if (this.#cap === undefined) {
       const limit = this.#limit();
       // Measured once, at the first socket: what the process itself holds then stays held.
-      this.#cap = limit === undefined || !Number.isFinite(limit) ? Number.POSITIVE_INFINITY : Math.max(1, limit - (fdsOpen() ?? 0) - FD_RESERVE);
+      this.#cap =
+        limit === undefined || !Number.isFinite(limit)
+          ? Number.POSITIVE_INFINITY
+          : Math.max(1, limit - (fdsOpen() ?? 0) - FD_RESERVE);
     }
     return this.#cap;
   }
@@ -74,9 +77,14 @@ export class FdBudget {
   admit(socket: Socket, logger: Logger): boolean {
     if (this.#open >= this.cap) {
       this.#refused++;
-      this.#warn(logger, `${this.#open} client sockets open, ${FD_RESERVE} descriptors kept for admin and links; refused new connections`);
+      this.#warn(
+        logger,
+        `${this.#open} client sockets open, ${FD_RESERVE} descriptors kept for admin and links; refused new connections`,
+      );
       socket.on('error', () => {});
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n');
+      socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n',
+      );
       socket.destroySoon();
       return false;
     }
@@ -87,7 +95,8 @@ export class FdBudget {
 
   /** A listener's accept failed (EMFILE, ENFILE …): logged, rate-limited; the listener keeps listening. */
   acceptFailed(err: NodeJS.ErrnoException, logger: Logger, key: string): void {
-    if (err.code === 'EMFILE' || err.code === 'ENFILE') this.#warn(logger, `${key} could not accept a connection (${err.code})`);
+    if (err.code === 'EMFILE' || err.code === 'ENFILE')
+      this.#warn(logger, `${key} could not accept a connection (${err.code})`);
     else logger.warn(`${key}: accept failed: ${err.code ?? err.message}`);
   }
 
@@ -96,7 +105,9 @@ export class FdBudget {
     if (now - this.#lastWarn < WARN_EVERY_MS) return;
     this.#lastWarn = now;
     const limit = fdLimit();
-    logger.warn(`out of file descriptors (EMFILE): open-file limit ${limit ?? 'unknown'}, ${fdsOpen() ?? '?'} open; ${what} (${this.#refused} so far); ${fdAdvice(limit)}`);
+    logger.warn(
+      `out of file descriptors (EMFILE): open-file limit ${limit ?? 'unknown'}, ${fdsOpen() ?? '?'} open; ${what} (${this.#refused} so far); ${fdAdvice(limit)}`,
+    );
   }
 }
 

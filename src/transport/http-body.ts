@@ -14,7 +14,10 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * objects (`?message=[{"type":"face","data":{"id":"1"}}]`). Anything else stays the string:
  * `[CQ:face,id=1]` is not JSON, so CQ strings are untouched.
  */
-export function jsonValues(entries: Iterable<[string, string]>, maxDepth = DEFAULT_MAX_JSON_DEPTH): Record<string, unknown> {
+export function jsonValues(
+  entries: Iterable<[string, string]>,
+  maxDepth = DEFAULT_MAX_JSON_DEPTH,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of entries) {
     out[key] = value;
@@ -34,17 +37,27 @@ export function jsonValues(entries: Iterable<[string, string]>, maxDepth = DEFAU
  * for other content types, 400 for a malformed body or JSON nested deeper than `maxDepth`
  * (`limits.max_json_depth`), 413 past `limit` bytes (reading stops there).
  */
-export async function readParams(req: IncomingMessage, limit: number, maxDepth = DEFAULT_MAX_JSON_DEPTH): Promise<Record<string, unknown>> {
+export async function readParams(
+  req: IncomingMessage,
+  limit: number,
+  maxDepth = DEFAULT_MAX_JSON_DEPTH,
+): Promise<Record<string, unknown>> {
   const raw = await readBody(req, limit);
   if (raw.length === 0) return {};
   const text = raw.toString('utf8');
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') {
     const parsed = parseUntrustedJson(text, maxDepth, { wantEcho: true });
-    if (!parsed.ok) throw parsed.reason === 'depth' ? new BodyError(400, depthMessage('JSON body', maxDepth), parsed.echo) : new BodyError(400, 'body is not valid JSON');
+    if (!parsed.ok)
+      throw parsed.reason === 'depth'
+        ? new BodyError(400, depthMessage('JSON body', maxDepth), parsed.echo)
+        : new BodyError(400, 'body is not valid JSON');
     if (!isObject(parsed.value)) throw new BodyError(400, 'JSON body must be an object of params');
     return parsed.value;
   }
   if (type === 'application/x-www-form-urlencoded') return jsonValues(new URLSearchParams(text), maxDepth);
-  throw new BodyError(406, `Content-Type ${type || '(none)'} is not accepted; send application/json or application/x-www-form-urlencoded`);
+  throw new BodyError(
+    406,
+    `Content-Type ${type || '(none)'} is not accepted; send application/json or application/x-www-form-urlencoded`,
+  );
 }

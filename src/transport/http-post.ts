@@ -1,4 +1,3 @@
-
 import { OneBridgeError } from '../errors.js';
 import type { HttpPostConfig } from '../config/schema.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
@@ -62,7 +61,14 @@ export class HttpPost implements Transport {
     this.#deps = deps;
     this.#queue = new HeldEvents({ maxEvents: config.buffer.max_events, maxAgeMs: 0 });
     const target = new URL(config.url);
-    this.#conn = deps.registry.add({ transport: 'http-post', role: 'event', endpoint: config.url, remote: target.host, selfId: deps.account.selfId, state: 'connecting' });
+    this.#conn = deps.registry.add({
+      transport: 'http-post',
+      role: 'event',
+      endpoint: config.url,
+      remote: target.host,
+      selfId: deps.account.selfId,
+      state: 'connecting',
+    });
     this.#conn.link = { reconnects: 0, held: () => this.#queue.size, dropped: 0 };
   }
 
@@ -74,10 +80,13 @@ export class HttpPost implements Transport {
       // Only into an empty queue: while the target is slow or down, heartbeats would just
       // push real events out of the bounded queue, and the queued ones show we are alive.
       this.#heartbeat = setInterval(() => {
-        if (this.#queue.size === 0) this.#enqueue(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval));
+        if (this.#queue.size === 0)
+          this.#enqueue(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval));
       }, interval);
     }
-    this.#deps.logger.info(`HTTP POST of account ${this.#deps.account.selfId} events to ${this.#config.url}${this.#config.secret ? ' (signed)' : ''}`);
+    this.#deps.logger.info(
+      `HTTP POST of account ${this.#deps.account.selfId} events to ${this.#config.url}${this.#config.secret ? ' (signed)' : ''}`,
+    );
   }
 
   stopAccepting(): void {
@@ -115,7 +124,10 @@ export class HttpPost implements Transport {
     const left = this.#queue.size + (this.#running ? 1 : 0);
     this.#hard.abort();
     this.#queue.drain();
-    if (left) this.#deps.logger.warn(`${this.key}: ${left} event(s) not delivered to ${this.#config.url} before the grace deadline`);
+    if (left)
+      this.#deps.logger.warn(
+        `${this.key}: ${left} event(s) not delivered to ${this.#config.url} before the grace deadline`,
+      );
     this.#finish();
     // The summary's "terminated": this target's delivery was cut at the deadline.
     return left ? 1 : 0;
@@ -140,7 +152,10 @@ export class HttpPost implements Transport {
       this.#conn.link!.dropped += dropped;
       if (this.#deps.policy) this.#deps.policy.counts.dropped += dropped;
       const total = this.#conn.link!.dropped;
-      if (total === 1 || total % 100 === 0) this.#deps.logger.warn(`${this.key}: queue for ${this.#config.url} is full (buffer.max_events ${this.#config.buffer.max_events}); ${total} event(s) dropped so far`);
+      if (total === 1 || total % 100 === 0)
+        this.#deps.logger.warn(
+          `${this.key}: queue for ${this.#config.url} is full (buffer.max_events ${this.#config.buffer.max_events}); ${total} event(s) dropped so far`,
+        );
     }
     this.#kick();
   }
@@ -156,12 +171,17 @@ export class HttpPost implements Transport {
   }
 
   async #pump(): Promise<void> {
-    for (let event = this.#queue.shift(); event && !this.#hard.signal.aborted; event = this.#queue.shift()) await this.#deliver(event);
+    for (let event = this.#queue.shift(); event && !this.#hard.signal.aborted; event = this.#queue.shift())
+      await this.#deliver(event);
   }
 
   async #deliver(event: OneBotEvent): Promise<void> {
     const body = this.#deps.encoder.encode(event, this.#config.message_format);
-    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Self-ID': String(this.#deps.account.selfId), 'User-Agent': USER_AGENT };
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'X-Self-ID': String(this.#deps.account.selfId),
+      'User-Agent': USER_AGENT,
+    };
     if (this.#config.secret) headers['X-Signature'] = signature(this.#config.secret, body);
     const { max, initial_ms } = this.#config.retries;
     for (let attempt = 0; ; attempt++) {
@@ -179,7 +199,9 @@ export class HttpPost implements Transport {
           // Counted with the events dropped from a full queue: what never reached the target.
           this.#conn.link!.dropped++;
           if (this.#deps.policy) this.#deps.policy.counts.dropped++;
-          this.#deps.logger.warn(`${this.key}: giving up on a ${String(event.post_type)} event for ${this.#config.url}: ${(err as Error).message} (${this.#conn.link!.dropped} event(s) dropped so far)`);
+          this.#deps.logger.warn(
+            `${this.key}: giving up on a ${String(event.post_type)} event for ${this.#config.url}: ${(err as Error).message} (${this.#conn.link!.dropped} event(s) dropped so far)`,
+          );
           return;
         }
         const delay = retryDelay(initial_ms, attempt);
@@ -208,7 +230,9 @@ export class HttpPost implements Transport {
       text = await res.text();
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      throw new RetryableError(timedOut ? `no answer within ${this.#config.timeout_ms} ms` : `cannot reach it (${e.cause?.code ?? e.message})`);
+      throw new RetryableError(
+        timedOut ? `no answer within ${this.#config.timeout_ms} ms` : `cannot reach it (${e.cause?.code ?? e.message})`,
+      );
     } finally {
       clearTimeout(timer);
       this.#hard.signal.removeEventListener('abort', cut);
@@ -221,7 +245,9 @@ export class HttpPost implements Transport {
     const max = this.#deps.limits.max_json_depth;
     const parsed = parseUntrustedJson(text, max);
     if (parsed.ok) return parsed.value;
-    this.#deps.logger.warn(`${this.key}: reply from ${this.#config.url} ignored: ${parsed.reason === 'depth' ? depthMessage('it', max) : 'it is not JSON'}`);
+    this.#deps.logger.warn(
+      `${this.key}: reply from ${this.#config.url} ignored: ${parsed.reason === 'depth' ? depthMessage('it', max) : 'it is not JSON'}`,
+    );
     return undefined;
   }
 
@@ -229,8 +255,15 @@ export class HttpPost implements Transport {
     if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) return;
     const { account } = this.#deps;
     try {
-      const { ran } = await runQuickOperation(account.router, { selfId: account.selfId, format: this.#config.message_format, policy: this.#deps.policy, conn: this.#conn }, event, reply as Record<string, unknown>);
-      for (const r of ran) if (r.retcode !== 0) this.#deps.logger.warn(`${this.key}: quick operation ${r.action} failed (${r.retcode}): ${r.message}`);
+      const { ran } = await runQuickOperation(
+        account.router,
+        { selfId: account.selfId, format: this.#config.message_format, policy: this.#deps.policy, conn: this.#conn },
+        event,
+        reply as Record<string, unknown>,
+      );
+      for (const r of ran)
+        if (r.retcode !== 0)
+          this.#deps.logger.warn(`${this.key}: quick operation ${r.action} failed (${r.retcode}): ${r.message}`);
     } catch (err) {
       this.#deps.logger.warn(`${this.key}: quick operation failed: ${(err as Error).message}`);
     }

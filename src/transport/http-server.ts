@@ -23,7 +23,11 @@ interface SseClient {
   dropped: number;
 }
 
-const HTTP_STATUS_FOR: Readonly<Record<number, number>> = { 400: Retcode.BAD_REQUEST, 406: Retcode.BAD_REQUEST, 413: Retcode.BAD_REQUEST };
+const HTTP_STATUS_FOR: Readonly<Record<number, number>> = {
+  400: Retcode.BAD_REQUEST,
+  406: Retcode.BAD_REQUEST,
+  413: Retcode.BAD_REQUEST,
+};
 
 /**
  * OneBot v11 HTTP API (`type: http`): `GET|POST /:action` and `POST /` with `{action, params}`,
@@ -51,19 +55,31 @@ export class HttpServer implements Transport {
     this.#config = config;
     this.#deps = deps;
     this.#endpoint = `http://${config.host}:${config.port}`;
-    this.#guard = new RequestGuard(config, { logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
+    this.#guard = new RequestGuard(config, {
+      logger: deps.logger,
+      onRefused: (kind) => deps.registry.countRefused(kind),
+    });
     this.#http = createServer((req, res) => {
       // Last resort: whatever a request does, it ends in an answer, never an unhandled rejection.
       this.#serve(req, res).catch((err: Error) => {
         this.#deps.logger.error(`${req.method} ${req.url} failed: ${err.message}`, { stack: err.stack });
-        if (!res.headersSent && !res.destroyed) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify(failed(Retcode.INTERNAL, 'internal error')));
+        if (!res.headersSent && !res.destroyed)
+          res
+            .writeHead(500, { 'Content-Type': 'application/json' })
+            .end(JSON.stringify(failed(Retcode.INTERNAL, 'internal error')));
         else res.destroy();
       });
     });
     this.#http.keepAliveTimeout = 5000;
     this.#http.on('connection', (socket: Socket) => {
       if (!fdBudget.admit(socket, deps.logger)) return;
-      const conn = deps.registry.add({ transport: 'http', role: 'api', endpoint: this.#endpoint, remote: remoteOfSocket(socket), selfId: deps.account.selfId });
+      const conn = deps.registry.add({
+        transport: 'http',
+        role: 'api',
+        endpoint: this.#endpoint,
+        remote: remoteOfSocket(socket),
+        selfId: deps.account.selfId,
+      });
       this.#sockets.set(socket, conn);
       socket.once('close', () => {
         this.#sockets.delete(socket);
@@ -76,8 +92,15 @@ export class HttpServer implements Transport {
   /** Unparsable HTTP gets a status saying why (431 headers too large, 400 otherwise), then the socket goes. */
   #clientError(err: NodeJS.ErrnoException, socket: Socket): void {
     if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    this.#deps.logger.warn(`malformed HTTP from ${remoteOfSocket(socket)}: ${err.code ?? err.message} (${status.slice(0, 3)})`);
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+    this.#deps.logger.warn(
+      `malformed HTTP from ${remoteOfSocket(socket)}: ${err.code ?? err.message} (${status.slice(0, 3)})`,
+    );
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     socket.destroySoon();
   }
@@ -98,9 +121,15 @@ export class HttpServer implements Transport {
     if (this.#config.sse) {
       this.#deps.account.on('event', this.#onEvent);
       const interval = this.#config.heartbeat_interval_ms;
-      if (interval > 0) this.#heartbeat = setInterval(() => this.#onEvent(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval)), interval);
+      if (interval > 0)
+        this.#heartbeat = setInterval(
+          () => this.#onEvent(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval)),
+          interval,
+        );
     }
-    this.#deps.logger.info(`HTTP API listening on ${this.#endpoint} (/:action${this.#config.sse ? ', SSE on /_events' : ''}) for account ${this.#deps.account.selfId}`);
+    this.#deps.logger.info(
+      `HTTP API listening on ${this.#endpoint} (/:action${this.#config.sse ? ', SSE on /_events' : ''}) for account ${this.#deps.account.selfId}`,
+    );
   }
 
   stopAccepting(): void {
@@ -137,7 +166,10 @@ export class HttpServer implements Transport {
       const text = JSON.stringify(body);
       // During shutdown the socket goes with its last answer instead of idling.
       if (this.#closing) res.shouldKeepAlive = false;
-      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.writeHead(status, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(text),
+      });
       res.end(text);
       conn?.countOut(Buffer.byteLength(text));
     };
@@ -166,7 +198,9 @@ export class HttpServer implements Transport {
     const auth = authorize(req, url, this.#config.access_token);
     if (!auth.ok) {
       req.resume();
-      this.#deps.logger.warn(`rejected ${req.method} ${url.pathname} from ${remoteOf(req)}: ${auth.reason} (${auth.status})`);
+      this.#deps.logger.warn(
+        `rejected ${req.method} ${url.pathname} from ${remoteOf(req)}: ${auth.reason} (${auth.status})`,
+      );
       return send(auth.status, failed(auth.status === 401 ? Retcode.UNAUTHORIZED : Retcode.FORBIDDEN, auth.reason));
     }
     if (req.method !== 'GET' && req.method !== 'POST') {
@@ -200,18 +234,23 @@ export class HttpServer implements Transport {
         const body = await readParams(req, this.#config.max_body_bytes, this.#deps.limits.max_json_depth);
         if (action === '') {
           // POST / with {action, params, echo}, as several clients send it.
-          if (typeof body['action'] !== 'string') return send(400, failed(Retcode.BAD_REQUEST, 'POST / needs a JSON body {action, params}'));
+          if (typeof body['action'] !== 'string')
+            return send(400, failed(Retcode.BAD_REQUEST, 'POST / needs a JSON body {action, params}'));
           action = body['action'];
           echo = body['echo'];
           const inner = body['params'];
-          if (inner !== undefined && (typeof inner !== 'object' || inner === null || Array.isArray(inner))) return send(400, failed(Retcode.BAD_REQUEST, '"params" must be an object', echo));
+          if (inner !== undefined && (typeof inner !== 'object' || inner === null || Array.isArray(inner)))
+            return send(400, failed(Retcode.BAD_REQUEST, '"params" must be an object', echo));
           params = { ...params, ...(inner as Record<string, unknown> | undefined) };
         } else params = { ...params, ...body };
       } catch (err) {
         if (!(err instanceof BodyError)) throw err;
         this.#deps.logger.warn(`${req.method} ${url.pathname} from ${remoteOf(req)}: ${err.message} (${err.status})`);
         if (err.status === 413) res.shouldKeepAlive = false;
-        return send(err.status, failed(HTTP_STATUS_FOR[err.status] ?? Retcode.BAD_REQUEST, err.message, action === '' ? err.echo : undefined));
+        return send(
+          err.status,
+          failed(HTTP_STATUS_FOR[err.status] ?? Retcode.BAD_REQUEST, err.message, action === '' ? err.echo : undefined),
+        );
       }
     } else req.resume();
     if (action === '') return send(404, failed(Retcode.NOT_FOUND, 'no action: request /<action>, e.g. /get_status'));
@@ -219,7 +258,12 @@ export class HttpServer implements Transport {
     if (!account.router.knows(action)) {
       return send(404, failed(Retcode.NOT_FOUND, `unknown action: ${clip(action)}`, echo));
     }
-    const result = await account.router.call(echo === undefined ? { action, params } : { action, params, echo }, { selfId: account.selfId, format: this.#config.message_format, policy: this.#deps.policy, conn });
+    const result = await account.router.call(echo === undefined ? { action, params } : { action, params, echo }, {
+      selfId: account.selfId,
+      format: this.#config.message_format,
+      policy: this.#deps.policy,
+      conn,
+    });
     // The client may have gone; an answer to nobody is dropped, not an error.
     if (!res.destroyed) send(200, result);
   }
@@ -228,9 +272,21 @@ export class HttpServer implements Transport {
     const { registry, account, encoder } = this.#deps;
     // The socket now carries an event stream: track it as such.
     if (socketConn) registry.remove(socketConn, 'became an SSE stream');
-    const conn = registry.add({ transport: 'sse', role: 'event', endpoint: `${this.#endpoint}/_events`, remote: remoteOf(req), selfId: account.selfId, userAgent: req.headers['user-agent'] });
+    const conn = registry.add({
+      transport: 'sse',
+      role: 'event',
+      endpoint: `${this.#endpoint}/_events`,
+      remote: remoteOf(req),
+      selfId: account.selfId,
+      userAgent: req.headers['user-agent'],
+    });
     const client: SseClient = { res, conn, dropped: 0 };
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     res.once('close', () => {
       this.#sse.delete(client);
       registry.remove(conn, 'stream closed');
@@ -248,9 +304,14 @@ export class HttpServer implements Transport {
       conn.eventsDropped++;
       client.dropped++;
       if (this.#deps.policy) this.#deps.policy.counts.dropped++;
-      if (conn.eventsDropped === 1 || conn.eventsDropped % 1000 === 0) this.#deps.logger.warn(`#${conn.id} SSE client is not reading (${res.writableLength} bytes unsent); ${conn.eventsDropped} events dropped`);
+      if (conn.eventsDropped === 1 || conn.eventsDropped % 1000 === 0)
+        this.#deps.logger.warn(
+          `#${conn.id} SSE client is not reading (${res.writableLength} bytes unsent); ${conn.eventsDropped} events dropped`,
+        );
       if (client.dropped >= this.#config.max_dropped_events) {
-        this.#deps.logger.warn(`#${conn.id} SSE client cut: missed ${client.dropped} events in a row (max_dropped_events)`);
+        this.#deps.logger.warn(
+          `#${conn.id} SSE client cut: missed ${client.dropped} events in a row (max_dropped_events)`,
+        );
         res.destroy();
       }
       return;

@@ -7,7 +7,13 @@ import { WsServer } from './ws-server.js';
 
 export type { TransportDeps };
 
-type FactoryMap = { [T in NetworkConfig['type']]: (config: Extract<NetworkConfig, { type: T }>, key: string, deps: TransportDeps) => Transport };
+type FactoryMap = {
+  [T in NetworkConfig['type']]: (
+    config: Extract<NetworkConfig, { type: T }>,
+    key: string,
+    deps: TransportDeps,
+  ) => Transport;
+};
 
 /** `network[].type → factory`, as adapters are found by `accounts[].adapter.type`. */
 export const transportFactories: FactoryMap = {

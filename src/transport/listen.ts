@@ -22,13 +22,30 @@ export function listen(server: Server, host: string, port: number, key: string):
 function listenError(err: NodeJS.ErrnoException, host: string, port: number, key: string): StartupError {
   switch (err.code) {
     case 'EADDRINUSE':
-      return new StartupError('ONEBRIDGE_PORT_IN_USE', `${host}:${port} is already in use (EADDRINUSE); stop the other process or choose another port`, `${key}.port`, { cause: err });
+      return new StartupError(
+        'ONEBRIDGE_PORT_IN_USE',
+        `${host}:${port} is already in use (EADDRINUSE); stop the other process or choose another port`,
+        `${key}.port`,
+        { cause: err },
+      );
     case 'EACCES':
-      return new StartupError('ONEBRIDGE_PORT_DENIED', `not permitted to listen on ${host}:${port} (EACCES); use a port above 1023`, `${key}.port`, { cause: err });
+      return new StartupError(
+        'ONEBRIDGE_PORT_DENIED',
+        `not permitted to listen on ${host}:${port} (EACCES); use a port above 1023`,
+        `${key}.port`,
+        { cause: err },
+      );
     case 'EADDRNOTAVAIL':
     case 'ENOTFOUND':
-      return new StartupError('ONEBRIDGE_HOST_UNAVAILABLE', `${host} is not an address of this machine (${err.code}); use 127.0.0.1 or 0.0.0.0`, `${key}.host`, { cause: err });
+      return new StartupError(
+        'ONEBRIDGE_HOST_UNAVAILABLE',
+        `${host} is not an address of this machine (${err.code}); use 127.0.0.1 or 0.0.0.0`,
+        `${key}.host`,
+        { cause: err },
+      );
     default:
-      return new StartupError('ONEBRIDGE_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.message}`, key, { cause: err });
+      return new StartupError('ONEBRIDGE_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${err.message}`, key, {
+        cause: err,
+      });
   }
 }

@@ -26,7 +26,12 @@ export interface OneBotSocketLimits {
   readonly maxJsonDepth: number;
 }
 
-const NO_LIMITS: OneBotSocketLimits = { maxInFlight: Number.POSITIVE_INFINITY, maxBufferedBytes: Number.POSITIVE_INFINITY, maxDroppedInRow: Number.POSITIVE_INFINITY, maxJsonDepth: DEFAULT_MAX_JSON_DEPTH };
+const NO_LIMITS: OneBotSocketLimits = {
+  maxInFlight: Number.POSITIVE_INFINITY,
+  maxBufferedBytes: Number.POSITIVE_INFINITY,
+  maxDroppedInRow: Number.POSITIVE_INFINITY,
+  maxJsonDepth: DEFAULT_MAX_JSON_DEPTH,
+};
 
 /**
  * The OneBot side of one WebSocket, whoever dialled: counts traffic on its registry entry,
@@ -48,7 +53,13 @@ export class OneBotSocket {
   /** Pings sent since the last pong. */
   missedPongs = 0;
 
-  constructor(ws: WebSocket, conn: Connection, deps: OneBotSocketDeps, format: MessageFormat, limits: Partial<OneBotSocketLimits> = {}) {
+  constructor(
+    ws: WebSocket,
+    conn: Connection,
+    deps: OneBotSocketDeps,
+    format: MessageFormat,
+    limits: Partial<OneBotSocketLimits> = {},
+  ) {
     this.ws = ws;
     this.conn = conn;
     this.#deps = deps;
@@ -72,9 +83,14 @@ export class OneBotSocket {
       this.conn.eventsDropped++;
       if (this.#deps.policy) this.#deps.policy.counts.dropped++;
       this.#droppedInRow++;
-      if (this.conn.eventsDropped === 1 || this.conn.eventsDropped % 1000 === 0) this.#deps.logger.warn(`#${this.conn.id} is not reading (${backlog} bytes unsent); ${this.conn.eventsDropped} event(s) dropped`);
+      if (this.conn.eventsDropped === 1 || this.conn.eventsDropped % 1000 === 0)
+        this.#deps.logger.warn(
+          `#${this.conn.id} is not reading (${backlog} bytes unsent); ${this.conn.eventsDropped} event(s) dropped`,
+        );
       if (this.#droppedInRow >= this.#limits.maxDroppedInRow) {
-        this.#deps.logger.warn(`#${this.conn.id} cut: missed ${this.#droppedInRow} events in a row (max_dropped_events)`);
+        this.#deps.logger.warn(
+          `#${this.conn.id} cut: missed ${this.#droppedInRow} events in a row (max_dropped_events)`,
+        );
         this.ws.terminate();
       }
       return;
@@ -94,7 +110,8 @@ export class OneBotSocket {
   /** Logged at the 1st, 10th, 100th … bad frame: a client spamming garbage cannot flood the log. */
   #badFrame(why: string): void {
     const n = ++this.#badFrames;
-    if (Math.log10(n) % 1 === 0) this.#deps.logger.warn(`#${this.conn.id} bad frame: ${why}${n > 1 ? ` (${n} bad frames so far)` : ''}`);
+    if (Math.log10(n) % 1 === 0)
+      this.#deps.logger.warn(`#${this.conn.id} bad frame: ${why}${n > 1 ? ` (${n} bad frames so far)` : ''}`);
   }
 
   #reply(res: ActionResponse): void {
@@ -112,7 +129,9 @@ export class OneBotSocket {
   /** A bug of ours while handling this client's input: this connection goes (1011), not the process. */
   #internalError(err: unknown, doing: string): void {
     const e = err instanceof Error ? err : new Error(String(err));
-    this.#deps.logger.error(`#${this.conn.id} closed with 1011: internal error ${doing}: ${e.message}`, { stack: e.stack });
+    this.#deps.logger.error(`#${this.conn.id} closed with 1011: internal error ${doing}: ${e.message}`, {
+      stack: e.stack,
+    });
     if (this.ws.readyState === WebSocket.OPEN) {
       this.conn.state = 'closing';
       this.ws.close(1011, 'internal error');
@@ -144,13 +163,24 @@ export class OneBotSocket {
       return;
     }
     if (this.#inFlight >= this.#limits.maxInFlight) {
-      this.#reply(failed(1429, `too many actions in flight (max_actions_in_flight ${this.#limits.maxInFlight}); wait for answers before sending more`, parsed.request.echo));
+      this.#reply(
+        failed(
+          1429,
+          `too many actions in flight (max_actions_in_flight ${this.#limits.maxInFlight}); wait for answers before sending more`,
+          parsed.request.echo,
+        ),
+      );
       return;
     }
     const { account } = this.#deps;
     this.#inFlight++;
     account.router
-      .call(parsed.request, { selfId: account.selfId, format: this.#format, policy: this.#deps.policy, conn: this.conn })
+      .call(parsed.request, {
+        selfId: account.selfId,
+        format: this.#format,
+        policy: this.#deps.policy,
+        conn: this.conn,
+      })
       .then((res) => this.#reply(res))
       .catch((err: unknown) => this.#internalError(err, `answering ${clip(parsed.request.action)}`))
       .finally(() => this.#inFlight--);

@@ -56,7 +56,11 @@ export abstract class ReconnectingLink {
     this.#opts = options;
     this.name = options.name;
     this.logger = options.logger;
-    this.#backoff = new Backoff({ initialMs: options.reconnect.initialMs, maxMs: options.reconnect.maxMs, random: options.random });
+    this.#backoff = new Backoff({
+      initialMs: options.reconnect.initialMs,
+      maxMs: options.reconnect.maxMs,
+      random: options.random,
+    });
   }
 
   get state(): LinkState {
@@ -112,7 +116,13 @@ export abstract class ReconnectingLink {
     const { url, headers } = this.prepare();
     this.#state = 'connecting';
     // closeTimeout is a ws option its type definitions do not list yet.
-    const options = { headers, handshakeTimeout: this.#opts.handshakeTimeoutMs, maxPayload: this.#opts.maxPayloadBytes, perMessageDeflate: this.#opts.compression ?? false, closeTimeout: this.#opts.closeTimeoutMs ?? CLOSE_TIMEOUT_MS };
+    const options = {
+      headers,
+      handshakeTimeout: this.#opts.handshakeTimeoutMs,
+      maxPayload: this.#opts.maxPayloadBytes,
+      perMessageDeflate: this.#opts.compression ?? false,
+      closeTimeout: this.#opts.closeTimeoutMs ?? CLOSE_TIMEOUT_MS,
+    };
     const ws = new WebSocket(url, options as WebSocket.ClientOptions);
     this.#ws = ws;
     let authFailed = false;
@@ -126,7 +136,11 @@ export abstract class ReconnectingLink {
       this.#openedAt = Date.now();
       const outage = this.#outage;
       this.#outage = undefined;
-      const after = outage?.failed ? `after ${outage.failed} failed attempt${outage.failed === 1 ? '' : 's'} over ${formatDuration(Date.now() - outage.since)}` : this.#reconnects ? 'reconnected' : '';
+      const after = outage?.failed
+        ? `after ${outage.failed} failed attempt${outage.failed === 1 ? '' : 's'} over ${formatDuration(Date.now() - outage.since)}`
+        : this.#reconnects
+          ? 'reconnected'
+          : '';
       this.logger.info(`${this.name}: connected to ${url}${after ? ` (${after})` : ''}`);
       this.accept(ws);
     });
@@ -134,10 +148,18 @@ export abstract class ReconnectingLink {
       const status = /Unexpected server response: (\d+)/.exec(err.message)?.[1];
       if (status === '401' || status === '403') {
         authFailed = true;
-        this.#failedAttempt(`HTTP ${status}`, 'error', `${url} refused our access token (HTTP ${status}); check access_token; retrying every ${Math.round(this.#backoff.max() / 1000)} s`);
+        this.#failedAttempt(
+          `HTTP ${status}`,
+          'error',
+          `${url} refused our access token (HTTP ${status}); check access_token; retrying every ${Math.round(this.#backoff.max() / 1000)} s`,
+        );
       } else if (this.#state === 'connecting') {
         const cause = err.code ?? err.message;
-        this.#failedAttempt(cause, 'warn', `cannot connect to ${url}: ${cause}; retrying with backoff (up to ${formatDuration(this.#backoff.max())}), quietly until it connects or the cause changes`);
+        this.#failedAttempt(
+          cause,
+          'warn',
+          `cannot connect to ${url}: ${cause}; retrying with backoff (up to ${formatDuration(this.#backoff.max())}), quietly until it connects or the cause changes`,
+        );
       } else {
         this.logger.warn(`${this.name}: ${err.message}`);
       }

@@ -8,7 +8,12 @@ const REJECT_LINGER_MS = 5000;
  * Answer an upgrade request with a plain HTTP error and close. Never a 101 first: a client
  * must be able to tell "refused" from "accepted, then dropped".
  */
-export function rejectUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+export function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   if (socket.destroyed) return;
   const body = `${message}\n`;
   const lines = [
@@ -20,7 +25,9 @@ export function rejectUpgrade(socket: Duplex, status: number, message: string, h
   ];
   // The socket's own timeout is the kept handle: it dies with the socket.
   if ('setTimeout' in socket && typeof socket.setTimeout === 'function') {
-    (socket as Duplex & { setTimeout(ms: number, cb: () => void): void }).setTimeout(REJECT_LINGER_MS, () => socket.destroy());
+    (socket as Duplex & { setTimeout(ms: number, cb: () => void): void }).setTimeout(REJECT_LINGER_MS, () =>
+      socket.destroy(),
+    );
   }
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
 }

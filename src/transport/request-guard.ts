@@ -1,6 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { isLoopbackName, normalizeHostName, normalizeOrigin, type RequestGuardConfig } from '../config/request-guard.js';
+import {
+  isLoopbackName,
+  normalizeHostName,
+  normalizeOrigin,
+  type RequestGuardConfig,
+} from '../config/request-guard.js';
 import type { Logger } from '../logger.js';
 import { remoteOf } from './auth.js';
 
@@ -8,7 +13,10 @@ import { remoteOf } from './auth.js';
 export type RefusalKind = 'origin' | 'host';
 
 export type GuardVerdict =
-  | { readonly ok: true; /** A foreign origin allowed by `allowed_origins`: answer it with CORS headers. */ readonly corsOrigin?: string }
+  | {
+      readonly ok: true;
+      /** A foreign origin allowed by `allowed_origins`: answer it with CORS headers. */ readonly corsOrigin?: string;
+    }
   | { readonly ok: false; readonly status: 403 | 421; readonly kind: RefusalKind; readonly reason: string };
 
 export interface RequestGuardOptions {
@@ -69,24 +77,47 @@ export class RequestGuard {
     const host = req.headers.host;
     const hostName = host === undefined ? undefined : normalizeHostName(host);
     if (hostName !== undefined && this.#hostChecked() && !this.#hostAllowed(hostName)) {
-      return { ok: false, status: 421, kind: 'host', reason: `Host "${short(host!)}" is not a name this listener answers to; add it to allowed_hosts` };
+      return {
+        ok: false,
+        status: 421,
+        kind: 'host',
+        reason: `Host "${short(host!)}" is not a name this listener answers to; add it to allowed_hosts`,
+      };
     }
     const origin = req.headers.origin;
     const site = req.headers['sec-fetch-site'];
     if (origin === undefined) {
       // Old browsers send no Sec-Fetch-Site: their no-Origin GETs pass (docs/security.md says so).
       if (site === undefined || site === 'none') return { ok: true };
-      if (site === 'same-origin' && this.#ownPages && hostName !== undefined && this.#trustedForOwnPages(hostName)) return { ok: true };
+      if (site === 'same-origin' && this.#ownPages && hostName !== undefined && this.#trustedForOwnPages(hostName))
+        return { ok: true };
       if (this.#anyOrigin) return { ok: true };
-      return { ok: false, status: 403, kind: 'origin', reason: `a web page's request (Sec-Fetch-Site: ${short(String(site))}) is not allowed; set allowed_origins to let a page in` };
+      return {
+        ok: false,
+        status: 403,
+        kind: 'origin',
+        reason: `a web page's request (Sec-Fetch-Site: ${short(String(site))}) is not allowed; set allowed_origins to let a page in`,
+      };
     }
     const normalized = origin === 'null' ? 'null' : normalizeOrigin(origin);
     // Browsers always send a serialized origin or "null"; anything else comes from a program
     // that is not a browser (cq-websocket sends "[object Object]") and the token governs it.
     if (normalized === undefined) return { ok: true };
-    if (this.#ownPages && hostName !== undefined && this.#trustedForOwnPages(hostName) && normalized !== 'null' && sameAuthority(normalized, host!)) return { ok: true };
+    if (
+      this.#ownPages &&
+      hostName !== undefined &&
+      this.#trustedForOwnPages(hostName) &&
+      normalized !== 'null' &&
+      sameAuthority(normalized, host!)
+    )
+      return { ok: true };
     if (this.#origins.has(normalized) || this.#anyOrigin) return { ok: true, corsOrigin: origin };
-    return { ok: false, status: 403, kind: 'origin', reason: `Origin ${short(origin)} is not allowed; add it to allowed_origins to let that page in` };
+    return {
+      ok: false,
+      status: 403,
+      kind: 'origin',
+      reason: `Origin ${short(origin)} is not allowed; add it to allowed_origins to let that page in`,
+    };
   }
 
   /** Bound to loopback the Host check is on by default; elsewhere only when names are listed. */
@@ -116,7 +147,9 @@ export class RequestGuard {
     // A page retrying in a loop must not flood the log: one line per kind per LOG_EVERY_MS.
     if (now - entry.at >= LOG_EVERY_MS) {
       const more = entry.unreported > 1 ? ` (+${entry.unreported - 1} more refused since the last line)` : '';
-      this.#logger.warn(`refused ${req.method} ${short(req.url ?? '/')} from ${remoteOf(req)}: ${reason} (${status})${more}`);
+      this.#logger.warn(
+        `refused ${req.method} ${short(req.url ?? '/')} from ${remoteOf(req)}: ${reason} (${status})${more}`,
+      );
       entry.at = now;
       entry.unreported = 0;
     }

@@ -50,7 +50,14 @@ class ReverseLink extends ReconnectingLink {
     this.#deps = deps;
     this.#held = new HeldEvents({ maxEvents: config.buffer.max_events, maxAgeMs: config.buffer.max_age_ms });
     const target = new URL(url);
-    this.conn = deps.registry.add({ transport: 'ws-reverse', role, endpoint: url, remote: target.host, selfId: deps.account.selfId, state: 'connecting' });
+    this.conn = deps.registry.add({
+      transport: 'ws-reverse',
+      role,
+      endpoint: url,
+      remote: target.host,
+      selfId: deps.account.selfId,
+      state: 'connecting',
+    });
     this.conn.link = { reconnects: 0, held: () => this.#held.size, dropped: 0 };
   }
 
@@ -74,7 +81,13 @@ class ReverseLink extends ReconnectingLink {
     const { account, encoder, logger } = this.#deps;
     this.conn.state = 'open';
     this.conn.closing = () => ws.readyState === WebSocket.CLOSING;
-    this.#socket = new OneBotSocket(ws, this.conn, { account, logger, policy: this.#deps.policy }, this.#config.message_format, { maxJsonDepth: this.#deps.limits.max_json_depth });
+    this.#socket = new OneBotSocket(
+      ws,
+      this.conn,
+      { account, logger, policy: this.#deps.policy },
+      this.#config.message_format,
+      { maxJsonDepth: this.#deps.limits.max_json_depth },
+    );
     ws.on('pong', () => {
       this.#missedPongs = 0;
     });
@@ -92,7 +105,10 @@ class ReverseLink extends ReconnectingLink {
     if (this.#deps.policy) this.#deps.policy.counts.dropped += aged;
     const dropped = this.#droppedAway + aged;
     this.#droppedAway = 0;
-    if (held.length || dropped) logger.info(`${this.name}: delivering ${held.length} held event${held.length === 1 ? '' : 's'}${dropped ? `; ${dropped} dropped while away (buffer.max_events ${this.#config.buffer.max_events}, max_age_ms ${this.#config.buffer.max_age_ms})` : ''}`);
+    if (held.length || dropped)
+      logger.info(
+        `${this.name}: delivering ${held.length} held event${held.length === 1 ? '' : 's'}${dropped ? `; ${dropped} dropped while away (buffer.max_events ${this.#config.buffer.max_events}, max_age_ms ${this.#config.buffer.max_age_ms})` : ''}`,
+      );
     for (const event of held) this.#sent(this.#socket.send(encoder.encode(event, this.#config.message_format)));
   }
 
@@ -116,7 +132,8 @@ class ReverseLink extends ReconnectingLink {
     }
     this.#missedPongs++;
     socket.ws.ping();
-    if (this.carriesEvents) this.deliver(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval));
+    if (this.carriesEvents)
+      this.deliver(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval));
   }
 
   /**
@@ -134,7 +151,9 @@ class ReverseLink extends ReconnectingLink {
       // The peer stopped reading: hold its events and recycle the socket, rather than let
       // its send buffer grow without bound.
       this.#hold(event);
-      this.logger.warn(`${this.name}: peer is not reading (${socket.ws.bufferedAmount} bytes unsent > max_buffered_bytes); holding events and reconnecting`);
+      this.logger.warn(
+        `${this.name}: peer is not reading (${socket.ws.bufferedAmount} bytes unsent > max_buffered_bytes); holding events and reconnecting`,
+      );
       socket.ws.terminate();
       return;
     }
@@ -179,14 +198,19 @@ export class WsReverse implements Transport {
     this.#format = config.message_format;
     const split = Boolean(config.api_url || config.event_url);
     this.#links = split
-      ? [new ReverseLink((config.api_url ?? config.url)!, 'api', config, key, deps), new ReverseLink((config.event_url ?? config.url)!, 'event', config, key, deps)]
+      ? [
+          new ReverseLink((config.api_url ?? config.url)!, 'api', config, key, deps),
+          new ReverseLink((config.event_url ?? config.url)!, 'event', config, key, deps),
+        ]
       : [new ReverseLink(config.url!, 'universal', config, key, deps)];
   }
 
   async start(): Promise<void> {
     this.#deps.account.on('event', this.#onEvent);
     for (const link of this.#links) link.start();
-    this.#deps.logger.info(`reverse WS for account ${this.#deps.account.selfId}: ${this.#links.map((l) => `${l.role} → ${l.conn.endpoint}`).join(', ')}`);
+    this.#deps.logger.info(
+      `reverse WS for account ${this.#deps.account.selfId}: ${this.#links.map((l) => `${l.role} → ${l.conn.endpoint}`).join(', ')}`,
+    );
   }
 
   stopAccepting(): void {

@@ -91,8 +91,16 @@ export class WsServer implements Transport {
     this.#deps = deps;
     this.#endpoint = `ws://${config.host}:${config.port}`;
     this.#rateLimit = new AddressRateLimit(config.max_upgrades_per_address_per_s);
-    this.#guard = new RequestGuard(config, { logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.max_payload_bytes, perMessageDeflate: config.compression, clientTracking: false });
+    this.#guard = new RequestGuard(config, {
+      logger: deps.logger,
+      onRefused: (kind) => deps.registry.countRefused(kind),
+    });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.max_payload_bytes,
+      perMessageDeflate: config.compression,
+      clientTracking: false,
+    });
     this.#wss.on('headers', (headers) => headers.push(`X-Self-ID: ${deps.account.selfId}`));
     this.#http = createServer((req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket', Connection: 'close' });
@@ -109,7 +117,9 @@ export class WsServer implements Transport {
       try {
         this.#onUpgrade(req, socket, head);
       } catch (err) {
-        this.#deps.logger.error(`upgrade from ${remoteOf(req)} failed: ${(err as Error).message}`, { stack: (err as Error).stack });
+        this.#deps.logger.error(`upgrade from ${remoteOf(req)} failed: ${(err as Error).message}`, {
+          stack: (err as Error).stack,
+        });
         rejectUpgrade(socket, 500, 'internal error');
       }
     });
@@ -144,9 +154,16 @@ export class WsServer implements Transport {
     this.#state = 'listening';
     this.#deps.account.on('event', this.#onEvent);
     const interval = this.#config.heartbeat_interval_ms;
-    if (interval > 0) this.#heartbeat = setInterval(() => this.#broadcast(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval)), interval);
-    if (this.#config.ping_interval_ms > 0) this.#keepalive = setInterval(() => this.#ping(), this.#config.ping_interval_ms);
-    this.#deps.logger.info(`forward WS listening on ${this.#endpoint} (/, /api, /event) for account ${this.#deps.account.selfId}`);
+    if (interval > 0)
+      this.#heartbeat = setInterval(
+        () => this.#broadcast(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval)),
+        interval,
+      );
+    if (this.#config.ping_interval_ms > 0)
+      this.#keepalive = setInterval(() => this.#ping(), this.#config.ping_interval_ms);
+    this.#deps.logger.info(
+      `forward WS listening on ${this.#endpoint} (/, /api, /event) for account ${this.#deps.account.selfId}`,
+    );
   }
 
   stopAccepting(): void {
@@ -189,7 +206,8 @@ export class WsServer implements Transport {
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const remote = remoteOf(req);
-    const onHandshakeError = (err: Error) => this.#deps.logger.debug(`handshake socket error from ${remote}: ${err.message}`);
+    const onHandshakeError = (err: Error) =>
+      this.#deps.logger.debug(`handshake socket error from ${remote}: ${err.message}`);
     socket.on('error', onHandshakeError);
     if (this.#state !== 'listening') {
       rejectUpgrade(socket, 503, 'server shutting down');
@@ -203,7 +221,9 @@ export class WsServer implements Transport {
     }
     const max = this.#config.max_connections;
     if (max > 0 && this.#clients.size >= max) {
-      this.#deps.logger.warn(`rejected upgrade from ${remote}: ${this.#clients.size} clients connected (max_connections ${max}) (503)`);
+      this.#deps.logger.warn(
+        `rejected upgrade from ${remote}: ${this.#clients.size} clients connected (max_connections ${max}) (503)`,
+      );
       rejectUpgrade(socket, 503, `too many connections (max_connections ${max}); retry later`, { 'Retry-After': '5' });
       return;
     }
@@ -211,7 +231,10 @@ export class WsServer implements Transport {
     if (!this.#rateLimit.take(address)) {
       this.#rateLogged++;
       // One line per 100 refusals: a client hammering us must not flood the log.
-      if (this.#rateLogged % 100 === 1) this.#deps.logger.warn(`rejected upgrade from ${remote}: over max_upgrades_per_address_per_s ${this.#config.max_upgrades_per_address_per_s} (429; ${this.#rateLogged} so far)`);
+      if (this.#rateLogged % 100 === 1)
+        this.#deps.logger.warn(
+          `rejected upgrade from ${remote}: over max_upgrades_per_address_per_s ${this.#config.max_upgrades_per_address_per_s} (429; ${this.#rateLogged} so far)`,
+        );
       rejectUpgrade(socket, 429, `too many connections from ${address}; retry later`, { 'Retry-After': '1' });
       return;
     }
@@ -240,7 +263,15 @@ export class WsServer implements Transport {
    * Runs the async admission step: exactly one outcome per socket. Whichever comes first wins
    * (the check settling, the handshake timeout, the socket closing); the others find `done`.
    */
-  #admit(admission: Admission, req: IncomingMessage, socket: Duplex, head: Buffer, role: Role, remote: string, onHandshakeError: (err: Error) => void): void {
+  #admit(
+    admission: Admission,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    role: Role,
+    remote: string,
+    onHandshakeError: (err: Error) => void,
+  ): void {
     let done = false;
     this.#admitting++;
     const finish = (): boolean => {
@@ -254,11 +285,16 @@ export class WsServer implements Transport {
     const onClose = (): void => void finish();
     socket.once('close', onClose);
     const ms = this.#config.handshake_timeout_ms;
-    const timer = ms > 0 ? setTimeout(() => {
-      if (!finish()) return;
-      this.#deps.logger.warn(`rejected upgrade from ${remote}: admission took longer than handshake_timeout_ms ${ms} (408)`);
-      rejectUpgrade(socket, 408, 'admission timed out');
-    }, ms) : undefined;
+    const timer =
+      ms > 0
+        ? setTimeout(() => {
+            if (!finish()) return;
+            this.#deps.logger.warn(
+              `rejected upgrade from ${remote}: admission took longer than handshake_timeout_ms ${ms} (408)`,
+            );
+            rejectUpgrade(socket, 408, 'admission timed out');
+          }, ms)
+        : undefined;
     let pending: Promise<void>;
     try {
       pending = Promise.resolve(admission(req));
@@ -275,13 +311,21 @@ export class WsServer implements Transport {
         if (!finish()) return;
         const status = err instanceof AdmissionError ? err.status : 500;
         const message = err instanceof Error ? err.message : String(err);
-        this.#deps.logger.warn(`rejected upgrade from ${remote}: admission ${status === 500 ? 'failed' : 'refused'}: ${message} (${status})`);
+        this.#deps.logger.warn(
+          `rejected upgrade from ${remote}: admission ${status === 500 ? 'failed' : 'refused'}: ${message} (${status})`,
+        );
         rejectUpgrade(socket, status, status === 500 ? 'admission check failed' : message);
       },
     );
   }
 
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, role: Role, onHandshakeError: (err: Error) => void): void {
+  #upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    role: Role,
+    onHandshakeError: (err: Error) => void,
+  ): void {
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       // The WebSocket handles socket errors from here on. Left attached, our listener would pin
       // this upgrade's scope (req and its headers, ~2 KiB) for the life of the connection.
@@ -294,16 +338,31 @@ export class WsServer implements Transport {
   #accept(ws: WebSocket, req: IncomingMessage, role: Role): void {
     const { account, registry, logger } = this.#deps;
     const ua = req.headers['user-agent'];
-    const conn = registry.add({ transport: 'ws', role, endpoint: this.#endpoint, remote: remoteOf(req), selfId: account.selfId, userAgent: ua });
-    const client = new OneBotSocket(ws, conn, { account, logger, policy: this.#deps.policy }, this.#config.message_format, {
-      maxInFlight: this.#config.max_actions_in_flight,
-      maxBufferedBytes: this.#config.max_buffered_bytes,
-      maxDroppedInRow: this.#config.max_dropped_events,
-      maxJsonDepth: this.#deps.limits.max_json_depth,
+    const conn = registry.add({
+      transport: 'ws',
+      role,
+      endpoint: this.#endpoint,
+      remote: remoteOf(req),
+      selfId: account.selfId,
+      userAgent: ua,
     });
+    const client = new OneBotSocket(
+      ws,
+      conn,
+      { account, logger, policy: this.#deps.policy },
+      this.#config.message_format,
+      {
+        maxInFlight: this.#config.max_actions_in_flight,
+        maxBufferedBytes: this.#config.max_buffered_bytes,
+        maxDroppedInRow: this.#config.max_dropped_events,
+        maxJsonDepth: this.#deps.limits.max_json_depth,
+      },
+    );
     this.#clients.add(client);
     conn.closing = () => ws.readyState === WebSocket.CLOSING;
-    ws.on('error', (err: Error & { code?: string }) => logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`));
+    ws.on('error', (err: Error & { code?: string }) =>
+      logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`),
+    );
     ws.on('close', (code, reason) => {
       this.#clients.delete(client);
       this.#eventClients.delete(client);
@@ -331,7 +390,9 @@ export class WsServer implements Transport {
   #ping(): void {
     for (const client of this.#clients) {
       if (client.missedPongs >= 2) {
-        this.#deps.logger.warn(`#${client.conn.id} missed 2 pongs (ping_interval_ms ${this.#config.ping_interval_ms}); cut`);
+        this.#deps.logger.warn(
+          `#${client.conn.id} missed 2 pongs (ping_interval_ms ${this.#config.ping_interval_ms}); cut`,
+        );
         client.ws.terminate();
         continue;
       }

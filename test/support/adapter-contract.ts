@@ -82,7 +82,13 @@ export function adapterContract(name: string, options: ContractOptions): void {
     async function startApp(): Promise<App> {
       const { adapter, extra } = harness.account();
       const app = createApp({
-        config: { ...extra, accounts: [{ self_id: SELF_ID, adapter }], network: [{ type: 'ws', port: 0, heartbeat_interval_ms: 0 }], admin: { port: 0 }, shutdown: { grace_ms: GRACE_MS } },
+        config: {
+          ...extra,
+          accounts: [{ self_id: SELF_ID, adapter }],
+          network: [{ type: 'ws', port: 0, heartbeat_interval_ms: 0 }],
+          admin: { port: 0 },
+          shutdown: { grace_ms: GRACE_MS },
+        },
         adapters: options.adapters,
         logger: process.env['ONEBRIDGE_TEST_LOGS'] === '1' ? undefined : quiet,
       } as Parameters<typeof createApp>[0]);
@@ -127,34 +133,49 @@ export function adapterContract(name: string, options: ContractOptions): void {
 
     it('an unknown action answers failed / 1404 at once, with the echo', async () => {
       const c = await client(await startApp());
-      expect(await c.call('surely_not_an_action', {}, { e: 1 })).toMatchObject({ status: 'failed', retcode: 1404, echo: { e: 1 } });
+      expect(await c.call('surely_not_an_action', {}, { e: 1 })).toMatchObject({
+        status: 'failed',
+        retcode: 1404,
+        echo: { e: 1 },
+      });
     });
 
     it('a message both ways: the platform to the client as an event, and send_msg back to the platform', async () => {
       const c = await client(await startApp());
       const event = await platformToBot(c);
-      expect(event).toMatchObject({ self_id: SELF_ID, post_type: 'message', message_type: expect.stringMatching(/^(private|group)$/) });
+      expect(event).toMatchObject({
+        self_id: SELF_ID,
+        post_type: 'message',
+        message_type: expect.stringMatching(/^(private|group)$/),
+      });
       expect(Number.isSafeInteger(event['user_id']) && (event['user_id'] as number) > 0).toBe(true);
       expect(Number.isInteger(event['message_id']) && Math.abs(event['message_id'] as number) <= 0x7fffffff).toBe(true);
       const reply = `pong ${Math.random().toString(36).slice(2, 10)}`;
-      const target = event['message_type'] === 'group' ? { message_type: 'group', group_id: event['group_id'] } : { message_type: 'private', user_id: event['user_id'] };
-      const [answer, seen] = await Promise.all([c.call('send_msg', { ...target, message: reply }, 'send', timeout), harness.received(reply)]);
+      const target =
+        event['message_type'] === 'group'
+          ? { message_type: 'group', group_id: event['group_id'] }
+          : { message_type: 'private', user_id: event['user_id'] };
+      const [answer, seen] = await Promise.all([
+        c.call('send_msg', { ...target, message: reply }, 'send', timeout),
+        harness.received(reply),
+      ]);
       expect(answer).toMatchObject({ status: 'ok', retcode: 0, data: { message_id: expect.any(Number) } });
       expect(seen).toContain(reply);
     });
 
-    if (options.linked) it('the platform drops the bot: offline, then online again by itself, and messages flow', async () => {
-      if (!harness.drop) throw new Error(`${name}: a linked adapter's harness must implement drop()`);
-      const app = await startApp();
-      const c = await client(app);
-      const status = () => app.accounts.get(SELF_ID)!.status();
-      const restore = await harness.drop();
-      await until(() => !status().online, timeout, `${name} offline`);
-      expect(await c.call('get_status', {}, 'st')).toMatchObject({ status: 'ok', data: { online: false } });
-      await restore();
-      await until(() => status().online, timeout, `${name} online again`);
-      await platformToBot(c);
-    });
+    if (options.linked)
+      it('the platform drops the bot: offline, then online again by itself, and messages flow', async () => {
+        if (!harness.drop) throw new Error(`${name}: a linked adapter's harness must implement drop()`);
+        const app = await startApp();
+        const c = await client(app);
+        const status = () => app.accounts.get(SELF_ID)!.status();
+        const restore = await harness.drop();
+        await until(() => !status().online, timeout, `${name} offline`);
+        expect(await c.call('get_status', {}, 'st')).toMatchObject({ status: 'ok', data: { online: false } });
+        await restore();
+        await until(() => status().online, timeout, `${name} online again`);
+        await platformToBot(c);
+      });
 
     it('ids are the same after a restart', async () => {
       const first = await startApp();

@@ -39,5 +39,6 @@ export class AdmissionProbe {
 }
 
 export type Outcome = { kind: 'open'; answered: boolean; closeCode?: number } | { kind: 'http'; status: number };
-export const admissionConfig = (timeout: number) => `network:\n  - type: ws\n    port: 0\n    heartbeat_interval_ms: 0\n    handshake_timeout_ms: ${timeout}\n`;
+export const admissionConfig = (timeout: number) =>
+  `network:\n  - type: ws\n    port: 0\n    heartbeat_interval_ms: 0\n    handshake_timeout_ms: ${timeout}\n`;
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

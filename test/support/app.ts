@@ -91,7 +91,8 @@ export class TestClient {
   async #next(limit: number): Promise<Record<string, unknown>> {
     const deadline = Date.now() + limit;
     while (this.frames.length <= this.#read) {
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed, no frame left (got ${this.frames.length})`);
+      if (this.ws.readyState === WebSocket.CLOSED)
+        throw new Error(`socket closed, no frame left (got ${this.frames.length})`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no frame within ${limit} ms (got ${this.frames.length})`);
       await this.#wait(left);
@@ -113,7 +114,12 @@ export class TestClient {
    * the next() cursor, so concurrent calls each find their own answer. Waits up to `ms` scaled
    * by SLOWDOWN; rejects at once when the socket closes without the answer.
    */
-  async call(action: string, params: Record<string, unknown> = {}, echo: unknown = `e${Math.random()}`, ms = 2000): Promise<Record<string, unknown>> {
+  async call(
+    action: string,
+    params: Record<string, unknown> = {},
+    echo: unknown = `e${Math.random()}`,
+    ms = 2000,
+  ): Promise<Record<string, unknown>> {
     const key = JSON.stringify(echo);
     const from = this.frames.length;
     this.ws.send(JSON.stringify({ action, params, echo }));
@@ -149,7 +155,10 @@ export async function until(check: () => boolean, ms = 2000, what = 'condition')
 }
 
 /** HTTP status (and body) of a WebSocket handshake that was refused. */
-export function handshakeStatus(url: string, headers: Record<string, string> = {}): Promise<{ status: number; opened: boolean }> {
+export function handshakeStatus(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; opened: boolean }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers });
     ws.on('unexpected-response', (_req, res) => {

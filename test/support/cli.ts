@@ -35,9 +35,16 @@ export interface RunResult {
 }
 
 /** Run the CLI to completion (commands that exit by themselves), bounded by `timeoutMs` (scaled by SLOWDOWN). */
-export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -75,7 +82,14 @@ export class RunningCli {
   #waiters: Array<() => void> = [];
   #partial = '';
 
-  constructor(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; /** 'ignore' is /dev/null for reading; a number is a file descriptor. */ stdin?: 'pipe' | 'ignore' | number } = {}) {
+  constructor(
+    args: string[],
+    options: {
+      cwd?: string;
+      env?: NodeJS.ProcessEnv;
+      /** 'ignore' is /dev/null for reading; a number is a file descriptor. */ stdin?: 'pipe' | 'ignore' | number;
+    } = {},
+  ) {
     this.child = spawn(process.execPath, [CLI, '--log-format', 'json', ...args], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
@@ -136,7 +150,10 @@ export class RunningCli {
   /** Ports from the startup log lines, once the app is ready. */
   async ready(ms?: number): Promise<{ ws: number[]; admin?: number }> {
     await this.waitForLog(/^ready: /, ms);
-    const ws = this.logs.map((l) => /forward WS listening on ws:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).filter((p): p is string => !!p).map(Number);
+    const ws = this.logs
+      .map((l) => /forward WS listening on ws:\/\/[^:]+:(\d+)/.exec(l.message)?.[1])
+      .filter((p): p is string => !!p)
+      .map(Number);
     const admin = this.logs.map((l) => /admin endpoint on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean);
     return admin ? { ws, admin: Number(admin) } : { ws };
   }

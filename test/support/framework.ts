@@ -24,7 +24,13 @@ export class Framework {
   private constructor(wss: WebSocketServer) {
     this.wss = wss;
     wss.on('connection', (ws, req) => {
-      const s: Seen = { ws, headers: req.headers, path: req.url ?? '', frames: [], closed: once(ws, 'close').then(([code]) => code as number) };
+      const s: Seen = {
+        ws,
+        headers: req.headers,
+        path: req.url ?? '',
+        frames: [],
+        closed: once(ws, 'close').then(([code]) => code as number),
+      };
       ws.on('message', (d) => {
         s.frames.push(JSON.parse(d.toString()) as Record<string, unknown>);
         this.#wake();
@@ -35,7 +41,9 @@ export class Framework {
     });
   }
 
-  static async start(options: { port?: number; autoPong?: boolean; verify?: (req: IncomingMessage) => true | [number, string] } = {}): Promise<Framework> {
+  static async start(
+    options: { port?: number; autoPong?: boolean; verify?: (req: IncomingMessage) => true | [number, string] } = {},
+  ): Promise<Framework> {
     const wss = new WebSocketServer({
       port: options.port ?? 0,
       host: '127.0.0.1',

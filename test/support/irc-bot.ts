@@ -31,7 +31,16 @@ export interface Bot {
 export async function startBot(server: Ngircd, watcher: RawIrc | undefined, options: BotOptions = {}): Promise<Bot> {
   const nick = options.nick ?? 'obbot';
   const channels = options.channels ?? [];
-  const adapter = { type: 'irc', host: '127.0.0.1', port: options.port ?? server.port, nick, channels, send_interval_ms: 0, reconnect: { initial_ms: 50, max_ms: 300 }, ...options.adapter };
+  const adapter = {
+    type: 'irc',
+    host: '127.0.0.1',
+    port: options.port ?? server.port,
+    nick,
+    channels,
+    send_interval_ms: 0,
+    reconnect: { initial_ms: 50, max_ms: 300 },
+    ...options.adapter,
+  };
   const yaml = `accounts:
   - ${options.selfId ? `self_id: ${options.selfId}\n    ` : ''}adapter: ${JSON.stringify(adapter)}
 network:
@@ -42,7 +51,14 @@ shutdown: { grace_ms: 500 }
   try {
     if (watcher) {
       for (const channel of channels) {
-        await watcher.waitFor((l) => l.command === 'JOIN' && l.nick.toLowerCase().startsWith(nick.toLowerCase()) && l.params[0]?.toLowerCase() === channel.toLowerCase(), 10_000, `${nick} joining ${channel}`);
+        await watcher.waitFor(
+          (l) =>
+            l.command === 'JOIN' &&
+            l.nick.toLowerCase().startsWith(nick.toLowerCase()) &&
+            l.params[0]?.toLowerCase() === channel.toLowerCase(),
+          10_000,
+          `${nick} joining ${channel}`,
+        );
       }
     }
     const client = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/`);

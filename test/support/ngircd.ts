@@ -1,6 +1,16 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, chmodSync, constants, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  mkdirSync,
+  mkdtempSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +52,10 @@ export function ensureNgircd(): string {
   } catch {
     /* no apt */
   }
-  if (!isRoot || !hasApt) throw new Error(`IRC tests need the Debian package "ngircd" (apt-get install ngircd); it is missing and this process ${isRoot ? 'has no apt-get' : 'is not root'} to install it`);
+  if (!isRoot || !hasApt)
+    throw new Error(
+      `IRC tests need the Debian package "ngircd" (apt-get install ngircd); it is missing and this process ${isRoot ? 'has no apt-get' : 'is not root'} to install it`,
+    );
   const lock = join(tmpdir(), 'onebridge-apt-ngircd.lock');
   const deadline = Date.now() + 600_000;
   for (;;) {
@@ -58,14 +71,20 @@ export function ensureNgircd(): string {
       } catch {
         /* gone meanwhile */
       }
-      if (Date.now() > deadline) throw new Error(`IRC tests need the Debian package "ngircd": waited 10 min for another install (lock ${lock})`);
+      if (Date.now() > deadline)
+        throw new Error(`IRC tests need the Debian package "ngircd": waited 10 min for another install (lock ${lock})`);
       execFileSync('sleep', ['0.5']);
     }
   }
   try {
     if (!findBinary()) {
       const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      const apt = (args: string[]) => execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
+      const apt = (args: string[]) =>
+        execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+          timeout: 600_000,
+        });
       try {
         apt(['install', '-y', '--no-install-recommends', 'ngircd']);
       } catch {
@@ -74,8 +93,14 @@ export function ensureNgircd(): string {
       }
     }
   } catch (err) {
-    const stderr = String((err as { stderr?: Buffer }).stderr ?? '').trim().split('\n').at(-1) ?? '';
-    throw new Error(`IRC tests need the Debian package "ngircd"; apt-get install ngircd failed: ${stderr || (err as Error).message}`);
+    const stderr =
+      String((err as { stderr?: Buffer }).stderr ?? '')
+        .trim()
+        .split('\n')
+        .at(-1) ?? '';
+    throw new Error(
+      `IRC tests need the Debian package "ngircd"; apt-get install ngircd failed: ${stderr || (err as Error).message}`,
+    );
   } finally {
     rmdirSync(lock);
   }
@@ -117,7 +142,13 @@ export class Ngircd {
     this.#dir = dir;
     this.port = port;
     this.#config = join(dir, 'ngircd.conf');
-    const limits = { MaxConnectionsIP: 0, MaxNickLength: 30, MaxJoins: 0, ...(options.pingTimeout ? { PingTimeout: options.pingTimeout, PongTimeout: options.pingTimeout } : {}), ...options.limits };
+    const limits = {
+      MaxConnectionsIP: 0,
+      MaxNickLength: 30,
+      MaxJoins: 0,
+      ...(options.pingTimeout ? { PingTimeout: options.pingTimeout, PongTimeout: options.pingTimeout } : {}),
+      ...options.limits,
+    };
     writeFileSync(
       this.#config,
       [
@@ -180,21 +211,25 @@ export class Ngircd {
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
     const exited = once(child, 'exit').then(([code, signal]) => {
-      throw new Error(`ngircd exited during start (code ${String(code)}, signal ${String(signal)}): ${this.#output.trim().split('\n').slice(-3).join(' | ')}`);
+      throw new Error(
+        `ngircd exited during start (code ${String(code)}, signal ${String(signal)}): ${this.#output.trim().split('\n').slice(-3).join(' | ')}`,
+      );
     });
     exited.catch(() => {});
     const deadline = Date.now() + 15_000;
     for (;;) {
       const ok = await Promise.race([canConnect(this.port), exited]);
       if (ok) return;
-      if (Date.now() > deadline) throw new Error(`ngircd did not listen on 127.0.0.1:${this.port} within 15 s: ${this.#output.slice(-500)}`);
+      if (Date.now() > deadline)
+        throw new Error(`ngircd did not listen on 127.0.0.1:${this.port} within 15 s: ${this.#output.slice(-500)}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }
 
   /** Starts the server again on the same port (after `kill()`), same config. */
   async restart(): Promise<void> {
-    if (this.#child && this.#child.exitCode === null && this.#child.signalCode === null) throw new Error('ngircd is still running');
+    if (this.#child && this.#child.exitCode === null && this.#child.signalCode === null)
+      throw new Error('ngircd is still running');
     const deadline = Date.now() + 15_000;
     for (;;) {
       try {

@@ -47,7 +47,27 @@ export class Prosody {
         p.tlsPort = await freePort();
         // Prosody finds <host>.crt / <host>.key in its certificates folder by itself.
         mkdirSync(join(p.dir, 'certs'));
-        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(p.dir, 'certs', 'localhost.key'), '-out', join(p.dir, 'certs', 'localhost.crt'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore', timeout: 60_000 });
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-keyout',
+            join(p.dir, 'certs', 'localhost.key'),
+            '-out',
+            join(p.dir, 'certs', 'localhost.crt'),
+            '-days',
+            '2',
+            '-subj',
+            '/CN=localhost',
+            '-addext',
+            'subjectAltName=DNS:localhost,IP:127.0.0.1',
+          ],
+          { stdio: 'ignore', timeout: 60_000 },
+        );
         p.certificate = readFileSync(join(p.dir, 'certs', 'localhost.crt'), 'utf8');
       }
       mkdirSync(join(p.dir, 'data'), { recursive: true });
@@ -75,8 +95,12 @@ export class Prosody {
 
   /** `prosodyctl register`: works with the server stopped or running (same data folder). */
   register(user: string, password: string): void {
-    const r = spawnSync('prosodyctl', ['--config', this.config, 'register', user, Prosody.DOMAIN, password], { encoding: 'utf8', timeout: 30_000 });
-    if (r.status !== 0) throw new Error(`prosodyctl register ${user} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
+    const r = spawnSync('prosodyctl', ['--config', this.config, 'register', user, Prosody.DOMAIN, password], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    if (r.status !== 0)
+      throw new Error(`prosodyctl register ${user} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
   }
 
   /** SIGSTOP: the TCP port stays open but nothing answers (a hung server). */
@@ -160,12 +184,17 @@ Component "${Prosody.MUC}" "muc"
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    const failed = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`prosody exited (${code ?? signal}) before listening: ${output}${this.log()}`))));
+    const failed = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) =>
+        reject(new Error(`prosody exited (${code ?? signal}) before listening: ${output}${this.log()}`)),
+      ),
+    );
     failed.catch(() => {});
     // Bound scales with the machine: Prosody starts in ~0.3 s here, emulated arm64 is ~10x slower.
     const deadline = Date.now() + 30_000;
     while (!(await Promise.race([canConnect(this.port), failed]))) {
-      if (Date.now() > deadline) throw new Error(`prosody did not listen on 127.0.0.1:${this.port} within 30 s: ${output}${this.log()}`);
+      if (Date.now() > deadline)
+        throw new Error(`prosody did not listen on 127.0.0.1:${this.port} within 30 s: ${output}${this.log()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -176,24 +205,33 @@ let checked = false;
 /** Installs the Debian package when missing and we can (root + apt); else one line naming it. */
 export function ensureProsody(): void {
   if (checked) return;
-  const has = () => spawnSync('sh', ['-c', 'command -v prosody && command -v prosodyctl'], { stdio: 'ignore' }).status === 0;
+  const has = () =>
+    spawnSync('sh', ['-c', 'command -v prosody && command -v prosodyctl'], { stdio: 'ignore' }).status === 0;
   if (!has()) {
     if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) {
       throw new Error('XMPP tests need the Debian package `prosody` (apt-get install prosody)');
     }
     // Test files run in parallel workers: one installs, the others wait on the lock and find it there.
-    const script = 'command -v prosody >/dev/null && command -v prosodyctl >/dev/null || { apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 prosody; }';
+    const script =
+      'command -v prosody >/dev/null && command -v prosodyctl >/dev/null || { apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 prosody; }';
     const hasFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
     try {
-      execFileSync(hasFlock ? 'flock' : 'sh', hasFlock ? [join(tmpdir(), 'onebridge-apt.lock'), 'sh', '-c', script] : ['-c', script], {
-        stdio: 'ignore',
-        timeout: 900_000,
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
+      execFileSync(
+        hasFlock ? 'flock' : 'sh',
+        hasFlock ? [join(tmpdir(), 'onebridge-apt.lock'), 'sh', '-c', script] : ['-c', script],
+        {
+          stdio: 'ignore',
+          timeout: 900_000,
+          env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+        },
+      );
     } catch (err) {
-      throw new Error(`XMPP tests need the Debian package \`prosody\`; installing it failed: ${(err as Error).message}`);
+      throw new Error(
+        `XMPP tests need the Debian package \`prosody\`; installing it failed: ${(err as Error).message}`,
+      );
     }
-    if (!has()) throw new Error('XMPP tests need the Debian package `prosody`; apt-get install prosody did not provide it');
+    if (!has())
+      throw new Error('XMPP tests need the Debian package `prosody`; apt-get install prosody did not provide it');
   }
   checked = true;
 }

@@ -94,7 +94,11 @@ export class RawIrc {
 
   async join(channel: string): Promise<void> {
     this.send(`JOIN ${channel}`);
-    await this.waitFor((l) => l.command === '366' && l.params[1]?.toLowerCase() === channel.toLowerCase(), 10_000, `${this.nick} join ${channel}`);
+    await this.waitFor(
+      (l) => l.command === '366' && l.params[1]?.toLowerCase() === channel.toLowerCase(),
+      10_000,
+      `${this.nick} join ${channel}`,
+    );
   }
 
   say(target: string, text: string): void {
@@ -113,7 +117,13 @@ export class RawIrc {
         }
       }
       const left = deadline - Date.now();
-      if (left <= 0 || this.#socket.destroyed) throw new Error(`${this.nick}: no ${what} within ${ms} ms; last lines:\n${this.lines.slice(-8).map((l) => l.raw).join('\n')}`);
+      if (left <= 0 || this.#socket.destroyed)
+        throw new Error(
+          `${this.nick}: no ${what} within ${ms} ms; last lines:\n${this.lines
+            .slice(-8)
+            .map((l) => l.raw)
+            .join('\n')}`,
+        );
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.min(left, 200));
         this.#waiters.push(() => {
@@ -127,7 +137,8 @@ export class RawIrc {
   /** `n` PRIVMSGs to `target` (in order), waiting until all have arrived. */
   async messages(n: number, pred: (l: RawLine) => boolean, ms = 10_000): Promise<RawLine[]> {
     const out: RawLine[] = [];
-    while (out.length < n) out.push(await this.waitFor((l) => l.command === 'PRIVMSG' && pred(l), ms, `message ${out.length + 1}/${n}`));
+    while (out.length < n)
+      out.push(await this.waitFor((l) => l.command === 'PRIVMSG' && pred(l), ms, `message ${out.length + 1}/${n}`));
     return out;
   }
 

@@ -18,7 +18,8 @@ export function slowdownFrom(env: NodeJS.ProcessEnv, arch: string): number {
   const explicit = env['ONEBRIDGE_TEST_SLOWDOWN'];
   if (explicit !== undefined && explicit !== '') {
     const n = Number(explicit);
-    if (!Number.isFinite(n) || n < 1) throw new Error(`ONEBRIDGE_TEST_SLOWDOWN must be a number >= 1, got '${explicit}'`);
+    if (!Number.isFinite(n) || n < 1)
+      throw new Error(`ONEBRIDGE_TEST_SLOWDOWN must be a number >= 1, got '${explicit}'`);
     return n;
   }
   if (env['RUN_ARM64'] === '1' || arch === 'arm64') return 10;

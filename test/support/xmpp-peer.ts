@@ -61,7 +61,10 @@ export class XmppPeer {
       const hit = this.stanzas.slice(since).find(pred);
       if (hit) return hit;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.jid}: no ${what} within ${ms} ms; got:\n${this.stanzas.slice(-8).map(String).join('\n')}`);
+      if (left <= 0)
+        throw new Error(
+          `${this.jid}: no ${what} within ${ms} ms; got:\n${this.stanzas.slice(-8).map(String).join('\n')}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.#waiters.push(() => {
@@ -75,8 +78,19 @@ export class XmppPeer {
   /** Joins a room (no history) and waits for its self-presence (status 110). */
   async join(room: string, nick: string): Promise<void> {
     const since = this.stanzas.length;
-    await this.send(xml('presence', { to: `${room}/${nick}` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' }, xml('history', { maxstanzas: '0' }))));
-    await this.waitFor((s) => s.is('presence') && s.attrs['from'] === `${room}/${nick}` && hasStatus(s, '110'), 5000, `self-presence in ${room}`, since);
+    await this.send(
+      xml(
+        'presence',
+        { to: `${room}/${nick}` },
+        xml('x', { xmlns: 'http://jabber.org/protocol/muc' }, xml('history', { maxstanzas: '0' })),
+      ),
+    );
+    await this.waitFor(
+      (s) => s.is('presence') && s.attrs['from'] === `${room}/${nick}` && hasStatus(s, '110'),
+      5000,
+      `self-presence in ${room}`,
+      since,
+    );
   }
 
   async leave(room: string, nick: string): Promise<void> {
@@ -86,13 +100,29 @@ export class XmppPeer {
   /** Sends a groupchat message; returns its id (also sent as XEP-0359 origin-id). */
   async groupchat(room: string, body: string, ...extra: Element[]): Promise<string> {
     const id = this.nextId();
-    await this.send(xml('message', { to: room, type: 'groupchat', id }, xml('body', {}, body), xml('origin-id', { xmlns: 'urn:xmpp:sid:0', id }), ...extra));
+    await this.send(
+      xml(
+        'message',
+        { to: room, type: 'groupchat', id },
+        xml('body', {}, body),
+        xml('origin-id', { xmlns: 'urn:xmpp:sid:0', id }),
+        ...extra,
+      ),
+    );
     return id;
   }
 
   async chat(to: string, body: string, ...extra: Element[]): Promise<string> {
     const id = this.nextId();
-    await this.send(xml('message', { to, type: 'chat', id }, xml('body', {}, body), xml('origin-id', { xmlns: 'urn:xmpp:sid:0', id }), ...extra));
+    await this.send(
+      xml(
+        'message',
+        { to, type: 'chat', id },
+        xml('body', {}, body),
+        xml('origin-id', { xmlns: 'urn:xmpp:sid:0', id }),
+        ...extra,
+      ),
+    );
     return id;
   }
 
