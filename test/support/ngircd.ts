@@ -100,6 +100,7 @@ export function ensureNgircd(): string {
         .at(-1) ?? '';
     throw new Error(
       `IRC tests need the Debian package "ngircd"; apt-get install ngircd failed: ${stderr || (err as Error).message}`,
+      { cause: err },
     );
   } finally {
     rmdirSync(lock);

@@ -228,6 +228,7 @@ export function ensureProsody(): void {
     } catch (err) {
       throw new Error(
         `XMPP tests need the Debian package \`prosody\`; installing it failed: ${(err as Error).message}`,
+        { cause: err },
       );
     }
     if (!has())
