@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { LogRing } from './log-ring.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
@@ -25,19 +26,24 @@ function formatFor(format: LogFormat): winston.Logform.Format {
     : winston.format.combine(winston.format.timestamp(), textFormat());
 }
 
+/** The last lines logged, for the admin dashboard. */
+export const recentLogs = new LogRing(500);
+
 // All levels go to stderr: stdout belongs to the sandbox console and to `status` output.
+const stderr = new winston.transports.Console({ stderrLevels: Object.keys(winston.config.npm.levels) });
 const root = winston.createLogger({
   level: 'info',
   levels: winston.config.npm.levels,
   format: formatFor('text'),
-  transports: [new winston.transports.Console({ stderrLevels: Object.keys(winston.config.npm.levels) })],
+  transports: [stderr, recentLogs],
 });
 
 /** Set level and format for every logger, including children created before the call. */
 export function configureLogging(options: { level?: LogLevel; format?: LogFormat; silent?: boolean }): void {
   if (options.level) root.level = options.level;
   if (options.format) root.format = formatFor(options.format);
-  if (options.silent !== undefined) root.silent = options.silent;
+  // Silent is about the terminal: the dashboard's recent lines still fill.
+  if (options.silent !== undefined) stderr.silent = options.silent;
 }
 
 export function logLevel(): string {
