@@ -6,6 +6,7 @@ import { ActionError } from '../../src/onebot/params.js';
 import { sandboxActions } from './actions.js';
 import type { SandboxAdapterConfig } from './config.js';
 import { SandboxConsole } from './console.js';
+import { sandboxDashboardRoutes } from './dashboard-routes.js';
 import { SandboxWorld, type WorldMessage, type WorldNotice } from './world.js';
 
 interface Shared {
@@ -135,6 +136,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
         return { status: 200, body: { messages: messages.map(publicMessage), last_id: messages.at(-1)?.message_id ?? since } };
       },
     },
+    ...sandboxDashboardRoutes(world),
   ];
 
   const adapter: Adapter = {
