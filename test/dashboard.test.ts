@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -18,6 +19,8 @@ const PAGE_MS = 30_000;
 const TOKEN = 'dashboard-secret';
 // A 4x4 PNG, red: what a bot sends inline as base64.
 const RED_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEklEQVR4nGP4z8CAB+GTG8HSALfKY52fTcuYAAAAAElFTkSuQmCC';
+
+const SUN_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="240" height="120" viewBox="0 0 240 120"><rect width="240" height="120" rx="12" fill="#7dd3fc"/><circle cx="70" cy="60" r="30" fill="#facc15"/><text x="118" y="70" font-family="sans-serif" font-size="28" fill="#0c4a6e">21 °C</text></svg>`;
 
 let browser: Browser;
 let profile: string;
@@ -170,15 +173,56 @@ describe('dashboard in real Chromium', () => {
     await expect.poll(() => page.locator('#chat-error').textContent(), { timeout: PAGE_MS }).not.toBe('');
     expect(errors).toEqual([]);
 
-    if (process.env['ONEBRIDGE_SCREENSHOTS'] === '1') {
-      await page.locator('#chat-user').selectOption('20002');
-      await page.screenshot({ path: 'docs/dashboard.png' });
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.screenshot({ path: 'docs/dashboard-phone.png', fullPage: true });
-    } else {
-      const shot = join(profile, 'dashboard.png');
-      await page.screenshot({ path: shot });
-      expect(statSync(shot).size).toBeGreaterThan(10_000);
+  }, BROWSER_MS);
+
+  it('shows reverse-WS links reconnecting with held events and a webhook queue; desktop and phone layouts', async () => {
+    // Nothing listens on `closed`; `hook` takes webhook POSTs and never answers, so they queue.
+    const probe: Server = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const closed = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const hook: Server = createServer(() => {});
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => hook.close(r)));
+    cleanups.push(() => hook.closeAllConnections());
+    app = await startApp(`accounts: [{ self_id: 10001, adapter: { type: sandbox, nickname: Robo } }]
+network:
+  - { type: ws, port: 0, heartbeat_interval_ms: 0, ping_interval_ms: 500 }
+  - { type: ws-reverse, url: "ws://127.0.0.1:${closed}/onebot/v11/ws", heartbeat_interval_ms: 0, reconnect: { initial_ms: 100, max_ms: 400 } }
+  - { type: http-post, url: "http://127.0.0.1:${(hook.address() as { port: number }).port}/onebot", timeout_ms: 600000 }
+admin: { port: 0, access_token: "${TOKEN}" }
+`);
+    const bot = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/`, { headers: { 'User-Agent': 'NoneBot/2.4.2 aiohttp' } });
+    cleanups.push(() => bot.close());
+    const { page, errors } = await openPage({ width: 1440, height: 900 });
+    await logIn(page);
+    await page.locator('#chat-target').selectOption('group:30001');
+    await page.locator('#chat-user').selectOption('20001');
+    for (const text of ['/weather Tokyo', 'thanks [CQ:face,id=76]']) {
+      await page.locator('#chat-input').fill(text);
+      await page.locator('#composer button[type=submit]').click();
+      const heard = await bot.nextWhere((f) => f['post_type'] === 'message', PAGE_MS);
+      if (text.startsWith('/weather')) await bot.call('send_group_msg', { group_id: 30001, message: `[CQ:reply,id=${String(heard['message_id'])}]Tokyo: sunny, 21 °C [CQ:image,file=base64://${Buffer.from(SUN_SVG).toString('base64')}]` }, 'w', PAGE_MS);
     }
+    await page.locator('#chat-log li.bot img').waitFor();
+
+    const reverse = page.locator('tr[data-transport="ws-reverse"]');
+    await expect.poll(async () => Number(await reverse.locator('td[data-label="Reconnects"]').textContent()), { timeout: PAGE_MS }).toBeGreaterThan(0);
+    expect(await reverse.locator('td[data-label="State"]').textContent()).toBe('connecting');
+    // Both user messages (and the bot's nothing: report_self_message is off) wait for the framework.
+    await expect.poll(async () => Number(await reverse.locator('td[data-label="Held"]').textContent()), { timeout: PAGE_MS }).toBeGreaterThanOrEqual(2);
+    // The webhook is stuck on its first POST (lifecycle enable); the messages queue behind it.
+    const webhook = page.locator('tr[data-transport="http-post"]');
+    await expect.poll(async () => Number(await webhook.locator('td[data-label="Queue"]').textContent()), { timeout: PAGE_MS }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => page.locator('tr[data-transport="ws"] td[data-label="Last pong"]').textContent(), { timeout: PAGE_MS }).toMatch(/s ago$/);
+    expect(errors).toEqual([]);
+
+    // Layouts: on a phone the tables become cards, nothing scrolls sideways.
+    const dir = process.env['ONEBRIDGE_SCREENSHOTS'] === '1' ? 'docs' : profile;
+    await page.screenshot({ path: join(dir, 'dashboard.png') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(dir, 'dashboard-phone.png'), fullPage: true });
+    expect(statSync(join(dir, 'dashboard.png')).size).toBeGreaterThan(10_000);
   }, BROWSER_MS);
 });

@@ -253,10 +253,16 @@ function onNotice(n) {
   chat.messages.push({ notice: n.text, group_id: e.group_id, time: Date.now() / 1000, users: [e.user_id, e.target_id, e.operator_id] });
 }
 
+/** base64 images carry no type: tell it from the first bytes (SVG is not sniffed by browsers). */
+const SNIFF = { '/9j/': 'image/jpeg', iVBOR: 'image/png', R0lGOD: 'image/gif', UklGR: 'image/webp', PHN2Zy: 'image/svg+xml', PD94bW: 'image/svg+xml' };
 function imageSource(data) {
   const src = String(data.url ?? data.file ?? '');
   if (/^https?:\/\//i.test(src) || src.startsWith('data:image/')) return src;
-  if (src.startsWith('base64://')) return `data:image/png;base64,${src.slice(9)}`;
+  if (src.startsWith('base64://')) {
+    const b64 = src.slice(9);
+    const type = Object.entries(SNIFF).find(([prefix]) => b64.startsWith(prefix))?.[1] ?? 'image/png';
+    return `data:${type};base64,${b64}`;
+  }
   return undefined;
 }
 
