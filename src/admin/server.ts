@@ -90,6 +90,7 @@ export class AdminServer implements Transport {
     }
     this.#url = `http://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
     this.#deps.logger.info(`admin endpoint on ${this.#url} (GET /connections, GET /status)`);
+    this.#deps.logger.info(`dashboard: open ${this.#url}/ in a browser`);
   }
 
   stopAccepting(): void {
