@@ -53,7 +53,7 @@ class Clients {
   }
 }
 
-interface Target {
+export interface Target {
   readonly name: string;
   readonly url: string;
   readonly greeting: boolean;
@@ -77,7 +77,7 @@ async function round(clients: Clients, target: Target, n: number, events: OneBot
 }
 
 /** Best-of-rounds rate for one target and client count; each round uses fresh event objects. */
-async function measure(target: Target, n: number): Promise<{ rate: number; bytes: number }> {
+export async function measure(target: Target, n: number): Promise<{ rate: number; bytes: number }> {
   const clients = new Clients();
   try {
     await clients.ask({ type: 'connect', url: target.url, n, greeting: target.greeting }, 'ready');

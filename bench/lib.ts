@@ -26,8 +26,8 @@ function track(child: ChildProcess): ChildProcess {
   child.once('exit', () => liveChildren.delete(child));
   return child;
 }
-/** dist/src/cli.js, next to this file's compiled dist/bench/ directory. */
-export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+/** dist/src/bin.js (the `onebridge` command), next to this file's compiled dist/bench/ directory. */
+export const CLI = fileURLToPath(new URL('../src/bin.js', import.meta.url));
 
 /**
  * Starts onebridge in this process on the given config (sandbox console off, logs at warn so

@@ -4,10 +4,14 @@ import type { Adapter, AdapterFactory } from './adapter.js';
 import { AdminServer } from './admin/server.js';
 import type { Config } from './config/schema.js';
 import { StartupError } from './errors.js';
-import { getLogger, type Logger } from './logger.js';
+import { configureLogging, getLogger, type LogFormat, type Logger, type LogLevel } from './logger.js';
+import { Metrics } from './metrics.js';
 import { coreActions } from './onebot/core-actions.js';
 import { sharedEncoder } from './onebot/encoder.js';
-import { ActionRouter } from './onebot/router.js';
+import { ActionRouter, type ActionObserver } from './onebot/router.js';
+import { NetworkPolicy } from './policy/network-policy.js';
+import { planReload, type ReloadReport } from './reload.js';
+import { TrafficLog } from './traffic-log.js';
 import { ConnectionRegistry } from './registry.js';
 import { createTransport } from './transport/index.js';
 import type { Transport } from './transport/transport.js';
@@ -29,6 +33,15 @@ export interface ShutdownSummary {
 
 type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
+export interface AppOptions {
+  /** The file the config came from: `POST /reload` re-reads it. Without one, reload is refused. */
+  readonly configFile?: string | undefined;
+  /** Re-reads and validates the config file (the CLI's loader); throws ConfigError when invalid. */
+  readonly loadConfig?: ((file: string) => Config) | undefined;
+  /** Log settings given on the command line: they win over `log:` on reload too. */
+  readonly logOverrides?: { readonly level?: LogLevel | undefined; readonly format?: LogFormat | undefined } | undefined;
+}
+
 /**
  * The composition root: builds accounts, adapters and transports from a validated config,
  * and is the only place that orders start and stop. Start: adapters (config order), then
@@ -42,6 +55,14 @@ export class App {
   readonly registry: ConnectionRegistry;
   readonly accounts = new Map<number, Account>();
   readonly transports: Transport[] = [];
+  /** Each network entry's filter and action policy, by key (`network[0]`); live reload swaps their contents. */
+  readonly policies = new Map<string, NetworkPolicy>();
+  /** Prometheus metrics, only when `admin:` is on (prom-client is not loaded otherwise). */
+  metrics: Metrics | undefined;
+  readonly #options: AppOptions;
+  readonly #traffic = new Map<number, TrafficLog>();
+  /** The config in force: the start config with every reloaded live key applied. */
+  #running: Config;
   admin: AdminServer | undefined;
   readonly #logger: Logger;
   readonly #started: Array<{ name: string; adapter: Adapter }> = [];
@@ -50,8 +71,10 @@ export class App {
   #state: State = 'idle';
   #stopping: Promise<ShutdownSummary> | undefined;
 
-  constructor(config: Config) {
+  constructor(config: Config, options: AppOptions = {}) {
     this.config = config;
+    this.#running = config;
+    this.#options = options;
     this.#logger = getLogger('app');
     this.registry = new ConnectionRegistry(getLogger('registry'));
   }
@@ -63,6 +86,9 @@ export class App {
   async start(): Promise<void> {
     if (this.#state !== 'idle') throw new Error(`App.start() called in state ${this.#state}`);
     this.#state = 'starting';
+    if (this.config.admin) {
+      this.metrics = await Metrics.create({ registry: this.registry, accounts: () => this.accounts.values(), policies: () => this.policies.values() });
+    }
     for (const [i, accountConfig] of this.config.accounts.entries()) {
       // 0 until known: a relay account without self_id learns it right after start.
       let selfId = accountConfig.self_id ?? 0;
@@ -90,20 +116,32 @@ export class App {
         }
         this.#logger.info(`accounts[${i}]: learned self_id ${selfId} from upstream`);
       }
+      const traffic = new TrafficLog(getLogger(`messages:${selfId}`), this.config.log.messages);
       const router: ActionRouter = new ActionRouter([coreActions(() => adapter.status(), () => router), adapter.actions], logger, {
+        observe: this.#observer(traffic, () => router),
         rateLimitIntervalMs: accountConfig.rate_limit_interval_ms,
         adapterName: accountConfig.adapter.type,
+        pacing: accountConfig.rate_limit,
         ...(adapter.forward ? { forward: adapter.forward } : {}),
       });
       account = new Account(selfId, adapter, router);
       this.accounts.set(selfId, account);
+      this.#traffic.set(selfId, traffic);
+      const metrics = this.metrics;
+      account.on('event', (event) => {
+        metrics?.eventEmitted(selfId);
+        traffic.event(event);
+      });
       if (this.#stopRequested()) return;
     }
     const firstAccount = this.accounts.values().next().value as Account;
     for (const [i, entry] of this.config.network.entries()) {
       const account = entry.self_id === undefined ? firstAccount : this.accounts.get(entry.self_id)!;
       const key = `network[${i}]`;
-      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger: getLogger(`${entry.type}:${key}`), limits: this.config.limits });
+      const logger = getLogger(`${entry.type}:${key}`);
+      const policy = new NetworkPolicy(key, { filter: entry.filter, actions: entry.actions }, logger);
+      this.policies.set(key, policy);
+      const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger, limits: this.config.limits, policy });
       this.transports.push(transport);
       await transport.start();
       if (this.#stopRequested()) return;
@@ -115,7 +153,10 @@ export class App {
         logger: getLogger('admin'),
         routes,
         limits: this.config.limits,
-        describe: () => ({ accounts: [...this.accounts.values()].map((a) => ({ self_id: a.selfId, ...a.status() })) }),
+        describe: () => ({ accounts: [...this.accounts.values()].map((a) => ({ self_id: a.selfId, ...a.status(), send_queue: a.router.sendQueue })) }),
+        metrics: this.metrics,
+        reload: () => this.reloadFromFile(),
+        describeConnections: () => ({ send_queues: Object.fromEntries([...this.accounts.values()].map((a) => [a.selfId, a.router.sendQueue])) }),
       });
       this.transports.push(this.admin);
       await this.admin.start();
@@ -123,6 +164,55 @@ export class App {
     this.#state = 'running';
     this.#logger.info(`ready: ${this.accounts.size} account(s), ${this.config.network.length} network entr${this.config.network.length === 1 ? 'y' : 'ies'}${this.admin ? `, admin ${this.admin.url}` : ''}`);
     for (const { adapter } of this.#started) adapter.ready?.();
+  }
+
+  #observer(traffic: TrafficLog, router: () => ActionRouter): ActionObserver {
+    return (req, res, outcome, ms, ctx) => {
+      this.metrics?.action(req.action, res.retcode !== 1404 && router().knows(req.action), outcome, ms);
+      traffic.action(req, res, outcome, ms, ctx);
+    };
+  }
+
+  /**
+   * Applies a new config's live keys (filters, action permissions, rate limits, log settings)
+   * without touching a connection, all at once; other changes are reported as needing a
+   * restart and not applied. Policies are compiled before anything is swapped, so a failure
+   * changes nothing.
+   */
+  reload(next: Config): ReloadReport {
+    if (this.#state !== 'running') throw new Error(`cannot reload in state ${this.#state}`);
+    const plan = planReload(this.#running, next);
+    const applied = new Set(plan.applied);
+    const networkApplies = (i: number) => ['filter', 'filter_file', 'actions'].some((k) => applied.has(`network[${i}].${k}`));
+    // Build everything first: a throw here leaves the running policy as it was.
+    const staged: Array<() => void> = [];
+    next.network.forEach((entry, i) => {
+      if (!networkApplies(i)) return;
+      const policy = this.policies.get(`network[${i}]`);
+      if (!policy) return;
+      const prepared = NetworkPolicy.prepare({ filter: entry.filter, actions: entry.actions });
+      staged.push(() => policy.install(prepared));
+    });
+    const accountConfigs = [...this.accounts.values()];
+    next.accounts.forEach((accountConfig, i) => {
+      if (!applied.has(`accounts[${i}].rate_limit`)) return;
+      const account = accountConfigs[i];
+      if (account) staged.push(() => account.router.setPacing(accountConfig.rate_limit));
+    });
+    if (applied.has('log.messages')) for (const t of this.#traffic.values()) staged.push(() => (t.messages = next.log.messages));
+    const overrides = this.#options.logOverrides ?? {};
+    if (applied.has('log.level') || applied.has('log.format')) staged.push(() => configureLogging({ level: overrides.level ?? next.log.level, format: overrides.format ?? next.log.format }));
+    for (const step of staged) step();
+    this.#running = patchLive(this.#running, next, plan);
+    this.#logger.info(`reload: ${plan.applied.length ? `applied ${plan.applied.join(', ')}` : 'no live change'}${plan.restart_required.length ? `; needs a restart (not applied): ${plan.restart_required.join(', ')}` : ''}`);
+    return plan;
+  }
+
+  /** `POST /reload` and `onebridge reload`: re-read the config file, then `reload()`. */
+  reloadFromFile(): ReloadReport {
+    const { configFile, loadConfig } = this.#options;
+    if (!configFile || !loadConfig) throw new ReloadUnavailableError();
+    return this.reload(loadConfig(configFile));
   }
 
   #stopRequested(): boolean {
@@ -141,6 +231,9 @@ export class App {
     const t0 = performance.now();
     const graceMs = this.config.shutdown.grace_ms;
     const transports = [...this.transports].reverse();
+    // Queued sends get their failure answer first, so it reaches clients before the close frames.
+    for (const account of this.accounts.values()) account.router.closeSends();
+    await new Promise<void>((resolve) => setImmediate(resolve));
 
     for (const t of transports) this.#safely(t.key, () => t.stopAccepting());
     let aborted = 0;
@@ -158,6 +251,7 @@ export class App {
     for (const { name, adapter } of [...this.#started].reverse()) await this.#stopAdapter(name, adapter);
     this.#started.length = 0;
     for (const account of this.accounts.values()) account.router.close();
+    this.metrics?.close();
     this.#state = 'stopped';
     return { connections, terminated, aborted, elapsedMs: Math.round(performance.now() - t0) };
   }
@@ -197,4 +291,33 @@ export class App {
       return undefined;
     }
   }
+}
+
+/** This app was started without a config file to re-read (tests, embedding). */
+export class ReloadUnavailableError extends Error {
+  readonly code = 'ONEBRIDGE_RELOAD_UNAVAILABLE';
+  constructor() {
+    super('this onebridge was started without a config file to re-read');
+    this.name = 'ReloadUnavailableError';
+  }
+}
+
+/** `running` with the live keys `plan` applied taken from `next`; restart-only keys stay as they run. */
+function patchLive(running: Config, next: Config, plan: ReloadReport): Config {
+  const patched = structuredClone(running) as Config & Record<string, unknown>;
+  for (const key of plan.applied) {
+    const m = /^(network|accounts)\[(\d+)\]\.(\w+)$/.exec(key);
+    if (m) {
+      const list = m[1] === 'network' ? 'network' : 'accounts';
+      const i = Number(m[2]);
+      const field = m[3]!;
+      const from = (next[list][i] ?? {}) as Record<string, unknown>;
+      const to = patched[list][i] as Record<string, unknown> | undefined;
+      if (to) to[field] = structuredClone(from[field]);
+    } else if (key.startsWith('log.')) {
+      const field = key.slice(4) as keyof Config['log'];
+      (patched.log as Record<string, unknown>)[field] = next.log[field];
+    }
+  }
+  return patched;
 }

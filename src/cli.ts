@@ -3,11 +3,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { check } from './commands/check.js';
 import { init } from './commands/init.js';
+import { reload } from './commands/reload.js';
 import { start } from './commands/start.js';
 import { status } from './commands/status.js';
 import { OneBridgeError } from './errors.js';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { VERSION } from './package-info.js';
+import { releaseShutdownSignals } from './signals.js';
 
 /**
  * A failure the user can act on: one line naming cause and key, exit 1. The stack is shown
@@ -79,6 +81,22 @@ await yargs(argv)
         .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }),
     guarded(async (args) => {
       await status({ config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
+    }),
+  )
+  // Only `start` keeps the signals bin.ts caught early; other commands get Node's defaults back.
+  .middleware((args) => {
+    if (args._[0] !== undefined && args._[0] !== 'start') releaseShutdownSignals();
+  })
+  .command(
+    'reload',
+    'apply a changed config to a running onebridge: filters, action permissions, rate limits, log settings (via its admin endpoint)',
+    (y) =>
+      y
+        .option('config', { alias: 'c', type: 'string', describe: 'config file, to find the admin endpoint' })
+        .option('admin', { type: 'string', describe: 'admin URL instead, e.g. http://127.0.0.1:6790' })
+        .option('token', { type: 'string', describe: 'admin access token' }),
+    guarded(async (args) => {
+      await reload({ config: args.config, admin: args.admin, token: args.token }, process.stdout);
     }),
   )
   .strict()

@@ -29,6 +29,8 @@ export interface ConnectionInfo {
   actions_in_flight?: number;
   /** Milliseconds since the client last answered a ping (forward WS keepalive). */
   last_pong_ms?: number;
+  /** Actions refused by the entry's `actions:` policy (shown once there is one). */
+  actions_refused?: number;
 }
 
 export interface ConnectionInit {
@@ -59,6 +61,13 @@ export class Connection {
   eventsDropped = 0;
   /** When the client last answered a ping (ms since epoch). */
   lastPongAt: number | undefined;
+  /** Actions refused by the entry's `actions:` policy. */
+  actionsRefused = 0;
+  /**
+   * Set by transports whose socket can start closing without telling them (a peer's close
+   * frame): read at snapshot time, it shows `closing` until the socket is gone.
+   */
+  closing: (() => boolean) | undefined;
   framesIn = 0;
   framesOut = 0;
   bytesIn = 0;
@@ -94,7 +103,7 @@ export class Connection {
       remote: this.remote,
       self_id: this.selfId,
       connected_at: this.connectedAt.toISOString(),
-      state: this.state,
+      state: this.closing?.() ? 'closing' : this.state,
       frames_in: this.framesIn,
       frames_out: this.framesOut,
       bytes_in: this.bytesIn,
@@ -103,6 +112,7 @@ export class Connection {
     if (this.userAgent) info.user_agent = this.userAgent;
     if (this.eventsDropped > 0) info.events_dropped = this.eventsDropped;
     if (this.lastPongAt !== undefined) info.last_pong_ms = Date.now() - this.lastPongAt;
+    if (this.actionsRefused > 0) info.actions_refused = this.actionsRefused;
     if (this.link) {
       info.reconnects = this.link.reconnects;
       info.events_held = this.link.held();

@@ -26,7 +26,7 @@ async function post(path: string, body: unknown, type = 'application/json') {
 describe('admin endpoint', () => {
   it('GET /connections lists live connections from the registry', async () => {
     app = await startApp(`${BASE}admin: { port: 0 }\n`);
-    expect(await get('/connections')).toEqual({ status: 200, body: { count: 0, connections: [] } });
+    expect(await get('/connections')).toEqual({ status: 200, body: { count: 0, connections: [], send_queues: { 10001: 0 }, fds: { open: expect.any(Number), limit: expect.any(Number), client_sockets: expect.any(Number), client_budget: expect.any(Number) } } });
     const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/event`);
     clients.push(c);
     await until(() => app!.registry.size === 1);

@@ -43,6 +43,8 @@ describe('parse and stringify', () => {
     ['an empty type', '[CQ:] x', [{ type: 'text', data: { text: '[CQ:] x' } }]],
     ['a bad key', '[CQ:face,i d=1]', [{ type: 'text', data: { text: '[CQ:face,i d=1]' } }]],
     ['a nested open bracket', '[CQ:face,id=[CQ:at,qq=1]', [{ type: 'text', data: { text: '[CQ:face,id=' } }, { type: 'at', data: { qq: '1' } }]],
+    ['a param without = (as NoneBot2 and Koishi read it)', 'a [CQ:at,qq] b', [{ type: 'text', data: { text: 'a [CQ:at,qq] b' } }]],
+    ['a param without = after a good one', '[CQ:image,file=a.jpg,flash]', [{ type: 'text', data: { text: '[CQ:image,file=a.jpg,flash]' } }]],
     ['a lone bracket', ']', [{ type: 'text', data: { text: ']' } }]],
   ])('degrades %s to text, never throws', (_n, input, expected) => {
     expect(parseCQ(input)).toEqual(expected);

@@ -87,6 +87,35 @@ describe('HTTP API: params', () => {
     expect(out.messages.at(-1)).toMatchObject({ group_id: 30001, raw_message: 'hi &#91;there&#93;' });
   });
 
+  it.each<[string, (q: string) => [string, RequestInit]]>([
+    ['the query string', (q) => [`/send_group_msg?${q}`, {}]],
+    ['a form body', (q) => ['/send_group_msg', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: q }]],
+  ])('a value in %s that is JSON starting with [ or { is read as JSON (as go-cqhttp); other text stays text', async (_n, make) => {
+    app = await startApp(`${HTTP()}admin: { port: 0 }\n`);
+    const segments = [{ type: 'face', data: { id: '1' } }, { type: 'text', data: { text: ' hi' } }];
+    const cases: Array<[string, unknown[]]> = [
+      [JSON.stringify(segments), segments],
+      [JSON.stringify({ type: 'dice', data: {} }), [{ type: 'dice', data: {} }]],
+      // Not JSON: a CQ string and a bracket that only looks like JSON stay text.
+      ['[CQ:face,id=2]', [{ type: 'face', data: { id: '2' } }]],
+      ['{not json', [{ type: 'text', data: { text: '{not json' } }]],
+    ];
+    for (const [message, expected] of cases) {
+      const [path, init] = make(new URLSearchParams({ group_id: '30001', message }).toString());
+      expect((await call(path, init)).body).toMatchObject({ status: 'ok' });
+      const out = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=0&timeout_ms=0`)).json()) as { messages: Array<{ message: unknown[] }> };
+      expect(out.messages.at(-1)!.message).toEqual(expected);
+    }
+  });
+
+  it('a query or form value nested deeper than limits.max_json_depth is 400, never built', async () => {
+    app = await startApp(HTTP());
+    const deep = `${'['.repeat(100)}${']'.repeat(100)}`;
+    expect(await call(`/send_group_msg?group_id=30001&message=${deep}`)).toMatchObject({ status: 400, body: { retcode: 1400, message: 'param message nests deeper than 64 levels (limits.max_json_depth)' } });
+    const form = await call('/send_group_msg', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `group_id=30001&message=${deep}` });
+    expect(form).toMatchObject({ status: 400, body: { retcode: 1400, message: 'param message nests deeper than 64 levels (limits.max_json_depth)' } });
+  });
+
   it('auto_escape from a query string is a boolean', async () => {
     app = await startApp(`${HTTP()}admin: { port: 0 }\n`);
     await call('/send_group_msg?group_id=30001&auto_escape=true&message=%5BCQ%3Aface%2Cid%3D1%5D');

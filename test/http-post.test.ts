@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import type { ActionHandler } from '../src/onebot/router.js';
+import { parseConfig } from '../src/config/load.js';
 import { MAX_RETRY_DELAY_MS, retryDelay } from '../src/transport/http-post.js';
 import { startApp, TestClient, until, wsPort } from './support/app.js';
 
@@ -99,6 +100,8 @@ describe('HTTP POST webhooks', () => {
     await until(() => notices(r.got).length >= 2);
     await new Promise((res) => setTimeout(res, 100));
     expect(notices(r.got)).toEqual([1, 2]);
+    // An event given up on is not lost without a trace: counted with the dropped ones.
+    expect(app.registry.snapshot().find((c) => c.transport === 'http-post')).toMatchObject({ events_dropped: 1 });
   });
 
   it('times out a receiver that never answers, gives up after the retries, then serves the next event', async () => {
@@ -108,6 +111,7 @@ describe('HTTP POST webhooks', () => {
     emit(2);
     await until(() => notices(r.got).includes(2), 3000);
     expect(notices(r.got)).toEqual([1, 1, 2]);
+    expect(app.registry.snapshot().find((c) => c.transport === 'http-post')).toMatchObject({ events_dropped: 1 });
   });
 
   it('a full queue drops the oldest and counts them', async () => {
@@ -121,6 +125,36 @@ describe('HTTP POST webhooks', () => {
     await until(() => notices(r.got).length >= 2);
     await new Promise((res) => setTimeout(res, 100));
     expect(notices(r.got)).toEqual([5, 6]);
+  });
+
+  it('posts heartbeat meta events when heartbeat_interval_ms is set (as go-cqhttp); none by default', async () => {
+    const r = await receiver();
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}", heartbeat_interval_ms: 50 }\n`);
+    const beats = () => r.got.filter((g) => g.body['meta_event_type'] === 'heartbeat');
+    await until(() => beats().length >= 2, 5000, 'two heartbeats');
+    expect(beats()[0]!.body).toMatchObject({ post_type: 'meta_event', self_id: 10001, interval: 50, status: { online: true, good: true } });
+    expect(r.got[0]!.body).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'enable' });
+    await app.stop();
+    const after = beats().length;
+    expect(r.got.at(-1)!.body).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'disable' });
+    // Stopped: the heartbeat timer is gone with the transport.
+    expect(beats().length).toBe(after);
+    expect(parseConfig(`network:\n  - { type: http-post, url: "${r.url}" }\n`).network[0]).toMatchObject({ heartbeat_interval_ms: 0 });
+  });
+
+  it('heartbeats never pile up behind a target that does not answer (fake interval timer)', async () => {
+    const r = await receiver(() => 'hang');
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanups.push(() => vi.useRealTimers());
+    app = await startApp(`network:\n  - { type: http-post, url: "${r.url}", heartbeat_interval_ms: 1000, timeout_ms: 60000 }\nshutdown: { grace_ms: 200 }\n`);
+    await until(() => r.got.length === 1, 5000, 'enable in flight');
+    const held = () => app!.registry.snapshot().find((c) => c.endpoint === r.url)!.events_held;
+    vi.advanceTimersByTime(10_000);
+    // Ten intervals passed while enable hangs: one heartbeat waits, the other nine were skipped.
+    expect(held()).toBe(1);
+    emit(1);
+    vi.advanceTimersByTime(10_000);
+    expect(held()).toBe(2);
   });
 
   it('posts lifecycle disable at shutdown, last', async () => {
@@ -157,13 +191,17 @@ describe('HTTP POST webhooks', () => {
 });
 
 describe('quick operations', () => {
-  it('a reply from the webhook is sent to the group, at the sender (end to end on the sandbox)', async () => {
-    const r = await receiver((g) => (g.body['post_type'] === 'message' ? { status: 200, body: JSON.stringify({ reply: 'pong' }) } : { status: 204 }));
+  it.each([
+    ['without at_sender: no at (as go-cqhttp and NapCat)', {}, 'pong'],
+    ['with at_sender: false: no at', { at_sender: false }, 'pong'],
+    ['with at_sender: true: at the sender', { at_sender: true }, '[CQ:at,qq=20001] pong'],
+  ])('a reply from the webhook is sent to the group %s (end to end on the sandbox)', async (_n, extra, raw) => {
+    const r = await receiver((g) => (g.body['post_type'] === 'message' ? { status: 200, body: JSON.stringify({ reply: 'pong', ...extra }) } : { status: 204 }));
     app = await startApp(`network:\n  - { type: http-post, url: "${r.url}" }\nadmin: { port: 0 }\n`);
     const injected = await fetch(`${app.admin!.url}/sandbox/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20001, group_id: 30001, message: 'ping' }) });
     const { message_id } = (await injected.json()) as { message_id: number };
     const out = (await (await fetch(`${app.admin!.url}/sandbox/messages?since=${message_id}&timeout_ms=3000`)).json()) as { messages: Array<{ raw_message: string; group_id: number }> };
-    expect(out.messages).toEqual([expect.objectContaining({ group_id: 30001, raw_message: '[CQ:at,qq=20001] pong' })]);
+    expect(out.messages).toEqual([expect.objectContaining({ group_id: 30001, raw_message: raw })]);
   });
 
   it('a private reply with at_sender, auto_escape', async () => {
@@ -231,8 +269,12 @@ describe('quick operations', () => {
     expect(calls).toEqual([]);
     actions['set_group_anonymous_ban'] = (p) => void calls.push(['set_group_anonymous_ban', { ...p.raw }]);
     const anonymous = { id: 7, name: 'masked', flag: 'anon-flag' };
-    await c.call('.handle_quick_operation', { context: { ...group, user_id: 80000000, anonymous }, operation: { kick: true, ban: true } }, 6);
-    expect(calls).toEqual([['set_group_anonymous_ban', { group_id: 30001, anonymous, duration: 1800 }]]);
+    await c.call('.handle_quick_operation', { context: { ...group, user_id: 80000000, anonymous }, operation: { kick: true, ban: true, reply: 'hush', at_sender: true } }, 6);
+    // An anonymous sender is never at-ed: its user_id is a shared placeholder.
+    expect(calls).toEqual([
+      ['send_msg', { message_type: 'group', group_id: 30001, message: [{ type: 'text', data: { text: 'hush' } }] }],
+      ['set_group_anonymous_ban', { group_id: 30001, anonymous, duration: 1800 }],
+    ]);
     calls.length = 0;
     await c.call('.handle_quick_operation', { context: { post_type: 'request', request_type: 'friend', flag: 'f1' }, operation: { approve: true, remark: 'pal' } }, 3);
     await c.call('.handle_quick_operation', { context: { post_type: 'request', request_type: 'group', sub_type: 'invite', flag: 'g1' }, operation: { approve: false, reason: 'no' } }, 4);

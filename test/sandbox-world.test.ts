@@ -85,14 +85,16 @@ describe('recalls and the message store', () => {
     expect((await c.call('get_msg', { message_id: id }))['data']).toMatchObject({ message_id: id, message_type: 'group', sender: { user_id: 20003 }, message: [{ type: 'text', data: { text: 'oops' } }] });
     expect(await c.call('delete_msg', { message_id: id })).toMatchObject({ status: 'ok' });
     expect(await notice(c, 'group_recall')).toMatchObject({ group_id: 30001, user_id: 20003, operator_id: 10001, message_id: id });
-    expect(await c.call('get_msg', { message_id: id })).toMatchObject({ status: 'failed', retcode: 1404, message: `message ${id} not found (evicted from the message store, or never existed)` });
+    // 100 as go-cqhttp's MSG_NOT_FOUND, not 1404 (the spec's "no such action").
+    expect(await c.call('get_msg', { message_id: id })).toMatchObject({ status: 'failed', retcode: 100, message: `message ${id} not found (evicted from the message store, or never existed)` });
+    expect(await c.call('get_msg', { message_id: 999999 })).toMatchObject({ status: 'failed', retcode: 100, message: 'message 999999 not found (evicted from the message store, or never existed)' });
   });
 
-  it('an evicted message cannot be recalled: 1404, least recently used first', async () => {
+  it('an evicted message cannot be recalled: 100, least recently used first', async () => {
     const c = await bot('sandbox:\n  console: false\n  message_capacity: 3\n');
     const ids: number[] = [];
     for (let i = 0; i < 4; i++) ids.push((await userSays(20003, `m${i}`, 30001)).body['message_id'] as number);
-    expect(await c.call('delete_msg', { message_id: ids[0] })).toMatchObject({ status: 'failed', retcode: 1404, message: expect.stringContaining('evicted') });
+    expect(await c.call('delete_msg', { message_id: ids[0] })).toMatchObject({ status: 'failed', retcode: 100, message: expect.stringContaining('evicted') });
     expect(await c.call('delete_msg', { message_id: ids[3] })).toMatchObject({ status: 'ok' });
   });
 
@@ -134,7 +136,15 @@ describe('requests, pokes and self messages', () => {
   it('a poke in a group is a notify/poke notice', async () => {
     const c = await bot();
     expect((await control('/sandbox/poke', { user_id: 20001, target_id: 10001, group_id: 30001 })).status).toBe(200);
-    expect(await notice(c, 'notify')).toMatchObject({ sub_type: 'poke', group_id: 30001, user_id: 20001, target_id: 10001 });
+    expect(await notice(c, 'notify')).toMatchObject({ sub_type: 'poke', group_id: 30001, user_id: 20001, sender_id: 20001, target_id: 10001 });
+  });
+
+  it('a private poke carries sender_id, as go-cqhttp adds it', async () => {
+    const c = await bot();
+    expect((await control('/sandbox/poke', { user_id: 20002, target_id: 10001 })).status).toBe(200);
+    const poke = await notice(c, 'notify');
+    expect(poke).toMatchObject({ sub_type: 'poke', user_id: 20002, sender_id: 20002, target_id: 10001 });
+    expect(poke).not.toHaveProperty('group_id');
   });
 
   it('report_self_message: the bot hears its own messages as message_sent', async () => {

@@ -69,9 +69,11 @@ describe('forward WS paths', () => {
     ['/api/', 'api'],
     ['/event', 'event'],
     ['/event/', 'event'],
-    ['/apis', undefined],
-    ['//', undefined],
-    ['/onebot/v11/ws', undefined],
+    // Any other path is universal, as in go-cqhttp and NapCat.
+    ['/apis', 'universal'],
+    ['//', 'universal'],
+    ['/onebot/v11/ws', 'universal'],
+    ['/api/x', 'universal'],
   ])('%s -> %s', (path, role) => expect(roleForPath(path)).toBe(role));
 });
 

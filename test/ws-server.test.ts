@@ -57,10 +57,16 @@ describe('forward WebSocket: paths and roles', () => {
     await until(() => app!.registry.list()[0]!.framesIn === 2);
   });
 
-  it('refuses unknown paths with 404 before any upgrade', async () => {
+  it('serves any other path as universal (as go-cqhttp and NapCat): /onebot/v11/ws gets events and answers actions', async () => {
     app = await startApp(WS());
-    expect(await handshakeStatus(`ws://127.0.0.1:${wsPort(app)}/onebot/v11/ws`)).toEqual({ status: 404, opened: false });
-    expect(app.registry.size).toBe(0);
+    const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/onebot/v11/ws`);
+    try {
+      expect(await c.next()).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'connect' });
+      expect(await c.call('get_login_info', {}, 'who')).toMatchObject({ status: 'ok', data: { user_id: 10001 }, echo: 'who' });
+      expect(app.registry.snapshot()).toEqual([expect.objectContaining({ role: 'universal' })]);
+    } finally {
+      await c.close();
+    }
   });
 
   it('answers plain HTTP with 426 Upgrade Required', async () => {

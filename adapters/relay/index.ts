@@ -6,7 +6,7 @@ import { USER_AGENT } from '../../src/package-info.js';
 import type { Connection } from '../../src/registry.js';
 import { authorize, remoteOf } from '../../src/transport/auth.js';
 import { listen } from '../../src/transport/listen.js';
-import { ReconnectingLink } from '../../src/transport/reconnecting-link.js';
+import { CLOSE_TIMEOUT_MS, ReconnectingLink } from '../../src/transport/reconnecting-link.js';
 import { rejectUpgrade } from '../../src/transport/reject.js';
 import { RequestGuard } from '../../src/transport/request-guard.js';
 import { requestUrl } from '../../src/transport/request-url.js';
@@ -123,6 +123,8 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
     async start() {
       conn = ctx.registry.add({ transport: 'upstream', role: 'universal', endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, selfId: ctx.selfId, state: 'connecting' });
       conn.link = { reconnects: 0, held: () => 0, dropped: 0, inFlight: () => (http ? http.inFlight : channel.inFlight) };
+      // Upstream may start a close we hear of only when it ends: show it while it lasts.
+      conn.closing = () => current?.readyState === WebSocket.CLOSING;
       if (http) {
         await http.start();
         conn.state = 'open';
@@ -150,7 +152,8 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
         return;
       }
       // mode ws-reverse: the implementation dials in; the newest socket wins.
-      wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
+      // closeTimeout (a ws option missing from its types): an upstream stuck mid-close is cut, as the dialer's is.
+      wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, closeTimeout: CLOSE_TIMEOUT_MS } as ConstructorParameters<typeof WebSocketServer>[0]);
       const dialInGuard = new RequestGuard(up, { logger, onRefused: (kind) => ctx.registry.countRefused(kind) });
       server = createServer((_req, res) => res.writeHead(426, { Upgrade: 'websocket' }).end());
       server.on('upgrade', (req, socket: Socket, head) => {

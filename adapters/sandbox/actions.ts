@@ -4,6 +4,7 @@ import { ActionError, type Params } from '../../src/onebot/params.js';
 import type { ActionTable } from '../../src/onebot/router.js';
 import { Retcode } from '../../src/onebot/types.js';
 import { preview } from '../../src/untrusted-json.js';
+import { extensionActions } from './extensions.js';
 import type { SandboxWorld } from './world.js';
 
 /** What the sandbox shows for honours: fixed, but spec-shaped. */
@@ -23,11 +24,16 @@ function honors(world: SandboxWorld, groupId: number, type: string) {
 }
 
 /**
- * The OneBot actions the sandbox carries out, as bot `selfId`. `set_group_anonymous_ban` and
- * `get_forward_msg` are not here: the sandbox has no anonymous members or forward messages,
- * so the router answers them "not supported".
+ * The OneBot actions the sandbox carries out, as bot `selfId`: the spec's here, and the
+ * go-cqhttp extensions bots call (forward messages, anonymous bans, essence, files, history …)
+ * from their own modules.
  */
-export function sandboxActions(world: SandboxWorld, selfId: number, nickname: string): ActionTable {
+export interface SandboxActionHooks {
+  /** `set_restart`: the bot's session restarts after `delayMs` (the router answered async). */
+  restart?(delayMs: number): Promise<void>;
+}
+
+export function sandboxActions(world: SandboxWorld, selfId: number, nickname: string, hooks: SandboxActionHooks = {}): ActionTable {
   const member = (groupId: number, userId: number) => {
     const m = world.member(groupId, userId);
     const u = world.users.get(userId);
@@ -72,7 +78,8 @@ export function sandboxActions(world: SandboxWorld, selfId: number, nickname: st
     send_group_msg: (p) => send({ group_id: p.int('group_id') }, p),
     send_msg: (p) => {
       const type = p.optionalString('message_type');
-      if (type === 'private' || (type === '' && !p.has('group_id'))) return send({ to: p.int('user_id') }, p);
+      // Without message_type, user_id wins over group_id, as in go-cqhttp (CQSendMessage).
+      if (type === 'private' || (type === '' && (p.has('user_id') || !p.has('group_id')))) return send({ to: p.int('user_id') }, p);
       if (type === 'group' || type === '') return send({ group_id: p.int('group_id') }, p);
       throw new ActionError(Retcode.BAD_REQUEST, `param message_type: expected "private" or "group", got ${preview(type)}`);
     },
@@ -129,7 +136,11 @@ export function sandboxActions(world: SandboxWorld, selfId: number, nickname: st
     },
     can_send_image: () => ({ yes: true }),
     can_send_record: () => ({ yes: true }),
-    set_restart: () => null,
+    set_restart: async (p) => {
+      await hooks.restart?.(Math.max(0, p.optionalInt('delay', 0)));
+      return null;
+    },
     clean_cache: () => null,
+    ...extensionActions(world, selfId),
   };
 }

@@ -37,8 +37,11 @@ export const SandboxGroup = z.strictObject({
  * group as members (unless listed with another role) and are friends with every user.
  */
 export const SandboxWorldConfig = z.strictObject({
-  /** Chat console on the terminal (or line input from stdin when it is not a terminal). */
-  console: z.boolean().default(true),
+  /**
+   * Chat console: `auto` on a terminal this process has in the foreground, else none; `true`
+   * also reads lines from a non-terminal stdin (a pipe); `false` never.
+   */
+  console: z.union([z.literal('auto'), z.boolean()], { error: 'expected auto, true or false' }).default('auto'),
   /** The role bots get in groups that do not list them (admin, so they can manage). */
   bot_role: z.enum(['owner', 'admin', 'member']).default('admin'),
   /** How many messages get_msg / delete_msg / recalls can still find (least recently used go first). */

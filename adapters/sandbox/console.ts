@@ -2,6 +2,7 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Logger } from '../../src/logger.js';
 import { toMessage, plainText } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
+import { EXTENSION_HELP, extensionCommand } from './console-commands.js';
 import type { SandboxWorld, WorldMessage, WorldNotice } from './world.js';
 
 export interface SandboxConsoleOptions {
@@ -64,6 +65,11 @@ export class SandboxConsole {
         this.#opts.logger.debug('console input ended; onebridge keeps running');
       }
     });
+    // An unreadable stdin (nohup's write-only /dev/null: EBADF, a closed descriptor) ends the
+    // console, never the process. readline re-emits its input's errors on itself, where an
+    // unheard 'error' would throw; the input's own listener covers Node versions that do not.
+    rl.on('error', this.#onInputError);
+    this.#opts.input.on('error', this.#onInputError);
     this.#world.on('message', this.#onMessage);
     this.#world.on('notice', this.#onNotice);
     if (this.#opts.terminal) {
@@ -72,7 +78,16 @@ export class SandboxConsole {
     }
   }
 
+  readonly #onInputError = (err: NodeJS.ErrnoException): void => {
+    const rl = this.#rl;
+    if (!rl) return;
+    this.#rl = undefined;
+    this.#opts.logger.warn(`sandbox console off: cannot read stdin (${err.code ?? err.message}); onebridge keeps running`);
+    rl.close();
+  };
+
   stop(): void {
+    this.#opts.input.off('error', this.#onInputError);
     this.#world.off('message', this.#onMessage);
     this.#world.off('notice', this.#onNotice);
     const rl = this.#rl;
@@ -112,7 +127,7 @@ export class SandboxConsole {
     const id = arg === undefined ? undefined : Number(arg);
     switch (cmd) {
       case '/help':
-        return this.#print(HELP);
+        return this.#print(`${HELP}\n${EXTENSION_HELP}`);
       case '/who':
         return this.#print(this.#directory());
       case '/quit':
@@ -151,8 +166,12 @@ export class SandboxConsole {
         }
         return this.#print('! usage: /request friend [text], or /request group [text] while in a group');
       }
-      default:
-        return this.#print(`! unknown command ${cmd}; /help lists them`);
+      default: {
+        const said = extensionCommand(this.#world, this.#as, this.#chat, cmd ?? '', text.slice((cmd ?? '').length).trim());
+        if (said === undefined) return this.#print(`! unknown command ${cmd}; /help lists them`);
+        if (said) this.#print(said);
+        return;
+      }
     }
   }
 

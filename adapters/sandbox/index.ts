@@ -1,13 +1,20 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Adapter, AdapterContext, AdapterFactory } from '../../src/adapter.js';
 import type { AdminRoute } from '../../src/admin/route.js';
 import { groupMessageEvent, privateMessageEvent } from '../../src/onebot/events.js';
 import { toMessage, InvalidMessageError } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
 import { sandboxActions } from './actions.js';
+import { extensionAdminRoutes } from './admin-routes.js';
+import { authorOf } from './anonymous.js';
 import type { SandboxAdapterConfig } from './config.js';
 import { SandboxConsole } from './console.js';
+import { consoleInput } from './console-mode.js';
 import { sandboxDashboardRoutes } from './dashboard-routes.js';
 import { SandboxWorld, type WorldMessage, type WorldNotice } from './world.js';
+
+/** How long `set_restart` keeps the sandbox bot offline. */
+const RESTART_OFFLINE_MS = 1000;
 
 interface Shared {
   world: SandboxWorld;
@@ -31,9 +38,11 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
   const selfId = ctx.selfId;
   world.addBot(selfId, config.nickname);
   let running = false;
+  /** True while set_restart has the bot offline. */
+  let restarting = false;
 
   const onWorldMessage = (m: WorldMessage) => {
-    if (!running) return;
+    if (!running || restarting) return;
     if (m.from === selfId) {
       // The bot's own message: only as message_sent, and only when asked for.
       if (config.report_self_message) {
@@ -46,17 +55,32 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
     }
     if (m.group_id !== undefined) {
       if (!world.groups.get(m.group_id)?.members.has(selfId)) return;
-      ctx.emit(groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, user_id: m.from, message: m.message, sender: world.sender(m.from, m.group_id), time: m.time }));
+      ctx.emit(groupMessageEvent(selfId, { message_id: m.message_id, group_id: m.group_id, message: m.message, time: m.time, ...authorOf(world, m, m.group_id) }));
     } else if (m.to === selfId) {
       ctx.emit(privateMessageEvent(selfId, { message_id: m.message_id, user_id: m.from, message: m.message, sender: world.sender(m.from), time: m.time, sub_type: world.isFriend(selfId, m.from) ? 'friend' : 'other' }));
     }
   };
 
   const onWorldNotice = (n: WorldNotice) => {
-    if (running && n.audience(selfId)) ctx.emit(n.event(selfId));
+    if (running && !restarting && n.audience(selfId)) ctx.emit(n.event(selfId));
   };
 
-  const actions = sandboxActions(world, selfId, config.nickname);
+  // set_restart: the bot's session goes offline (get_status, no events) and comes back, as a
+  // restarted implementation would; pending restarts end with the adapter.
+  const restarts = new AbortController();
+  const restart = async (delayMs: number) => {
+    try {
+      await sleep(delayMs, undefined, { signal: restarts.signal });
+      ctx.logger.info(`set_restart: the sandbox bot ${selfId} restarts (offline for ${RESTART_OFFLINE_MS} ms)`);
+      restarting = true;
+      await sleep(RESTART_OFFLINE_MS, undefined, { signal: restarts.signal });
+    } catch {
+      // Aborted by stop(): the adapter is going away, no restart to finish.
+    } finally {
+      restarting = false;
+    }
+  };
+  const actions = sandboxActions(world, selfId, config.nickname, { restart });
 
   /** Runs a world operation for an admin route: bad input and refusals are 400 with the reason. */
   const control = (body: unknown, run: (b: Record<string, unknown>) => Record<string, unknown>) => {
@@ -141,7 +165,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
 
   const adapter: Adapter = {
     actions,
-    adminRoutes,
+    adminRoutes: [...adminRoutes, ...extensionAdminRoutes(world)],
     async start() {
       if (running) return;
       running = true;
@@ -151,11 +175,12 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
     },
     ready() {
       // The console comes up after the startup log lines, so its prompt is not buried in them.
-      if (ctx.config.sandbox.console && !shared.console && running) {
+      const input = !shared.console && running ? consoleInput(ctx.config.sandbox.console, process.stdin, ctx.logger) : undefined;
+      if (input) {
         shared.console = new SandboxConsole(world, {
           input: process.stdin,
           output: process.stdout,
-          terminal: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+          terminal: input === 'terminal' && Boolean(process.stdout.isTTY),
           logger: ctx.logger,
           // The real signal: Ctrl+C in the console takes exactly the SIGINT path.
           onInterrupt: () => process.kill(process.pid, 'SIGINT'),
@@ -164,6 +189,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
       }
     },
     async stop() {
+      restarts.abort();
       if (!running) return;
       running = false;
       world.off('message', onWorldMessage);
@@ -173,7 +199,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
         shared.console = undefined;
       }
     },
-    status: () => ({ online: running, good: running }),
+    status: () => ({ online: running && !restarting, good: running }),
   };
   return adapter;
 };

@@ -4,7 +4,9 @@ import { now, type Sender } from '../../src/onebot/events.js';
 import { MessageStore, type StoredMessage } from '../../src/onebot/message-store.js';
 import { ActionError } from '../../src/onebot/params.js';
 import { Retcode, type Message, type OneBotEvent } from '../../src/onebot/types.js';
+import { anonymousSender, type AnonymousIdentity } from './anonymous.js';
 import type { SandboxWorldConfig } from './config.js';
+import { ForwardStore, packForward } from './forward.js';
 
 export interface User {
   user_id: number;
@@ -46,6 +48,8 @@ export interface WorldMessage {
   to?: number;
   message: Message;
   raw_message: string;
+  /** Sent anonymously: who the group sees; `from` stays the real author (for recalls). */
+  anonymous?: AnonymousIdentity;
 }
 
 /**
@@ -86,6 +90,8 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
   /** bot → friend user → remark. */
   readonly friends = new Map<number, Map<number, string>>();
   readonly store: MessageStore;
+  /** Forward messages (merged chats) by id, as `forward` segments and get_forward_msg see them. */
+  readonly forwards: ForwardStore;
   readonly files = new Map<string, { kind: 'image' | 'record'; url: string }>();
   readonly likes = new Map<number, number>();
   readonly #requests = new Map<string, PendingRequest>();
@@ -99,11 +105,13 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     super();
     this.#botRole = config.bot_role;
     this.store = new MessageStore(config.message_capacity);
+    this.forwards = new ForwardStore(config.message_capacity);
     for (const u of config.users) this.users.set(u.user_id, { ...u });
     for (const g of config.groups) {
       const members = new Map<number, Member>();
       for (const m of g.members) members.set(m.user_id, this.#member(m.user_id, m.role, m.card));
-      this.groups.set(g.group_id, { group_id: g.group_id, group_name: g.group_name, members, whole_ban: false, anonymous: false });
+      // Anonymous chat on, so bots' handling of anonymous messages can be tried at once.
+      this.groups.set(g.group_id, { group_id: g.group_id, group_name: g.group_name, members, whole_ban: false, anonymous: true });
     }
   }
 
@@ -168,12 +176,16 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     return { ...base, card: m?.card ?? '', role: m?.role ?? 'member', title: m?.title ?? '' };
   }
 
-  /** A person (or a test, or the console) says something, in a group or to a bot. */
-  say(from: number, target: { group_id: number } | { to: number }, message: Message): WorldMessage {
+  /**
+   * A person (or a test, or the console) says something, in a group or to a bot; `node`
+   * segments become one forward message. `anonymous` (groups only; see anonymous.ts for the
+   * checks) hides the author behind that identity.
+   */
+  say(from: number, target: { group_id: number } | { to: number }, message: Message, options: { anonymous?: AnonymousIdentity } = {}): WorldMessage {
     this.user(from);
     if ('group_id' in target) this.#mayTalk(target.group_id, from);
     else if (!this.users.has(target.to)) throw failed(`user ${target.to} does not exist in the sandbox`);
-    return this.#publish(from, false, target, message);
+    return this.#publish(from, false, target, packForward(this, from, message, 'group_id' in target ? target.group_id : undefined), options.anonymous);
   }
 
   /** A bot sends a message; it lands in the outbox and reaches everyone else in the chat. */
@@ -181,7 +193,7 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     if ('group_id' in target) this.#mayTalk(target.group_id, selfId);
     else this.user(target.to);
     if (message.length === 0) throw new ActionError(Retcode.BAD_REQUEST, 'param message: the message is empty');
-    return this.#publish(selfId, true, target, message);
+    return this.#publish(selfId, true, target, packForward(this, selfId, message, 'group_id' in target ? target.group_id : undefined));
   }
 
   #mayTalk(groupId: number, userId: number): void {
@@ -212,11 +224,11 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
     });
   }
 
-  #publish(from: number, bot: boolean, target: { group_id: number } | { to: number }, message: Message): WorldMessage {
+  #publish(from: number, bot: boolean, target: { group_id: number } | { to: number }, message: Message, anonymous?: AnonymousIdentity): WorldMessage {
     const id = this.#nextId;
     // int32 as the spec's message_id; wrap long before overflow.
     this.#nextId = id >= INT32_MAX ? 1 : id + 1;
-    const msg: WorldMessage = { message_id: id, time: now(), from, bot, ...target, message, raw_message: stringifyCQ(message) };
+    const msg: WorldMessage = { message_id: id, time: now(), from, bot, ...target, message, raw_message: stringifyCQ(message), ...(anonymous ? { anonymous } : {}) };
     const groupId = 'group_id' in target ? target.group_id : undefined;
     if (groupId !== undefined) this.member(groupId, from).last_sent_time = msg.time;
     this.store.put({
@@ -224,9 +236,10 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
       time: msg.time,
       message_type: groupId === undefined ? 'private' : 'group',
       user_id: from,
-      sender: this.sender(from, groupId),
+      sender: anonymous ? anonymousSender(anonymous) : this.sender(from, groupId),
       message,
       raw_message: msg.raw_message,
+      ...(anonymous ? { anonymous } : {}),
       ...(groupId === undefined ? { to: (target as { to: number }).to } : { group_id: groupId }),
     });
     for (const seg of message) {
@@ -245,6 +258,26 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
   }
 
   // ---- notices -------------------------------------------------------------------------
+
+  /** For the extensions (essence.ts, files.ts …): announce a notice, as the world's own do. */
+  announce(text: string, audience: (selfId: number) => boolean, fields: (selfId: number) => Record<string, unknown>): void {
+    this.#notify(text, audience, fields);
+  }
+
+  /** Bots in the group, except `except`. */
+  groupAudience(groupId: number, except?: number): (selfId: number) => boolean {
+    return this.#groupAudience(groupId, except);
+  }
+
+  /** Throws a clear failure unless `actor` has at least `role` in the group. */
+  requireRole(groupId: number, actor: number, role: Role): Member {
+    return this.#atLeast(groupId, actor, role);
+  }
+
+  /** Requests nobody has answered yet, with their flags (get_group_system_msg). */
+  pendingRequests(): Array<{ flag: string; kind: 'friend' | 'group'; user_id: number; target: number; comment: string }> {
+    return [...this.#requests].map(([flag, r]) => ({ flag, ...r }));
+  }
 
   #notify(text: string, audience: (selfId: number) => boolean, fields: (selfId: number) => Record<string, unknown>): void {
     this.emit('notice', { text, audience, event: (selfId) => ({ time: now(), self_id: selfId, post_type: 'notice', ...fields(selfId) }) });
@@ -421,6 +454,8 @@ export class SandboxWorld extends EventEmitter<{ message: [WorldMessage]; notice
       sub_type: 'poke',
       ...(groupId === undefined ? {} : { group_id: groupId }),
       user_id: from,
+      // go-cqhttp adds sender_id to group and private pokes alike; bots read either field.
+      sender_id: from,
       target_id: target,
     }));
   }

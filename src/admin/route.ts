@@ -15,7 +15,10 @@ export interface AdminRequest {
 
 export interface AdminReply {
   readonly status: number;
+  /** JSON-encoded, unless `contentType` is set: then sent as is (a string). */
   readonly body: unknown;
+  /** For non-JSON answers (`/metrics` text). */
+  readonly contentType?: string;
 }
 
 /**

@@ -4,11 +4,15 @@ import { recentLogs, type Logger } from '../logger.js';
 import { VERSION } from '../package-info.js';
 import type { ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf } from '../transport/auth.js';
+import { fdBudget, fdLimit, fdsOpen } from '../transport/fd-budget.js';
 import { listen } from '../transport/listen.js';
 import { corsHeaders, RequestGuard } from '../transport/request-guard.js';
 import { requestUrl } from '../transport/request-url.js';
 import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 import type { Transport } from '../transport/transport.js';
+import type { Metrics } from '../metrics.js';
+import type { ReloadReport } from '../reload.js';
+import { ConfigError } from '../errors.js';
 import { dashboardAsset } from './dashboard-assets.js';
 import { liveFeed } from './live-feed.js';
 import { isStream, type AdminStream, type AdminRoute } from './route.js';
@@ -27,6 +31,12 @@ export interface AdminServerDeps {
   readonly limits: LimitsConfig;
   /** Extra facts for `GET /status`. */
   readonly describe: () => Record<string, unknown>;
+  /** Serves `GET /metrics` when set. */
+  readonly metrics?: Metrics | undefined;
+  /** Serves `POST /reload` when set: re-reads the config; throws ConfigError when it is invalid. */
+  readonly reload?: (() => ReloadReport) | undefined;
+  /** Extra facts for `GET /connections` (send queue depth per account). */
+  readonly describeConnections?: () => Record<string, unknown>;
 }
 
 /**
@@ -56,10 +66,28 @@ export class AdminServer implements Transport {
     // ownPages: the admin server's own pages (the dashboard) call it from its own origin.
     this.#guard = new RequestGuard(config, { ownPages: true, logger: deps.logger, onRefused: (kind) => deps.registry.countRefused(kind) });
     const builtins: AdminRoute[] = [
-      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot() } }) },
+      { method: 'GET', path: '/connections', handle: () => ({ status: 200, body: { count: deps.registry.size, connections: deps.registry.snapshot(), ...deps.describeConnections?.(), fds: fileDescriptors() } }) },
       { method: 'GET', path: '/status', handle: () => ({ status: 200, body: this.#status() }) },
       liveFeed({ registry: deps.registry, logs: recentLogs, status: () => this.#status() }),
     ];
+    const metrics = deps.metrics;
+    if (metrics) builtins.push({ method: 'GET', path: '/metrics', handle: async () => ({ status: 200, body: await metrics.scrape(), contentType: metrics.contentType }) });
+    const reload = deps.reload;
+    if (reload) {
+      builtins.push({
+        method: 'POST',
+        path: '/reload',
+        handle: () => {
+          try {
+            return { status: 200, body: { ok: true, ...reload() } };
+          } catch (err) {
+            if (err instanceof ConfigError) return { status: 400, body: { ok: false, error: err.message, problems: err.problems } };
+            if ((err as { code?: string }).code === 'ONEBRIDGE_RELOAD_UNAVAILABLE') return { status: 409, body: { ok: false, error: (err as Error).message } };
+            throw err;
+          }
+        },
+      });
+    }
     for (const route of [...builtins, ...deps.routes]) {
       const id = `${route.method} ${route.path}`;
       if (!this.#routes.has(id)) this.#routes.set(id, route);
@@ -89,7 +117,8 @@ export class AdminServer implements Transport {
       return;
     }
     this.#url = `http://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
-    this.#deps.logger.info(`admin endpoint on ${this.#url} (GET /connections, GET /status)`);
+    this.#http.on('error', (err: NodeJS.ErrnoException) => fdBudget.acceptFailed(err, this.#deps.logger, this.key));
+    this.#deps.logger.info(`admin endpoint on ${this.#url} (GET /connections, GET /status${this.#deps.metrics ? ', GET /metrics' : ''}, POST /reload)`);
     this.#deps.logger.info(`dashboard: open ${this.#url}/ in a browser`);
   }
 
@@ -134,11 +163,11 @@ export class AdminServer implements Transport {
       this.#inflight.delete(res);
       for (const waiter of [...this.#drainWaiters]) waiter();
     });
-    const send = (status: number, body: unknown) => {
-      const text = `${JSON.stringify(body)}\n`;
+    const send = (status: number, body: unknown, contentType?: string) => {
+      const text = contentType ? String(body) : `${JSON.stringify(body)}\n`;
       // While shutting down, the socket goes with the answer instead of idling in keep-alive.
       if (this.#closing.signal.aborted) res.shouldKeepAlive = false;
-      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.writeHead(status, { 'Content-Type': contentType ?? 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     };
     const guard = this.#guard.check(req);
@@ -194,10 +223,13 @@ export class AdminServer implements Transport {
       const reply = await route.handle({ query: url.searchParams, body, signal: AbortSignal.any([gone.signal, this.#closing.signal]) });
       if (res.writableEnded || res.destroyed) return;
       if (isStream(reply)) this.#openStream(res, reply, gone.signal);
-      else send(reply.status, reply.body);
+      else send(reply.status, reply.body, reply.contentType);
     } catch (err) {
       const status = err instanceof BodyError ? err.status : 500;
       if (status === 500) this.#deps.logger.error(`admin: ${req.method} ${path} failed: ${(err as Error).message}`);
+      else this.#deps.logger.warn(`admin: ${req.method} ${path} from ${remoteOf(req)}: ${(err as Error).message} (${status})`);
+      // A body left unread (413) must not keep the socket: it goes with the answer.
+      if (status === 413) res.shouldKeepAlive = false;
       if (!res.headersSent && !res.destroyed) send(status, { error: (err as Error).message });
     }
   }
@@ -236,6 +268,12 @@ export class AdminServer implements Transport {
   }
 }
 
+/** Descriptors open and the limit (null where the platform does not tell), and client sockets against their budget. */
+function fileDescriptors() {
+  const limit = fdLimit();
+  return { open: fdsOpen() ?? null, limit: limit === undefined || !Number.isFinite(limit) ? null : limit, client_sockets: fdBudget.open, client_budget: Number.isFinite(fdBudget.cap) ? fdBudget.cap : null };
+}
+
 class BodyError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {
@@ -250,12 +288,20 @@ async function readJson(req: IncomingMessage, maxDepth: number): Promise<unknown
     req.resume();
     throw new BodyError(406, 'send a JSON body with Content-Type: application/json');
   }
+  // An over-limit declared length is answered now, not after waiting for a body that may never come.
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) throw new BodyError(413, `body of ${declared} bytes is over ${MAX_BODY_BYTES} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyError(413, `body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) throw new BodyError(413, `body over ${MAX_BODY_BYTES} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof BodyError) throw err;
+    throw new BodyError(400, `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   const parsed = parseUntrustedJson(Buffer.concat(chunks).toString('utf8'), maxDepth);
   if (parsed.ok) return parsed.value;

@@ -1,10 +1,11 @@
-import { App } from '../app.js';
+import { App, type ShutdownSummary } from '../app.js';
 import { loadConfig } from '../config/load.js';
 import { securityWarnings } from '../config/security-warnings.js';
 import { formatProblem } from '../errors.js';
 import { configureLogging, getLogger, type LogFormat, type LogLevel } from '../logger.js';
 import { handleShutdownSignals } from '../signals.js';
 import { VERSION } from '../package-info.js';
+import { fdAdvice, FD_RESERVE, fdLimit } from '../transport/fd-budget.js';
 
 /** Extra time, past the grace period, before a stuck shutdown is cut by force. */
 const BACKSTOP_MS = 1000;
@@ -17,17 +18,19 @@ export interface StartOptions {
 
 /**
  * `onebridge start`: run until a signal. The first SIGINT/SIGTERM/SIGHUP starts the bounded
- * shutdown; a second one (outside npm's double delivery) exits at once with 130.
+ * shutdown; a second one (outside npm's double delivery) exits at once with 130. A signal at
+ * any moment of startup, even before the config is read, ends the same way: exit 0 with the
+ * summary; a start it cut short (a relay still waiting to learn its self_id) is not an error.
  */
 export async function start(options: StartOptions): Promise<void> {
-  const loaded = loadConfig(options.config);
-  configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format });
+  const t0 = performance.now();
+  // The command-line log options apply at once: a signal may come before the config is read.
+  configureLogging({ level: options.logLevel, format: options.logFormat });
   const logger = getLogger('main');
-  logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
-
-  for (const w of securityWarnings(loaded.config)) logger.warn(formatProblem(w));
-  const app = new App(loaded.config);
+  let app: App | undefined;
+  let graceMs = 0;
   let exiting = false;
+  let stopping = false;
   const exit = (code: number) => {
     if (exiting) return;
     exiting = true;
@@ -35,20 +38,31 @@ export async function start(options: StartOptions): Promise<void> {
     // Let the last log lines reach stderr before the process goes.
     setImmediate(() => process.exit(code));
   };
+  const report = (s: ShutdownSummary) => logger.info(`shutdown complete: closed ${s.connections} connection${s.connections === 1 ? '' : 's'}, ${s.terminated} terminated after ${s.elapsedMs} ms`);
 
   const shutdown = (reason: string, code: number) => {
-    logger.info(`${reason}: shutting down (grace ${loaded.config.shutdown.grace_ms} ms; signal again to exit at once)`);
+    if (stopping) return;
+    stopping = true;
+    if (!app) {
+      // Nothing has started: nothing to close.
+      logger.info(`${reason} during startup: shutting down`);
+      report({ connections: 0, terminated: 0, aborted: 0, elapsedMs: Math.round(performance.now() - t0) });
+      exit(code);
+      return;
+    }
+    logger.info(`${reason}: shutting down (grace ${graceMs} ms; signal again to exit at once)`);
     const backstop = setTimeout(() => {
       logger.error(`shutdown did not finish within grace + ${BACKSTOP_MS} ms; exiting anyway`);
       exit(code || 1);
-    }, loaded.config.shutdown.grace_ms + BACKSTOP_MS);
+    }, graceMs + BACKSTOP_MS);
     void app.stop().then((s) => {
       clearTimeout(backstop);
-      logger.info(`shutdown complete: closed ${s.connections} connection${s.connections === 1 ? '' : 's'}, ${s.terminated} terminated after ${s.elapsedMs} ms`);
+      report(s);
       exit(code);
     });
   };
 
+  // First thing: signals bin.ts caught while the program loaded are replayed here.
   handleShutdownSignals({
     onShutdown: (signal) => shutdown(signal, 0),
     onForce: (signal) => {
@@ -61,11 +75,40 @@ export async function start(options: StartOptions): Promise<void> {
     logger.error(`uncaught exception: ${err.stack ?? err.message}`);
     shutdown('uncaught exception', 1);
   });
+  if (stopping) return;
+
+  const loaded = loadConfig(options.config);
+  configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format });
+  logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
+  if (stopping) return;
+  for (const w of securityWarnings(loaded.config)) logger.warn(formatProblem(w));
+  warnIfFewDescriptors(loaded.config, logger);
+  graceMs = loaded.config.shutdown.grace_ms;
+  app = new App(loaded.config, {
+    configFile: loaded.file,
+    loadConfig: (file) => loadConfig(file).config,
+    logOverrides: { level: options.logLevel, format: options.logFormat },
+  });
 
   try {
     await app.start();
   } catch (err) {
+    // A shutdown asked for while starting aborts the start: that is the shutdown, not a failure.
+    if (stopping) {
+      logger.debug(`start cut short by the shutdown: ${(err as Error).message}`);
+      return;
+    }
     await app.stop();
     throw err;
   }
+}
+
+/** A limit below what the configured max_connections need shows up at start, not as silent resets later. */
+function warnIfFewDescriptors(config: App['config'], logger: ReturnType<typeof getLogger>): void {
+  const limit = fdLimit();
+  if (limit === undefined || !Number.isFinite(limit)) return;
+  const entries = config.network.flatMap((entry, i) => (entry.type === 'ws' && entry.max_connections > 0 ? [{ key: `network[${i}].max_connections`, n: entry.max_connections }] : []));
+  const need = entries.reduce((sum, e) => sum + e.n, 0) + FD_RESERVE;
+  if (entries.length === 0 || need <= limit) return;
+  logger.warn(`the open-file limit (${limit}) is below what ${entries.map((e) => `${e.key} (${e.n})`).join(' + ')} need (about ${need} with ${FD_RESERVE} kept for admin and links); past it new clients get 503; ${fdAdvice(limit)}`);
 }

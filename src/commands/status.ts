@@ -12,6 +12,22 @@ export interface StatusOptions {
 
 /** `onebridge status`: the live connections of a running instance, from its admin endpoint. */
 export async function status(options: StatusOptions, out: NodeJS.WritableStream): Promise<void> {
+  const { base, token } = adminTarget(options);
+  const url = new URL('/connections', base);
+  const res = await adminFetch(base, url, token);
+  const body = (await res.json()) as {
+    count: number;
+    connections: ConnectionInfo[];
+    send_queues?: Record<string, number>;
+    fds?: { open: number | null; limit: number | null; client_sockets: number; client_budget: number | null };
+  };
+  out.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(body.connections) + formatSendQueues(body.send_queues));
+  const fds = body.fds;
+  if (!options.json && fds && fds.open !== null) out.write(`file descriptors: ${fds.open} open of ${fds.limit ?? 'unlimited'}; client sockets ${fds.client_sockets}${fds.client_budget === null ? '' : ` of ${fds.client_budget}`}\n`);
+}
+
+/** The admin base URL and token: `--admin`/`--token`, else the config's `admin:` section. */
+export function adminTarget(options: Pick<StatusOptions, 'config' | 'admin' | 'token'>): { base: string; token: string } {
   let base = options.admin;
   let token = options.token ?? '';
   if (!base) {
@@ -21,18 +37,28 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream)
     base = `http://${host.includes(':') ? `[${host}]` : host}:${config.admin.port}`;
     token ||= config.admin.access_token;
   }
-  const url = new URL('/connections', base);
+  return { base, token };
+}
+
+/** One admin request with the token; a refused token or a dead endpoint is an error that says what to do. Non-2xx other than 400 too. */
+export async function adminFetch(base: string, url: URL, token: string, init: RequestInit = {}): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5000) });
+    res = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), ...(token ? { Authorization: `Bearer ${token}` } : {}) }, signal: AbortSignal.timeout(5000) });
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
     throw new OneBridgeError('ONEBRIDGE_NOT_RUNNING', `no onebridge answering at ${base} (${cause}); is it running, and is admin: set in its config?`);
   }
   if (res.status === 401 || res.status === 403) throw new OneBridgeError('ONEBRIDGE_ADMIN_AUTH', `admin endpoint ${base} refused the token (${res.status}); pass --token or set admin.access_token`);
-  if (!res.ok) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `admin endpoint ${base} answered ${res.status}`);
-  const body = (await res.json()) as { count: number; connections: ConnectionInfo[] };
-  out.write(options.json ? `${JSON.stringify(body, null, 2)}\n` : formatTable(body.connections));
+  if (!res.ok && res.status !== 400) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `admin endpoint ${base} answered ${res.status}${res.status === 404 ? ` for ${url.pathname}` : ''}`);
+  return res;
+}
+
+/** One line for accounts with sends waiting for their rate_limit token; nothing when none wait. */
+export function formatSendQueues(queues: Record<string, number> | undefined): string {
+  const waiting = Object.entries(queues ?? {}).filter(([, n]) => n > 0);
+  if (waiting.length === 0) return '';
+  return `send queue (rate_limit): ${waiting.map(([id, n]) => `account ${id}: ${n} waiting`).join(', ')}\n`;
 }
 
 function age(since: string): string {

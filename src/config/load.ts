@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import { dirname, resolve } from 'node:path';
+import { isMap, LineCounter, parseDocument, parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { DEFAULT_CONFIG_FILE } from '../package-info.js';
+import { compileFilter, FilterError } from '../policy/filter.js';
 import { Config } from './schema.js';
 import { formatPath } from './types.js';
 
@@ -69,7 +70,41 @@ export function parseConfig(text: string, file = '<inline>'): Config {
   }
   const result = Config.safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap(toProblems));
+  const problems = loadFilterFiles(result.data, file === '<inline>' ? process.cwd() : dirname(file));
+  if (problems.length) throw new ConfigError(file, problems);
   return result.data;
+}
+
+/**
+ * Reads each `network[].filter_file` (JSON or YAML, relative to the config file) into the
+ * entry's `filter`, so the app sees one form. A problem names the key, the file and the path
+ * inside the filter.
+ */
+function loadFilterFiles(config: Config, base: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  config.network.forEach((entry, i) => {
+    if (entry.filter_file === undefined) return;
+    const path = formatPath(['network', i, 'filter_file']);
+    const where = resolve(base, entry.filter_file);
+    let value: unknown;
+    try {
+      value = parseYaml(readFileSync(where, 'utf8'));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code ?? (err as Error).message.split('\n')[0];
+      problems.push({ path, message: `cannot read ${where}: ${why}` });
+      return;
+    }
+    try {
+      compileFilter(value);
+    } catch (err) {
+      if (!(err instanceof FilterError)) throw err;
+      problems.push({ path, message: `invalid filter in ${where}${err.path.length ? ` at ${formatPath(['filter', ...err.path]).slice('filter'.length) || '(top)'}` : ''}: ${err.message}` });
+      return;
+    }
+    entry.filter = value;
+  });
+  return problems;
 }
 
 function describe(value: unknown): string {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AdapterConfig } from '../../adapters/index.js';
 import { SandboxWorldConfig } from '../../adapters/sandbox/config.js';
 import { LOG_LEVELS } from '../logger.js';
+import { networkPolicyShape, RateLimitConfig } from '../policy/config.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../untrusted-json.js';
 import { RequestGuardFields } from './request-guard.js';
 import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token } from './types.js';
@@ -36,6 +37,7 @@ export const WsServerConfig = z.strictObject({
   ...RequestGuardFields,
   /** Which account this entry serves; required only with several accounts. */
   self_id: selfId().optional(),
+  ...networkPolicyShape,
 });
 export type WsServerConfig = z.infer<typeof WsServerConfig>;
 
@@ -80,6 +82,7 @@ export const WsReverseConfig = z
     /** permessage-deflate, offered to the framework. */
     compression: z.boolean().default(false),
     self_id: selfId().optional(),
+    ...networkPolicyShape,
   })
   .superRefine((entry, ctx) => {
     if (!entry.url && !(entry.api_url && entry.event_url)) {
@@ -110,6 +113,7 @@ export const HttpServerConfig = z.strictObject({
   max_dropped_events: intIn(1, 10_000_000).default(1000),
   ...RequestGuardFields,
   self_id: selfId().optional(),
+  ...networkPolicyShape,
 });
 export type HttpServerConfig = z.infer<typeof HttpServerConfig>;
 
@@ -129,9 +133,12 @@ export const HttpPostConfig = z.strictObject({
     })
     .prefault({}),
   message_format: MessageFormat.default('array'),
+  /** Heartbeat meta events POSTed like any event, as go-cqhttp does; 0 = off. */
+  heartbeat_interval_ms: durationMs().default(0),
   /** Events queued for the target; when full the oldest are dropped (counted, logged). */
   buffer: z.strictObject({ max_events: intIn(1, 1_000_000).default(1000) }).prefault({}),
   self_id: selfId().optional(),
+  ...networkPolicyShape,
 });
 export type HttpPostConfig = z.infer<typeof HttpPostConfig>;
 
@@ -144,6 +151,8 @@ export const AccountConfig = z.strictObject({
   adapter: AdapterConfig,
   /** Interval between `<action>_rate_limited` calls (the spec's default: 500 ms). */
   rate_limit_interval_ms: intIn(1, 3_600_000, ' (milliseconds)').default(500),
+  /** Send pacing: a token bucket for every message-sending action, however it arrives. Off when omitted. */
+  rate_limit: RateLimitConfig.optional(),
 });
 export type AccountConfig = z.infer<typeof AccountConfig>;
 
@@ -175,6 +184,8 @@ export type LimitsConfig = z.infer<typeof LimitsConfig>;
 export const LogConfig = z.strictObject({
   level: z.enum(LOG_LEVELS).default('info'),
   format: z.enum(['text', 'json']).default('text'),
+  /** Message lines (received, sent) at info, as go-cqhttp prints them. */
+  messages: z.boolean().default(true),
 });
 
 export const Config = z
@@ -218,6 +229,7 @@ export const Config = z
         ctx.addIssue({ code: 'custom', path: ['network', i, 'self_id'], message: `no account has self_id ${entry.self_id}; expected one of ${[...ids.keys()].join(', ')}` });
       }
       if (entry.type === 'ws' || entry.type === 'http') claim(entry.host, entry.port, ['network', i, 'port']);
+      if (entry.filter !== undefined && entry.filter_file !== undefined) ctx.addIssue({ code: 'custom', path: ['network', i, 'filter_file'], message: 'set either filter (inline) or filter_file, not both' });
     });
     if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
   });

@@ -22,6 +22,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
+    // Keys that are not plain names (a filter's `.or`) are quoted, so the path stays unambiguous.
+    else if (out && !/^[A-Za-z_][\w-]*$/.test(String(part))) out += `[${JSON.stringify(String(part))}]`;
     else out += out ? `.${String(part)}` : String(part);
   }
   return out;

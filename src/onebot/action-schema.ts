@@ -13,7 +13,8 @@ export const STANDARD_ACTIONS = {
   send_msg: { message_type: 'string?', user_id: 'int?', group_id: 'int?', message: 'message', auto_escape: 'bool?' },
   delete_msg: { message_id: 'int' },
   get_msg: { message_id: 'int' },
-  get_forward_msg: { id: 'string' },
+  // go-cqhttp reads `message_id` first, then the spec's `id`: either may carry the forward id.
+  get_forward_msg: { id: 'string?', message_id: 'string?' },
   send_like: { user_id: 'int', times: 'int?' },
   set_group_kick: { group_id: 'int', user_id: 'int', reject_add_request: 'bool?' },
   set_group_ban: { group_id: 'int', user_id: 'int', duration: 'int?' },

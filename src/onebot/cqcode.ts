@@ -33,10 +33,13 @@ function parseCode(body: string): Segment | undefined {
   if (!TYPE.test(type)) return undefined;
   const data: Record<string, string> = {};
   for (const part of parts.slice(1)) {
+    // A parameter without `=` makes the whole code text, as NoneBot2 and Koishi read it: an
+    // `at` with an empty `qq` must never reach a platform.
     const eq = part.indexOf('=');
-    const key = eq < 0 ? part : part.slice(0, eq);
+    if (eq < 0) return undefined;
+    const key = part.slice(0, eq);
     if (!KEY.test(key)) return undefined;
-    data[key] = eq < 0 ? '' : unescapeParam(part.slice(eq + 1));
+    data[key] = unescapeParam(part.slice(eq + 1));
   }
   return { type, data };
 }

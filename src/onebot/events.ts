@@ -44,17 +44,18 @@ export function privateMessageEvent(selfId: number, m: { message_id: number; use
   };
 }
 
-export function groupMessageEvent(selfId: number, m: { message_id: number; group_id: number; user_id: number; message: Message; sender: Sender; time?: number }): OneBotEvent {
+/** `anonymous` set: sub_type `anonymous`, and `user_id`/`sender` should be the placeholder. */
+export function groupMessageEvent(selfId: number, m: { message_id: number; group_id: number; user_id: number; message: Message; sender: Sender; time?: number; anonymous?: Readonly<Record<string, unknown>> | undefined }): OneBotEvent {
   return {
     time: m.time ?? now(),
     self_id: selfId,
     post_type: 'message',
     message_type: 'group',
-    sub_type: 'normal',
+    sub_type: m.anonymous ? 'anonymous' : 'normal',
     message_id: m.message_id,
     group_id: m.group_id,
     user_id: m.user_id,
-    anonymous: null,
+    anonymous: m.anonymous ?? null,
     message: m.message,
     raw_message: stringifyCQ(m.message),
     font: 0,

@@ -15,12 +15,14 @@ export interface StoredMessage {
   readonly sender: Sender;
   readonly message: Message;
   readonly raw_message: string;
+  /** Set for an anonymous group message: `{id, name, flag}`; `sender` is then the placeholder. */
+  readonly anonymous?: Readonly<Record<string, unknown>>;
 }
 
 /**
  * `message_id` → message, for get_msg, delete_msg, reply segments and recall notices. Bounded:
  * the least recently used go first past `capacity`, so memory stays flat however long it runs.
- * An id that was evicted or never existed is a clear failure, not a crash.
+ * An id that was evicted or never existed is a clear failure (retcode 100), not a crash.
  */
 export class MessageStore {
   readonly #cache: LRUCache<number, StoredMessage>;
@@ -37,11 +39,19 @@ export class MessageStore {
     this.#cache.set(message.message_id, message);
   }
 
-  /** The message, or ActionError 1404 saying it is unknown. */
+  /**
+   * The message, or a failed ActionError with retcode 100, as go-cqhttp answers (MSG_NOT_FOUND):
+   * 1404 is the spec's "no such action", which a client may read as the action missing.
+   */
   get(messageId: number): StoredMessage {
     const m = this.#cache.get(messageId);
-    if (!m) throw new ActionError(Retcode.NOT_FOUND, `message ${messageId} not found (evicted from the message store, or never existed)`);
+    if (!m) throw new ActionError(Retcode.FAILED, `message ${messageId} not found (evicted from the message store, or never existed)`);
     return m;
+  }
+
+  /** Every stored message, without touching recency (history lookups). */
+  values(): IterableIterator<StoredMessage> {
+    return this.#cache.values();
   }
 
   delete(messageId: number): boolean {

@@ -50,8 +50,12 @@ export class Params {
     const v = this.raw[name];
     if (v === undefined || v === null) return fallback;
     if (typeof v === 'boolean') return v;
-    if (v === 'true' || v === '1' || v === 1) return true;
-    if (v === 'false' || v === '0' || v === 0) return false;
+    if (v === 1) return true;
+    if (v === 0) return false;
+    // The strings go-cqhttp accepts, in any case: bots send "True" (Python's str(True)) and "yes".
+    const s = typeof v === 'string' ? v.toLowerCase() : undefined;
+    if (s === 'true' || s === 'yes' || s === '1') return true;
+    if (s === 'false' || s === 'no' || s === '0') return false;
     throw badParam(name, 'a boolean', v);
   }
 

@@ -17,8 +17,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * Carries out a quick operation: the answer a webhook receiver (or `.handle_quick_operation`)
- * gives to an event. Messages: `reply` (with `auto_escape`, `at_sender` default true in
- * groups), `delete`, `kick`, `ban` (`ban_duration`, default 30 min; an anonymous sender is banned
+ * gives to an event. Messages: `reply` (with `auto_escape`, and `at_sender`, default false
+ * as in go-cqhttp and NapCat), `delete`, `kick`, `ban` (`ban_duration`, default 30 min; an anonymous sender is banned
  * through `set_group_anonymous_ban` and never kicked, as the spec says). Requests: `approve`,
  * `remark` (friend), `reason` (group). Each step goes through the account's router, so the
  * adapter does the work and a failure is reported, not thrown. Unknown fields are ignored.
@@ -35,9 +35,13 @@ export async function runQuickOperation(router: ActionRouter, ctx: ActionContext
   if (type === 'message') {
     const isGroup = context['message_type'] === 'group';
     const userId = context['user_id'];
+    const anonymous = isObject(context['anonymous']) ? context['anonymous'] : undefined;
     if (operation['reply'] !== undefined && operation['reply'] !== null) {
       let reply: Message = toMessage(operation['reply'], operation['auto_escape'] === true, 'reply');
-      if (isGroup && operation['at_sender'] !== false && userId !== undefined) {
+      // Only when asked: the spec's text says the default is true, but go-cqhttp and NapCat
+      // (which webhook bots were written against) add the at only for `at_sender: true`, and
+      // never for an anonymous sender, whose user_id is a shared placeholder.
+      if (isGroup && operation['at_sender'] === true && userId !== undefined && !anonymous) {
         reply = [{ type: 'at', data: { qq: String(userId) } }, { type: 'text', data: { text: ' ' } }, ...reply];
       }
       await call('send_msg', isGroup ? { message_type: 'group', group_id: context['group_id'], message: reply } : { message_type: 'private', user_id: userId, message: reply });
@@ -45,7 +49,6 @@ export async function runQuickOperation(router: ActionRouter, ctx: ActionContext
     if (operation['delete'] === true) await call('delete_msg', { message_id: context['message_id'] });
     // Per the spec an anonymous sender cannot be kicked, and is banned by its anonymous identity:
     // its user_id is a shared placeholder, so acting on it would hit the wrong target.
-    const anonymous = isObject(context['anonymous']) ? context['anonymous'] : undefined;
     if (isGroup && operation['kick'] === true && !anonymous) await call('set_group_kick', { group_id: context['group_id'], user_id: userId, reject_add_request: false });
     if (isGroup && operation['ban'] === true) {
       const duration = typeof operation['ban_duration'] === 'number' ? operation['ban_duration'] : DEFAULT_BAN_SECONDS;

@@ -1,6 +1,10 @@
 import type { Logger } from '../logger.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
+import type { Connection } from '../registry.js';
 import { clip } from '../untrusted-json.js';
 import { isStandardAction, STANDARD_ACTIONS, type ParamSpec } from './action-schema.js';
+import { isSendAction } from '../policy/permissions.js';
+import { PacerClosedError, PacerFullError, SendPacer, type PacingConfig } from '../policy/send-pacer.js';
 import { ActionError, Params } from './params.js';
 import { Retcode, type ActionRequest, type ActionResponse, type MessageFormat } from './types.js';
 
@@ -8,6 +12,10 @@ export interface ActionContext {
   readonly selfId: number;
   /** The caller's connection point format: actions that return messages use it. */
   readonly format: MessageFormat;
+  /** The caller's network entry policy: every action (quick-operation steps too) is checked against it. */
+  readonly policy?: NetworkPolicy | undefined;
+  /** The caller's connection, for per-connection counts and log lines. */
+  readonly conn?: Connection | undefined;
 }
 
 /** Returns the action's `data`, or throws ActionError for a failure with a retcode. */
@@ -36,9 +44,25 @@ export interface RouterOptions {
   readonly rateLimitIntervalMs?: number;
   /** For "not supported by the … adapter" answers. */
   readonly adapterName?: string;
+  /** Send pacing for the account (`accounts[].rate_limit`); none = send at once. */
+  readonly pacing?: PacingConfig | undefined;
+  /** Told of every call when it is answered: metrics and action log lines. */
+  readonly observe?: ActionObserver | undefined;
 }
 
+/** How a call ended: `refused` is the entry's `actions:` policy saying no. */
+export type ActionOutcome = 'ok' | 'async' | 'failed' | 'refused';
+export type ActionObserver = (req: ActionRequest, res: ActionResponse, outcome: ActionOutcome, ms: number, ctx: ActionContext) => void;
+
+/** Too many actions or sends waiting: the spec's 14xx mapping of HTTP 429. */
+export const RETCODE_TOO_MANY = 1429;
+
 const ASYNC_SUFFIX = '_async';
+/**
+ * Actions the spec says answer `async`: `set_restart` would cut the very connection that
+ * asked, so it is accepted first and carried out afterwards.
+ */
+const ALWAYS_ASYNC: ReadonlySet<string> = new Set(['set_restart']);
 const RATE_SUFFIX = '_rate_limited';
 
 /** Checks params against the action's schema; throws ActionError (1400) naming the param. */
@@ -81,6 +105,8 @@ export class ActionRouter {
   readonly #interval: number;
   readonly #adapterName: string;
   readonly #forward: ForwardAction | undefined;
+  readonly #observe: ActionObserver | undefined;
+  #pacer: SendPacer | undefined;
   readonly #queue: Array<() => Promise<unknown>> = [];
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -91,7 +117,44 @@ export class ActionRouter {
     this.#interval = options.rateLimitIntervalMs ?? 500;
     this.#adapterName = options.adapterName ?? 'platform';
     this.#forward = options.forward;
+    this.#observe = options.observe;
+    if (options.pacing) this.#pacer = new SendPacer(options.pacing);
   }
+
+  /** Sends waiting for a pacing token (0 without pacing). */
+  get sendQueue(): number {
+    return this.#pacer?.depth ?? 0;
+  }
+
+  /** The pacing in force, for status and reload. */
+  get pacing(): PacingConfig | undefined {
+    return this.#pacer?.config;
+  }
+
+  /**
+   * Live reload of `rate_limit`: a new rate keeps the queue in order; turning pacing off lets
+   * every queued send go now.
+   */
+  setPacing(pacing: PacingConfig | undefined): void {
+    if (pacing && this.#pacer) this.#pacer.configure(pacing);
+    else if (pacing) this.#pacer = new SendPacer(pacing);
+    else if (this.#pacer) {
+      const old = this.#pacer;
+      this.#pacer = undefined;
+      old.configure({ messages_per_s: Number.MAX_SAFE_INTEGER, burst: Number.MAX_SAFE_INTEGER, max_queue: old.config.max_queue });
+    }
+  }
+
+  /**
+   * Shutdown, first step: queued sends are answered with a failure now, so their answers go
+   * out before the close frames. Later sends are refused the same way. Idempotent.
+   */
+  closeSends(): void {
+    this.#sendsClosed = true;
+    this.#pacer?.close();
+  }
+
+  #sendsClosed = false;
 
   handler(action: string): ActionHandler | undefined {
     for (const table of this.#tables) {
@@ -117,8 +180,62 @@ export class ActionRouter {
     return this.#queue.length;
   }
 
+  /**
+   * Answers one request. First the caller's entry policy (`ctx.policy`): a refused action
+   * answers failed/1403 without running. Send-family actions then wait for the account's
+   * pacing token (a full queue answers 1429 at once). Every answer is reported to `observe`.
+   */
   async call(req: ActionRequest, ctx: ActionContext): Promise<ActionResponse> {
-    if (this.#forward && !this.handler(req.action)) return this.#forwarded(req, ctx);
+    const started = performance.now();
+    const why = ctx.policy?.check(req);
+    let res: ActionResponse;
+    let outcome: ActionOutcome;
+    if (why !== undefined) {
+      res = ctx.policy!.refuse(req, why, ctx.conn);
+      outcome = 'refused';
+    } else {
+      res = await this.#call(req, ctx);
+      outcome = res.status;
+    }
+    if (this.#observe) {
+      try {
+        this.#observe(req, res, outcome, performance.now() - started, ctx);
+      } catch (err) {
+        this.#logger.error(`action observer failed: ${(err as Error).message}`);
+      }
+    }
+    return res;
+  }
+
+  /** Waits for a pacing token when `action` sends a message; a failure answer when it may not. */
+  async #paced(action: string, echo: unknown): Promise<ActionResponse | undefined> {
+    if (this.#sendsClosed && isSendAction(action)) return failed(Retcode.INTERNAL, new PacerClosedError().message, echo);
+    const pacer = this.#pacer;
+    if (!pacer || !isSendAction(action)) return undefined;
+    try {
+      await pacer.acquire();
+      return undefined;
+    } catch (err) {
+      if (err instanceof PacerFullError) return failed(RETCODE_TOO_MANY, err.message, echo);
+      if (err instanceof PacerClosedError) return failed(Retcode.INTERNAL, err.message, echo);
+      throw err;
+    }
+  }
+
+  /** For `_async`/`_rate_limited` sends, answered before they run: refuse now when the queue is full. */
+  #noRoom(action: string, echo: unknown): ActionResponse | undefined {
+    if (!isSendAction(action)) return undefined;
+    if (this.#sendsClosed) return failed(Retcode.INTERNAL, new PacerClosedError().message, echo);
+    if (this.#pacer && !this.#pacer.hasRoom) return failed(RETCODE_TOO_MANY, new PacerFullError(this.#pacer.config.max_queue).message, echo);
+    return undefined;
+  }
+
+  async #call(req: ActionRequest, ctx: ActionContext): Promise<ActionResponse> {
+    if (this.#forward && !this.handler(req.action)) {
+      const refused = this.#noRoom(req.action, req.echo) ?? (await this.#paced(req.action, req.echo));
+      if (refused) return refused;
+      return this.#forwarded(req, ctx);
+    }
     let action = req.action;
     let mode: 'now' | 'async' | 'rate' = 'now';
     if (!this.handler(action)) {
@@ -131,6 +248,7 @@ export class ActionRouter {
       }
     }
     const handler = this.handler(action);
+    if (handler && mode === 'now' && ALWAYS_ASYNC.has(action)) mode = 'async';
     if (!handler) {
       const why = isStandardAction(action) ? `${action} is not supported by the ${this.#adapterName} adapter` : `unknown action: ${clip(action)}`;
       return failed(Retcode.NOT_FOUND, why, req.echo);
@@ -142,11 +260,14 @@ export class ActionRouter {
       if (err instanceof ActionError) return failed(err.retcode, err.message, req.echo);
       throw err;
     }
-    if (mode === 'now') return this.#run(action, handler, params, ctx, req.echo);
-    const later = () => this.#run(action, handler, params, ctx).then((res) => {
+    if (mode === 'now') return (await this.#paced(action, req.echo)) ?? this.#run(action, handler, params, ctx, req.echo);
+    const later = async () => {
+      const res = (await this.#paced(action, undefined)) ?? (await this.#run(action, handler, params, ctx));
       if (res.status === 'failed') this.#logger.warn(`${clip(req.action)} failed afterwards (${res.retcode}): ${res.message}`);
-    });
+    };
     if (this.#closed) return failed(Retcode.INTERNAL, 'shutting down', req.echo);
+    const full = this.#noRoom(action, req.echo);
+    if (full) return full;
     if (mode === 'async') setImmediate(() => void later());
     else this.#enqueue(later);
     return withEcho({ status: 'async', retcode: Retcode.ASYNC, data: null, message: '', wording: '' }, req.echo);
@@ -156,6 +277,7 @@ export class ActionRouter {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.closeSends();
     clearInterval(this.#timer);
     this.#timer = undefined;
     if (this.#queue.length) this.#logger.warn(`dropped ${this.#queue.length} queued _rate_limited action(s) at shutdown`);

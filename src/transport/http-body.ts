@@ -20,10 +20,30 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
+ * Query and form values are strings; one that is valid JSON starting with `[` or `{` is read
+ * as that JSON, as go-cqhttp does, so GET and form callers can send segment arrays and
+ * objects (`?message=[{"type":"face","data":{"id":"1"}}]`). Anything else stays the string:
+ * `[CQ:face,id=1]` is not JSON, so CQ strings are untouched.
+ */
+export function jsonValues(entries: Iterable<[string, string]>, maxDepth = DEFAULT_MAX_JSON_DEPTH): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of entries) {
+    out[key] = value;
+    if (value.startsWith('[') || value.startsWith('{')) {
+      // Not JSON: the literal text. Too deep: refused like a body, never built.
+      const parsed = parseUntrustedJson(value, maxDepth);
+      if (parsed.ok) out[key] = parsed.value;
+      else if (parsed.reason === 'depth') throw new BodyError(400, depthMessage(`param ${key}`, maxDepth));
+    }
+  }
+  return out;
+}
+
+/**
  * Reads a POST body as OneBot's HTTP API allows: JSON or `x-www-form-urlencoded`, an object
- * either way. An empty body is `{}` whatever its type. 406 for other content types, 400 for a
- * malformed body or JSON nested deeper than `maxDepth` (`limits.max_json_depth`), 413 past
- * `limit` bytes (reading stops there).
+ * either way (form values through `jsonValues`). An empty body is `{}` whatever its type. 406
+ * for other content types, 400 for a malformed body or JSON nested deeper than `maxDepth`
+ * (`limits.max_json_depth`), 413 past `limit` bytes (reading stops there).
  */
 export async function readParams(req: IncomingMessage, limit: number, maxDepth = DEFAULT_MAX_JSON_DEPTH): Promise<Record<string, unknown>> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -33,10 +53,16 @@ export async function readParams(req: IncomingMessage, limit: number, maxDepth =
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyError(413, `body is over the limit of ${limit} bytes (max_body_bytes)`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new BodyError(413, `body is over the limit of ${limit} bytes (max_body_bytes)`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    if (err instanceof BodyError) throw err;
+    // The client's doing (it aborted a chunked body, reset the connection): a 400 and a warning, not our error.
+    throw new BodyError(400, `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   if (size === 0) return {};
   const text = Buffer.concat(chunks).toString('utf8');
@@ -47,6 +73,6 @@ export async function readParams(req: IncomingMessage, limit: number, maxDepth =
     if (!isObject(parsed.value)) throw new BodyError(400, 'JSON body must be an object of params');
     return parsed.value;
   }
-  if (type === 'application/x-www-form-urlencoded') return Object.fromEntries(new URLSearchParams(text));
+  if (type === 'application/x-www-form-urlencoded') return jsonValues(new URLSearchParams(text), maxDepth);
   throw new BodyError(406, `Content-Type ${type || '(none)'} is not accepted; send application/json or application/x-www-form-urlencoded`);
 }

@@ -3,10 +3,11 @@ import type { Account } from '../account.js';
 import type { HttpPostConfig, LimitsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
-import { lifecycleEvent } from '../onebot/events.js';
+import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import { runQuickOperation } from '../onebot/quick-operation.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 import type { Connection, ConnectionRegistry } from '../registry.js';
 import { HeldEvents } from './held-events.js';
@@ -18,6 +19,7 @@ export interface HttpPostDeps {
   readonly encoder: EventEncoder;
   readonly logger: Logger;
   readonly limits: LimitsConfig;
+  readonly policy?: NetworkPolicy | undefined;
 }
 
 /** `sha1=<hex HMAC-SHA1(secret, body)>`, over the exact bytes sent. */
@@ -43,7 +45,8 @@ export function retryDelay(initialMs: number, attempt: number): number {
  * order, from a bounded queue (oldest dropped first, counted). Retries network errors and 5xx
  * with doubling delays; other answers are final. A JSON response body is a quick operation.
  * A slow or failing target delays only its own queue. Lifecycle `enable` goes first at start,
- * `disable` last at shutdown, within the grace period.
+ * `disable` last at shutdown, within the grace period; heartbeats (off by default) go only into
+ * an empty queue.
  */
 export class HttpPost implements Transport {
   readonly key: string;
@@ -55,6 +58,7 @@ export class HttpPost implements Transport {
   readonly #hard = new AbortController();
   #running: Promise<void> | undefined;
   #stopping = false;
+  #heartbeat: NodeJS.Timeout | undefined;
   #drainWaiters = new Set<() => void>();
 
   constructor(config: HttpPostConfig, key: string, deps: HttpPostDeps) {
@@ -70,12 +74,22 @@ export class HttpPost implements Transport {
   async start(): Promise<void> {
     this.#enqueue(lifecycleEvent(this.#deps.account.selfId, 'enable'));
     this.#deps.account.on('event', this.#onEvent);
+    const interval = this.#config.heartbeat_interval_ms;
+    if (interval > 0) {
+      // Only into an empty queue: while the target is slow or down, heartbeats would just
+      // push real events out of the bounded queue, and the queued ones show we are alive.
+      this.#heartbeat = setInterval(() => {
+        if (this.#queue.size === 0) this.#enqueue(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval));
+      }, interval);
+    }
     this.#deps.logger.info(`HTTP POST of account ${this.#deps.account.selfId} events to ${this.#config.url}${this.#config.secret ? ' (signed)' : ''}`);
   }
 
   stopAccepting(): void {
     if (this.#stopping) return;
     this.#stopping = true;
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
     this.#deps.account.off('event', this.#onEvent);
     this.#enqueue(lifecycleEvent(this.#deps.account.selfId, 'disable'));
   }
@@ -108,7 +122,8 @@ export class HttpPost implements Transport {
     this.#queue.drain();
     if (left) this.#deps.logger.warn(`${this.key}: ${left} event(s) not delivered to ${this.#config.url} before the grace deadline`);
     this.#finish();
-    return 0;
+    // The summary's "terminated": this target's delivery was cut at the deadline.
+    return left ? 1 : 0;
   }
 
   #finish(): true {
@@ -116,7 +131,10 @@ export class HttpPost implements Transport {
     return true;
   }
 
-  readonly #onEvent = (event: OneBotEvent): void => this.#enqueue(event);
+  readonly #onEvent = (event: OneBotEvent): void => {
+    if (this.#deps.policy && !this.#deps.policy.admit(event, this.#config.message_format)) return;
+    this.#enqueue(event);
+  };
 
   #enqueue(event: OneBotEvent): void {
     if (this.#hard.signal.aborted) return;
@@ -125,6 +143,7 @@ export class HttpPost implements Transport {
     const dropped = this.#queue.dropped - before;
     if (dropped) {
       this.#conn.link!.dropped += dropped;
+      if (this.#deps.policy) this.#deps.policy.counts.dropped += dropped;
       const total = this.#conn.link!.dropped;
       if (total === 1 || total % 100 === 0) this.#deps.logger.warn(`${this.key}: queue for ${this.#config.url} is full (buffer.max_events ${this.#config.buffer.max_events}); ${total} event(s) dropped so far`);
     }
@@ -154,6 +173,7 @@ export class HttpPost implements Transport {
       try {
         const reply = await this.#post(body, headers);
         this.#conn.state = 'open';
+        if (this.#deps.policy) this.#deps.policy.counts.delivered++;
         if (reply !== undefined) await this.#quickOperation(event, reply);
         return;
       } catch (err) {
@@ -161,7 +181,10 @@ export class HttpPost implements Transport {
         const retry = err instanceof RetryableError && attempt < max;
         this.#conn.state = 'connecting';
         if (!retry) {
-          this.#deps.logger.warn(`${this.key}: giving up on a ${String(event.post_type)} event for ${this.#config.url}: ${(err as Error).message}`);
+          // Counted with the events dropped from a full queue: what never reached the target.
+          this.#conn.link!.dropped++;
+          if (this.#deps.policy) this.#deps.policy.counts.dropped++;
+          this.#deps.logger.warn(`${this.key}: giving up on a ${String(event.post_type)} event for ${this.#config.url}: ${(err as Error).message} (${this.#conn.link!.dropped} event(s) dropped so far)`);
           return;
         }
         const delay = retryDelay(initial_ms, attempt);
@@ -211,7 +234,7 @@ export class HttpPost implements Transport {
     if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) return;
     const { account } = this.#deps;
     try {
-      const { ran } = await runQuickOperation(account.router, { selfId: account.selfId, format: this.#config.message_format }, event, reply as Record<string, unknown>);
+      const { ran } = await runQuickOperation(account.router, { selfId: account.selfId, format: this.#config.message_format, policy: this.#deps.policy, conn: this.#conn }, event, reply as Record<string, unknown>);
       for (const r of ran) if (r.retcode !== 0) this.#deps.logger.warn(`${this.key}: quick operation ${r.action} failed (${r.retcode}): ${r.message}`);
     } catch (err) {
       this.#deps.logger.warn(`${this.key}: quick operation failed: ${(err as Error).message}`);

@@ -7,10 +7,12 @@ import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import { failed } from '../onebot/router.js';
 import { Retcode, type ActionResponse, type OneBotEvent } from '../onebot/types.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { Connection, ConnectionRegistry } from '../registry.js';
 import { authorize, remoteOf, remoteOfSocket } from './auth.js';
-import { BodyError, readParams } from './http-body.js';
+import { BodyError, jsonValues, readParams } from './http-body.js';
 import { clip } from '../untrusted-json.js';
+import { fdBudget } from './fd-budget.js';
 import { listen } from './listen.js';
 import { corsHeaders, RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
@@ -22,6 +24,7 @@ export interface HttpServerDeps {
   readonly encoder: EventEncoder;
   readonly logger: Logger;
   readonly limits: LimitsConfig;
+  readonly policy?: NetworkPolicy | undefined;
 }
 
 interface SseClient {
@@ -70,6 +73,7 @@ export class HttpServer implements Transport {
     });
     this.#http.keepAliveTimeout = 5000;
     this.#http.on('connection', (socket: Socket) => {
+      if (!fdBudget.admit(socket, deps.logger)) return;
       const conn = deps.registry.add({ transport: 'http', role: 'api', endpoint: this.#endpoint, remote: remoteOfSocket(socket), selfId: deps.account.selfId });
       this.#sockets.set(socket, conn);
       socket.once('close', () => {
@@ -101,6 +105,7 @@ export class HttpServer implements Transport {
       return;
     }
     this.#endpoint = `http://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
+    this.#http.on('error', (err: NodeJS.ErrnoException) => fdBudget.acceptFailed(err, this.#deps.logger, this.key));
     if (this.#config.sse) {
       this.#deps.account.on('event', this.#onEvent);
       const interval = this.#config.heartbeat_interval_ms;
@@ -183,7 +188,15 @@ export class HttpServer implements Transport {
     const path = url.pathname.length > 1 && url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
     if (path === '/_events' && this.#config.sse && req.method === 'GET') return this.#openSse(req, res, conn);
 
-    let params: Record<string, unknown> = Object.fromEntries(url.searchParams);
+    let params: Record<string, unknown>;
+    try {
+      params = jsonValues(url.searchParams, this.#deps.limits.max_json_depth);
+    } catch (err) {
+      if (!(err instanceof BodyError)) throw err;
+      req.resume();
+      this.#deps.logger.warn(`${req.method} ${url.pathname} from ${remoteOf(req)}: ${err.message} (400)`);
+      return send(400, failed(Retcode.BAD_REQUEST, err.message));
+    }
     delete params['access_token'];
     let action: string;
     try {
@@ -217,7 +230,7 @@ export class HttpServer implements Transport {
     if (!account.router.knows(action)) {
       return send(404, failed(Retcode.NOT_FOUND, `unknown action: ${clip(action)}`, echo));
     }
-    const result = await account.router.call(echo === undefined ? { action, params } : { action, params, echo }, { selfId: account.selfId, format: this.#config.message_format });
+    const result = await account.router.call(echo === undefined ? { action, params } : { action, params, echo }, { selfId: account.selfId, format: this.#config.message_format, policy: this.#deps.policy, conn });
     // The client may have gone; an answer to nobody is dropped, not an error.
     if (!res.destroyed) send(200, result);
   }
@@ -245,6 +258,7 @@ export class HttpServer implements Transport {
       // Not reading: drop (counted); after too many in a row, cut the stream.
       conn.eventsDropped++;
       client.dropped++;
+      if (this.#deps.policy) this.#deps.policy.counts.dropped++;
       if (conn.eventsDropped === 1 || conn.eventsDropped % 1000 === 0) this.#deps.logger.warn(`#${conn.id} SSE client is not reading (${res.writableLength} bytes unsent); ${conn.eventsDropped} events dropped`);
       if (client.dropped >= this.#config.max_dropped_events) {
         this.#deps.logger.warn(`#${conn.id} SSE client cut: missed ${client.dropped} events in a row (max_dropped_events)`);
@@ -255,10 +269,12 @@ export class HttpServer implements Transport {
     client.dropped = 0;
     res.write(`data: ${json.toString('utf8')}\n\n`);
     conn.countOut(json.length + 8);
+    if (this.#deps.policy) this.#deps.policy.counts.delivered++;
   }
 
   readonly #onEvent = (event: OneBotEvent): void => {
     if (this.#sse.size === 0) return;
+    if (this.#deps.policy && !this.#deps.policy.admit(event, this.#config.message_format)) return;
     const json = this.#deps.encoder.encode(event, this.#config.message_format);
     for (const client of this.#sse) this.#write(client, json);
   };

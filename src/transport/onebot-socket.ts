@@ -4,12 +4,15 @@ import type { Logger } from '../logger.js';
 import { parseActionFrame } from '../onebot/frame.js';
 import { failed } from '../onebot/router.js';
 import { Retcode, type ActionResponse, type MessageFormat } from '../onebot/types.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { Connection } from '../registry.js';
 import { clip, DEFAULT_MAX_JSON_DEPTH } from '../untrusted-json.js';
 
 export interface OneBotSocketDeps {
   readonly account: Account;
   readonly logger: Logger;
+  /** The network entry's policy: actions are checked against it, events counted on it. */
+  readonly policy?: NetworkPolicy | undefined;
 }
 
 export interface OneBotSocketLimits {
@@ -67,6 +70,7 @@ export class OneBotSocket {
     const backlog = this.ws.bufferedAmount;
     if (backlog > this.#limits.maxBufferedBytes) {
       this.conn.eventsDropped++;
+      if (this.#deps.policy) this.#deps.policy.counts.dropped++;
       this.#droppedInRow++;
       if (this.conn.eventsDropped === 1 || this.conn.eventsDropped % 1000 === 0) this.#deps.logger.warn(`#${this.conn.id} is not reading (${backlog} bytes unsent); ${this.conn.eventsDropped} event(s) dropped`);
       if (this.#droppedInRow >= this.#limits.maxDroppedInRow) {
@@ -76,7 +80,7 @@ export class OneBotSocket {
       return;
     }
     this.#droppedInRow = 0;
-    this.send(buf);
+    if (this.send(buf) && this.#deps.policy) this.#deps.policy.counts.delivered++;
   }
 
   /** Sends when open; returns false (and sends nothing) otherwise. */
@@ -146,7 +150,7 @@ export class OneBotSocket {
     const { account } = this.#deps;
     this.#inFlight++;
     account.router
-      .call(parsed.request, { selfId: account.selfId, format: this.#format })
+      .call(parsed.request, { selfId: account.selfId, format: this.#format, policy: this.#deps.policy, conn: this.conn })
       .then((res) => this.#reply(res))
       .catch((err: unknown) => this.#internalError(err, `answering ${clip(parsed.request.action)}`))
       .finally(() => this.#inFlight--);

@@ -4,6 +4,13 @@ import { Backoff } from './backoff.js';
 
 export type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
 
+/**
+ * How long a closing handshake may take before the socket is cut. A peer that sent its close
+ * frame and then neither reads nor sends FIN (stuck in its own shutdown) would otherwise hold
+ * the link for `ws`'s default 30 s, with every event in that time unsendable.
+ */
+export const CLOSE_TIMEOUT_MS = 2000;
+
 export interface ReconnectingLinkOptions {
   readonly name: string;
   readonly logger: Logger;
@@ -11,6 +18,8 @@ export interface ReconnectingLinkOptions {
   readonly handshakeTimeoutMs: number;
   readonly maxPayloadBytes: number;
   readonly compression?: boolean;
+  /** Bound on a closing handshake, either side starting it; then the socket is cut. Default CLOSE_TIMEOUT_MS. */
+  readonly closeTimeoutMs?: number;
   /** A link that stayed open this long starts its backoff over. Default 10 s. */
   readonly stableMs?: number;
   readonly random?: () => number;
@@ -95,7 +104,9 @@ export abstract class ReconnectingLink {
   #connect(): void {
     const { url, headers } = this.prepare();
     this.#state = 'connecting';
-    const ws = new WebSocket(url, { headers, handshakeTimeout: this.#opts.handshakeTimeoutMs, maxPayload: this.#opts.maxPayloadBytes, perMessageDeflate: this.#opts.compression ?? false });
+    // closeTimeout is a ws option its type definitions do not list yet.
+    const options = { headers, handshakeTimeout: this.#opts.handshakeTimeoutMs, maxPayload: this.#opts.maxPayloadBytes, perMessageDeflate: this.#opts.compression ?? false, closeTimeout: this.#opts.closeTimeoutMs ?? CLOSE_TIMEOUT_MS };
+    const ws = new WebSocket(url, options as WebSocket.ClientOptions);
     this.#ws = ws;
     let authFailed = false;
     ws.on('open', () => {

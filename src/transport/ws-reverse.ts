@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import type { Account } from '../account.js';
 import type { LimitsConfig, WsReverseConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
@@ -6,6 +6,7 @@ import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { Connection, ConnectionRegistry, Role } from '../registry.js';
 import { HeldEvents } from './held-events.js';
 import { OneBotSocket } from './onebot-socket.js';
@@ -20,6 +21,7 @@ export interface WsReverseDeps {
   readonly encoder: EventEncoder;
   readonly logger: Logger;
   readonly limits: LimitsConfig;
+  readonly policy?: NetworkPolicy | undefined;
   /** Tests pin the jitter. */
   readonly random?: () => number;
 }
@@ -39,6 +41,8 @@ class ReverseLink extends ReconnectingLink {
   #socket: OneBotSocket | undefined;
   #keepalive: NodeJS.Timeout | undefined;
   #missedPongs = 0;
+  /** Dropped from the held store since the last connect, for the line that reports it. */
+  #droppedAway = 0;
 
   constructor(url: string, role: Role, config: WsReverseConfig, key: string, deps: WsReverseDeps) {
     super({
@@ -79,7 +83,8 @@ class ReverseLink extends ReconnectingLink {
   protected accept(ws: WebSocket): void {
     const { account, encoder, logger } = this.#deps;
     this.conn.state = 'open';
-    this.#socket = new OneBotSocket(ws, this.conn, { account, logger }, this.#config.message_format, { maxJsonDepth: this.#deps.limits.max_json_depth });
+    this.conn.closing = () => ws.readyState === WebSocket.CLOSING;
+    this.#socket = new OneBotSocket(ws, this.conn, { account, logger, policy: this.#deps.policy }, this.#config.message_format, { maxJsonDepth: this.#deps.limits.max_json_depth });
     ws.on('pong', () => {
       this.#missedPongs = 0;
     });
@@ -92,16 +97,20 @@ class ReverseLink extends ReconnectingLink {
     // First frame: lifecycle. Then what was held, in order, before anything new.
     this.#socket.send(encoder.encode(lifecycleEvent(account.selfId, 'connect'), this.#config.message_format));
     const held = this.#held.drain();
-    const dropped = this.#held.takeDropped();
-    this.conn.link!.dropped += dropped;
+    const aged = this.#held.takeDropped();
+    this.conn.link!.dropped += aged;
+    if (this.#deps.policy) this.#deps.policy.counts.dropped += aged;
+    const dropped = this.#droppedAway + aged;
+    this.#droppedAway = 0;
     if (held.length || dropped) logger.info(`${this.name}: delivering ${held.length} held event${held.length === 1 ? '' : 's'}${dropped ? `; ${dropped} dropped while away (buffer.max_events ${this.#config.buffer.max_events}, max_age_ms ${this.#config.buffer.max_age_ms})` : ''}`);
-    for (const event of held) this.#socket.send(encoder.encode(event, this.#config.message_format));
+    for (const event of held) this.#sent(this.#socket.send(encoder.encode(event, this.#config.message_format)));
   }
 
   protected closed(): void {
     clearInterval(this.#keepalive);
     this.#keepalive = undefined;
     this.#socket = undefined;
+    this.conn.closing = undefined;
     if (this.state === 'stopped') this.#deps.registry.remove(this.conn, 'stopped');
     else this.conn.state = 'connecting';
   }
@@ -120,21 +129,42 @@ class ReverseLink extends ReconnectingLink {
     if (this.carriesEvents) this.deliver(heartbeatEvent(this.#deps.account.selfId, this.#deps.account.status(), interval));
   }
 
+  /**
+   * Sends now, or holds the event exactly as when the link is down: also while the socket is
+   * closing (either side started it), when nothing sent would be read. A peer that never
+   * finishes its close is cut after CLOSE_TIMEOUT_MS, and the held events go on the next link.
+   */
   deliver(event: OneBotEvent): void {
     const socket = this.#socket;
-    if (!socket) {
-      this.#held.push(event);
+    if (!socket || socket.ws.readyState !== WebSocket.OPEN) {
+      this.#hold(event);
       return;
     }
     if (socket.ws.bufferedAmount > this.#config.max_buffered_bytes) {
       // The peer stopped reading: hold its events and recycle the socket, rather than let
       // its send buffer grow without bound.
-      this.#held.push(event);
+      this.#hold(event);
       this.logger.warn(`${this.name}: peer is not reading (${socket.ws.bufferedAmount} bytes unsent > max_buffered_bytes); holding events and reconnecting`);
       socket.ws.terminate();
       return;
     }
-    socket.send(this.#deps.encoder.encode(event, this.#config.message_format));
+    const ok = socket.send(this.#deps.encoder.encode(event, this.#config.message_format));
+    this.#sent(ok);
+    if (!ok) this.#hold(event);
+  }
+
+  #sent(ok: boolean): void {
+    if (ok && this.#deps.policy) this.#deps.policy.counts.delivered++;
+  }
+
+  /** Held; one pushed out of a full store is counted as dropped now, so the registry shows it while away. */
+  #hold(event: OneBotEvent): void {
+    this.#held.push(event);
+    const dropped = this.#held.takeDropped();
+    if (dropped === 0) return;
+    this.conn.link!.dropped += dropped;
+    if (this.#deps.policy) this.#deps.policy.counts.dropped += dropped;
+    this.#droppedAway += dropped;
   }
 
   /** For shutdown: a link that has no socket leaves the registry now. */
@@ -151,10 +181,12 @@ export class WsReverse implements Transport {
   readonly key: string;
   readonly #links: ReverseLink[];
   readonly #deps: WsReverseDeps;
+  readonly #format: WsReverseConfig['message_format'];
 
   constructor(config: WsReverseConfig, key: string, deps: WsReverseDeps) {
     this.key = key;
     this.#deps = deps;
+    this.#format = config.message_format;
     const split = Boolean(config.api_url || config.event_url);
     this.#links = split
       ? [new ReverseLink((config.api_url ?? config.url)!, 'api', config, key, deps), new ReverseLink((config.event_url ?? config.url)!, 'event', config, key, deps)]
@@ -195,6 +227,7 @@ export class WsReverse implements Transport {
   }
 
   readonly #onEvent = (event: OneBotEvent): void => {
+    if (this.#deps.policy && !this.#deps.policy.admit(event, this.#format)) return;
     for (const link of this.#links) if (link.carriesEvents) link.deliver(event);
   };
 }

@@ -8,9 +8,11 @@ import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import type { OneBotEvent } from '../onebot/types.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
 import type { ConnectionRegistry, Role } from '../registry.js';
 import { AddressRateLimit } from './address-rate-limit.js';
 import { authorize, remoteOf } from './auth.js';
+import { fdBudget } from './fd-budget.js';
 import { listen } from './listen.js';
 import { OneBotSocket } from './onebot-socket.js';
 import { rejectUpgrade } from './reject.js';
@@ -26,9 +28,13 @@ const PATH_ROLES: ReadonlyMap<string, Role> = new Map([
   ['/event/', 'event'],
 ]);
 
-/** `/api/` → `api`; anything else, `//` included, → undefined. */
-export function roleForPath(pathname: string): Role | undefined {
-  return PATH_ROLES.get(pathname);
+/**
+ * `/api/` → `api`, `/event` → `event`; any other path is universal, as in go-cqhttp and
+ * NapCat, so `ws://host:6700/onebot/v11/ws` (NoneBot2's reverse-WS path, often reused for
+ * forward WS) works as it does there.
+ */
+export function roleForPath(pathname: string): Role {
+  return PATH_ROLES.get(pathname) ?? 'universal';
 }
 
 type State = 'idle' | 'listening' | 'closing' | 'closed';
@@ -52,6 +58,8 @@ export interface WsServerDeps {
   readonly logger: Logger;
   /** Process-wide input limits (`limits:`). */
   readonly limits: LimitsConfig;
+  /** The entry's filter, action permissions and counters; none = everything passes. */
+  readonly policy?: NetworkPolicy | undefined;
 }
 
 /**
@@ -102,6 +110,7 @@ export class WsServer implements Transport {
       req.resume();
     });
     this.#http.on('connection', (socket: Socket) => {
+      if (!fdBudget.admit(socket, deps.logger)) return;
       this.#raw.add(socket);
       socket.once('close', () => this.#raw.delete(socket));
     });
@@ -141,6 +150,7 @@ export class WsServer implements Transport {
       return;
     }
     this.#endpoint = `ws://${this.#config.host.includes(':') ? `[${this.#config.host}]` : this.#config.host}:${addr.port}`;
+    this.#http.on('error', (err: NodeJS.ErrnoException) => fdBudget.acceptFailed(err, this.#deps.logger, this.key));
     this.#state = 'listening';
     this.#deps.account.on('event', this.#onEvent);
     const interval = this.#config.heartbeat_interval_ms;
@@ -222,11 +232,6 @@ export class WsServer implements Transport {
       return;
     }
     const role = roleForPath(url.pathname);
-    if (!role) {
-      this.#deps.logger.warn(`rejected upgrade from ${remote}: unknown path ${url.pathname} (404)`);
-      rejectUpgrade(socket, 404, `unknown path ${url.pathname}; use /, /api or /event`);
-      return;
-    }
     const auth = authorize(req, url, this.#config.access_token);
     if (!auth.ok) {
       this.#deps.logger.warn(`rejected upgrade from ${remote} on ${url.pathname}: ${auth.reason} (${auth.status})`);
@@ -300,13 +305,14 @@ export class WsServer implements Transport {
     const { account, registry, logger } = this.#deps;
     const ua = req.headers['user-agent'];
     const conn = registry.add({ transport: 'ws', role, endpoint: this.#endpoint, remote: remoteOf(req), selfId: account.selfId, userAgent: ua });
-    const client = new OneBotSocket(ws, conn, { account, logger }, this.#config.message_format, {
+    const client = new OneBotSocket(ws, conn, { account, logger, policy: this.#deps.policy }, this.#config.message_format, {
       maxInFlight: this.#config.max_actions_in_flight,
       maxBufferedBytes: this.#config.max_buffered_bytes,
       maxDroppedInRow: this.#config.max_dropped_events,
       maxJsonDepth: this.#deps.limits.max_json_depth,
     });
     this.#clients.add(client);
+    conn.closing = () => ws.readyState === WebSocket.CLOSING;
     ws.on('error', (err: Error & { code?: string }) => logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`));
     ws.on('close', (code, reason) => {
       this.#clients.delete(client);
@@ -320,7 +326,10 @@ export class WsServer implements Transport {
     }
   }
 
-  readonly #onEvent = (event: OneBotEvent): void => this.#broadcast(event);
+  readonly #onEvent = (event: OneBotEvent): void => {
+    if (this.#deps.policy && !this.#deps.policy.admit(event, this.#config.message_format)) return;
+    this.#broadcast(event);
+  };
 
   #broadcast(event: OneBotEvent): void {
     if (this.#eventClients.size === 0) return;

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
+/** The installed `onebridge` command's entry point (it catches signals before the CLI loads). */
+export const CLI = resolve(import.meta.dirname, '../../dist/src/bin.js');
 
 /** A temp dir removed by `cleanup()`; tests call it in afterEach. */
 export function tempDir(): { dir: string; write(name: string, text: string): string; cleanup(): void } {
@@ -66,7 +67,7 @@ export class RunningCli {
   #waiters: Array<() => void> = [];
   #partial = '';
 
-  constructor(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: 'pipe' | 'ignore' } = {}) {
+  constructor(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; /** 'ignore' is /dev/null for reading; a number is a file descriptor. */ stdin?: 'pipe' | 'ignore' | number } = {}) {
     this.child = spawn(process.execPath, [CLI, '--log-format', 'json', ...args], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../../src/logger.js';
+
+/** `sandbox.console`: `auto` = a console only on a terminal this process has in the foreground. */
+export type ConsoleSetting = 'auto' | boolean;
+
+/**
+ * Whether this process is in the foreground process group of its terminal (Linux and
+ * Android: /proc/self/stat, tpgid = pgrp). Where that cannot be read, assume it is: a
+ * terminal stdin is then the only test.
+ */
+export function inForeground(readStat: () => string = () => readFileSync('/proc/self/stat', 'utf8')): boolean {
+  let stat: string;
+  try {
+    stat = readStat();
+  } catch {
+    return true;
+  }
+  // Fields after "pid (comm) ": state ppid pgrp session tty_nr tpgid; comm may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const pgrp = Number(fields[2]);
+  const tpgid = Number(fields[5]);
+  return Number.isInteger(pgrp) && tpgid === pgrp;
+}
+
+/**
+ * How the console reads stdin, or undefined for no console. A terminal needs the foreground:
+ * in the background (`onebridge &`) reading it or setting raw mode would get the whole process
+ * stopped by the terminal (SIGTTIN/SIGTTOU) with its ports bound and nothing answering. A
+ * non-terminal stdin (a pipe, a file) is read only when asked for with `console: true`.
+ */
+export function consoleInput(setting: ConsoleSetting, stdin: { isTTY?: boolean }, logger: Logger, foreground: () => boolean = inForeground): 'terminal' | 'lines' | undefined {
+  if (setting === false) return undefined;
+  if (stdin.isTTY) {
+    if (foreground()) return 'terminal';
+    logger.info('sandbox console off: running in the background (bring it to the foreground with fg, or set sandbox.console: false)');
+    return undefined;
+  }
+  if (setting === true) return 'lines';
+  logger.debug('sandbox console off: stdin is not a terminal (sandbox.console: true reads lines from it)');
+  return undefined;
+}

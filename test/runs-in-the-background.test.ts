@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { consoleInput, inForeground } from '../adapters/sandbox/console-mode.js';
+import { getLogger } from '../src/logger.js';
+import { TestClient, until } from './support/app.js';
+import { CLI, RunningCli, tempDir } from './support/cli.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const CONFIG = (console: string) => `sandbox: { console: ${console} }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: 1000 }\n`;
+
+async function getStatus(port: number): Promise<Record<string, unknown>> {
+  const c = await TestClient.open(`ws://127.0.0.1:${port}/api`);
+  cleanups.push(() => c.close());
+  return c.call('get_status', {}, 's', 10_000);
+}
+
+/** Serves a client, then SIGTERM: exit 0, no error line. */
+async function servesThenStops(cli: RunningCli): Promise<void> {
+  const { ws: [port] } = await cli.ready();
+  expect(await getStatus(port!)).toMatchObject({ status: 'ok' });
+  // Still up a moment later: nothing read from stdin has ended it.
+  await new Promise((r) => setTimeout(r, 200));
+  expect(cli.child.exitCode).toBeNull();
+  cli.signal('SIGTERM');
+  expect((await cli.exited).code).toBe(0);
+  expect(cli.logs.filter((l) => l.level === 'error')).toEqual([]);
+}
+
+describe('stdin that cannot be read is never fatal (real CLI)', () => {
+  for (const setting of ['auto', 'true']) {
+    it(`nohup's write-only /dev/null as stdin (EBADF on read), sandbox.console: ${setting}: serves, exits 0`, async () => {
+      const t = tempDir();
+      cleanups.push(t.cleanup);
+      const fd = openSync('/dev/null', 'w');
+      cleanups.push(() => closeSync(fd));
+      const cli = new RunningCli(['-c', t.write('c.yaml', CONFIG(setting))], { stdin: fd });
+      cleanups.push(() => cli.kill());
+      await servesThenStops(cli);
+      if (setting === 'true') expect(cli.logs.some((l) => /sandbox console off: cannot read stdin \(EBADF\)/.test(l.message))).toBe(true);
+    });
+  }
+
+  for (const [name, setting] of [['/dev/null (end of input at once)', 'true'], ['/dev/null', 'auto']] as const) {
+    it(`stdin ${name}, sandbox.console: ${setting}: serves, exits 0`, async () => {
+      const t = tempDir();
+      cleanups.push(t.cleanup);
+      const cli = new RunningCli(['-c', t.write('c.yaml', CONFIG(setting))], { stdin: 'ignore' });
+      cleanups.push(() => cli.kill());
+      await servesThenStops(cli);
+    });
+  }
+
+  it('stdin closed (<&-): serves, exits 0', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const file = t.write('c.yaml', CONFIG('true'));
+    const child = spawn('sh', ['-c', `exec "${process.execPath}" "${CLI}" --log-format json -c "${file}" <&-`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await until(() => /"ready: /.test(stderr), 20_000, 'ready');
+    const port = Number(/listening on ws:\/\/[^:]+:(\d+)/.exec(stderr)![1]);
+    expect(await getStatus(port)).toMatchObject({ status: 'ok' });
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).not.toMatch(/"level":"error"/);
+  });
+});
+
+describe('in the background of an interactive terminal (real CLI under a pseudo-terminal)', () => {
+  /** Runs `shell` under script(1): a real terminal, with job control. Returns the screen so far. */
+  function underPty(shellCommand: string): { screen: () => string; exited: Promise<number | null> } {
+    const child = spawn('script', ['-qfec', shellCommand, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    return { screen: () => screen, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
+  }
+
+  it('`onebridge &` with job control: no console, not stopped by the terminal, answers; SIGTERM exits 0', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const file = t.write('c.yaml', CONFIG('auto'));
+    const log = `${t.dir}/log`;
+    // set -m: a job control shell, as an interactive one; the job gets its own process group.
+    const pty = underPty(`sh -c 'set -m; "${process.execPath}" "${CLI}" --log-format json -c "${file}" 2>"${log}" & echo "job=$!"; wait $!; echo "exit=$?"'`);
+    await until(() => /job=\d+/.test(pty.screen()), 20_000, 'the job');
+    const pid = Number(/job=(\d+)/.exec(pty.screen())![1]);
+    const text = () => {
+      try {
+        return readFileSync(log, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    // Logged by the sandbox right after the ready line.
+    await until(() => /sandbox console off: running in the background/.test(text()), 20_000, 'the console decision');
+    const port = Number(/listening on ws:\/\/[^:]+:(\d+)/.exec(text())![1]);
+    expect(await getStatus(port)).toMatchObject({ status: 'ok' });
+    process.kill(pid, 'SIGTERM');
+    await until(() => /exit=\d+/.test(pty.screen()), 20_000, 'the job to end');
+    expect(pty.screen()).toMatch(/exit=0/);
+    expect(pty.screen()).not.toMatch(/Stopped|suspended/i);
+    expect(text()).toMatch(/shutdown complete/);
+  });
+
+  it('`nohup onebridge > log 2>&1`: stdin is the write-only /dev/null nohup gives a terminal; serves, exits 0', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const file = t.write('c.yaml', CONFIG('auto'));
+    const log = `${t.dir}/log`;
+    const pty = underPty(`sh -c 'nohup "${process.execPath}" "${CLI}" --log-format json -c "${file}" >"${log}" 2>&1 & echo "job=$!"; wait $!; echo "exit=$?"'`);
+    await until(() => /job=\d+/.test(pty.screen()), 20_000, 'the job');
+    const pid = Number(/job=(\d+)/.exec(pty.screen())![1]);
+    const text = () => {
+      try {
+        return readFileSync(log, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    await until(() => /"ready: /.test(text()), 20_000, 'ready');
+    const port = Number(/listening on ws:\/\/[^:]+:(\d+)/.exec(text())![1]);
+    expect(await getStatus(port)).toMatchObject({ status: 'ok' });
+    process.kill(pid, 'SIGTERM');
+    await until(() => /exit=\d+/.test(pty.screen()), 20_000, 'the job to end');
+    expect(pty.screen()).toMatch(/exit=0/);
+    expect(text()).not.toMatch(/"level":"error"/);
+  });
+
+  it('in the foreground of a terminal, auto gives the console', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const pty = underPty(`"${process.execPath}" "${CLI}" -c "${t.write('c.yaml', CONFIG('auto'))}"`);
+    await until(() => /Alice\(20001\) @ group 30001> /.test(pty.screen()), 20_000, 'the console prompt');
+  });
+});
+
+describe('console mode', () => {
+  const logger = getLogger('test');
+  it('auto: a terminal in the foreground only; true: also lines from a pipe; false: never', () => {
+    const fg = () => true;
+    const bg = () => false;
+    expect(consoleInput('auto', { isTTY: true }, logger, fg)).toBe('terminal');
+    expect(consoleInput('auto', { isTTY: true }, logger, bg)).toBeUndefined();
+    expect(consoleInput('auto', {}, logger, fg)).toBeUndefined();
+    expect(consoleInput(true, {}, logger, fg)).toBe('lines');
+    expect(consoleInput(true, { isTTY: true }, logger, bg)).toBeUndefined();
+    expect(consoleInput(false, { isTTY: true }, logger, fg)).toBeUndefined();
+  });
+
+  it('reads the foreground from /proc/self/stat (comm may hold spaces and parentheses)', () => {
+    expect(inForeground(() => '123 (node) x) S 1 123 123 34816 123 4194304')).toBe(true);
+    expect(inForeground(() => '123 (node) S 1 123 123 34816 456 4194304')).toBe(false);
+    expect(inForeground(() => '123 (node) S 1 123 123 0 -1 4194304')).toBe(false);
+    expect(inForeground(() => {
+      throw new Error('no /proc');
+    })).toBe(true);
+  });
+});
