@@ -3,6 +3,8 @@ import winston from 'winston';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { LogRing } from '../src/log-ring.js';
+import { getLogger } from '../src/logger.js';
+import { ConnectionRegistry } from '../src/registry.js';
 import { startApp, tearDown, TestClient, wsPort } from './support/app.js';
 
 // Issue 18, server side: the dashboard's files, its live feeds (server-sent events read with
@@ -148,6 +150,21 @@ describe('GET /sandbox/feed and /sandbox/world', () => {
     expect(await feed.next('message')).toMatchObject({ from: 20001, name: 'Alice', bot: false, group_id: 30001, message: [{ type: 'text', data: { text: 'hi ' } }, { type: 'face', data: { id: '14' } }] });
     await fetch(`${app.admin!.url}/sandbox/poke`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20001, target_id: 10001, group_id: 30001 }) });
     expect(await feed.next('notice')).toMatchObject({ text: expect.stringContaining('poked'), event: { notice_type: 'notify', sub_type: 'poke', self_id: 10001 } });
+  });
+});
+
+describe('ConnectionRegistry changed event', () => {
+  it('announces a state change once, not a repeated assignment', () => {
+    const registry = new ConnectionRegistry(getLogger('test'));
+    const seen: string[] = [];
+    registry.on('changed', (c) => seen.push(`#${c.id} ${c.state}`));
+    const conn = registry.add({ transport: 'ws-reverse', role: 'universal', endpoint: 'ws://127.0.0.1:1/', remote: '127.0.0.1:1', selfId: 1, state: 'connecting' });
+    conn.state = 'connecting';
+    conn.state = 'open';
+    conn.state = 'open';
+    conn.state = 'closing';
+    expect(seen).toEqual(['#1 open', '#1 closing']);
+    expect(conn.toJSON().state).toBe('closing');
   });
 });
 

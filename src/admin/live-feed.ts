@@ -16,8 +16,8 @@ export interface LiveFeedDeps {
 
 /**
  * `GET /events`: the dashboard's feed, as server-sent events. `snapshot` carries every
- * connection and the status; it goes out at once, within `COALESCE_MS` of a connect or
- * disconnect, and every `TICK_MS`. `logs` carries the recent lines once, then `log` each new
+ * connection and the status; it goes out at once, within `COALESCE_MS` of a connect, a
+ * disconnect or a state change, and every `TICK_MS`. `logs` carries the recent lines once, then `log` each new
  * one. Timers and listeners live exactly as long as the reader.
  */
 export function liveFeed(deps: LiveFeedDeps): AdminRoute {
@@ -37,6 +37,7 @@ export function liveFeed(deps: LiveFeedDeps): AdminRoute {
         const tick = setInterval(snapshot, TICK_MS);
         deps.registry.on('added', soon);
         deps.registry.on('removed', soon);
+        deps.registry.on('changed', soon);
         send('logs', deps.logs.lines());
         const unsubscribe = deps.logs.subscribe((line) => send('log', line));
         snapshot();
@@ -47,6 +48,7 @@ export function liveFeed(deps: LiveFeedDeps): AdminRoute {
             clearTimeout(pending);
             deps.registry.off('added', soon);
             deps.registry.off('removed', soon);
+            deps.registry.off('changed', soon);
             unsubscribe();
           },
           { once: true },
