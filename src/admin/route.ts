@@ -22,7 +22,7 @@ export interface AdminReply {
 }
 
 /**
- * A reply that stays open as server-sent events (the dashboard's live feeds). `open` writes
+ * A reply that stays open as server-sent events (the dashboard's live feeds). `stream` writes
  * events with `send` until `signal` aborts (client gone, server shutting down) and must stop
  * writing then; the server ends the response. It does not buffer for a slow reader: the
  * server cuts a reader that falls too far behind.

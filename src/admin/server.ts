@@ -236,8 +236,9 @@ export class AdminServer implements Transport {
 
   /** Server-sent events until the reader leaves or the server shuts down; then the response ends. */
   #openStream(res: ServerResponse, reply: AdminStream, gone: AbortSignal): void {
-    if (this.#closing.signal.aborted) {
-      res.writeHead(503).end();
+    // Gone already (client left while the route ran): no listener would ever end the feed.
+    if (this.#closing.signal.aborted || gone.aborted) {
+      if (!res.destroyed) res.writeHead(503).end();
       return;
     }
     // Its own controller, held by the listeners below, so the signal lives as long as the feed.
@@ -251,7 +252,7 @@ export class AdminServer implements Transport {
       if (!res.destroyed) res.end();
     };
     const write = (text: string) => {
-      if (stop.signal.aborted) return;
+      if (stop.signal.aborted || res.destroyed) return;
       res.write(text);
       if (res.writableLength > MAX_STREAM_BACKLOG_BYTES) {
         this.#deps.logger.warn(`admin: live feed reader at ${remoteOf(res.req)} fell ${res.writableLength} bytes behind; cut`);

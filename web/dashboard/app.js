@@ -184,7 +184,10 @@ function renderSnapshot({ connections, status }) {
   }
   seen.clear();
   for (const c of connections) seen.add(c.id);
+  // Redrawn every second: keep where the user scrolled a wide table to.
+  const scrolled = [...$('connections').querySelectorAll('.table-wrap')].map((w) => w.scrollLeft);
   $('connections').replaceChildren(...sections);
+  $('connections').querySelectorAll('.table-wrap').forEach((w, i) => (w.scrollLeft = scrolled[i] ?? 0));
 }
 
 // ---- logs -------------------------------------------------------------------------------
