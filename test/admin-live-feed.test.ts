@@ -143,8 +143,11 @@ describe('GET /sandbox/feed and /sandbox/world', () => {
     app = await startApp(CONFIG);
     const world = await (await fetch(`${app.admin!.url}/sandbox/world`, { headers: AUTH })).json();
     expect(world).toMatchObject({ bots: [{ user_id: 10001 }], users: [{ user_id: 20001, nickname: 'Alice' }, { user_id: 20002 }, { user_id: 20003 }], groups: [{ group_id: 30001 }] });
+    const post = (path: string, body: unknown) => fetch(`${app!.admin!.url}${path}`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/sandbox/messages', { user_id: 20002, message: 'before the page opened' })).status).toBe(200);
     const feed = await follow('/sandbox/feed');
-    await feed.next('ready');
+    // A page that opens now sees what was said before it, from the message store.
+    expect(await feed.next('history')).toEqual([expect.objectContaining({ from: 20002, name: 'Bob', bot: false, to: 10001, message: [{ type: 'text', data: { text: 'before the page opened' } }] })]);
     const say = await fetch(`${app.admin!.url}/sandbox/messages`, { method: 'POST', headers: { ...AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify({ user_id: 20001, group_id: 30001, message: 'hi [CQ:face,id=14]' }) });
     expect(say.status).toBe(200);
     expect(await feed.next('message')).toMatchObject({ from: 20001, name: 'Alice', bot: false, group_id: 30001, message: [{ type: 'text', data: { text: 'hi ' } }, { type: 'face', data: { id: '14' } }] });

@@ -171,6 +171,9 @@ describe('dashboard in real Chromium', () => {
     // A refusal from the world shows as an error line, not silence: Carol already is a member.
     await page.locator('#join-request').click();
     await expect.poll(() => page.locator('#chat-error').textContent(), { timeout: PAGE_MS }).not.toBe('');
+    // A reload keeps the conversation: the feed starts with the world's stored messages.
+    await page.reload();
+    await page.locator('#chat-log li.bot', { hasText: 'hi Bob' }).locator('img').waitFor();
     expect(errors).toEqual([]);
 
   }, BROWSER_MS);

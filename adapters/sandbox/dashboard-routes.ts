@@ -1,4 +1,5 @@
 import type { AdminRoute } from '../../src/admin/route.js';
+import type { StoredMessage } from '../../src/onebot/message-store.js';
 import type { SandboxWorld, WorldMessage, WorldNotice } from './world.js';
 
 /** What the dashboard's chat shows of a world message: who, where, the segments. */
@@ -14,10 +15,18 @@ function chatMessage(world: SandboxWorld, m: WorldMessage) {
   };
 }
 
+/** How many of the stored messages a newly opened chat shows. */
+const HISTORY = 200;
+
+/** The same shape for a message from the store (the history a page gets when it opens). */
+function storedChatMessage(world: SandboxWorld, m: StoredMessage) {
+  return chatMessage(world, { message_id: m.message_id, time: m.time, from: m.user_id, bot: world.bots.has(m.user_id), ...(m.group_id !== undefined ? { group_id: m.group_id } : { to: m.to! }), message: m.message, raw_message: m.raw_message });
+}
+
 /**
  * The sandbox's routes for the dashboard's chat: `GET /sandbox/world` (users, bots, groups to
- * pick from) and `GET /sandbox/feed` (every message in the world and every notice or request
- * bots hear, as server-sent events). Reading only: the chat acts through the sandbox's POST
+ * pick from) and `GET /sandbox/feed` (`history`: the last stored messages, then every message
+ * in the world and every notice or request bots hear, as server-sent events). Reading only: the chat acts through the sandbox's POST
  * routes, as any script would.
  */
 export function sandboxDashboardRoutes(world: SandboxWorld): AdminRoute[] {
@@ -47,7 +56,8 @@ export function sandboxDashboardRoutes(world: SandboxWorld): AdminRoute[] {
           };
           world.on('message', onMessage);
           world.on('notice', onNotice);
-          send('ready', { last_message_id: world.lastMessageId });
+          const stored = [...world.store.values()].sort((a, b) => a.message_id - b.message_id).slice(-HISTORY);
+          send('history', stored.map((m) => storedChatMessage(world, m)));
           signal.addEventListener(
             'abort',
             () => {

@@ -231,6 +231,8 @@ async function startChat(signal) {
   renderPicker();
   renderChat();
   follow('/sandbox/feed', {
+    // Sent first on every (re)connect: the chat starts from what the world still remembers.
+    history: (list) => { chat.messages = list; renderChat(); },
     message: (m) => { chat.messages.push(m); if (chat.messages.length > 500) chat.messages.shift(); renderChat(); },
     notice: (n) => { onNotice(n); renderChat(); },
   }, signal);
