@@ -166,7 +166,7 @@ export interface Cli {
 }
 
 /**
- * Spawns the real CLI (`node dist/src/cli.js -c <tmp yaml>`) and resolves once its forward WS
+ * Spawns the real CLI (`node dist/src/bin.js -c <tmp yaml>`) and resolves once its forward WS
  * server logged "forward WS listening on ws://127.0.0.1:PORT". The yaml should use port 0.
  */
 export async function spawnCli(yaml: string, timeoutMs = 10_000): Promise<Cli> {

@@ -9,6 +9,7 @@ import { roundtrip } from './roundtrip.js';
 import { http } from './http.js';
 import { hardening } from './hardening.js';
 import { shutdown } from './shutdown.js';
+import { startup } from './startup.js';
 import { wsReverse } from './ws-reverse.js';
 import { formatTable, passes, type Row, type Suite } from './table.js';
 // Convention: one file per suite, bench/<name>.ts, `export const <name>: Suite = { name, title, run }`,
@@ -16,7 +17,7 @@ import { formatTable, passes, type Row, type Suite } from './table.js';
 // plus one entry in `suites` below.
 
 /** Run order. Suites that spawn processes or open thousands of sockets go last. */
-const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory, wsReverse, http, cqcode, relay, hardening, policy];
+const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory, wsReverse, http, cqcode, relay, hardening, policy, startup];
 
 /** Upper bound for one suite, so a wedged benchmark cannot hang `npm run bench`. */
 const SUITE_TIMEOUT_MS = 180_000;

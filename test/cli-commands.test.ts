@@ -141,7 +141,7 @@ describe('config lookup', () => {
 
   it('then ./onebridge.yaml, then the built-in defaults', async () => {
     const t = tmp();
-    const env = { ONEBRIDGE_CONFIG: '' };
+    const env = { ONEBRIDGE_CONFIG: undefined };
     expect((await runCli(['check'], { cwd: t.dir, env })).stdout).toBe(`${DEFAULT_CONFIG_FILE}: ok (1 account(s), 1 network entry, admin 127.0.0.1:6790)\n`);
     t.write('onebridge.yaml', QUIET_CONFIG());
     expect((await runCli(['check'], { cwd: t.dir, env })).stdout).toContain(`${t.dir}/onebridge.yaml: ok`);
@@ -150,7 +150,7 @@ describe('config lookup', () => {
   it('start names the file it runs with', async () => {
     const t = tmp();
     t.write('onebridge.yaml', QUIET_CONFIG());
-    const cli = running([], { cwd: t.dir, env: { ONEBRIDGE_CONFIG: '' } });
+    const cli = running([], { cwd: t.dir, env: { ONEBRIDGE_CONFIG: undefined } });
     await cli.ready();
     expect(cli.logs[0]!.message).toContain(`with config ${t.dir}/onebridge.yaml`);
   });

@@ -22,7 +22,7 @@ describe('config', () => {
     expect(config.network[0]).toMatchObject({ type: 'ws', host: '127.0.0.1', port: 6700, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000 });
     expect(config.admin).toEqual({ host: '127.0.0.1', port: 6790, access_token: '', allowed_origins: [], allowed_hosts: [] });
     expect(config.shutdown.grace_ms).toBe(3000);
-    expect(config.log).toEqual({ level: 'info', format: 'text', messages: true });
+    expect(config.log).toEqual({ level: 'info', format: 'text', messages: true, timezone: 'local' });
   });
 
   it('an empty file gets every default but no admin endpoint', () => {

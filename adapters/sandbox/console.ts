@@ -1,5 +1,5 @@
 import { createInterface, type Interface } from 'node:readline';
-import type { Logger } from '../../src/logger.js';
+import { setTerminalGuard, type Logger } from '../../src/logger.js';
 import { toMessage, plainText } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
 import { EXTENSION_HELP, extensionCommand } from './console-commands.js';
@@ -16,6 +16,13 @@ export interface SandboxConsoleOptions {
 }
 
 type Chat = { group_id: number } | { to: number };
+
+/** Longer messages are cut on screen (a bot may send megabytes); the store keeps them whole. */
+const MAX_SHOWN_CHARS = 2000;
+
+function shorten(text: string): string {
+  return text.length <= MAX_SHOWN_CHARS ? text : `${text.slice(0, MAX_SHOWN_CHARS)}… (${text.length - MAX_SHOWN_CHARS} more characters)`;
+}
 
 const HELP = `commands:
   /as <user_id>        speak as another user
@@ -62,6 +69,10 @@ export class SandboxConsole {
     rl.on('close', () => {
       if (this.#rl === rl) {
         this.#rl = undefined;
+        setTerminalGuard(undefined);
+        // Ctrl+D on a terminal: say what it did, since the process runs on. Piped input
+        // ending is routine (scripts), so only debug.
+        if (this.#opts.terminal) this.#opts.output.write('\r\x1b[Kconsole closed (Ctrl+D); onebridge keeps running. Ctrl+C or SIGTERM stops it.\n');
         this.#opts.logger.debug('console input ended; onebridge keeps running');
       }
     });
@@ -73,6 +84,8 @@ export class SandboxConsole {
     this.#world.on('message', this.#onMessage);
     this.#world.on('notice', this.#onNotice);
     if (this.#opts.terminal) {
+      // Log lines (stderr, same terminal) clear the prompt line first and redraw it after.
+      setTerminalGuard({ clear: () => this.#opts.output.write('\r\x1b[K'), redraw: () => this.#rl?.prompt(true) });
       this.#print(`sandbox console: you are ${this.#who()} in ${this.#where()}. /help for commands, Ctrl+C to quit.`);
       this.#prompt();
     }
@@ -92,6 +105,7 @@ export class SandboxConsole {
     this.#world.off('notice', this.#onNotice);
     const rl = this.#rl;
     this.#rl = undefined;
+    if (this.#opts.terminal) setTerminalGuard(undefined);
     rl?.close();
   }
 
@@ -99,7 +113,7 @@ export class SandboxConsole {
     // On a terminal, what the console's user just typed is already on screen.
     if (this.#typing) return;
     const chat = m.group_id !== undefined ? `group ${m.group_id}` : `private → ${this.#world.displayName(m.to ?? 0)}(${m.to})`;
-    this.#print(`[${chat}] ${this.#world.displayName(m.from, m.group_id)}(${m.from}): ${plainText(m.message)}`);
+    this.#print(`[${chat}] #${m.message_id} ${this.#world.displayName(m.from, m.group_id)}(${m.from}): ${shorten(plainText(m.message))}`);
   };
 
   readonly #onNotice = (n: WorldNotice): void => this.#print(`* ${n.text}`);
@@ -111,7 +125,9 @@ export class SandboxConsole {
       if (text.startsWith('/')) this.#command(text);
       else {
         this.#typing = this.#opts.terminal;
-        this.#world.say(this.#as, this.#chat, toMessage(text));
+        const sent = this.#world.say(this.#as, this.#chat, toMessage(text));
+        // The id /recall needs: the typed line is on screen already, without it.
+        if (this.#opts.terminal) this.#print(`  sent #${sent.message_id}`);
       }
     } catch (err) {
       this.#print(`! ${err instanceof ActionError ? err.message : (err as Error).message}`);
@@ -134,7 +150,8 @@ export class SandboxConsole {
       case '/exit':
         return this.#opts.onInterrupt();
       case '/as':
-        if (id === undefined || !this.#world.users.has(id)) return this.#print(`! usage: /as <user_id>; users: ${[...this.#world.users.keys()].join(', ')}`);
+        if (id === undefined || !Number.isInteger(id)) return this.#print(`! usage: /as <user_id>; users: ${[...this.#world.users.keys()].join(', ')}`);
+        if (!this.#world.users.has(id)) return this.#print(`! no such user ${id}; users: ${[...this.#world.users.keys()].join(', ')}`);
         this.#as = id;
         return this.#print(`you are now ${this.#who()}`);
       case '/group':

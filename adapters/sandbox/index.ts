@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Adapter, AdapterContext, AdapterFactory } from '../../src/adapter.js';
 import type { AdminRoute } from '../../src/admin/route.js';
 import { groupMessageEvent, privateMessageEvent } from '../../src/onebot/events.js';
-import { toMessage, InvalidMessageError } from '../../src/onebot/message.js';
+import { plainText, toMessage, InvalidMessageError } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
 import { sandboxActions } from './actions.js';
 import { extensionAdminRoutes } from './admin-routes.js';
@@ -84,7 +84,8 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
 
   /** Runs a world operation for an admin route: bad input and refusals are 400 with the reason. */
   const control = (body: unknown, run: (b: Record<string, unknown>) => Record<string, unknown>) => {
-    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    if (!isObject(body)) return notAnObject(body);
+    const b = body;
     try {
       return { status: 200, body: run(b) };
     } catch (err) {
@@ -129,9 +130,11 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
       method: 'POST',
       path: '/sandbox/messages',
       handle: ({ body }) => {
-        const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+        if (!isObject(body)) return notAnObject(body);
+        const b = body;
         const userId = Number(b['user_id']);
-        if (!Number.isSafeInteger(userId)) return { status: 400, body: { error: 'user_id: expected an integer' } };
+        if (b['user_id'] === undefined || !Number.isSafeInteger(userId)) return { status: 400, body: { error: 'user_id: expected an integer' } };
+        if (world.bots.has(userId)) return { status: 400, body: { error: `user_id: ${userId} is a bot; bots send with OneBot actions (send_msg), this route speaks for people` } };
         let message;
         try {
           message = toMessage(b['message']);
@@ -139,6 +142,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
           if (err instanceof InvalidMessageError) return { status: 400, body: { error: err.message } };
           throw err;
         }
+        if (message.length === 0 || (message.every((seg) => seg.type === 'text') && plainText(message).trim() === '')) return { status: 400, body: { error: 'message: empty; send some text or segments' } };
         try {
           const target = b['group_id'] !== undefined ? { group_id: Number(b['group_id']) } : { to: b['self_id'] !== undefined ? Number(b['self_id']) : [...world.bots.keys()][0]! };
           const msg = world.say(userId, target, message);
@@ -156,8 +160,11 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
         const since = Number(query.get('since') ?? 0);
         const timeout = Math.min(Math.max(Number(query.get('timeout_ms') ?? 10_000), 0), 60_000);
         if (!Number.isFinite(since) || !Number.isFinite(timeout)) return { status: 400, body: { error: 'since and timeout_ms must be numbers' } };
-        const messages = await world.botMessagesSince(since, timeout, signal);
-        return { status: 200, body: { messages: messages.map(publicMessage), last_id: messages.at(-1)?.message_id ?? since } };
+        // A `since` past the newest id (a client that kept an id across restarts) would wait
+        // for ids it may never see and echo itself back: read from the newest id instead.
+        const from = Math.min(since, world.lastMessageId);
+        const messages = await world.botMessagesSince(from, timeout, signal);
+        return { status: 200, body: { messages: messages.map(publicMessage), last_id: messages.at(-1)?.message_id ?? from } };
       },
     },
     ...sandboxDashboardRoutes(world),
@@ -203,6 +210,15 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
   };
   return adapter;
 };
+
+function isObject(body: unknown): body is Record<string, unknown> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body);
+}
+
+function notAnObject(body: unknown) {
+  const got = body === undefined ? 'nothing' : Array.isArray(body) ? 'a list' : JSON.stringify(body);
+  return { status: 400, body: { error: `body: expected a JSON object, e.g. {"user_id": 20001, "message": "hi"}, got ${got}` } };
+}
 
 function publicMessage(m: WorldMessage) {
   return { message_id: m.message_id, time: m.time, self_id: m.from, group_id: m.group_id, user_id: m.to, message: m.message, raw_message: m.raw_message };

@@ -1,5 +1,5 @@
 import { OneBridgeError } from '../errors.js';
-import { adminFetch, adminTarget, type StatusOptions } from './status.js';
+import { adminFetch, adminTarget, adminUrl, type StatusOptions } from './status.js';
 
 interface ReloadAnswer {
   ok: boolean;
@@ -16,7 +16,7 @@ interface ReloadAnswer {
  */
 export async function reload(options: Omit<StatusOptions, 'json'>, out: NodeJS.WritableStream): Promise<void> {
   const { base, token } = adminTarget(options);
-  const res = await adminFetch(base, new URL('/reload', base), token, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  const res = await adminFetch(base, adminUrl(base, '/reload'), token, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
   const body = (await res.json()) as ReloadAnswer;
   if (!body.ok) {
     const problems = (body.problems ?? []).map((p) => `\n  ${p.path ? `${p.path}: ` : ''}${p.message}`).join('');

@@ -1,4 +1,5 @@
 import { App, type ShutdownSummary } from '../app.js';
+import { connectHints } from './connect-hints.js';
 import { loadConfig } from '../config/load.js';
 import { securityWarnings } from '../config/security-warnings.js';
 import { formatProblem } from '../errors.js';
@@ -29,11 +30,15 @@ export async function start(options: StartOptions): Promise<void> {
   const logger = getLogger('main');
   let app: App | undefined;
   let graceMs = 0;
+  // Runs until a signal, even when nothing else holds the event loop (an empty config whose
+  // console input has ended): the README promises that the end of input never stops it.
+  const keepAlive = setInterval(() => undefined, 2 ** 30);
   let exiting = false;
   let stopping = false;
   const exit = (code: number) => {
     if (exiting) return;
     exiting = true;
+    clearInterval(keepAlive);
     process.exitCode = code;
     // Let the last log lines reach stderr before the process goes.
     setImmediate(() => process.exit(code));
@@ -78,8 +83,10 @@ export async function start(options: StartOptions): Promise<void> {
   if (stopping) return;
 
   const loaded = loadConfig(options.config);
-  configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format });
+  configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format, timezone: loaded.config.log.timezone });
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
+  if (loaded.source === 'default') logger.info(`no ./onebridge.yaml here: running the built-in defaults; to make your own, run "onebridge init" (writes ./onebridge.yaml, used from this folder) or pass -c FILE`);
+  if (loaded.config.network.length === 0 && !loaded.config.admin) logger.warn('nothing will be served: the config has no network entries and no admin endpoint; add a network: entry (e.g. { type: ws, port: 6700 }) so bot frameworks can connect');
   if (stopping) return;
   for (const w of securityWarnings(loaded.config)) logger.warn(formatProblem(w));
   warnIfFewDescriptors(loaded.config, logger);
@@ -93,6 +100,7 @@ export async function start(options: StartOptions): Promise<void> {
   try {
     await app.start();
   } catch (err) {
+    clearInterval(keepAlive);
     // A shutdown asked for while starting aborts the start: that is the shutdown, not a failure.
     if (stopping) {
       logger.debug(`start cut short by the shutdown: ${(err as Error).message}`);
@@ -101,6 +109,10 @@ export async function start(options: StartOptions): Promise<void> {
     await app.stop();
     throw err;
   }
+  if (app.state !== 'running') return;
+  const first = app.accounts.keys().next().value ?? 0;
+  const ports = new Map(app.transports.map((t) => [t.key, (t as { port?: number }).port]));
+  for (const line of connectHints(loaded.config, (i) => ports.get(`network[${i}]`), (entry) => entry.self_id ?? first)) logger.info(line);
 }
 
 /** A limit below what the configured max_connections need shows up at start, not as silent resets later. */

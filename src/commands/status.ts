@@ -13,7 +13,7 @@ export interface StatusOptions {
 /** `onebridge status`: the live connections of a running instance, from its admin endpoint. */
 export async function status(options: StatusOptions, out: NodeJS.WritableStream): Promise<void> {
   const { base, token } = adminTarget(options);
-  const url = new URL('/connections', base);
+  const url = adminUrl(base);
   const res = await adminFetch(base, url, token);
   const body = (await res.json()) as {
     count: number;
@@ -50,8 +50,19 @@ export async function adminFetch(base: string, url: URL, token: string, init: Re
     throw new OneBridgeError('ONEBRIDGE_NOT_RUNNING', `no onebridge answering at ${base} (${cause}); is it running, and is admin: set in its config?`);
   }
   if (res.status === 401 || res.status === 403) throw new OneBridgeError('ONEBRIDGE_ADMIN_AUTH', `admin endpoint ${base} refused the token (${res.status}); pass --token or set admin.access_token`);
-  if (!res.ok && res.status !== 400) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `admin endpoint ${base} answered ${res.status}${res.status === 404 ? ` for ${url.pathname}` : ''}`);
+  if (res.status === 426) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `${base} is a WebSocket endpoint (answered 426 Upgrade Required), not the admin endpoint; pass the admin port instead (admin.port, 6790 by default)`);
+  if (!res.ok && res.status !== 400) throw new OneBridgeError('ONEBRIDGE_ADMIN_FAILED', `admin endpoint ${base} answered ${res.status}${res.status === 404 ? ` for ${url.pathname} (is this the admin port of an onebridge? admin.port, 6790 by default)` : ''}`);
   return res;
+}
+
+/** `--admin localhost:6790` means http://localhost:6790: a URL parser would read `localhost:` as a scheme. */
+export function adminUrl(base: string, path = '/connections'): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(base) ? base : `http://${base}`;
+  const url = URL.canParse(withScheme) ? new URL(path, withScheme) : undefined;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new OneBridgeError('ONEBRIDGE_ADMIN_URL', `--admin: expected the admin endpoint as http://HOST:PORT, e.g. http://127.0.0.1:6790, got ${JSON.stringify(base)}`);
+  }
+  return url;
 }
 
 /** One line for accounts with sends waiting for their rate_limit token; nothing when none wait. */

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument, parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, type ConfigProblem } from '../errors.js';
+import { ConfigError, OneBridgeError, type ConfigProblem } from '../errors.js';
 import { DEFAULT_CONFIG_FILE } from '../package-info.js';
 import { compileFilter, FilterError } from '../policy/filter.js';
 import { Config } from './schema.js';
@@ -21,8 +21,17 @@ export interface LoadedConfig {
  * variable must exist; it is an error, not a fall-through, when it does not.
  */
 export function resolveConfigFile(flag: string | undefined, env = process.env, cwd = process.cwd(), exists: (f: string) => boolean = fileExists): Pick<LoadedConfig, 'file' | 'source'> {
-  if (flag) return { file: resolve(cwd, flag), source: 'flag' };
-  if (env['ONEBRIDGE_CONFIG']) return { file: resolve(cwd, env['ONEBRIDGE_CONFIG']), source: 'env' };
+  // An empty value is a mistake (a script's unset variable, `-c` at the end of the line), not
+  // a request for the defaults: falling back would run a config the user did not mean.
+  if (flag !== undefined) {
+    if (flag.trim() === '') throw new OneBridgeError('ONEBRIDGE_CONFIG_PATH_EMPTY', '-c/--config needs a file path, e.g. -c onebridge.yaml (leave -c out to use ./onebridge.yaml or the built-in defaults)');
+    return { file: resolve(cwd, flag), source: 'flag' };
+  }
+  const fromEnv = env['ONEBRIDGE_CONFIG'];
+  if (fromEnv !== undefined) {
+    if (fromEnv.trim() === '') throw new OneBridgeError('ONEBRIDGE_CONFIG_PATH_EMPTY', '$ONEBRIDGE_CONFIG is set but empty; set it to a config file path, or unset it');
+    return { file: resolve(cwd, fromEnv), source: 'env' };
+  }
   const local = resolve(cwd, 'onebridge.yaml');
   if (exists(local)) return { file: local, source: 'cwd' };
   return { file: DEFAULT_CONFIG_FILE, source: 'default' };
@@ -44,9 +53,17 @@ export function loadConfig(flag?: string): LoadedConfig {
     text = readFileSync(where.file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : code;
-    const hint = where.source === 'env' ? ' (from $ONEBRIDGE_CONFIG)' : '';
-    throw new ConfigError(where.file, [{ path: '', message: `cannot read the file${hint}: ${why}; create it with "onebridge init ${where.file}"` }], { cause: err });
+    const from = where.source === 'env' ? ' (from $ONEBRIDGE_CONFIG)' : '';
+    // Only a missing file is fixed by `init`; for the others init would refuse or fail too.
+    const why =
+      code === 'ENOENT'
+        ? `no such file; create it with "onebridge init ${where.file}"`
+        : code === 'EISDIR'
+          ? `it is a directory, not a file; name the config file in it, e.g. -c ${join(where.file, 'onebridge.yaml')}`
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'permission denied; make it readable by this user (e.g. chmod u+r), or run as its owner'
+            : `${code} (${(err as Error).message})`;
+    throw new ConfigError(where.file, [{ path: '', message: `cannot read the file${from}: ${why}` }], { cause: err });
   }
   return { ...where, config: parseConfig(text, where.file) };
 }
@@ -54,7 +71,8 @@ export function loadConfig(flag?: string): LoadedConfig {
 /** Parse YAML text and validate it; every problem found is in the thrown ConfigError. */
 export function parseConfig(text: string, file = '<inline>'): Config {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // merge: YAML 1.1 merge keys (`<<: *base`), as go-cqhttp-style configs use them.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
@@ -68,7 +86,7 @@ export function parseConfig(text: string, file = '<inline>'): Config {
   if (doc.contents !== null && !isMap(doc.contents)) {
     throw new ConfigError(file, [{ path: '', message: 'expected a mapping of keys (accounts:, network:, …) at the top level' }]);
   }
-  const result = Config.safeParse(raw, { reportInput: true });
+  const result = Config.safeParse(withoutExtensions(raw), { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap(toProblems));
   const problems = loadFilterFiles(result.data, file === '<inline>' ? process.cwd() : dirname(file));
   if (problems.length) throw new ConfigError(file, problems);
@@ -105,6 +123,15 @@ function loadFilterFiles(config: Config, base: string): ConfigProblem[] {
     entry.filter = value;
   });
   return problems;
+}
+
+/**
+ * Top-level keys starting with `x-` are the user's own (a home for `&anchors` that entries
+ * merge with `<<: *name`, as in Compose files); they are not config and are not validated.
+ */
+function withoutExtensions(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  return Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith('x-')));
 }
 
 function describe(value: unknown): string {

@@ -186,11 +186,13 @@ export const LogConfig = z.strictObject({
   format: z.enum(['text', 'json']).default('text'),
   /** Message lines (received, sent) at info, as go-cqhttp prints them. */
   messages: z.boolean().default(true),
+  /** Timestamps of text logs: local time (the machine's TZ), or UTC. JSON logs are always UTC. */
+  timezone: z.enum(['local', 'utc']).default('local'),
 });
 
 export const Config = z
   .strictObject({
-    accounts: z.array(AccountConfig).min(1, { error: 'expected at least one account' }).default([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot', report_self_message: false }, rate_limit_interval_ms: 500 }]),
+    accounts: z.array(AccountConfig).min(1, { error: 'the list is empty; add an account, or remove accounts: to run the built-in sandbox bot' }).default([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot', report_self_message: false }, rate_limit_interval_ms: 500 }]),
     network: z.array(NetworkConfig).default([]),
     admin: AdminConfig.optional(),
     shutdown: ShutdownConfig.prefault({}),
@@ -212,13 +214,15 @@ export const Config = z
         ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `duplicate self_id ${account.self_id} (also accounts[${first}].self_id); give each account its own id` });
       } else ids.set(account.self_id, i);
     });
-    const listeners = new Map<string, string>();
+    const listeners: Array<{ host: string; port: number; owner: string }> = [];
     const claim = (hostName: string, portNo: number, path: (string | number)[]) => {
       if (portNo === 0) return;
-      const key = `${hostName}:${portNo}`;
-      const owner = listeners.get(key);
-      if (owner) ctx.addIssue({ code: 'custom', path, message: `${key} is already used by ${owner}; choose another port` });
-      else listeners.set(key, formatPath(path));
+      // A wildcard address takes the port on every address of its family (`::` on both, as
+      // Node listens dual-stack), so 0.0.0.0:6700 and 127.0.0.1:6700 cannot both be bound.
+      const clash = listeners.find((l) => l.port === portNo && addressesOverlap(l.host, hostName));
+      const at = (h: string) => `${h.includes(':') ? `[${h}]` : h}:${portNo}`;
+      if (clash) ctx.addIssue({ code: 'custom', path, message: `${at(hostName)} is already used by ${clash.owner}${clash.host === hostName ? '' : ` (${at(clash.host)})`}; choose another port` });
+      else listeners.push({ host: hostName, port: portNo, owner: formatPath(path) });
     };
     config.network.forEach((entry, i) => {
       if (entry.self_id === undefined) {
@@ -232,5 +236,21 @@ export const Config = z
       if (entry.filter !== undefined && entry.filter_file !== undefined) ctx.addIssue({ code: 'custom', path: ['network', i, 'filter_file'], message: 'set either filter (inline) or filter_file, not both' });
     });
     if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
+    // Group members are people of the world (sandbox.users) or sandbox bots (accounts).
+    const people = new Set([...config.sandbox.users.map((u) => u.user_id), ...config.accounts.filter((a) => a.adapter.type === 'sandbox').flatMap((a) => (a.self_id === undefined ? [] : [a.self_id]))]);
+    config.sandbox.groups.forEach((group, g) =>
+      group.members.forEach((member, m) => {
+        if (!people.has(member.user_id)) ctx.addIssue({ code: 'custom', path: ['sandbox', 'groups', g, 'members', m, 'user_id'], message: `no user ${member.user_id} in sandbox.users (nor a sandbox account); add the user, or remove the member` });
+      }),
+    );
   });
+
+function addressesOverlap(a: string, b: string): boolean {
+  if (a === b) return true;
+  const v4 = (h: string) => !h.includes(':');
+  if (a === '::' || b === '::') return true;
+  if (a === '0.0.0.0') return v4(b);
+  if (b === '0.0.0.0') return v4(a);
+  return false;
+}
 export type Config = z.infer<typeof Config>;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -12,7 +13,18 @@ export function intIn(min: number, max: number, note = ''): z.ZodInt {
 export const port = () => intIn(0, 65535, ' (0 picks a free port)');
 export const durationMs = (max = 86_400_000) => intIn(0, max, ' (milliseconds)');
 export const selfId = () => intIn(1, Number.MAX_SAFE_INTEGER, ' (the bot account id)');
-export const host = () => z.string({ error: 'expected a host name or IP address' }).min(1, { error: 'expected a host name or IP address' });
+/** An IP address, or a name made of DNS labels (letters, digits, hyphens); `999.1.1.1` is neither. */
+export function isValidHost(value: string): boolean {
+  if (isIP(value) !== 0) return true;
+  if (value.length > 253 || /^[\d.]+$/.test(value)) return false;
+  return value.split('.').every((label) => /^[a-z\d]([a-z\d-]{0,61}[a-z\d])?$/i.test(label));
+}
+
+export const host = () =>
+  z
+    .string({ error: 'expected a host name or IP address' })
+    .min(1, { error: 'expected a host name or IP address' })
+    .refine(isValidHost, { error: 'expected a host name or IP address, e.g. 127.0.0.1, 0.0.0.0 or ::1' });
 export const token = () => z.string({ error: 'expected a string (empty for no token)' }).default('');
 export const MessageFormat = z.enum(['array', 'string']);
 export type MessageFormat = z.infer<typeof MessageFormat>;

@@ -5,6 +5,9 @@ import { join, resolve } from 'node:path';
 
 /** The installed `onebridge` command's entry point (it catches signals before the CLI loads). */
 export const CLI = resolve(import.meta.dirname, '../../dist/src/bin.js');
+/** Hang guards for one CLI run and one test of several: generous, as emulated arm64 is ~10x slower. */
+export const CLI_BOUND_MS = 60_000;
+export const CLI_TEST_MS = 180_000;
 
 /** A temp dir removed by `cleanup()`; tests call it in afterEach. */
 export function tempDir(): { dir: string; write(name: string, text: string): string; cleanup(): void } {
@@ -126,8 +129,8 @@ export class RunningCli {
   }
 
   /** Ports from the startup log lines, once the app is ready. */
-  async ready(): Promise<{ ws: number[]; admin?: number }> {
-    await this.waitForLog(/^ready: /);
+  async ready(ms?: number): Promise<{ ws: number[]; admin?: number }> {
+    await this.waitForLog(/^ready: /, ms);
     const ws = this.logs.map((l) => /forward WS listening on ws:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).filter((p): p is string => !!p).map(Number);
     const admin = this.logs.map((l) => /admin endpoint on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean);
     return admin ? { ws, admin: Number(admin) } : { ws };

@@ -1,0 +1,88 @@
+// Start fast and small: cold start of `onebridge` (CLI process, config read and validated,
+// sandbox account, one forward-WS listener) to its "ready" line, and its RSS at that moment,
+// against a minimal CommonJS `ws` server (one WebSocketServer on port 0) started the same way.
+// Both are fresh processes; the two alternate, and the median of RUNS counts.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { median } from './lib.js';
+import type { Row, Suite } from './table.js';
+
+const RUNS = 11;
+const CLI = resolve(import.meta.dirname, '../src/bin.js');
+
+interface Start {
+  readonly ms: number;
+  readonly rssMiB: number;
+}
+
+/** RSS of a live process, from /proc (Linux and Android); what the kernel charges it. */
+function rssOf(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) / 1024;
+}
+
+function startOnce(args: string[], ready: RegExp, env: NodeJS.ProcessEnv): Promise<Start> {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let out = '';
+    let done = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no ready line within 30 s from ${args.join(' ')}:\n${out}`));
+    }, 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (done || !ready.test(out)) return;
+      done = true;
+      const ms = performance.now() - t0;
+      const rssMiB = rssOf(child.pid!);
+      clearTimeout(timer);
+      child.once('exit', () => resolvePromise({ ms, rssMiB }));
+      child.kill('SIGKILL');
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+  });
+}
+
+export const startup: Suite = {
+  name: 'startup',
+  title: '(s) cold start to ready, and RSS at ready: onebridge (sandbox + one forward WS) vs a minimal CommonJS ws server',
+  async run(): Promise<Row[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'onebridge-bench-start-'));
+    try {
+      const wsPath = createRequire(import.meta.url).resolve('ws');
+      const minimal = join(dir, 'minimal-ws.cjs');
+      writeFileSync(minimal, `const { WebSocketServer } = require(${JSON.stringify(wsPath)});\nconst wss = new WebSocketServer({ host: '127.0.0.1', port: 0 }, () => console.log('ready ' + wss.address().port));\n`);
+      const config = join(dir, 'c.yaml');
+      writeFileSync(config, 'sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0 }\n');
+      // Node >= 22.1 keeps compiled code here (the CLI turns the cache on); the first,
+      // discarded run of each fills it, as the first start after an install does.
+      const env = { NODE_COMPILE_CACHE: join(dir, 'compile-cache') };
+      const ob = () => startOnce([CLI, '-c', config, '--log-format', 'json'], /"ready: /, env);
+      const raw = () => startOnce([minimal], /ready \d+/, env);
+      const first = await ob();
+      await raw();
+      const obRuns: Start[] = [];
+      const rawRuns: Start[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        rawRuns.push(await raw());
+        obRuns.push(await ob());
+      }
+      const med = (xs: Start[], key: keyof Start) => median(xs.map((x) => x[key]));
+      const cache = typeof ((await import('node:module')).default as { enableCompileCache?: unknown }).enableCompileCache === 'function' ? 'compile cache on' : `no compile cache in node ${process.version}`;
+      return [
+        { name: 'cold start to ready', onebridge: med(obRuns, 'ms'), baseline: med(rawRuns, 'ms'), unit: 'ms', target: { max: 2 }, note: `median of ${RUNS}; ${cache}` },
+        { name: 'first start (empty compile cache)', onebridge: first.ms, unit: 'ms' },
+        { name: 'RSS at ready', onebridge: med(obRuns, 'rssMiB'), baseline: med(rawRuns, 'rssMiB'), unit: 'MiB', target: { max: 1.15 }, note: `median of ${RUNS}` },
+      ];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};

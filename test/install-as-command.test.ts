@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../src/package-info.js';
+import { tempDir } from './support/cli.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+/** npm pack + install can take tens of seconds on emulated arm64; a hang still ends the test. */
+const NPM_TIMEOUT_MS = 240_000;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The outer `npm test` exports npm_config_* (prefix, global, …): the inner npm must not inherit them. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^npm_/i.test(k) && !/^npm_config_(cache|registry|userconfig)$/i.test(k)) continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+function run(cmd: string, args: string[], cwd: string, timeoutMs = NPM_TIMEOUT_MS): Promise<Run> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('installed as a command from the packed tarball', () => {
+  const t = tempDir();
+  const prefix = join(t.dir, 'prefix');
+  let files: string[] = [];
+  let bin = '';
+
+  beforeAll(async () => {
+    // `npm test` has just built dist/ (pretest): pack what is there, without running prepare again.
+    const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', t.dir], ROOT);
+    expect(pack.code, pack.stderr).toBe(0);
+    const [info] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    files = info!.files.map((f) => f.path);
+    // Offline from the npm cache that `npm ci` filled; the registry only for what is missing.
+    const install = await run('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(t.dir, info!.filename)], t.dir);
+    expect(install.code, install.stderr).toBe(0);
+    bin = join(prefix, 'bin', 'onebridge');
+  }, NPM_TIMEOUT_MS * 2);
+
+  afterAll(() => t.cleanup());
+
+  it('ships the compiled CLI, adapters, default config, LICENSE and README, and nothing else', () => {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'config/default.yaml', 'dist/src/bin.js', 'dist/adapters/index.js']) expect(files).toContain(f);
+    expect(files.filter((f) => f.startsWith('dist/bench/') || f.startsWith('test/') || f.startsWith('src/') || f.startsWith('adapters/'))).toEqual([]);
+    // Type declarations (.d.ts) are for library users; sources and maps are not shipped.
+    expect(files.filter((f) => f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
+  });
+
+  it('gives a working `onebridge` with runtime dependencies only', async () => {
+    expect(existsSync(bin)).toBe(true);
+    const installed = join(prefix, 'lib', 'node_modules', 'onebridge', 'node_modules');
+    const deps = readdirSync(installed);
+    expect(deps).toEqual(expect.arrayContaining(['ws', 'yaml', 'zod', 'winston', 'yargs']));
+    for (const dev of ['typescript', 'vitest', 'fast-check']) expect(deps).not.toContain(dev);
+    expect(existsSync(join(installed, '@types', 'node'))).toBe(false);
+
+    const version = await run(bin, ['--version'], t.dir, 60_000);
+    expect(version.stdout.trim()).toBe(VERSION);
+    // init writes the config shipped in the package; check validates it with the installed code.
+    const init = await run(bin, ['init', 'mine.yaml'], t.dir, 60_000);
+    expect(init.code, init.stderr).toBe(0);
+    const check = await run(bin, ['check', '-c', 'mine.yaml'], t.dir, 60_000);
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/mine\.yaml: ok/);
+  }, NPM_TIMEOUT_MS);
+});
