@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
 import { App } from '../src/app.js';
-import { Config } from '../src/config/schema.js';
+import { builtinAdapters } from '../adapters/index.js';
+import { buildConfigSchema } from '../src/config/schema.js';
 import { groupMessageEvent } from '../src/onebot/events.js';
 import type { OneBotEvent } from '../src/onebot/types.js';
 import { configureLogging } from '../src/logger.js';
@@ -26,8 +27,8 @@ function track(child: ChildProcess): ChildProcess {
   child.once('exit', () => liveChildren.delete(child));
   return child;
 }
-/** dist/src/bin.js (the `onebridge` command), next to this file's compiled dist/bench/ directory. */
-export const CLI = fileURLToPath(new URL('../src/bin.js', import.meta.url));
+/** dist/bin/onebridge.js (the `onebridge` command), next to this file's compiled dist/bench/ directory. */
+export const CLI = fileURLToPath(new URL('../bin/onebridge.js', import.meta.url));
 
 /**
  * Starts onebridge in this process on the given config (sandbox console off, logs at warn so
@@ -35,7 +36,7 @@ export const CLI = fileURLToPath(new URL('../src/bin.js', import.meta.url));
  */
 export async function startApp(config: Record<string, unknown>): Promise<App> {
   configureLogging({ level: 'warn' });
-  const app = new App(Config.parse({ sandbox: { console: false }, shutdown: { grace_ms: 1000 }, ...config }));
+  const app = new App(buildConfigSchema(builtinAdapters).parse({ sandbox: { console: false }, shutdown: { grace_ms: 1000 }, ...config }), { adapters: builtinAdapters });
   await app.start();
   return app;
 }
@@ -166,7 +167,7 @@ export interface Cli {
 }
 
 /**
- * Spawns the real CLI (`node dist/src/bin.js -c <tmp yaml>`) and resolves once its forward WS
+ * Spawns the real CLI (`node dist/bin/onebridge.js -c <tmp yaml>`) and resolves once its forward WS
  * server logged "forward WS listening on ws://127.0.0.1:PORT". The yaml should use port 0.
  */
 export async function spawnCli(yaml: string, timeoutMs = 10_000): Promise<Cli> {

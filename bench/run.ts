@@ -3,6 +3,7 @@
 import { cqcode } from './cqcode.js';
 import { fanout } from './fanout.js';
 import { idleMemory } from './idle-memory.js';
+import { irc } from './irc.js';
 import { policy } from './policy.js';
 import { relay } from './relay.js';
 import { roundtrip } from './roundtrip.js';
@@ -17,7 +18,7 @@ import { formatTable, passes, type Row, type Suite } from './table.js';
 // plus one entry in `suites` below.
 
 /** Run order. Suites that spawn processes or open thousands of sockets go last. */
-const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory, wsReverse, http, cqcode, relay, hardening, policy, startup];
+const suites: Suite[] = [fanout, roundtrip, shutdown, idleMemory, wsReverse, http, cqcode, relay, hardening, policy, startup, irc];
 
 /** Upper bound for one suite, so a wedged benchmark cannot hang `npm run bench`. */
 const SUITE_TIMEOUT_MS = 180_000;

@@ -11,7 +11,7 @@ import { median } from './lib.js';
 import type { Row, Suite } from './table.js';
 
 const RUNS = 11;
-const CLI = resolve(import.meta.dirname, '../src/bin.js');
+const CLI = resolve(import.meta.dirname, '../bin/onebridge.js');
 
 interface Start {
   readonly ms: number;

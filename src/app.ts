@@ -1,18 +1,18 @@
-import { adapterFactories } from '../adapters/index.js';
 import { Account } from './account.js';
-import type { Adapter, AdapterFactory } from './adapter.js';
+import type { Adapter, AdapterContext, AnyAdapterDefinition, TrackedLink, TrackLinkOptions } from './adapter.js';
 import { AdminServer } from './admin/server.js';
 import type { Config } from './config/schema.js';
-import { StartupError } from './errors.js';
-import { configureLogging, getLogger, type LogFormat, type Logger, type LogLevel } from './logger.js';
+import { OneBridgeError, StartupError } from './errors.js';
+import { configureLogging, loggerFactory, type LogFormat, type Logger, type LogLevel } from './logger.js';
 import { Metrics } from './metrics.js';
 import { coreActions } from './onebot/core-actions.js';
 import { sharedEncoder } from './onebot/encoder.js';
 import { ActionRouter, type ActionObserver } from './onebot/router.js';
+import type { OneBotEvent } from './onebot/types.js';
 import { NetworkPolicy } from './policy/network-policy.js';
 import { planReload, type ReloadReport } from './reload.js';
 import { TrafficLog } from './traffic-log.js';
-import { ConnectionRegistry } from './registry.js';
+import { ConnectionRegistry, type Connection } from './registry.js';
 import { createTransport } from './transport/index.js';
 import type { Transport } from './transport/transport.js';
 
@@ -20,6 +20,8 @@ import type { Transport } from './transport/transport.js';
 const AFTER_TERMINATE_MS = 250;
 /** Upper bound for one adapter's `stop()`; a hung platform never holds the exit. */
 const ADAPTER_STOP_MS = 1000;
+/** Events an adapter may emit before the transports are up; past this the oldest go (logged). */
+const EARLY_EVENTS_MAX = 10_000;
 
 export interface ShutdownSummary {
   /** Connections open when the close frames went out. */
@@ -34,6 +36,13 @@ export interface ShutdownSummary {
 type State = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 export interface AppOptions {
+  /** The adapters accounts may name (`accounts[].adapter.type`); the config was built from them. */
+  readonly adapters: readonly AnyAdapterDefinition[];
+  /**
+   * Where every component logs (a child per component). Default: onebridge's own winston
+   * logger on stderr, configured with `configureLogging`.
+   */
+  readonly logger?: Logger;
   /** The file the config came from: `POST /reload` re-reads it. Without one, reload is refused. */
   readonly configFile?: string | undefined;
   /** Re-reads and validates the config file (the CLI's loader); throws ConfigError when invalid. */
@@ -65,18 +74,26 @@ export class App {
   #running: Config;
   admin: AdminServer | undefined;
   readonly #logger: Logger;
-  readonly #started: Array<{ name: string; adapter: Adapter }> = [];
+  readonly #log: (component: string) => Logger;
+  readonly #started: Array<{ name: string; adapter: Adapter; links: Set<Connection> }> = [];
+  readonly #adapters: ReadonlyMap<string, AnyAdapterDefinition>;
+  /** Per adapter type: the state its accounts share (`definition.shared`), built on first use. */
   readonly #shared = new Map<string, unknown>();
+  /** Events adapters emitted before the transports were up, per account, in order. */
+  readonly #early: Array<{ selfId: () => number; event: OneBotEvent }> = [];
+  #earlyDropped = 0;
   readonly #lifetime = new AbortController();
   #state: State = 'idle';
   #stopping: Promise<ShutdownSummary> | undefined;
 
-  constructor(config: Config, options: AppOptions = {}) {
+  constructor(config: Config, options: AppOptions) {
     this.config = config;
     this.#running = config;
     this.#options = options;
-    this.#logger = getLogger('app');
-    this.registry = new ConnectionRegistry(getLogger('registry'));
+    this.#adapters = new Map(options.adapters.map((a) => [a.type, a]));
+    this.#log = loggerFactory(options.logger);
+    this.#logger = this.#log('app');
+    this.registry = new ConnectionRegistry(this.#log('registry'));
   }
 
   get state(): State {
@@ -84,7 +101,7 @@ export class App {
   }
 
   async start(): Promise<void> {
-    if (this.#state !== 'idle') throw new Error(`App.start() called in state ${this.#state}`);
+    if (this.#state !== 'idle') throw new OneBridgeError('ONEBRIDGE_APP_STATE', `App.start() called in state ${this.#state}; an App starts once`);
     this.#state = 'starting';
     if (this.config.admin) {
       this.metrics = await Metrics.create({ registry: this.registry, accounts: () => this.accounts.values(), policies: () => this.policies.values() });
@@ -92,21 +109,30 @@ export class App {
     for (const [i, accountConfig] of this.config.accounts.entries()) {
       // 0 until known: a relay account without self_id learns it right after start.
       let selfId = accountConfig.self_id ?? 0;
-      const logger = getLogger(`${accountConfig.adapter.type}:${accountConfig.self_id ?? `accounts[${i}]`}`);
+      const logger = this.#log(`${accountConfig.adapter.type}:${accountConfig.self_id ?? `accounts[${i}]`}`);
       let account: Account | undefined;
-      const factory = adapterFactories[accountConfig.adapter.type] as AdapterFactory<typeof accountConfig.adapter>;
-      const adapter = factory(accountConfig.adapter, {
+      const definition = this.#adapters.get(accountConfig.adapter.type);
+      if (!definition) throw new StartupError('ONEBRIDGE_ADAPTER_UNKNOWN', `no adapter "${accountConfig.adapter.type}" was given to the app`, `accounts[${i}].adapter.type`);
+      const links = new Set<Connection>();
+      const ctx: AdapterContext<unknown> = {
         get selfId() {
           return selfId;
         },
         logger,
-        config: this.config,
-        shared: this.#shared,
-        registry: this.registry,
-        emit: (event) => account?.emit('event', event),
-      });
+        signal: this.#lifetime.signal,
+        emit: (event) => {
+          if (account && this.#state === 'running') account.emit('event', event);
+          // Before the transports are up: held. Once stopping, no transport will take it.
+          else if (this.#state === 'starting') this.#hold(() => selfId, event);
+        },
+        trackLink: (options) => this.#trackLink(options, () => selfId, links),
+        shared: this.#sharedFor(definition),
+        limits: this.config.limits,
+        countRefused: (reason) => this.registry.countRefused(reason),
+      };
+      const adapter = await definition.create(accountConfig.adapter, ctx);
       await adapter.start(this.#lifetime.signal);
-      this.#started.push({ name: `accounts[${i}]`, adapter });
+      this.#started.push({ name: `accounts[${i}]`, adapter, links });
       if (selfId === 0) {
         if (!adapter.identify) throw new StartupError('ONEBRIDGE_SELF_ID_UNKNOWN', `missing, and the ${accountConfig.adapter.type} adapter cannot learn it; set the bot account id`, `accounts[${i}].self_id`);
         try {
@@ -115,8 +141,9 @@ export class App {
           throw new StartupError('ONEBRIDGE_SELF_ID_UNKNOWN', `could not learn it from upstream (${(err as Error).message}); set it, or start the upstream first`, `accounts[${i}].self_id`, { cause: err });
         }
         this.#logger.info(`accounts[${i}]: learned self_id ${selfId} from upstream`);
+        for (const link of links) link.selfId = selfId;
       }
-      const traffic = new TrafficLog(getLogger(`messages:${selfId}`), this.config.log.messages);
+      const traffic = new TrafficLog(this.#log(`messages:${selfId}`), this.config.log.messages);
       const router: ActionRouter = new ActionRouter([coreActions(() => adapter.status(), () => router), adapter.actions], logger, {
         observe: this.#observer(traffic, () => router),
         rateLimitIntervalMs: accountConfig.rate_limit_interval_ms,
@@ -138,7 +165,7 @@ export class App {
     for (const [i, entry] of this.config.network.entries()) {
       const account = entry.self_id === undefined ? firstAccount : this.accounts.get(entry.self_id)!;
       const key = `network[${i}]`;
-      const logger = getLogger(`${entry.type}:${key}`);
+      const logger = this.#log(`${entry.type}:${key}`);
       const policy = new NetworkPolicy(key, { filter: entry.filter, actions: entry.actions }, logger);
       this.policies.set(key, policy);
       const transport = createTransport(entry, key, { account, registry: this.registry, encoder: sharedEncoder, logger, limits: this.config.limits, policy });
@@ -150,7 +177,7 @@ export class App {
       const routes = this.#started.flatMap(({ adapter }) => adapter.adminRoutes ?? []);
       this.admin = new AdminServer(this.config.admin, {
         registry: this.registry,
-        logger: getLogger('admin'),
+        logger: this.#log('admin'),
         routes,
         limits: this.config.limits,
         describe: () => ({ accounts: [...this.accounts.values()].map((a) => ({ self_id: a.selfId, ...a.status(), send_queue: a.router.sendQueue })) }),
@@ -162,8 +189,53 @@ export class App {
       await this.admin.start();
     }
     this.#state = 'running';
+    this.#flushEarly();
     this.#logger.info(`ready: ${this.accounts.size} account(s), ${this.config.network.length} network entr${this.config.network.length === 1 ? 'y' : 'ies'}${this.admin ? `, admin ${this.admin.url}` : ''}`);
     for (const { adapter } of this.#started) adapter.ready?.();
+  }
+
+  #sharedFor(definition: AnyAdapterDefinition): unknown {
+    if (!definition.shared) return undefined;
+    if (!this.#shared.has(definition.type)) this.#shared.set(definition.type, definition.shared(this.config[definition.type]));
+    return this.#shared.get(definition.type);
+  }
+
+  #hold(selfId: () => number, event: OneBotEvent): void {
+    if (this.#early.length >= EARLY_EVENTS_MAX) {
+      this.#early.shift();
+      if (this.#earlyDropped++ === 0) this.#logger.warn(`more than ${EARLY_EVENTS_MAX} events before the transports were up; dropping the oldest`);
+    }
+    this.#early.push({ selfId, event });
+  }
+
+  /** Delivers what adapters emitted during start/identify, now that transports listen. */
+  #flushEarly(): void {
+    for (const { selfId, event } of this.#early.splice(0)) {
+      const id = selfId();
+      this.accounts.get(id)?.emit('event', event.self_id === 0 ? { ...event, self_id: id } : event);
+    }
+  }
+
+  #trackLink(options: TrackLinkOptions, selfId: () => number, links: Set<Connection>): TrackedLink {
+    const conn = this.registry.add({ transport: 'upstream', role: 'universal', endpoint: options.endpoint, remote: options.remote, selfId: selfId(), state: 'connecting' });
+    conn.link = { reconnects: 0, held: () => 0, dropped: 0, ...(options.inFlight ? { inFlight: options.inFlight } : {}) };
+    if (options.closing) conn.closing = options.closing;
+    links.add(conn);
+    const registry = this.registry;
+    return {
+      get state() {
+        return conn.state;
+      },
+      set state(value) {
+        conn.state = value;
+      },
+      reconnected: () => void conn.link!.reconnects++,
+      countIn: (bytes) => conn.countIn(bytes),
+      countOut: (bytes) => conn.countOut(bytes),
+      close: (detail = 'closed') => {
+        if (links.delete(conn)) registry.remove(conn, detail);
+      },
+    };
   }
 
   #observer(traffic: TrafficLog, router: () => ActionRouter): ActionObserver {
@@ -248,7 +320,12 @@ export class App {
     for (const t of transports) terminated += this.#safely(t.key, () => t.terminate()) ?? 0;
     if (!clean) await this.#waitEmpty(AFTER_TERMINATE_MS);
 
-    for (const { name, adapter } of [...this.#started].reverse()) await this.#stopAdapter(name, adapter);
+    for (const { name, adapter, links } of [...this.#started].reverse()) {
+      await this.#stopAdapter(name, adapter);
+      // A link its adapter forgot (or could not close in time) does not outlive the app.
+      for (const link of links) this.registry.remove(link, 'adapter stopped');
+      links.clear();
+    }
     this.#started.length = 0;
     for (const account of this.accounts.values()) account.router.close();
     this.metrics?.close();
@@ -294,11 +371,9 @@ export class App {
 }
 
 /** This app was started without a config file to re-read (tests, embedding). */
-export class ReloadUnavailableError extends Error {
-  readonly code = 'ONEBRIDGE_RELOAD_UNAVAILABLE';
+export class ReloadUnavailableError extends OneBridgeError {
   constructor() {
-    super('this onebridge was started without a config file to re-read');
-    this.name = 'ReloadUnavailableError';
+    super('ONEBRIDGE_RELOAD_UNAVAILABLE', 'this onebridge was started without a config file to re-read');
   }
 }
 

@@ -7,7 +7,7 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log-le
  * costs tens of milliseconds to load. Anything else (help, other commands, an unknown option,
  * a bad value) returns undefined and goes to the full parser, which owns every message.
  */
-export function fastStartOptions(argv: readonly string[]): StartOptions | undefined {
+export function fastStartOptions(argv: readonly string[]): Omit<StartOptions, 'adapters'> | undefined {
   let parsed;
   try {
     parsed = parseArgs({

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
+import type { AnyAdapterDefinition } from './adapter.js';
 import { fail } from './cli-fail.js';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from './log-levels.js';
 import { VERSION } from './package-info.js';
@@ -22,8 +23,21 @@ function guarded<A>(body: (args: A) => unknown): (args: A) => Promise<void> {
 
 let debug = false;
 
-/** The full command line: every command, --help, --version and usage errors. */
-export async function runCli(argv: string[]): Promise<void> {
+export interface CliOptions {
+  /** The adapters configs may name; the first is the default account's. */
+  readonly adapters: readonly AnyAdapterDefinition[];
+  /** The arguments after `node onebridge`; default `process.argv.slice(2)`. */
+  readonly argv?: readonly string[];
+}
+
+/**
+ * The `onebridge` command line: every command, --help, --version and usage errors; for
+ * `start` it installs signal handlers and exits the process. `bin/onebridge.ts` calls it with
+ * the built-in adapters; a distribution with other adapters can call it with its own list.
+ */
+export async function runCli(options: CliOptions): Promise<void> {
+  const { adapters } = options;
+  const argv = [...(options.argv ?? process.argv.slice(2))];
   debug = argv.some((a, i) => a === '--log-level=debug' || (a === '--log-level' && argv[i + 1] === 'debug'));
   await yargs(argv)
     .scriptName('onebridge')
@@ -36,7 +50,7 @@ export async function runCli(argv: string[]): Promise<void> {
       (y) => y.option('config', { alias: 'c', type: 'string', describe: 'config file (YAML)' }),
       guarded(async (args) => {
         const { start } = await import('./commands/start.js');
-        await start({ config: args.config, logLevel: args['log-level'] as LogLevel | undefined, logFormat: args['log-format'] as LogFormat | undefined });
+        await start({ adapters, config: args.config, logLevel: args['log-level'] as LogLevel | undefined, logFormat: args['log-format'] as LogFormat | undefined });
       }),
     )
     .command(
@@ -55,7 +69,7 @@ export async function runCli(argv: string[]): Promise<void> {
       (y) => y.option('config', { alias: 'c', type: 'string', describe: 'config file (YAML)' }),
       guarded(async (args) => {
         const { check } = await import('./commands/check.js');
-        process.exitCode = check(args.config, process.stdout, process.stderr);
+        process.exitCode = check(args.config, adapters, process.stdout, process.stderr);
       }),
     )
     .command(
@@ -69,7 +83,7 @@ export async function runCli(argv: string[]): Promise<void> {
           .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }),
       guarded(async (args) => {
         const { status } = await import('./commands/status.js');
-        await status({ config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
+        await status({ adapters, config: args.config, admin: args.admin, token: args.token, json: args.json }, process.stdout);
       }),
     )
     .command(
@@ -82,7 +96,7 @@ export async function runCli(argv: string[]): Promise<void> {
           .option('token', { type: 'string', describe: 'admin access token' }),
       guarded(async (args) => {
         const { reload } = await import('./commands/reload.js');
-        await reload({ config: args.config, admin: args.admin, token: args.token }, process.stdout);
+        await reload({ adapters, config: args.config, admin: args.admin, token: args.token }, process.stdout);
       }),
     )
     // Only `start` keeps the signals bin.ts caught early; other commands get Node's defaults back.

@@ -5,8 +5,21 @@ import { LogRing } from './log-ring.js';
 import type { LogFormat, LogLevel } from './log-levels.js';
 export { LOG_LEVELS, type LogFormat, type LogLevel } from './log-levels.js';
 
-/** The logger every component gets: winston's, with a `component` field always set. */
-export type Logger = winston.Logger;
+/**
+ * The logger every component gets, with a `component` field always set. Ours is winston's; a
+ * program embedding onebridge may pass its own (winston, pino, or any object of this shape).
+ */
+export interface Logger {
+  /** `meta` adds fields to the record (winston's `{ stack }`); loggers may ignore it. */
+  error(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  info(message: string, meta?: Record<string, unknown>): unknown;
+  debug(message: string, meta?: Record<string, unknown>): unknown;
+  /** A logger for one component: `child({ component: 'ws:network[0]' })`. */
+  child(bindings: { component: string }): Logger;
+  /** Optional: whether debug lines are kept, to skip building them. Assumed true when absent. */
+  isDebugEnabled?(): boolean;
+}
 
 export type LogTimezone = 'local' | 'utc';
 
@@ -103,4 +116,9 @@ export function logLevel(): string {
 /** One logger per component; the name appears in every line it writes. */
 export function getLogger(component: string): Logger {
   return root.child({ component });
+}
+
+/** Component loggers from `base` (an injected logger), or from onebridge's own when none. */
+export function loggerFactory(base?: Logger): (component: string) => Logger {
+  return base ? (component) => base.child({ component }) : getLogger;
 }

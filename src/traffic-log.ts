@@ -62,7 +62,7 @@ export class TrafficLog {
       const body = forward ? '[forward message]' : messageText(req.params['message']);
       this.#logger.info(`sent ${target?.kind === 'group' ? `group message to ${target.id}` : `private message to ${target?.id ?? '?'}`}: ${body}${id !== undefined ? ` (id ${String(id)})` : ''}`);
     }
-    if (this.#logger.isDebugEnabled()) {
+    if (this.#logger.isDebugEnabled?.() ?? true) {
       const from = ctx.conn ? `#${ctx.conn.id} ${ctx.conn.transport}` : 'internal';
       this.#logger.debug(`action ${req.action} from ${from}: ${outcome}${outcome === 'failed' || outcome === 'refused' ? ` ${res.retcode} ${res.message}` : ''} in ${ms.toFixed(1)} ms`);
     }

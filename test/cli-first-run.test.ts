@@ -71,10 +71,10 @@ describe('no config file', () => {
   });
 });
 
-describe('an empty config', () => {
+describe('a config with nothing to serve (the console reading a pipe)', () => {
   it('warns that nothing will be served, and keeps running after the end of input until a signal', async () => {
     const t = tmp();
-    const file = t.write('empty.yaml', '');
+    const file = t.write('empty.yaml', 'sandbox: { console: true }\n');
     const cli = running(['-c', file, '--log-level', 'debug'], { stdin: 'pipe' });
     const warn = await cli.waitForLog(/^nothing will be served/, CLI_BOUND_MS);
     expect(warn.level).toBe('warn');

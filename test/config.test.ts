@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { parseConfig, resolveConfigFile } from '../src/config/load.js';
+import { resolveConfigFile } from '../src/config/load.js';
 import { ConfigError } from '../src/errors.js';
+import { parseTestConfig } from './support/app.js';
 import { DEFAULT_CONFIG_FILE } from '../src/package-info.js';
 
 function problems(yaml: string): string[] {
   try {
-    parseConfig(yaml, 'test.yaml');
+    parseTestConfig(yaml, 'test.yaml');
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return (err as ConfigError).problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
@@ -16,7 +17,7 @@ function problems(yaml: string): string[] {
 
 describe('config', () => {
   it('the built-in default file is valid and has the documented shape', () => {
-    const config = parseConfig(readFileSync(DEFAULT_CONFIG_FILE, 'utf8'));
+    const config = parseTestConfig(readFileSync(DEFAULT_CONFIG_FILE, 'utf8'));
     expect(config.accounts).toEqual([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot', report_self_message: false }, rate_limit_interval_ms: 500 }]);
     expect(config.network).toHaveLength(1);
     expect(config.network[0]).toMatchObject({ type: 'ws', host: '127.0.0.1', port: 6700, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000 });
@@ -26,14 +27,14 @@ describe('config', () => {
   });
 
   it('an empty file gets every default but no admin endpoint', () => {
-    const config = parseConfig('');
+    const config = parseTestConfig('');
     expect(config.accounts[0]!.self_id).toBe(10001);
     expect(config.admin).toBeUndefined();
     expect(config.shutdown.grace_ms).toBe(3000);
   });
 
   it('fills defaults inside entries', () => {
-    const config = parseConfig('network:\n  - type: ws\n    port: 7000\n');
+    const config = parseTestConfig('network:\n  - type: ws\n    port: 7000\n');
     expect(config.network[0]).toEqual({ type: 'ws', host: '127.0.0.1', port: 7000, access_token: '', message_format: 'array', heartbeat_interval_ms: 15000, max_payload_bytes: 64 * 1024 * 1024, ping_interval_ms: 30000, max_buffered_bytes: 16 * 1024 * 1024, max_connections: 1000, max_actions_in_flight: 100, compression: false, handshake_timeout_ms: 10000, max_upgrades_per_address_per_s: 0, max_dropped_events: 1000, allowed_origins: [], allowed_hosts: [] });
   });
 
@@ -42,7 +43,7 @@ describe('config', () => {
   });
 
   it('allowed_origins and allowed_hosts: normalized, and a wrong entry names the key and the form', () => {
-    const config = parseConfig('network:\n  - type: http\n    allowed_origins: ["HTTP://LocalHost:80/", "chrome-extension://AbC", "*"]\n    allowed_hosts: ["Bot.Example.COM.", "[::1]"]\n');
+    const config = parseTestConfig('network:\n  - type: http\n    allowed_origins: ["HTTP://LocalHost:80/", "chrome-extension://AbC", "*"]\n    allowed_hosts: ["Bot.Example.COM.", "[::1]"]\n');
     expect(config.network[0]).toMatchObject({ allowed_origins: ['http://localhost', 'chrome-extension://abc', '*'], allowed_hosts: ['bot.example.com', '::1'] });
     expect(problems('admin:\n  allowed_origins: ["http://localhost:3000/app"]\n  allowed_hosts: ["bot.example.com:8080"]\n')).toEqual([
       'admin.allowed_origins[0]: expected an origin like "http://localhost:3000" (scheme://host[:port], no path), "null" or "*", got "http://localhost:3000/app"',
@@ -78,7 +79,8 @@ describe('config', () => {
   });
 
   it('requires self_id and an adapter on accounts', () => {
-    expect(problems('accounts:\n  - adapter: { type: sandbox }\n')).toEqual(['accounts[0].self_id: missing; expected the bot account id (only a relay account can learn it from upstream)']);
+    // The list names every adapter that can learn its id (relay, irc, and more as they come).
+    expect(problems('accounts:\n  - adapter: { type: sandbox }\n')).toEqual([expect.stringMatching(/^accounts\[0\]\.self_id: missing; expected the bot account id \(only a relay( or [a-z-]+)* account can learn it from its platform\)$/)]);
   });
 
   it('rejects duplicate accounts and says which entry came first', () => {
@@ -91,13 +93,13 @@ describe('config', () => {
     const two = 'accounts:\n  - { self_id: 5, adapter: { type: sandbox } }\n  - { self_id: 6, adapter: { type: sandbox } }\n';
     expect(problems(`${two}network:\n  - { type: ws, port: 0 }\n`)).toEqual(['network[0].self_id: required with several accounts; set it to one of 5, 6']);
     expect(problems(`${two}network:\n  - { type: ws, port: 0, self_id: 7 }\n`)).toEqual(['network[0].self_id: no account has self_id 7; expected one of 5, 6']);
-    expect(parseConfig(`${two}network:\n  - { type: ws, port: 0, self_id: 6 }\n`).network[0]!.self_id).toBe(6);
+    expect(parseTestConfig(`${two}network:\n  - { type: ws, port: 0, self_id: 6 }\n`).network[0]!.self_id).toBe(6);
   });
 
   it('catches two listeners on the same address before anything binds', () => {
     expect(problems('network:\n  - { type: ws, port: 6700 }\nadmin: { port: 6700 }\n')).toEqual(['admin.port: 127.0.0.1:6700 is already used by network[0].port; choose another port']);
     // Port 0 never collides: each gets its own free port.
-    expect(() => parseConfig('network:\n  - { type: ws, port: 0 }\n  - { type: ws, port: 0 }\n')).not.toThrow();
+    expect(() => parseTestConfig('network:\n  - { type: ws, port: 0 }\n  - { type: ws, port: 0 }\n')).not.toThrow();
   });
 
   it('reports YAML syntax errors with their line', () => {
@@ -111,7 +113,7 @@ describe('config', () => {
 
   it('puts the first problem and the count in the error message', () => {
     try {
-      parseConfig('network:\n  - { type: ws, port: x }\nlog: { level: y }\n', 'my.yaml');
+      parseTestConfig('network:\n  - { type: ws, port: x }\nlog: { level: y }\n', 'my.yaml');
       expect.unreachable();
     } catch (err) {
       expect((err as Error).message).toBe('config my.yaml: network[0].port: expected integer 0-65535 (0 picks a free port), got "x" (+1 more; run "onebridge check -c my.yaml")');

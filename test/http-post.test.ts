@@ -4,9 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import type { ActionHandler } from '../src/onebot/router.js';
-import { parseConfig } from '../src/config/load.js';
 import { MAX_RETRY_DELAY_MS, retryDelay } from '../src/transport/http-post.js';
-import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { parseTestConfig, startApp, TestClient, until, wsPort } from './support/app.js';
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];
@@ -139,7 +138,7 @@ describe('HTTP POST webhooks', () => {
     expect(r.got.at(-1)!.body).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'disable' });
     // Stopped: the heartbeat timer is gone with the transport.
     expect(beats().length).toBe(after);
-    expect(parseConfig(`network:\n  - { type: http-post, url: "${r.url}" }\n`).network[0]).toMatchObject({ heartbeat_interval_ms: 0 });
+    expect(parseTestConfig(`network:\n  - { type: http-post, url: "${r.url}" }\n`).network[0]).toMatchObject({ heartbeat_interval_ms: 0 });
   });
 
   it('heartbeats never pile up behind a target that does not answer (fake interval timer)', async () => {

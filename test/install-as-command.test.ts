@@ -68,7 +68,7 @@ describe('installed as a command from the packed tarball', () => {
   afterAll(() => t.cleanup());
 
   it('ships the compiled CLI, adapters, default config, LICENSE and README, and nothing else', () => {
-    for (const f of ['package.json', 'README.md', 'LICENSE', 'config/default.yaml', 'dist/src/bin.js', 'dist/adapters/index.js']) expect(files).toContain(f);
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'config/default.yaml', 'dist/bin/onebridge.js', 'dist/adapters/index.js']) expect(files).toContain(f);
     expect(files.filter((f) => f.startsWith('dist/bench/') || f.startsWith('test/') || f.startsWith('src/') || f.startsWith('adapters/'))).toEqual([]);
     // Type declarations (.d.ts) are for library users; sources and maps are not shipped.
     expect(files.filter((f) => f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);

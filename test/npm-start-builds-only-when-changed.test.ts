@@ -26,14 +26,15 @@ function packageCopy() {
   const t = tempDir();
   cleanups.push(t.cleanup);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  pkg.scripts['build'] = `node -e "const f=require('fs');f.writeFileSync('dist/built','');const t=new Date();f.utimesSync('dist/src/bin.js',t,t)"`;
-  for (const dir of ['src', 'adapters', 'config', 'scripts']) cpSync(join(ROOT, dir), join(t.dir, dir), { recursive: true });
+  pkg.scripts['build'] = `node -e "const f=require('fs');f.writeFileSync('dist/built','');const t=new Date();f.utimesSync('dist/bin/onebridge.js',t,t)"`;
+  for (const dir of ['src', 'adapters', 'bin', 'config', 'scripts']) cpSync(join(ROOT, dir), join(t.dir, dir), { recursive: true });
   cpSync(join(ROOT, 'tsconfig.json'), join(t.dir, 'tsconfig.json'));
   cpSync(join(ROOT, 'dist', 'src'), join(t.dir, 'dist', 'src'), { recursive: true });
   cpSync(join(ROOT, 'dist', 'adapters'), join(t.dir, 'dist', 'adapters'), { recursive: true });
+  cpSync(join(ROOT, 'dist', 'bin'), join(t.dir, 'dist', 'bin'), { recursive: true });
   writeFileSync(join(t.dir, 'package.json'), JSON.stringify(pkg, null, 2));
   symlinkSync(join(ROOT, 'node_modules'), join(t.dir, 'node_modules'), 'dir');
-  t.write('q.yaml', 'network: []\nadmin: { port: 0 }\n');
+  t.write('q.yaml', 'network: []\nadmin: { port: 0 }\nsandbox: { console: true }\n');
   const setTime = (rel: string, secondsAgo: number) => {
     const at = new Date(Date.now() - secondsAgo * 1000);
     utimesSync(join(t.dir, rel), at, at);
@@ -70,7 +71,7 @@ function npmStart(cwd: string, args: string[], until: RegExp): Promise<string> {
 describe('npm start', () => {
   it('does not build when the build is newer than every source; npm-eaten flags still arrive', async () => {
     const p = packageCopy();
-    p.setTime('dist/src/bin.js', 0);
+    p.setTime('dist/bin/onebridge.js', 0);
     p.setTime('package.json', 60);
     p.setTime('tsconfig.json', 60);
     // `--log-level debug --log-format json` without `--`: npm takes them as its own config.
@@ -84,7 +85,7 @@ describe('npm start', () => {
 
   it('builds first when a source changed since the last build', async () => {
     const p = packageCopy();
-    p.setTime('dist/src/bin.js', 60);
+    p.setTime('dist/bin/onebridge.js', 60);
     p.setTime('package.json', 120);
     p.setTime('tsconfig.json', 120);
     p.setTime('src/app.ts', 10);

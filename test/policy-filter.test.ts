@@ -5,12 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { parseConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/errors.js';
 import { compileFilter, FilterError } from '../src/policy/filter.js';
 import type { OneBotEvent } from '../src/onebot/types.js';
 import type { HttpServer } from '../src/transport/http-server.js';
-import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { parseTestConfig, startApp, TestClient, until, wsPort } from './support/app.js';
 import { Framework } from './support/framework.js';
 
 let app: App | undefined;
@@ -114,7 +113,7 @@ describe('filter config', () => {
   it('an inline filter error names the key path inside the filter', () => {
     const err = (() => {
       try {
-        parseConfig('network:\n  - type: ws\n    filter: { ".or": [ { user_id: 1 }, { raw_message: { ".regex": "(" } } ] }\n');
+        parseTestConfig('network:\n  - type: ws\n    filter: { ".or": [ { user_id: 1 }, { raw_message: { ".regex": "(" } } ] }\n');
       } catch (e) {
         return e as ConfigError;
       }
@@ -129,11 +128,11 @@ describe('filter config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onebridge-filter-'));
     writeFileSync(join(dir, 'good.json'), JSON.stringify({ group_id: { '.in': [30001] } }));
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ '.or': [{ user_id: { '.contains': [1] } }] }));
-    const config = parseConfig('network:\n  - { type: ws, filter_file: good.json }\n', join(dir, 'onebridge.yaml'));
+    const config = parseTestConfig('network:\n  - { type: ws, filter_file: good.json }\n', join(dir, 'onebridge.yaml'));
     expect(config.network[0]!.filter).toEqual({ group_id: { '.in': [30001] } });
     const problems = (yaml: string) => {
       try {
-        parseConfig(yaml, join(dir, 'onebridge.yaml'));
+        parseTestConfig(yaml, join(dir, 'onebridge.yaml'));
       } catch (e) {
         return (e as ConfigError).problems;
       }

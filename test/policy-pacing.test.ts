@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import { formatSendQueues } from '../src/commands/status.js';
 import { PacerClosedError, PacerFullError, SendPacer } from '../src/policy/send-pacer.js';
-import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { parseTestConfig, startApp, TestClient, until, wsPort } from './support/app.js';
 import { Framework } from './support/framework.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -151,15 +151,14 @@ describe('send pacing end to end', () => {
 describe('send pacing on live reload', () => {
   it('App.reload turns pacing on, changes it and turns it off without dropping queued sends', async () => {
     const a = await app('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
-    const { parseConfig } = await import('../src/config/load.js');
     const c = await client(a);
-    const paced = (rate: number) => parseConfig(`sandbox: { console: false }\n${PACED(rate, 5)}network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
+    const paced = (rate: number) => parseTestConfig(`sandbox: { console: false }\n${PACED(rate, 5)}network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`);
     expect(a.reload(paced(0.01))).toEqual({ applied: ['accounts[0].rate_limit'], restart_required: [] });
     expect(await c.call('send_group_msg', { group_id: 30001, message: 'a' }, 1)).toMatchObject({ status: 'ok' });
     const queued = c.call('send_group_msg', { group_id: 30001, message: 'b' }, 2, 5000);
     await until(() => a.accounts.get(10001)!.router.sendQueue === 1);
     // Off again: the queued send goes now, in order.
-    expect(a.reload(parseConfig('sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n')).applied).toEqual(['accounts[0].rate_limit']);
+    expect(a.reload(parseTestConfig('sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n')).applied).toEqual(['accounts[0].rate_limit']);
     expect(await queued).toMatchObject({ status: 'ok', echo: 2 });
     expect(a.accounts.get(10001)!.router.pacing).toBeUndefined();
   });

@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
 import type { Logger } from '../src/logger.js';
 import { planReload } from '../src/reload.js';
 import { messageText, TrafficLog } from '../src/traffic-log.js';
-import { TestClient } from './support/app.js';
+import { parseTestConfig, TestClient } from './support/app.js';
 import { RunningCli, runCli, tempDir } from './support/cli.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -16,16 +15,16 @@ describe('planReload', () => {
   const base = 'sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0 }\n  - { type: http, port: 0 }\nadmin: { port: 0 }\n';
   it('lists live keys once each and everything else as restart-only', () => {
     const next = 'sandbox: { console: false }\nlog: { messages: false, level: debug }\nnetwork:\n  - { type: ws, port: 7000, filter: { ".or": [ { a: 1 }, { b: 2 } ] }, actions: { deny: [x] } }\n  - { type: http, port: 0 }\naccounts:\n  - { self_id: 10001, adapter: { type: sandbox }, rate_limit: { messages_per_s: 1 } }\nadmin: { port: 0 }\n';
-    expect(planReload(parseConfig(base), parseConfig(next))).toEqual({
+    expect(planReload(parseTestConfig(base), parseTestConfig(next))).toEqual({
       applied: ['accounts[0].rate_limit', 'network[0].filter', 'network[0].actions', 'log.level', 'log.messages'],
       restart_required: ['network[0].port'],
     });
-    expect(planReload(parseConfig(base), parseConfig(base))).toEqual({ applied: [], restart_required: [] });
+    expect(planReload(parseTestConfig(base), parseTestConfig(base))).toEqual({ applied: [], restart_required: [] });
   });
 
   it('a network list of another length is one restart-only change and applies no entry policy', () => {
     const next = 'sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0, filter: {} }\nadmin: { port: 0 }\n';
-    expect(planReload(parseConfig(base), parseConfig(next))).toEqual({ applied: [], restart_required: ['network'] });
+    expect(planReload(parseTestConfig(base), parseTestConfig(next))).toEqual({ applied: [], restart_required: ['network'] });
   });
 });
 

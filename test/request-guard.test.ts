@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isLoopbackName } from '../src/config/request-guard.js';
-import { parseConfig } from '../src/config/load.js';
+import { parseTestConfig } from './support/app.js';
 import { securityWarnings } from '../src/config/security-warnings.js';
 import type { Logger } from '../src/logger.js';
 import { RequestGuard } from '../src/transport/request-guard.js';
@@ -103,7 +103,7 @@ describe('request guard', () => {
 });
 
 describe('security warnings (onebridge check)', () => {
-  const warnings = (yaml: string) => securityWarnings(parseConfig(yaml)).map((w) => `${w.path}: ${w.message}`);
+  const warnings = (yaml: string) => securityWarnings(parseTestConfig(yaml)).map((w) => `${w.path}: ${w.message}`);
 
   it('none for the defaults, nor for a token-protected listener beyond loopback', () => {
     expect(warnings('network:\n  - type: ws\nadmin: {}\n')).toEqual([]);

@@ -1,13 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
-import { parseConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/errors.js';
 import { getLogger } from '../src/logger.js';
 import { VERSION } from '../src/package-info.js';
 import { Backoff } from '../src/transport/backoff.js';
 import { HeldEvents } from '../src/transport/held-events.js';
 import { ReconnectingLink } from '../src/transport/reconnecting-link.js';
-import { startApp, until } from './support/app.js';
+import { parseTestConfig, startApp, until } from './support/app.js';
 import { Framework, freePort, silentServer } from './support/framework.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -333,7 +332,7 @@ describe('HeldEvents', () => {
 describe('reverse WS config', () => {
   const problems = (yaml: string) => {
     try {
-      parseConfig(yaml);
+      parseTestConfig(yaml);
     } catch (err) {
       return (err as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
     }
@@ -348,7 +347,7 @@ describe('reverse WS config', () => {
     expect(problems('network:\n  - { type: ws-reverse, url: "http://x/" }\n')).toEqual(['network[0].url: expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8080/onebot/v11/ws, got "http://x/"']);
   });
   it('has the documented defaults', () => {
-    expect(parseConfig('network:\n  - { type: ws-reverse, url: "ws://127.0.0.1:8080/onebot/v11/ws" }\n').network[0]).toMatchObject({
+    expect(parseTestConfig('network:\n  - { type: ws-reverse, url: "ws://127.0.0.1:8080/onebot/v11/ws" }\n').network[0]).toMatchObject({
       access_token: '',
       message_format: 'array',
       heartbeat_interval_ms: 15000,

@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws';
 import type { Logger } from '../../src/logger.js';
-import { parseCQ } from '../../src/onebot/cqcode.js';
+import { withArrayMessage } from '../../src/kit/index.js';
 import { ActionError } from '../../src/onebot/params.js';
 import type { ActionRequest, ActionResponse, OneBotEvent } from '../../src/onebot/types.js';
 import { depthMessage, parseUntrustedJson } from '../../src/untrusted-json.js';
@@ -140,10 +140,6 @@ export class UpstreamChannel {
       if (event['meta_event_type'] === 'heartbeat' && status && typeof status.online === 'boolean') this.upstreamOnline = status.online;
       return;
     }
-    if (typeof event['message'] === 'string') {
-      const raw = event['message'];
-      event = { ...event, message: parseCQ(raw), raw_message: typeof event['raw_message'] === 'string' ? event['raw_message'] : raw };
-    }
-    this.#onEvent(event);
+    this.#onEvent(withArrayMessage(event));
   }
 }

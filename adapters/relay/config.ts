@@ -56,8 +56,7 @@ const UpstreamHttp = z.strictObject({
  * NapCat, LLBot, go-cqhttp) is the platform; onebridge keeps one upstream link to it.
  */
 export const RelayAdapterConfig = z.strictObject({
-  type: z.literal('relay'),
   upstream: z.discriminatedUnion('mode', [UpstreamWs, UpstreamWsReverse, UpstreamHttp]),
 });
-export type RelayAdapterConfig = z.infer<typeof RelayAdapterConfig>;
+export type RelayAdapterConfig = z.infer<typeof RelayAdapterConfig> & { readonly type: 'relay' };
 export type UpstreamConfig = RelayAdapterConfig['upstream'];

@@ -1,14 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { Logger } from '../../src/logger.js';
-import { parseCQ } from '../../src/onebot/cqcode.js';
-import type { ActionRequest, ActionResponse, OneBotEvent } from '../../src/onebot/types.js';
-import { USER_AGENT } from '../../src/package-info.js';
-import { remoteOf } from '../../src/transport/auth.js';
-import { listen } from '../../src/transport/listen.js';
-import type { RequestGuard } from '../../src/transport/request-guard.js';
-import { requestUrl } from '../../src/transport/request-url.js';
-import { depthMessage, parseUntrustedJson } from '../../src/untrusted-json.js';
+import { BodyError, depthMessage, listen, parseUntrustedJson, readBody, remoteOf, requestUrl, USER_AGENT, verifyBody, withArrayMessage, type ActionRequest, type ActionResponse, type Logger, type OneBotEvent, type RequestGuard } from '../../src/kit/index.js';
 import { RelayRetcode } from './channel.js';
 
 /** Largest webhook body accepted from the implementation (as the ws modes' frame limit). */
@@ -118,22 +109,17 @@ export class HttpUpstream {
       res.writeHead(404).end();
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > MAX_EVENT_BYTES) {
-        this.#o.logger.warn(`upstream event from ${remoteOf(req)} is over ${MAX_EVENT_BYTES} bytes; dropped`);
-        res.writeHead(413, { Connection: 'close' }).end();
-        return;
-      }
-      chunks.push(c as Buffer);
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, MAX_EVENT_BYTES, 'relay event limit');
+    } catch (err) {
+      const status = err instanceof BodyError ? err.status : 400;
+      this.#o.logger.warn(`upstream event from ${remoteOf(req)} not read: ${(err as Error).message}`);
+      if (!res.headersSent && !res.destroyed) res.writeHead(status, { Connection: 'close' }).end();
+      return;
     }
-    const raw = Buffer.concat(chunks);
     if (this.#o.secret) {
-      const expected = Buffer.from(`sha1=${createHmac('sha1', this.#o.secret).update(raw).digest('hex')}`);
-      const got = Buffer.from(String(req.headers['x-signature'] ?? ''));
-      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      if (!verifyBody(this.#o.secret, raw, req.headers['x-signature'])) {
         this.#o.logger.warn(`upstream event from ${remoteOf(req)} has a wrong X-Signature; dropped (check secret)`);
         res.writeHead(403).end();
         return;
@@ -150,7 +136,6 @@ export class HttpUpstream {
     res.writeHead(204).end();
     this.reachable = true;
     if (typeof event !== 'object' || event === null || typeof event.post_type !== 'string' || event.post_type === 'meta_event') return;
-    if (typeof event['message'] === 'string') event = { ...event, message: parseCQ(event['message']), raw_message: typeof event['raw_message'] === 'string' ? event['raw_message'] : event['message'] };
-    this.#o.onEvent(event);
+    this.#o.onEvent(withArrayMessage(event));
   }
 }

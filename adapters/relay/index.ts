@@ -1,46 +1,57 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Adapter, AdapterFactory } from '../../src/adapter.js';
-import { USER_AGENT } from '../../src/package-info.js';
-import type { Connection } from '../../src/registry.js';
-import { authorize, remoteOf } from '../../src/transport/auth.js';
-import { listen } from '../../src/transport/listen.js';
-import { CLOSE_TIMEOUT_MS, ReconnectingLink } from '../../src/transport/reconnecting-link.js';
-import { rejectUpgrade } from '../../src/transport/reject.js';
-import { RequestGuard } from '../../src/transport/request-guard.js';
-import { requestUrl } from '../../src/transport/request-url.js';
+import { defineAdapter, type Adapter, type AdapterContext, type TrackedLink } from '../../src/kit/index.js';
+import { authorize, CLOSE_TIMEOUT_MS, DeadlineError, listen, ReconnectingLink, rejectUpgrade, remoteOf, RequestGuard, requestUrl, USER_AGENT, withDeadline, type LinkAttempt, type Logger } from '../../src/kit/index.js';
 import { UpstreamChannel } from './channel.js';
-import type { RelayAdapterConfig } from './config.js';
+import { RelayAdapterConfig } from './config.js';
 import { HttpUpstream } from './http-upstream.js';
 
 /** How long the upstream gets to answer our close frame at shutdown. */
 const CLOSE_WAIT_MS = 500;
 
-/** `mode: ws`: onebridge keeps dialling the implementation's forward WebSocket. */
-class UpstreamDialer extends ReconnectingLink {
-  readonly #prepare: () => { url: string; headers: Record<string, string> };
-  readonly #accept: (ws: WebSocket) => void;
-  readonly #closed: () => void;
+/** HTTP statuses of a refused handshake that retrying sooner cannot fix (a wrong token). */
+const AUTH_REFUSED = /Unexpected server response: (401|403)\b/;
 
-  constructor(options: ConstructorParameters<typeof ReconnectingLink>[0] & { prepare: () => { url: string; headers: Record<string, string> }; accept: (ws: WebSocket) => void; closed: () => void }) {
-    super(options);
-    this.#prepare = options.prepare;
-    this.#accept = options.accept;
-    this.#closed = options.closed;
-  }
+/** A close frame, then the peer's answer; the caller bounds the wait. */
+function goodbye(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'onebridge shutting down');
+  return closed;
+}
 
-  protected prepare() {
-    return this.#prepare();
-  }
-
-  protected accept(ws: WebSocket): void {
-    this.#accept(ws);
-  }
-
-  protected closed(): void {
-    this.#closed();
-  }
+/**
+ * `mode: ws`: one attempt to open the implementation's forward WebSocket; resolves once open,
+ * rejects when the handshake fails, and reports the socket's end to the link.
+ */
+function dialUpstream(url: string, headers: Record<string, string>, handshakeTimeoutMs: number, attempt: LinkAttempt, logger: Logger, onOpen: (ws: WebSocket) => void): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    // closeTimeout (a ws option its types do not list): a peer stuck in its own close is cut
+    // after 2 s, as onebridge's other dialled links are, instead of ws's 30 s.
+    const ws = new WebSocket(url, { headers, handshakeTimeout: handshakeTimeoutMs, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, closeTimeout: CLOSE_TIMEOUT_MS } as WebSocket.ClientOptions);
+    let failure: Error | undefined;
+    const onAbort = () => ws.terminate();
+    attempt.signal.addEventListener('abort', onAbort, { once: true });
+    ws.once('open', () => {
+      // From here the link's stop() closes it gracefully; an abort must not cut it.
+      attempt.signal.removeEventListener('abort', onAbort);
+      // Now, not in the link's onOpen: a frame in the same packet as the handshake is emitted
+      // before any promise callback runs.
+      onOpen(ws);
+      resolve(ws);
+    });
+    ws.on('error', (err: Error & { code?: string }) => {
+      failure = err.code ? Object.assign(new Error(err.code), { code: err.code }) : err;
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CLOSING) logger.warn(`upstream: ${err.message}`);
+    });
+    ws.once('close', (code) => {
+      attempt.signal.removeEventListener('abort', onAbort);
+      const error = failure ?? new Error(`closed with code ${code}`);
+      reject(error);
+      attempt.lost(error);
+    });
+  });
 }
 
 /**
@@ -51,21 +62,28 @@ class UpstreamDialer extends ReconnectingLink {
  * says offline. `identify` learns self_id from upstream's get_login_info when the config omits
  * it; it does not check a configured self_id against upstream's.
  */
-export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, ctx) => {
+export const relayAdapter = defineAdapter({
+  type: 'relay',
+  config: RelayAdapterConfig,
+  learnsSelfId: true,
+  create: (config, ctx) => createRelayAdapter(config, ctx),
+});
+
+function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Adapter {
   const up = config.upstream;
   const logger = ctx.logger;
-  const maxJsonDepth = ctx.config.limits.max_json_depth;
+  const maxJsonDepth = ctx.limits.max_json_depth;
   const channel = new UpstreamChannel((event) => ctx.emit(event), logger, up.action_timeout_ms, maxJsonDepth);
   channel.onSent = (bytes) => conn?.countOut(bytes);
   const endpoint = up.mode === 'ws' || up.mode === 'http' ? up.url : `ws://${up.host}:${up.port}${up.path}`;
   const http =
     up.mode === 'http'
-      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, maxJsonDepth, logger, guard: new RequestGuard(up, { logger, onRefused: (kind) => ctx.registry.countRefused(kind) }), onEvent: (event) => ctx.emit(event) })
+      ? new HttpUpstream({ url: up.url, accessToken: up.access_token, timeoutMs: up.action_timeout_ms, host: up.host, port: up.port, path: up.path, secret: up.secret, maxJsonDepth, logger, guard: new RequestGuard(up, { logger, onRefused: (kind) => ctx.countRefused(kind) }), onEvent: (event) => ctx.emit(event) })
       : undefined;
   if (http) http.onSent = (bytes) => conn?.countOut(bytes);
   const call = (req: { action: string; params: Record<string, unknown> }) => (http ? http.call(req) : channel.call(req));
-  let conn: Connection | undefined;
-  let dialer: UpstreamDialer | undefined;
+  let conn: TrackedLink | undefined;
+  let dialer: ReconnectingLink<WebSocket> | undefined;
   let server: Server | undefined;
   let wss: WebSocketServer | undefined;
   let current: WebSocket | undefined;
@@ -95,58 +113,56 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
     status: () => (http ? { online: http.reachable, good: http.reachable } : { online: channel.connected && channel.upstreamOnline, good: channel.connected }),
     async identify(signal) {
       // Bounded by action_timeout_ms: waiting for the link, then get_login_info (which has
-      // its own timeout). A kept timer, not AbortSignal.timeout inside AbortSignal.any: Node 20
-      // can collect such a composite signal before it fires, and the wait would never end.
+      // its own timeout).
       if (!http && !channel.connected) {
-        await new Promise<void>((resolve, reject) => {
-          const finish = (err?: Error) => {
-            clearTimeout(timer);
-            openWaiters.delete(done);
-            signal.removeEventListener('abort', onAbort);
-            if (err) reject(err);
-            else resolve();
-          };
-          const done = () => finish();
-          const onAbort = () => finish(new Error('start was aborted'));
-          const timer = setTimeout(() => finish(new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`)), up.action_timeout_ms);
-          openWaiters.add(done);
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
+        let wake: () => void = () => {};
+        const open = new Promise<void>((resolve) => openWaiters.add((wake = resolve)));
+        try {
+          await withDeadline(open, up.action_timeout_ms, signal, { what: 'start' });
+        } catch (err) {
+          if (err instanceof DeadlineError && err.code === 'ONEBRIDGE_TIMEOUT') throw new Error(`upstream ${endpoint} not connected within ${up.action_timeout_ms} ms`);
+          throw err;
+        } finally {
+          openWaiters.delete(wake);
+        }
       }
       const res = await call({ action: 'get_login_info', params: {} });
       const id = (res.data as { user_id?: unknown } | null)?.user_id;
       const n = typeof id === 'string' ? Number(id) : id;
       if (res.retcode !== 0 || typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new Error(`get_login_info answered ${JSON.stringify(res).slice(0, 120)}`);
-      if (conn) conn.selfId = n;
       return n;
     },
     async start() {
-      conn = ctx.registry.add({ transport: 'upstream', role: 'universal', endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, selfId: ctx.selfId, state: 'connecting' });
-      conn.link = { reconnects: 0, held: () => 0, dropped: 0, inFlight: () => (http ? http.inFlight : channel.inFlight) };
+      if (conn || stopped) return;
       // Upstream may start a close we hear of only when it ends: show it while it lasts.
-      conn.closing = () => current?.readyState === WebSocket.CLOSING;
+      conn = ctx.trackLink({ endpoint, remote: up.mode === 'ws' || up.mode === 'http' ? new URL(up.url).host : `${up.host}:${up.port}`, inFlight: () => (http ? http.inFlight : channel.inFlight), closing: () => current?.readyState === WebSocket.CLOSING });
       if (http) {
         await http.start();
         conn.state = 'open';
         return;
       }
       if (up.mode === 'ws') {
-        dialer = new UpstreamDialer({
+        dialer = new ReconnectingLink<WebSocket>({
           name: 'upstream',
+          target: up.url,
           logger,
           reconnect: { initialMs: up.reconnect.initial_ms, maxMs: up.reconnect.max_ms },
-          handshakeTimeoutMs: up.handshake_timeout_ms,
-          maxPayloadBytes: 256 * 1024 * 1024,
-          prepare: () => {
-            if (conn) conn.link!.reconnects = dialer?.reconnects ?? 0;
+          track: conn,
+          connect: (attempt) => {
             const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'X-Client-Role': 'Universal' };
             // Unknown until learned (self_id omitted): then no header rather than a wrong one.
             if (ctx.selfId) headers['X-Self-ID'] = String(ctx.selfId);
             if (up.access_token) headers['Authorization'] = `Bearer ${up.access_token}`;
-            return { url: up.url, headers };
+            return dialUpstream(up.url, headers, up.handshake_timeout_ms, attempt, logger, (ws) => opened(ws, up.url));
           },
-          accept: (ws) => opened(ws, up.url),
-          closed: () => lost(undefined, 'connection lost'),
+          onLost: (ws) => lost(ws, 'connection lost'),
+          advise: (err) => {
+            if (!err || !AUTH_REFUSED.test(err.message)) return 'retry';
+            logger.error(`upstream: ${up.url} refused our access token (${err.message}); check access_token`);
+            return 'slow';
+          },
+          close: goodbye,
+          destroy: (ws) => ws.terminate(),
         });
         dialer.start();
         return;
@@ -154,7 +170,7 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
       // mode ws-reverse: the implementation dials in; the newest socket wins.
       // closeTimeout (a ws option missing from its types): an upstream stuck mid-close is cut, as the dialer's is.
       wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, closeTimeout: CLOSE_TIMEOUT_MS } as ConstructorParameters<typeof WebSocketServer>[0]);
-      const dialInGuard = new RequestGuard(up, { logger, onRefused: (kind) => ctx.registry.countRefused(kind) });
+      const dialInGuard = new RequestGuard(up, { logger, onRefused: (kind) => ctx.countRefused(kind) });
       server = createServer((_req, res) => res.writeHead(426, { Upgrade: 'websocket' }).end());
       server.on('upgrade', (req, socket: Socket, head) => {
         socket.on('error', () => {});
@@ -182,23 +198,17 @@ export const createRelayAdapter: AdapterFactory<RelayAdapterConfig> = (config, c
     async stop() {
       if (stopped) return;
       stopped = true;
-      dialer?.stop();
       http?.stop();
       server?.close();
-      const ws = current;
-      if (ws && ws.readyState === WebSocket.OPEN) {
-        const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-        let timer: NodeJS.Timeout | undefined;
-        ws.close(1000, 'onebridge shutting down');
-        await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-        clearTimeout(timer);
+      if (dialer) await dialer.stop(CLOSE_WAIT_MS);
+      else if (current) {
+        await withDeadline(goodbye(current), CLOSE_WAIT_MS).catch(() => {});
+        current?.terminate();
       }
-      ws?.terminate();
-      dialer?.terminate();
       server?.closeAllConnections();
       channel.detach('closed by onebridge shutting down');
-      if (conn) ctx.registry.remove(conn, 'stopped');
+      conn?.close('stopped');
     },
   };
   return adapter;
-};
+}

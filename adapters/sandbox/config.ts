@@ -3,13 +3,12 @@ import { intIn } from '../../src/config/types.js';
 
 /** `accounts[].adapter` for the sandbox: a bot living in the simulated world. */
 export const SandboxAdapterConfig = z.strictObject({
-  type: z.literal('sandbox'),
   /** The bot's nickname in the world (get_login_info). */
   nickname: z.string().default('onebridge-bot'),
   /** Also send the bot's own messages to it, as `message_sent` events. */
   report_self_message: z.boolean().default(false),
 });
-export type SandboxAdapterConfig = z.infer<typeof SandboxAdapterConfig>;
+export type SandboxAdapterConfig = z.infer<typeof SandboxAdapterConfig> & { readonly type: 'sandbox' };
 
 const userId = () => intIn(1, Number.MAX_SAFE_INTEGER, ' (a user id)');
 

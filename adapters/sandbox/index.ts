@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Adapter, AdapterContext, AdapterFactory } from '../../src/adapter.js';
+import { defineAdapter, type Adapter, type AdapterContext } from '../../src/adapter.js';
 import type { AdminRoute } from '../../src/admin/route.js';
 import { groupMessageEvent, privateMessageEvent } from '../../src/onebot/events.js';
 import { plainText, toMessage, InvalidMessageError } from '../../src/onebot/message.js';
@@ -7,7 +7,7 @@ import { ActionError } from '../../src/onebot/params.js';
 import { sandboxActions } from './actions.js';
 import { extensionAdminRoutes } from './admin-routes.js';
 import { authorOf } from './anonymous.js';
-import type { SandboxAdapterConfig } from './config.js';
+import { SandboxAdapterConfig, SandboxWorldConfig } from './config.js';
 import { SandboxConsole } from './console.js';
 import { consoleInput } from './console-mode.js';
 import { sandboxDashboardRoutes } from './dashboard-routes.js';
@@ -16,24 +16,36 @@ import { SandboxWorld, type WorldMessage, type WorldNotice } from './world.js';
 /** How long `set_restart` keeps the sandbox bot offline. */
 const RESTART_OFFLINE_MS = 1000;
 
+/** One world (and one console) per app, whatever the number of sandbox accounts. */
 interface Shared {
-  world: SandboxWorld;
+  readonly world: SandboxWorld;
+  readonly options: SandboxWorldConfig;
   console?: SandboxConsole;
 }
 
-/** One world (and one console) per app, whatever the number of sandbox accounts. */
-function sharedFor(ctx: AdapterContext): Shared {
-  let shared = ctx.shared.get('sandbox') as Shared | undefined;
-  if (!shared) {
-    shared = { world: new SandboxWorld(ctx.config.sandbox) };
-    ctx.shared.set('sandbox', shared);
-  }
-  return shared;
-}
+/**
+ * The default platform: a bot in a simulated chat world, for developing bots with no account.
+ * The top-level `sandbox:` section configures the world all sandbox accounts share.
+ */
+export const sandboxAdapter = defineAdapter({
+  type: 'sandbox',
+  config: SandboxAdapterConfig,
+  section: SandboxWorldConfig,
+  shared: (options: SandboxWorldConfig): Shared => ({ world: new SandboxWorld(options), options }),
+  // Group members are people of the world (sandbox.users) or sandbox bots (accounts).
+  checkSection: (options, accounts) => {
+    const people = new Set([...options.users.map((u) => u.user_id), ...accounts.filter((a) => a.adapter.type === 'sandbox').flatMap((a) => (a.self_id === undefined ? [] : [a.self_id]))]);
+    return options.groups.flatMap((group, g) =>
+      group.members.flatMap((member, m) =>
+        people.has(member.user_id) ? [] : [{ path: ['groups', g, 'members', m, 'user_id'], message: `no user ${member.user_id} in sandbox.users (nor a sandbox account); add the user, or remove the member` }],
+      ),
+    );
+  },
+  create: (config, ctx) => createSandboxAdapter(config, ctx),
+});
 
-/** The default platform: a bot in a simulated chat world, for developing bots with no account. */
-export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (config, ctx) => {
-  const shared = sharedFor(ctx);
+function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<Shared>): Adapter {
+  const shared = ctx.shared;
   const { world } = shared;
   const selfId = ctx.selfId;
   world.addBot(selfId, config.nickname);
@@ -182,7 +194,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
     },
     ready() {
       // The console comes up after the startup log lines, so its prompt is not buried in them.
-      const input = !shared.console && running ? consoleInput(ctx.config.sandbox.console, process.stdin, ctx.logger) : undefined;
+      const input = !shared.console && running ? consoleInput(shared.options.console, process.stdin, ctx.logger) : undefined;
       if (input) {
         shared.console = new SandboxConsole(world, {
           input: process.stdin,
@@ -209,7 +221,7 @@ export const createSandboxAdapter: AdapterFactory<SandboxAdapterConfig> = (confi
     status: () => ({ online: running && !restarting, good: running }),
   };
   return adapter;
-};
+}
 
 function isObject(body: unknown): body is Record<string, unknown> {
   return typeof body === 'object' && body !== null && !Array.isArray(body);

@@ -3,6 +3,7 @@ import type { AdminConfig, LimitsConfig } from '../config/schema.js';
 import { recentLogs, type Logger } from '../logger.js';
 import { VERSION } from '../package-info.js';
 import type { ConnectionRegistry } from '../registry.js';
+import { BodyError, readBody } from '../kit/body.js';
 import { authorize, remoteOf } from '../transport/auth.js';
 import { fdBudget, fdLimit, fdsOpen } from '../transport/fd-budget.js';
 import { listen } from '../transport/listen.js';
@@ -275,36 +276,14 @@ function fileDescriptors() {
   return { open: fdsOpen() ?? null, limit: limit === undefined || !Number.isFinite(limit) ? null : limit, client_sockets: fdBudget.open, client_budget: Number.isFinite(fdBudget.cap) ? fdBudget.cap : null };
 }
 
-class BodyError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
 async function readJson(req: IncomingMessage, maxDepth: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) {
     req.resume();
     throw new BodyError(406, 'send a JSON body with Content-Type: application/json');
   }
-  // An over-limit declared length is answered now, not after waiting for a body that may never come.
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) throw new BodyError(413, `body of ${declared} bytes is over ${MAX_BODY_BYTES} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) throw new BodyError(413, `body over ${MAX_BODY_BYTES} bytes`);
-      chunks.push(chunk as Buffer);
-    }
-  } catch (err) {
-    if (err instanceof BodyError) throw err;
-    throw new BodyError(400, `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  const parsed = parseUntrustedJson(Buffer.concat(chunks).toString('utf8'), maxDepth);
+  const raw = await readBody(req, MAX_BODY_BYTES, 'admin body limit');
+  const parsed = parseUntrustedJson(raw.toString('utf8'), maxDepth);
   if (parsed.ok) return parsed.value;
   throw new BodyError(400, parsed.reason === 'depth' ? depthMessage('body', maxDepth) : 'body is not valid JSON');
 }

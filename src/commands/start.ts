@@ -1,3 +1,4 @@
+import type { AnyAdapterDefinition } from '../adapter.js';
 import { App, type ShutdownSummary } from '../app.js';
 import { connectHints } from './connect-hints.js';
 import { loadConfig } from '../config/load.js';
@@ -12,6 +13,7 @@ import { fdAdvice, FD_RESERVE, fdLimit } from '../transport/fd-budget.js';
 const BACKSTOP_MS = 1000;
 
 export interface StartOptions {
+  adapters: readonly AnyAdapterDefinition[];
   config?: string | undefined;
   logLevel?: LogLevel | undefined;
   logFormat?: LogFormat | undefined;
@@ -82,7 +84,7 @@ export async function start(options: StartOptions): Promise<void> {
   });
   if (stopping) return;
 
-  const loaded = loadConfig(options.config);
+  const loaded = loadConfig(options.config, options.adapters);
   configureLogging({ level: options.logLevel ?? loaded.config.log.level, format: options.logFormat ?? loaded.config.log.format, timezone: loaded.config.log.timezone });
   logger.info(`onebridge ${VERSION} (node ${process.version}, pid ${process.pid}) with config ${loaded.source === 'default' ? `built-in defaults (${loaded.file})` : loaded.file}`);
   if (loaded.source === 'default') logger.info(`no ./onebridge.yaml here: running the built-in defaults; to make your own, run "onebridge init" (writes ./onebridge.yaml, used from this folder) or pass -c FILE`);
@@ -92,8 +94,9 @@ export async function start(options: StartOptions): Promise<void> {
   warnIfFewDescriptors(loaded.config, logger);
   graceMs = loaded.config.shutdown.grace_ms;
   app = new App(loaded.config, {
+    adapters: options.adapters,
     configFile: loaded.file,
-    loadConfig: (file) => loadConfig(file).config,
+    loadConfig: (file) => loadConfig(file, options.adapters).config,
     logOverrides: { level: options.logLevel, format: options.logFormat },
   });
 

@@ -1,8 +1,11 @@
+import type { AnyAdapterDefinition } from '../adapter.js';
 import { loadConfig } from '../config/load.js';
 import { OneBridgeError } from '../errors.js';
 import type { ConnectionInfo } from '../registry.js';
 
 export interface StatusOptions {
+  /** To validate the config the admin endpoint is read from. */
+  adapters: readonly AnyAdapterDefinition[];
   config?: string | undefined;
   /** Admin base URL; overrides the config's `admin:`. */
   admin?: string | undefined;
@@ -27,11 +30,11 @@ export async function status(options: StatusOptions, out: NodeJS.WritableStream)
 }
 
 /** The admin base URL and token: `--admin`/`--token`, else the config's `admin:` section. */
-export function adminTarget(options: Pick<StatusOptions, 'config' | 'admin' | 'token'>): { base: string; token: string } {
+export function adminTarget(options: Pick<StatusOptions, 'adapters' | 'config' | 'admin' | 'token'>): { base: string; token: string } {
   let base = options.admin;
   let token = options.token ?? '';
   if (!base) {
-    const { config, file } = loadConfig(options.config);
+    const { config, file } = loadConfig(options.config, options.adapters);
     if (!config.admin) throw new OneBridgeError('ONEBRIDGE_NO_ADMIN', `admin: the admin endpoint is off in ${file}; add "admin: { port: 6790 }" and restart onebridge, or pass --admin URL`);
     const host = config.admin.host === '0.0.0.0' ? '127.0.0.1' : config.admin.host === '::' ? '::1' : config.admin.host;
     base = `http://${host.includes(':') ? `[${host}]` : host}:${config.admin.port}`;

@@ -5,7 +5,8 @@ import type { z } from 'zod';
 import { ConfigError, OneBridgeError, type ConfigProblem } from '../errors.js';
 import { DEFAULT_CONFIG_FILE } from '../package-info.js';
 import { compileFilter, FilterError } from '../policy/filter.js';
-import { Config } from './schema.js';
+import type { AnyAdapterDefinition } from '../adapter.js';
+import { buildConfigSchema, type Config } from './schema.js';
 import { formatPath } from './types.js';
 
 export interface LoadedConfig {
@@ -46,7 +47,8 @@ function fileExists(file: string): boolean {
   }
 }
 
-export function loadConfig(flag?: string): LoadedConfig {
+/** Find, read and validate the config for the adapters given (see `buildConfigSchema`). */
+export function loadConfig(flag: string | undefined, adapters: readonly AnyAdapterDefinition[]): LoadedConfig {
   const where = resolveConfigFile(flag);
   let text: string;
   try {
@@ -65,11 +67,14 @@ export function loadConfig(flag?: string): LoadedConfig {
             : `${code} (${(err as Error).message})`;
     throw new ConfigError(where.file, [{ path: '', message: `cannot read the file${from}: ${why}` }], { cause: err });
   }
-  return { ...where, config: parseConfig(text, where.file) };
+  return { ...where, config: parseConfig(text, adapters, where.file) };
 }
 
-/** Parse YAML text and validate it; every problem found is in the thrown ConfigError. */
-export function parseConfig(text: string, file = '<inline>'): Config {
+/**
+ * Parse YAML text and validate it against the schema built from `adapters`; every problem
+ * found is in the thrown ConfigError.
+ */
+export function parseConfig(text: string, adapters: readonly AnyAdapterDefinition[], file = '<inline>'): Config {
   const lines = new LineCounter();
   // merge: YAML 1.1 merge keys (`<<: *base`), as go-cqhttp-style configs use them.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
@@ -86,7 +91,15 @@ export function parseConfig(text: string, file = '<inline>'): Config {
   if (doc.contents !== null && !isMap(doc.contents)) {
     throw new ConfigError(file, [{ path: '', message: 'expected a mapping of keys (accounts:, network:, …) at the top level' }]);
   }
-  const result = Config.safeParse(withoutExtensions(raw), { reportInput: true });
+  return validateConfig(raw, adapters, file);
+}
+
+/**
+ * Validate a config given as a value (what YAML parses to, or an object a program builds):
+ * the result has every default filled in. Throws ConfigError with every problem found.
+ */
+export function validateConfig(raw: unknown, adapters: readonly AnyAdapterDefinition[], file = '<inline>'): Config {
+  const result = buildConfigSchema(adapters).safeParse(withoutExtensions(raw ?? {}), { reportInput: true });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap(toProblems));
   const problems = loadFilterFiles(result.data, file === '<inline>' ? process.cwd() : dirname(file));
   if (problems.length) throw new ConfigError(file, problems);

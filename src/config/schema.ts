@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { AdapterConfig } from '../../adapters/index.js';
-import { SandboxWorldConfig } from '../../adapters/sandbox/config.js';
+import type { AdapterConfigBase, AnyAdapterDefinition } from '../adapter.js';
+import { OneBridgeError } from '../errors.js';
 import { LOG_LEVELS } from '../logger.js';
 import { networkPolicyShape, RateLimitConfig } from '../policy/config.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../untrusted-json.js';
@@ -145,15 +145,22 @@ export type HttpPostConfig = z.infer<typeof HttpPostConfig>;
 export const NetworkConfig = z.discriminatedUnion('type', [WsServerConfig, WsReverseConfig, HttpServerConfig, HttpPostConfig]);
 export type NetworkConfig = z.infer<typeof NetworkConfig>;
 
-export const AccountConfig = z.strictObject({
-  /** Optional for a single relay account: learned from upstream's get_login_info at start. */
-  self_id: selfId().optional(),
-  adapter: AdapterConfig,
-  /** Interval between `<action>_rate_limited` calls (the spec's default: 500 ms). */
-  rate_limit_interval_ms: intIn(1, 3_600_000, ' (milliseconds)').default(500),
-  /** Send pacing: a token bucket for every message-sending action, however it arrives. Off when omitted. */
-  rate_limit: RateLimitConfig.optional(),
-});
+/** `accounts[].adapter` as core sees it: a `type` naming one of the adapters passed in. */
+export const AdapterConfig = z.looseObject({ type: z.string() });
+export type AdapterConfig = AdapterConfigBase;
+
+/** One `accounts[]` entry; `adapter` is the union of the definitions' schemas. */
+export const accountConfig = <A extends z.ZodType<AdapterConfigBase>>(adapter: A) =>
+  z.strictObject({
+    /** Optional for a single account whose adapter learns it (relay: from upstream's get_login_info). */
+    self_id: selfId().optional(),
+    adapter,
+    /** Interval between `<action>_rate_limited` calls (the spec's default: 500 ms). */
+    rate_limit_interval_ms: intIn(1, 3_600_000, ' (milliseconds)').default(500),
+    /** Send pacing: a token bucket for every message-sending action, however it arrives. Off when omitted. */
+    rate_limit: RateLimitConfig.optional(),
+  });
+export const AccountConfig = accountConfig(AdapterConfig);
 export type AccountConfig = z.infer<typeof AccountConfig>;
 
 /** `admin:` the local status/control endpoint (`onebridge status`, sandbox control). */
@@ -190,23 +197,46 @@ export const LogConfig = z.strictObject({
   timezone: z.enum(['local', 'utc']).default('local'),
 });
 
-export const Config = z
+const CORE_KEYS = ['accounts', 'network', 'admin', 'shutdown', 'log'] as const;
+
+/**
+ * The config schema for the adapters a caller passes in: `accounts[].adapter` is the union of
+ * their schemas, and each adapter's `section` is the top-level key named after its type. With
+ * no `accounts:`, one account of the first adapter (self_id 10001, its config all defaults).
+ * Throws OneBridgeError for a list that cannot make a config (none, or a type given twice).
+ */
+export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.ZodType<Config, unknown> {
+  const first = adapters[0];
+  if (!first) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', 'no adapters given; pass at least one adapter definition');
+  const byType = new Map<string, AnyAdapterDefinition>();
+  const sections: Record<string, z.ZodType> = {};
+  for (const a of adapters) {
+    if (byType.has(a.type)) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${a.type}" given twice`);
+    if ((CORE_KEYS as readonly string[]).includes(a.type)) throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${a.type}" is a reserved config key`);
+    byType.set(a.type, a);
+    if (a.section) sections[a.type] = a.section.prefault({});
+  }
+  const schemas = adapters.map((a) => a.schema as z.ZodType<AdapterConfigBase> & z.core.$ZodTypeDiscriminable);
+  const union = z.discriminatedUnion('type', schemas as [typeof schemas[number], ...typeof schemas]);
+  return z
   .strictObject({
-    accounts: z.array(AccountConfig).min(1, { error: 'the list is empty; add an account, or remove accounts: to run the built-in sandbox bot' }).default([{ self_id: 10001, adapter: { type: 'sandbox', nickname: 'onebridge-bot', report_self_message: false }, rate_limit_interval_ms: 500 }]),
+    accounts: z.array(accountConfig(union)).min(1, { error: `the list is empty; add an account, or remove accounts: to run the built-in ${first.type} bot` }).prefault([{ self_id: 10001, adapter: { type: first.type } }]),
     network: z.array(NetworkConfig).default([]),
     admin: AdminConfig.optional(),
     shutdown: ShutdownConfig.prefault({}),
     log: LogConfig.prefault({}),
     limits: LimitsConfig.prefault({}),
-    sandbox: SandboxWorldConfig.prefault({}),
+    ...sections,
   })
   .superRefine((config, ctx) => {
     // Checks that span entries: zod sees one value at a time, the user sees one config.
     const ids = new Map<number, number>();
     config.accounts.forEach((account, i) => {
       if (account.self_id === undefined) {
-        if (account.adapter.type !== 'relay') ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `missing; expected the bot account id (only a relay account can learn it from upstream)` });
-        else if (config.accounts.length > 1) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: 'required with several accounts, so network entries can name it' });
+        if (!byType.get(account.adapter.type)?.learnsSelfId) {
+          const learners = adapters.filter((a) => a.learnsSelfId).map((a) => a.type);
+          ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: `missing; expected the bot account id${learners.length ? ` (only a ${learners.join(' or ')} account can learn it from its platform)` : ''}` });
+        } else if (config.accounts.length > 1) ctx.addIssue({ code: 'custom', path: ['accounts', i, 'self_id'], message: 'required with several accounts, so network entries can name it' });
         return;
       }
       const first = ids.get(account.self_id);
@@ -236,15 +266,14 @@ export const Config = z
       if (entry.filter !== undefined && entry.filter_file !== undefined) ctx.addIssue({ code: 'custom', path: ['network', i, 'filter_file'], message: 'set either filter (inline) or filter_file, not both' });
     });
     if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
-    // Group members are people of the world (sandbox.users) or sandbox bots (accounts).
-    const people = new Set([...config.sandbox.users.map((u) => u.user_id), ...config.accounts.filter((a) => a.adapter.type === 'sandbox').flatMap((a) => (a.self_id === undefined ? [] : [a.self_id]))]);
-    config.sandbox.groups.forEach((group, g) =>
-      group.members.forEach((member, m) => {
-        if (!people.has(member.user_id)) ctx.addIssue({ code: 'custom', path: ['sandbox', 'groups', g, 'members', m, 'user_id'], message: `no user ${member.user_id} in sandbox.users (nor a sandbox account); add the user, or remove the member` });
-      }),
-    );
-  });
+    for (const a of adapters) {
+      if (!a.checkSection) continue;
+      for (const p of a.checkSection((config as Record<string, unknown>)[a.type], config.accounts)) ctx.addIssue({ code: 'custom', path: [a.type, ...p.path], message: p.message });
+    }
+  }) as unknown as z.ZodType<Config, unknown>;
+}
 
+/** Whether two bind addresses take the same port: equal, or one is a wildcard of the other's family. */
 function addressesOverlap(a: string, b: string): boolean {
   if (a === b) return true;
   const v4 = (h: string) => !h.includes(':');
@@ -253,4 +282,16 @@ function addressesOverlap(a: string, b: string): boolean {
   if (b === '0.0.0.0') return v4(a);
   return false;
 }
-export type Config = z.infer<typeof Config>;
+
+/** The shape every built schema shares, for the `Config` type (adapter configs stay open). */
+const ConfigShape = z.strictObject({
+  accounts: z.array(AccountConfig),
+  network: z.array(NetworkConfig),
+  admin: AdminConfig.optional(),
+  shutdown: ShutdownConfig,
+  log: LogConfig,
+  limits: LimitsConfig,
+});
+/** A validated config. Adapter sections (`sandbox:`) are top-level keys named after their type. */
+export type Config = z.infer<typeof ConfigShape> & { readonly [section: string]: unknown };
+

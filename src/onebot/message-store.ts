@@ -49,6 +49,11 @@ export class MessageStore {
     return m;
   }
 
+  /** Whether it is held, without touching its recency. */
+  has(messageId: number): boolean {
+    return this.#cache.has(messageId);
+  }
+
   /** Every stored message, without touching recency (history lookups). */
   values(): IterableIterator<StoredMessage> {
     return this.#cache.values();

@@ -1,9 +1,12 @@
+import { OneBridgeError } from '../errors.js';
 import { parseCQ, stringifyCQ } from './cqcode.js';
 import type { Message, MessageFormat, Segment } from './types.js';
 
 /** Thrown by `toMessage` for a value that is not a message; routers answer it with 1400. */
-export class InvalidMessageError extends Error {
-  readonly code = 'ONEBRIDGE_INVALID_MESSAGE';
+export class InvalidMessageError extends OneBridgeError {
+  constructor(message: string) {
+    super('ONEBRIDGE_INVALID_MESSAGE', message);
+  }
 }
 
 function isSegment(value: unknown): value is { type: string; data?: unknown } {
@@ -35,4 +38,15 @@ export function formatMessage(message: Message, format: MessageFormat): Message 
 /** The text a person would read: text segments as they are, other segments as CQ codes. */
 export function plainText(message: Message): string {
   return message.map((s) => (s.type === 'text' ? String(s.data['text'] ?? '') : stringifyCQ([s]))).join('');
+}
+
+/**
+ * An event as onebridge carries it inside: a `message` given as a CQ string (peers with
+ * `message_format: string`) becomes segments, and `raw_message` keeps the string. Other events
+ * come back as they are, the same object.
+ */
+export function withArrayMessage<E extends { [key: string]: unknown }>(event: E): E {
+  const raw = event['message'];
+  if (typeof raw !== 'string') return event;
+  return { ...event, message: parseCQ(raw), raw_message: typeof event['raw_message'] === 'string' ? event['raw_message'] : raw };
 }

@@ -1,15 +1,14 @@
 import { preview } from '../untrusted-json.js';
+import { OneBridgeError } from '../errors.js';
 import { InvalidMessageError, toMessage } from './message.js';
 import { Retcode, type Message } from './types.js';
 
 /** A failed action with a retcode; routers answer it as `{status: "failed", retcode, message}`. */
-export class ActionError extends Error {
-  readonly code = 'ONEBRIDGE_ACTION_FAILED';
+export class ActionError extends OneBridgeError {
   readonly retcode: number;
 
   constructor(retcode: number, message: string) {
-    super(message);
-    this.name = 'ActionError';
+    super('ONEBRIDGE_ACTION_FAILED', message);
     this.retcode = retcode;
   }
 }

@@ -51,4 +51,6 @@ export const Retcode = {
   FORBIDDEN: 1403,
   NOT_FOUND: 1404,
   INTERNAL: 1500,
+  /** The platform link is down (reconnecting): nothing was sent. */
+  UNAVAILABLE: 1503,
 } as const;

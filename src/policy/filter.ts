@@ -1,5 +1,6 @@
 import { stringifyCQ } from '../onebot/cqcode.js';
 import type { Message, MessageFormat, OneBotEvent } from '../onebot/types.js';
+import { OneBridgeError } from '../errors.js';
 
 /**
  * go-cqhttp's event filter language, compiled once into a predicate. A filter is a JSON
@@ -24,14 +25,12 @@ type Path = readonly (string | number)[];
  * A filter that cannot be compiled. `path` is where inside the filter, as config key segments:
  * `['.or', 1, 'user_id', '.regex']`, shown as `filter[".or"][1].user_id[".regex"]`.
  */
-export class FilterError extends Error {
-  readonly code = 'ONEBRIDGE_FILTER_INVALID';
+export class FilterError extends OneBridgeError {
   constructor(
     readonly path: Path,
     message: string,
   ) {
-    super(message);
-    this.name = 'FilterError';
+    super('ONEBRIDGE_FILTER_INVALID', message);
   }
 }
 

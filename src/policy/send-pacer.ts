@@ -1,3 +1,4 @@
+import { OneBridgeError } from '../errors.js';
 /** `accounts[].rate_limit`: how fast one account may send messages. */
 export interface PacingConfig {
   /** Sustained rate: tokens added per second. */
@@ -9,20 +10,16 @@ export interface PacingConfig {
 }
 
 /** A send refused without waiting: the queue is full. */
-export class PacerFullError extends Error {
-  readonly code = 'ONEBRIDGE_SEND_QUEUE_FULL';
+export class PacerFullError extends OneBridgeError {
   constructor(readonly maxQueue: number) {
-    super(`send queue full (rate_limit.max_queue ${maxQueue}); slow down`);
-    this.name = 'PacerFullError';
+    super('ONEBRIDGE_SEND_QUEUE_FULL', `send queue full (rate_limit.max_queue ${maxQueue}); slow down`);
   }
 }
 
 /** A queued send that will never go: the pacer was closed (shutdown). */
-export class PacerClosedError extends Error {
-  readonly code = 'ONEBRIDGE_SEND_QUEUE_CLOSED';
+export class PacerClosedError extends OneBridgeError {
   constructor() {
-    super('shutting down before this message could be sent (rate_limit queue)');
-    this.name = 'PacerClosedError';
+    super('ONEBRIDGE_SEND_QUEUE_CLOSED', 'shutting down before this message could be sent (rate_limit queue)');
   }
 }
 

@@ -3,6 +3,8 @@ export interface BackoffOptions {
   readonly maxMs: number;
   /** In [0, 1); injectable so tests can pin the jitter. */
   readonly random?: () => number;
+  /** Full jitter (default) or none: the ceiling itself (HTTP POST retries of one event). */
+  readonly jitter?: boolean;
 }
 
 /**
@@ -14,12 +16,14 @@ export class Backoff {
   readonly #initial: number;
   readonly #max: number;
   readonly #random: () => number;
+  readonly #jitter: boolean;
   #attempt = 0;
 
   constructor(options: BackoffOptions) {
     this.#initial = Math.max(1, options.initialMs);
     this.#max = Math.max(this.#initial, options.maxMs);
     this.#random = options.random ?? Math.random;
+    this.#jitter = options.jitter ?? true;
   }
 
   get attempt(): number {
@@ -28,11 +32,16 @@ export class Backoff {
 
   /** The cap for the next delay: grows ×2 per attempt up to maxMs. */
   ceiling(): number {
-    return Math.min(this.#max, this.#initial * 2 ** Math.min(this.#attempt, 30));
+    return this.ceilingAt(this.#attempt);
+  }
+
+  /** The cap for attempt `n` (0-based), whatever the current attempt. */
+  ceilingAt(n: number): number {
+    return Math.min(this.#max, this.#initial * 2 ** Math.min(n, 30));
   }
 
   next(): number {
-    const delay = Math.floor(this.#random() * this.ceiling());
+    const delay = this.#jitter ? Math.floor(this.#random() * this.ceiling()) : this.ceiling();
     this.#attempt++;
     return delay;
   }

@@ -1,19 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import { BodyError, readBody } from '../kit/body.js';
 import { DEFAULT_MAX_JSON_DEPTH, depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 
-/** A request body onebridge refuses, with the HTTP status that says why. */
-export class BodyError extends Error {
-  readonly code = 'ONEBRIDGE_BAD_BODY';
-  readonly status: 400 | 406 | 413;
-  /** The body's top-level `echo`, when it could be read (a body refused for depth). */
-  readonly echo: unknown;
-
-  constructor(status: 400 | 406 | 413, message: string, echo?: unknown) {
-    super(message);
-    this.status = status;
-    this.echo = echo;
-  }
-}
+export { BodyError };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -46,26 +35,9 @@ export function jsonValues(entries: Iterable<[string, string]>, maxDepth = DEFAU
  * (`limits.max_json_depth`), 413 past `limit` bytes (reading stops there).
  */
 export async function readParams(req: IncomingMessage, limit: number, maxDepth = DEFAULT_MAX_JSON_DEPTH): Promise<Record<string, unknown>> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) {
-    req.resume();
-    throw new BodyError(413, `body of ${declared} bytes is over the limit of ${limit} (max_body_bytes)`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) throw new BodyError(413, `body is over the limit of ${limit} bytes (max_body_bytes)`);
-      chunks.push(chunk as Buffer);
-    }
-  } catch (err) {
-    if (err instanceof BodyError) throw err;
-    // The client's doing (it aborted a chunked body, reset the connection): a 400 and a warning, not our error.
-    throw new BodyError(400, `the request body could not be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  if (size === 0) return {};
-  const text = Buffer.concat(chunks).toString('utf8');
+  const raw = await readBody(req, limit);
+  if (raw.length === 0) return {};
+  const text = raw.toString('utf8');
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') {
     const parsed = parseUntrustedJson(text, maxDepth, { wantEcho: true });

@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
 import type { Account } from '../account.js';
+import { OneBridgeError } from '../errors.js';
 import type { HttpPostConfig, LimitsConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
@@ -10,6 +10,8 @@ import { USER_AGENT } from '../package-info.js';
 import type { NetworkPolicy } from '../policy/network-policy.js';
 import { depthMessage, parseUntrustedJson } from '../untrusted-json.js';
 import type { Connection, ConnectionRegistry } from '../registry.js';
+import { signBody } from '../kit/hmac.js';
+import { Backoff } from './backoff.js';
 import { HeldEvents } from './held-events.js';
 import type { Transport } from './transport.js';
 
@@ -23,11 +25,14 @@ export interface HttpPostDeps {
 }
 
 /** `sha1=<hex HMAC-SHA1(secret, body)>`, over the exact bytes sent. */
-export function signature(secret: string, body: Buffer): string {
-  return `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
-}
+export const signature = signBody;
 
-class RetryableError extends Error {}
+/** A POST that may succeed if tried again (5xx, network); internal to the retry loop. */
+class RetryableError extends OneBridgeError {
+  constructor(message: string) {
+    super('ONEBRIDGE_POST_RETRYABLE', message);
+  }
+}
 
 /** Longest wait between two tries of one event, unless `initial_ms` itself is longer. */
 export const MAX_RETRY_DELAY_MS = 60_000;
@@ -37,7 +42,7 @@ export const MAX_RETRY_DELAY_MS = 60_000;
  * (or `initialMs` if longer) so that many retries never compute a wait Node's timers cannot hold.
  */
 export function retryDelay(initialMs: number, attempt: number): number {
-  return Math.min(initialMs * 2 ** Math.min(attempt, 30), Math.max(initialMs, MAX_RETRY_DELAY_MS));
+  return new Backoff({ initialMs, maxMs: Math.max(initialMs, MAX_RETRY_DELAY_MS), jitter: false }).ceilingAt(attempt);
 }
 
 /**

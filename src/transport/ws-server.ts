@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Account } from '../account.js';
+import { OneBridgeError } from '../errors.js';
 import type { LimitsConfig, WsServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { EventEncoder } from '../onebot/encoder.js';
@@ -43,11 +44,12 @@ type State = 'idle' | 'listening' | 'closing' | 'closed';
 export type Admission = (req: IncomingMessage) => void | Promise<void>;
 
 /** Refuses an upgrade in admission with an HTTP status (e.g. 403, 429); other errors give 500. */
-export class AdmissionError extends Error {
-  readonly code = 'ADMISSION_REFUSED';
-  constructor(readonly status: number, message: string) {
-    super(message);
-    this.name = 'AdmissionError';
+export class AdmissionError extends OneBridgeError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('ONEBRIDGE_ADMISSION_REFUSED', message);
   }
 }
 

@@ -1,17 +1,29 @@
 import { once } from 'node:events';
 import WebSocket from 'ws';
+import { builtinAdapters } from '../../adapters/index.js';
 import { App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
 import { configureLogging } from '../../src/logger.js';
 import type { WsServer } from '../../src/transport/ws-server.js';
 
 // Tests read behaviour from sockets, not logs; keep the output readable.
 configureLogging({ silent: process.env['ONEBRIDGE_TEST_LOGS'] !== '1' });
 
+/** A config from YAML with the built-in adapters, as the CLI would parse it. */
+export function parseTestConfig(yaml: string, file?: string): Config {
+  return parseConfig(yaml, builtinAdapters, file);
+}
+
+/** An App with the built-in adapters, not started. */
+export function createTestApp(config: Config): App {
+  return new App(config, { adapters: builtinAdapters });
+}
+
 /** An in-process App from YAML, started; `stop()` it in afterEach. Console off, port 0. */
 export async function startApp(yaml: string): Promise<App> {
   // A test that brings its own sandbox section must turn the console off itself.
-  const app = new App(parseConfig(/^sandbox:/m.test(yaml) ? yaml : `sandbox: { console: false }\n${yaml}`));
+  const app = createTestApp(parseTestConfig(/^sandbox:/m.test(yaml) ? yaml : `sandbox: { console: false }\n${yaml}`));
   try {
     await app.start();
   } catch (err) {

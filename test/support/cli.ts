@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /** The installed `onebridge` command's entry point (it catches signals before the CLI loads). */
-export const CLI = resolve(import.meta.dirname, '../../dist/src/bin.js');
+export const CLI = resolve(import.meta.dirname, '../../dist/bin/onebridge.js');
 /** Hang guards for one CLI run and one test of several: generous, as emulated arm64 is ~10x slower. */
 export const CLI_BOUND_MS = 60_000;
 export const CLI_TEST_MS = 180_000;

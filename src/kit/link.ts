@@ -1,0 +1,256 @@
+import type { TrackedLink } from '../adapter.js';
+import type { Logger } from '../logger.js';
+import { Backoff } from '../transport/backoff.js';
+import { withDeadline } from './deadline.js';
+
+export type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
+
+/** What `connect` is given for one attempt. */
+export interface LinkAttempt {
+  /** Aborted when the link stops: give up the attempt (reject) and close what it opened. */
+  readonly signal: AbortSignal;
+  /** 0 for the first attempt, then counting up; reset never. */
+  readonly attempt: number;
+  /**
+   * Call when this attempt's connection ends (socket `close`), with the error if there was
+   * one. Safe to call more than once and before `connect` settles.
+   */
+  lost(error?: Error): void;
+}
+
+/** How to retry after a failed attempt or a lost connection. */
+export type RetryAdvice = 'retry' | 'slow';
+
+export interface ReconnectingLinkOptions<T> {
+  /** For logs: `irc`, `upstream`. */
+  readonly name: string;
+  /** For logs: where it connects, e.g. `ircs://irc.libera.chat:6697`. */
+  readonly target: string;
+  readonly logger: Logger;
+  readonly reconnect: { readonly initialMs: number; readonly maxMs: number };
+  /** A connection that stayed open this long starts the backoff over. Default 10 s. */
+  readonly stableMs?: number;
+  /** In [0, 1); tests pin the jitter. */
+  readonly random?: () => number;
+  /** Kept in step: state, reconnects; closed when the link stops. */
+  readonly track?: TrackedLink;
+  /**
+   * Opens one connection and resolves once it is usable (registered, authenticated). Reject
+   * for a failed attempt. Wire the connection's end to `attempt.lost()`, and attach its data
+   * handlers here, before resolving: data that arrives with the handshake is emitted before
+   * `onOpen` (a promise callback later) could attach them.
+   */
+  connect(attempt: LinkAttempt): Promise<T>;
+  /** A connection is usable. */
+  onOpen?(conn: T): void;
+  /** The usable connection ended (not called for failed attempts). */
+  onLost?(conn: T, error: Error | undefined): void;
+  /**
+   * Why an attempt failed or a connection ended decides the next wait: `slow` waits the
+   * longest backoff (a refused password will not pass sooner). Default `retry`.
+   */
+  advise?(error: Error | undefined): RetryAdvice;
+  /** Optional graceful goodbye (IRC QUIT, `</stream:stream>`); `stop` bounds it. */
+  close?(conn: T): Promise<void> | void;
+  /** Cuts the connection now (`socket.destroy()`). Must be safe to call twice. */
+  destroy(conn: T): void;
+}
+
+/**
+ * A connection to a platform that onebridge keeps open: one attempt at a time, exponential
+ * backoff with full jitter between them (`Backoff`), the longest wait when `advise` says
+ * trying sooner cannot help. The platform code is all in callbacks; the link owns the state
+ * machine and the one timer.
+ *
+ * Invariants: at most one connection exists; after `stop()` no attempt starts and no timer is
+ * left; `stop()` resolves within its grace (plus the callbacks' synchronous work) even when
+ * the platform never answers, and is idempotent. It does not read or write the connection.
+ */
+export class ReconnectingLink<T> {
+  readonly #o: ReconnectingLinkOptions<T>;
+  readonly #backoff: Backoff;
+  #state: LinkState = 'idle';
+  #current: T | undefined;
+  #attempt: AbortController | undefined;
+  #attempts = 0;
+  #reconnects = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #openedAt = 0;
+  #stopping: Promise<void> | undefined;
+  readonly #openWaiters = new Set<(conn: T) => void>();
+
+  constructor(options: ReconnectingLinkOptions<T>) {
+    this.#o = options;
+    this.#backoff = new Backoff({ initialMs: options.reconnect.initialMs, maxMs: options.reconnect.maxMs, random: options.random });
+  }
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  /** The usable connection, if the link is open. */
+  get current(): T | undefined {
+    return this.#current;
+  }
+
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  /** Starts the first attempt. Later calls do nothing. */
+  start(): void {
+    if (this.#state !== 'idle') return;
+    this.#connect();
+  }
+
+  /**
+   * Resolves with the connection once the link is open (at once if it is), or rejects with
+   * DeadlineError after `ms` or when `signal` aborts. For `identify`, or actions that wait.
+   */
+  whenOpen(ms: number, signal?: AbortSignal): Promise<T> {
+    if (this.#current !== undefined) return Promise.resolve(this.#current);
+    let wake: (conn: T) => void = () => {};
+    const open = new Promise<T>((resolve) => this.#openWaiters.add((wake = resolve)));
+    return withDeadline(open, ms, signal, { what: `${this.#o.name} connection to ${this.#o.target}` }).finally(() => this.#openWaiters.delete(wake));
+  }
+
+  /**
+   * No more attempts: aborts one in progress, says goodbye on an open connection (`close`)
+   * for at most `graceMs`, then `destroy`s it. Every call returns the same promise.
+   */
+  stop(graceMs = 1000): Promise<void> {
+    this.#stopping ??= this.#stop(graceMs);
+    return this.#stopping;
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    this.#state = 'stopped';
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#attempt?.abort();
+    const conn = this.#current;
+    this.#current = undefined;
+    if (this.#o.track) this.#o.track.state = 'closing';
+    if (conn !== undefined) {
+      if (this.#o.close) {
+        try {
+          await withDeadline(Promise.resolve().then(() => this.#o.close!(conn)), graceMs, undefined, { what: `${this.#o.name} goodbye` });
+        } catch (err) {
+          this.#o.logger.debug(`${this.#o.name}: ${(err as Error).message}; cutting the connection`);
+        }
+      }
+      this.#destroy(conn);
+    }
+    this.#o.track?.close('stopped');
+  }
+
+  #destroy(conn: T): void {
+    try {
+      this.#o.destroy(conn);
+    } catch (err) {
+      this.#o.logger.warn(`${this.#o.name}: destroy failed: ${(err as Error).message}`);
+    }
+  }
+
+  #connect(): void {
+    const attempt = new AbortController();
+    this.#attempt = attempt;
+    this.#state = 'connecting';
+    if (this.#o.track) this.#o.track.state = 'connecting';
+    let settled = false;
+    let conn: T | undefined;
+    let lostEarly: { error: Error | undefined } | undefined;
+    let ended = false;
+    const lost = (error?: Error) => {
+      if (ended) return;
+      if (!settled) {
+        lostEarly ??= { error };
+        return;
+      }
+      ended = true;
+      if (conn !== undefined) this.#lost(attempt, conn, error);
+    };
+    const number = this.#attempts++;
+    Promise.resolve()
+      .then(() => this.#o.connect({ signal: attempt.signal, attempt: number, lost }))
+      .then(
+        (c) => {
+          settled = true;
+          conn = c;
+          if (this.#state === 'stopped' || attempt.signal.aborted) {
+            // Stopped while the attempt finished: not ours to keep.
+            ended = true;
+            this.#destroy(c);
+            return;
+          }
+          if (lostEarly) {
+            ended = true;
+            this.#destroy(c);
+            this.#failed(attempt, lostEarly.error ?? new Error('connection closed during setup'));
+            return;
+          }
+          this.#opened(c);
+        },
+        (err: unknown) => {
+          settled = true;
+          ended = true;
+          this.#failed(attempt, err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+  }
+
+  #opened(conn: T): void {
+    this.#state = 'open';
+    this.#current = conn;
+    this.#openedAt = Date.now();
+    if (this.#o.track) this.#o.track.state = 'open';
+    this.#o.logger.info(`${this.#o.name}: connected to ${this.#o.target}${this.#reconnects ? ` (after ${this.#reconnects} reconnect${this.#reconnects === 1 ? '' : 's'})` : ''}`);
+    this.#call(() => this.#o.onOpen?.(conn));
+    for (const wake of [...this.#openWaiters]) wake(conn);
+  }
+
+  #lost(attempt: AbortController, conn: T, error: Error | undefined): void {
+    if (this.#attempt !== attempt || this.#state === 'stopped') return;
+    this.#current = undefined;
+    if (Date.now() - this.#openedAt >= (this.#o.stableMs ?? 10_000)) this.#backoff.reset();
+    this.#destroy(conn);
+    this.#call(() => this.#o.onLost?.(conn, error));
+    this.#retry(error, `disconnected from ${this.#o.target}${error ? ` (${error.message})` : ''}`);
+  }
+
+  #failed(attempt: AbortController, error: Error): void {
+    if (this.#attempt !== attempt || this.#state === 'stopped') return;
+    this.#retry(error, `cannot connect to ${this.#o.target}: ${error.message}`);
+  }
+
+  #retry(error: Error | undefined, why: string): void {
+    const slow = this.#advise(error) === 'slow';
+    const delay = slow ? this.#backoff.max() : this.#backoff.next();
+    this.#state = 'waiting';
+    if (this.#o.track) this.#o.track.state = 'connecting';
+    this.#reconnects++;
+    this.#o.track?.reconnected();
+    this.#o.logger[slow ? 'error' : 'warn'](`${this.#o.name}: ${why}; retrying in ${delay} ms`);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#state === 'waiting') this.#connect();
+    }, delay);
+  }
+
+  #advise(error: Error | undefined): RetryAdvice {
+    try {
+      return this.#o.advise?.(error) ?? 'retry';
+    } catch {
+      return 'retry';
+    }
+  }
+
+  /** A throwing callback is the adapter's bug; it must not stop the link from reconnecting. */
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#o.logger.error(`${this.#o.name}: callback failed: ${(err as Error).stack ?? (err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,281 @@
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { once } from 'node:events';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { TrackedLink } from '../src/adapter.js';
+import { ReconnectingLink, type LinkAttempt } from '../src/kit/index.js';
+import { getLogger } from '../src/logger.js';
+import { configureLogging } from '../src/logger.js';
+
+configureLogging({ silent: process.env['ONEBRIDGE_TEST_LOGS'] !== '1' });
+const logger = getLogger('test-link');
+
+/** A fake connection: `end()` is the platform dropping it. */
+class Fake {
+  destroyed = 0;
+  closed = 0;
+  constructor(readonly n: number, readonly attempt: LinkAttempt) {}
+  end(error?: Error) {
+    this.attempt.lost(error);
+  }
+}
+
+function tracked(): TrackedLink & { reconnects: number; closedWith: string | undefined } {
+  return {
+    state: 'connecting',
+    reconnects: 0,
+    closedWith: undefined,
+    reconnected() {
+      this.reconnects++;
+    },
+    countIn() {},
+    countOut() {},
+    close(detail) {
+      this.closedWith = detail ?? 'closed';
+    },
+  };
+}
+
+describe('ReconnectingLink (fake timers, fake connections)', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it('connects, reconnects with backoff after a loss, tracks state and reconnects, stops with no timer left', async () => {
+    vi.useFakeTimers();
+    const conns: Fake[] = [];
+    const opened: number[] = [];
+    const lostConns: number[] = [];
+    const track = tracked();
+    const link = new ReconnectingLink<Fake>({
+      name: 'fake',
+      target: 'fake://x',
+      logger,
+      reconnect: { initialMs: 100, maxMs: 1000 },
+      random: () => 0.5,
+      track,
+      connect: async (attempt) => {
+        const c = new Fake(conns.length, attempt);
+        conns.push(c);
+        return c;
+      },
+      onOpen: (c) => opened.push(c.n),
+      onLost: (c) => lostConns.push(c.n),
+      destroy: (c) => void c.destroyed++,
+    });
+    link.start();
+    link.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(link.state).toBe('open');
+    expect(track.state).toBe('open');
+    expect(opened).toEqual([0]);
+    conns[0]!.end(new Error('reset'));
+    conns[0]!.end();
+    expect(link.state).toBe('waiting');
+    expect(track.state).toBe('connecting');
+    expect(lostConns).toEqual([0]);
+    expect(conns[0]!.destroyed).toBe(1);
+    expect(track.reconnects).toBe(1);
+    // Full jitter with random 0.5: the first wait is half of initial_ms.
+    await vi.advanceTimersByTimeAsync(49);
+    expect(conns).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(conns).toHaveLength(2);
+    expect(link.state).toBe('open');
+    expect(link.current).toBe(conns[1]);
+    await link.stop();
+    expect(link.state).toBe('stopped');
+    expect(conns[1]!.destroyed).toBe(1);
+    expect(track.closedWith).toBe('stopped');
+    expect(vi.getTimerCount()).toBe(0);
+    // Idempotent, and a loss after stop does not reconnect.
+    await link.stop();
+    conns[1]!.end();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(conns).toHaveLength(2);
+  });
+
+  it('failed attempts back off exponentially up to max; advise "slow" waits the max', async () => {
+    vi.useFakeTimers();
+    const times: number[] = [];
+    let refuse: 'down' | 'auth' = 'down';
+    const link = new ReconnectingLink<Fake>({
+      name: 'fake',
+      target: 'fake://x',
+      logger,
+      reconnect: { initialMs: 100, maxMs: 400 },
+      random: () => 0.999,
+      connect: async () => {
+        times.push(Date.now());
+        throw new Error(refuse === 'auth' ? 'password refused' : 'ECONNREFUSED');
+      },
+      advise: (err) => (err?.message === 'password refused' ? 'slow' : 'retry'),
+      destroy: () => {},
+    });
+    const t0 = Date.now();
+    link.start();
+    await vi.advanceTimersByTimeAsync(2000);
+    const waits = times.slice(1).map((t, i) => t - times[i]!);
+    expect(times[0]).toBe(t0);
+    expect(waits.slice(0, 4)).toEqual([99, 199, 399, 399]);
+    refuse = 'auth';
+    const before = times.length;
+    await vi.advanceTimersByTimeAsync(400 * 3);
+    const slowWaits = times.slice(before).map((t, i) => t - times[before + i - 1]!);
+    expect(slowWaits.slice(1).every((w) => w === 400)).toBe(true);
+    await link.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('stop() aborts an attempt in progress; a connection that arrives late is destroyed, not kept', async () => {
+    let finish!: (c: Fake) => void;
+    let aborted = false;
+    let made: Fake | undefined;
+    const link = new ReconnectingLink<Fake>({
+      name: 'fake',
+      target: 'fake://x',
+      logger,
+      reconnect: { initialMs: 100, maxMs: 1000 },
+      connect: (attempt) => {
+        attempt.signal.addEventListener('abort', () => (aborted = true));
+        made = new Fake(0, attempt);
+        return new Promise((resolve) => (finish = resolve));
+      },
+      destroy: (c) => void c.destroyed++,
+    });
+    link.start();
+    await new Promise((r) => setImmediate(r));
+    expect(link.state).toBe('connecting');
+    await link.stop();
+    expect(aborted).toBe(true);
+    finish(made!);
+    await new Promise((r) => setImmediate(r));
+    expect(made!.destroyed).toBe(1);
+    expect(link.current).toBeUndefined();
+  });
+
+  it('whenOpen waits for the connection, and gives up at its deadline', async () => {
+    vi.useFakeTimers();
+    let allow = false;
+    const link = new ReconnectingLink<Fake>({
+      name: 'fake',
+      target: 'fake://x',
+      logger,
+      reconnect: { initialMs: 100, maxMs: 100 },
+      random: () => 0,
+      connect: async (attempt) => {
+        if (!allow) throw new Error('down');
+        return new Fake(0, attempt);
+      },
+      destroy: () => {},
+    });
+    link.start();
+    const late = link.whenOpen(50);
+    const seen = expect(late).rejects.toMatchObject({ code: 'ONEBRIDGE_TIMEOUT' });
+    await vi.advanceTimersByTimeAsync(50);
+    await seen;
+    const soon = link.whenOpen(1000);
+    allow = true;
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(soon).resolves.toBeInstanceOf(Fake);
+    await expect(link.whenOpen(0)).resolves.toBe(link.current);
+    await link.stop();
+  });
+});
+
+describe('ReconnectingLink over real TCP', () => {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function server(onSocket: (s: Socket) => void): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
+    const sockets = new Set<Socket>();
+    const srv = createServer((s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      onSocket(s);
+    });
+    srv.listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    cleanups.push(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => srv.close(r));
+    });
+    return { server: srv, port: (srv.address() as { port: number }).port, sockets };
+  }
+
+  function tcpLink(port: number, lines: string[], hangGoodbye = false) {
+    return new ReconnectingLink<Socket>({
+      name: 'tcp',
+      target: `tcp://127.0.0.1:${port}`,
+      logger,
+      reconnect: { initialMs: 10, maxMs: 20 },
+      connect: (attempt) =>
+        new Promise((resolve, reject) => {
+          const s = tcpConnect({ host: '127.0.0.1', port, signal: attempt.signal });
+          s.setEncoding('utf8');
+          s.on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)));
+          s.once('connect', () => resolve(s));
+          s.on('error', reject);
+          s.on('close', () => attempt.lost());
+        }),
+      close: (s) =>
+        new Promise<void>((resolve) => {
+          s.end('QUIT\n');
+          if (!hangGoodbye) s.once('close', () => resolve());
+        }),
+      destroy: (s) => s.destroy(),
+    });
+  }
+
+  it('reconnects after the server cuts it, and stops within grace while the server ignores the goodbye', async () => {
+    let n = 0;
+    const { port, sockets } = await server((s) => {
+      s.on('error', () => {});
+      s.write(`hello ${++n}\n`);
+    });
+    const lines: string[] = [];
+    const link = tcpLink(port, lines, true);
+    cleanups.push(() => link.stop(100));
+    link.start();
+    await link.whenOpen(5000);
+    await until(() => lines.includes('hello 1'));
+    for (const s of sockets) s.destroy();
+    await until(() => lines.includes('hello 2'));
+    expect(link.reconnects).toBe(1);
+    expect(link.state).toBe('open');
+    // The server never closes after QUIT: stop() cuts it at the grace.
+    const t0 = performance.now();
+    await link.stop(200);
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(150);
+    expect(took).toBeLessThan(200 * 10);
+    await until(() => sockets.size === 0);
+  });
+
+  it('a server that is down: retries until it is up', async () => {
+    const { port } = await server(() => {});
+    // Take the port, then free it: connect fails with ECONNREFUSED until we listen again.
+    await new Promise<void>((r) => {
+      const c = cleanups.pop()!;
+      void Promise.resolve(c()).then(() => r());
+    });
+    const lines: string[] = [];
+    const link = tcpLink(port, lines);
+    cleanups.push(() => link.stop(100));
+    link.start();
+    await until(() => link.reconnects >= 2);
+    expect(link.state === 'waiting' || link.state === 'connecting').toBe(true);
+    const again = createServer((s) => s.end('up\n'));
+    again.listen(port, '127.0.0.1');
+    await once(again, 'listening');
+    cleanups.push(() => new Promise((r) => again.close(r)));
+    await until(() => lines.includes('up'));
+  });
+});
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
