@@ -104,7 +104,7 @@ export class App {
     if (this.#state !== 'idle') throw new OneBridgeError('ONEBRIDGE_APP_STATE', `App.start() called in state ${this.#state}; an App starts once`);
     this.#state = 'starting';
     if (this.config.admin) {
-      this.metrics = await Metrics.create({ registry: this.registry, accounts: () => this.accounts.values(), policies: () => this.policies.values() });
+      this.metrics = new Metrics({ registry: this.registry, accounts: () => this.accounts.values(), policies: () => this.policies.values() });
     }
     for (const [i, accountConfig] of this.config.accounts.entries()) {
       // 0 until known: a relay account without self_id learns it right after start.
@@ -192,6 +192,8 @@ export class App {
     this.#flushEarly();
     this.#logger.info(`ready: ${this.accounts.size} account(s), ${this.config.network.length} network entr${this.config.network.length === 1 ? 'y' : 'ies'}${this.admin ? `, admin ${this.admin.url}` : ''}`);
     for (const { adapter } of this.#started) adapter.ready?.();
+    // After ready, so startup never waits for prom-client; a scrape before it ends waits instead.
+    this.metrics?.load().catch((err: unknown) => this.#logger.warn(`metrics: prom-client did not load: ${(err as Error).message}`));
   }
 
   #sharedFor(definition: AnyAdapterDefinition): unknown {

@@ -18,26 +18,91 @@ const MAX_ACTION_LABELS = 200;
 /** Seconds; actions range from an in-process lookup to a slow upstream. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** prom-client's `Registry.PROMETHEUS_CONTENT_TYPE`, known before the library is loaded. */
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Observations kept while prom-client loads (the startup window); past this they are dropped. */
+const MAX_PENDING = 10_000;
+
+type Observation = { kind: 'event'; selfId: number } | { kind: 'action'; name: string; known: boolean; outcome: ActionOutcome; ms: number };
+
 /**
  * Prometheus metrics for `GET /metrics` on the admin endpoint, in prom-client's text format.
- * prom-client is imported only by `Metrics.create()`, which the app calls only when `admin:` is
- * configured: without admin, startup never loads it. Counters that onebridge keeps anyway
- * (registry links, network entry counts, send queues) are read at scrape time; only events
- * emitted and actions are observed as they happen.
+ * The app makes one only when `admin:` is configured, and loads prom-client (`load()`) only
+ * after it is ready, so startup never pays for the import (100-300 ms on a small machine):
+ * what is observed before that is kept and replayed. A scrape waits for the load. Counters
+ * that onebridge keeps anyway (registry links, network entry counts, send queues) are read at
+ * scrape time; only events emitted and actions are observed as they happen.
  *
  * It does not push anywhere and has no registry of its own beyond this instance: two apps in
  * one process (tests) never share series.
  */
 export class Metrics {
-  readonly #prom: PromClient;
+  readonly #sources: MetricsSources;
+  #loaded: PromMetrics | undefined;
+  #loading: Promise<PromMetrics> | undefined;
+  #pending: Observation[] = [];
+  #closed = false;
+
+  constructor(sources: MetricsSources) {
+    this.#sources = sources;
+  }
+
+  /** Imports prom-client (the only place that does) and sets up every metric, once. */
+  load(): Promise<void> {
+    this.#loading ??= import('prom-client').then((prom) => {
+      const loaded = new PromMetrics(prom, this.#sources);
+      for (const o of this.#pending) {
+        if (o.kind === 'event') loaded.eventEmitted(o.selfId);
+        else loaded.action(o.name, o.known, o.outcome, o.ms);
+      }
+      this.#pending = [];
+      if (this.#closed) loaded.close();
+      else this.#loaded = loaded;
+      return loaded;
+    });
+    return this.#loading.then(() => undefined);
+  }
+
+  eventEmitted(selfId: number): void {
+    if (this.#loaded) this.#loaded.eventEmitted(selfId);
+    else if (this.#pending.length < MAX_PENDING) this.#pending.push({ kind: 'event', selfId });
+  }
+
+  /** `known`: the router has the action (or forwarded it and the upstream did not say 1404). */
+  action(name: string, known: boolean, outcome: ActionOutcome, ms: number): void {
+    if (this.#loaded) this.#loaded.action(name, known, outcome, ms);
+    else if (this.#pending.length < MAX_PENDING) this.#pending.push({ kind: 'action', name, known, outcome, ms });
+  }
+
+  get contentType(): string {
+    return CONTENT_TYPE;
+  }
+
+  /** Drops every series and the default collectors' observers. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#pending = [];
+    this.#loaded?.close();
+    this.#loaded = undefined;
+  }
+
+  /** The text exposition of every metric (loading prom-client first if need be). */
+  async scrape(): Promise<string> {
+    await this.load();
+    return this.#loaded ? this.#loaded.scrape() : '';
+  }
+}
+
+/** The metrics themselves, on a loaded prom-client. */
+class PromMetrics {
   readonly #register: import('prom-client').Registry;
   readonly #emitted: import('prom-client').Counter<'self_id'>;
   readonly #actions: import('prom-client').Counter<'action' | 'outcome'>;
   readonly #latency: import('prom-client').Histogram<'action' | 'outcome'>;
   readonly #actionNames = new Set<string>();
 
-  private constructor(prom: PromClient, sources: MetricsSources) {
-    this.#prom = prom;
+  constructor(prom: PromClient, sources: MetricsSources) {
     const register = new prom.Registry();
     this.#register = register;
     prom.collectDefaultMetrics({ register, prefix: 'onebridge_' });
@@ -126,12 +191,6 @@ export class Metrics {
     });
   }
 
-  /** Loads prom-client (the only place that does) and sets up every metric. */
-  static async create(sources: MetricsSources): Promise<Metrics> {
-    const prom = await import('prom-client');
-    return new Metrics(prom, sources);
-  }
-
   eventEmitted(selfId: number): void {
     this.#emitted.inc({ self_id: String(selfId) });
   }
@@ -147,16 +206,10 @@ export class Metrics {
     this.#latency.observe({ action, outcome }, ms / 1000);
   }
 
-  get contentType(): string {
-    return this.#prom.Registry.PROMETHEUS_CONTENT_TYPE;
-  }
-
-  /** Drops every series and the default collectors' observers. Idempotent. */
   close(): void {
     this.#register.clear();
   }
 
-  /** The text exposition of every metric. */
   scrape(): Promise<string> {
     return this.#register.metrics();
   }

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
+import { Metrics } from '../src/metrics.js';
+import { ConnectionRegistry } from '../src/registry.js';
+import { getLogger } from '../src/logger.js';
 import { startApp, TestClient, until, wsPort } from './support/app.js';
 import { freePort } from './support/framework.js';
 
@@ -86,7 +89,21 @@ describe('GET /metrics', () => {
     expect(text).toContain('# HELP onebridge_events_dropped_total');
   });
 
-  it('without admin there is no Metrics instance: prom-client is imported only by Metrics.create()', async () => {
+  it('counts what happens before prom-client is loaded (the app loads it only after ready)', async () => {
+    const metrics = new Metrics({ registry: new ConnectionRegistry(getLogger('test')), accounts: () => [], policies: () => [] });
+    metrics.eventEmitted(10001);
+    metrics.eventEmitted(10001);
+    metrics.action('get_status', true, 'ok', 2);
+    const text = await metrics.scrape();
+    expect(sample(text, 'onebridge_events_emitted_total', { self_id: '10001' })).toBe(2);
+    expect(sample(text, 'onebridge_actions_total', { action: 'get_status', outcome: 'ok' })).toBe(1);
+    metrics.eventEmitted(10001);
+    expect(sample(await metrics.scrape(), 'onebridge_events_emitted_total', { self_id: '10001' })).toBe(3);
+    metrics.close();
+    metrics.close();
+  });
+
+  it('without admin there is no Metrics instance: prom-client is never imported', async () => {
     const a = await app('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
     expect(a.metrics).toBeUndefined();
   });
