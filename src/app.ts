@@ -18,8 +18,12 @@ import type { Transport } from './transport/transport.js';
 
 /** How long closed sockets get to run their close handlers after `terminate()`. */
 const AFTER_TERMINATE_MS = 250;
-/** Upper bound for one adapter's `stop()`; a hung platform never holds the exit. */
-const ADAPTER_STOP_MS = 1000;
+/**
+ * One budget for every adapter's `stop()` together (called last-in-first-out, each given what
+ * is left): hung platforms never hold the exit, however many accounts there are. With
+ * AFTER_TERMINATE_MS it keeps the whole shutdown under grace + 1 s, the CLI's promise.
+ */
+const ADAPTERS_STOP_MS = 500;
 /** Events an adapter may emit before the transports are up; past this the oldest go (logged). */
 const EARLY_EVENTS_MAX = 10_000;
 
@@ -393,8 +397,10 @@ export class App {
     for (const t of transports) terminated += this.#safely(t.key, () => t.terminate()) ?? 0;
     if (!clean) await this.#waitEmpty(AFTER_TERMINATE_MS);
 
+    const adaptersDeadline = performance.now() + ADAPTERS_STOP_MS;
     for (const { name, adapter, links } of [...this.#started].reverse()) {
-      await this.#stopAdapter(name, adapter);
+      // Past the budget an adapter's stop() is still called (it starts closing), just not awaited.
+      await this.#stopAdapter(name, adapter, Math.max(0, adaptersDeadline - performance.now()));
       // A link its adapter forgot (or could not close in time) does not outlive the app.
       for (const link of links) this.registry.remove(link, 'adapter stopped');
       links.clear();
@@ -420,15 +426,17 @@ export class App {
     }
   }
 
-  async #stopAdapter(name: string, adapter: Adapter): Promise<void> {
+  async #stopAdapter(name: string, adapter: Adapter, budgetMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), ADAPTER_STOP_MS);
+      timer = setTimeout(() => resolve('timeout'), budgetMs);
     });
     try {
       const result = await Promise.race([adapter.stop().then(() => 'done' as const), timeout]);
       if (result === 'timeout')
-        this.#logger.warn(`${name}: adapter did not stop within ${ADAPTER_STOP_MS} ms; leaving it`);
+        this.#logger.warn(
+          `${name}: adapter did not stop within the ${ADAPTERS_STOP_MS} ms all adapters share; leaving it`,
+        );
     } catch (err) {
       this.#logger.warn(`${name}: adapter stop failed: ${(err as Error).message}`);
     } finally {

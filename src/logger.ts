@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import winston from 'winston';
+import { LogRing } from './log-ring.js';
 
 import type { LogFormat, LogLevel } from './log-levels.js';
 export { LOG_LEVELS, type LogFormat, type LogLevel } from './log-levels.js';
@@ -81,6 +82,9 @@ export function setTerminalGuard(next: TerminalGuard | undefined): void {
   guard = next;
 }
 
+/** The last lines logged, for the admin dashboard. */
+export const recentLogs = new LogRing(500);
+
 // All levels go to stderr: stdout belongs to the sandbox console and to `status` output.
 const stderr = new Writable({
   write(chunk: Buffer | string, _encoding, done) {
@@ -91,12 +95,13 @@ const stderr = new Writable({
     done();
   },
 });
+const terminal = new winston.transports.Stream({ stream: stderr });
 
 const root = winston.createLogger({
   level: 'info',
   levels: winston.config.npm.levels,
   format: formatFor('text', 'local'),
-  transports: [new winston.transports.Stream({ stream: stderr })],
+  transports: [terminal, recentLogs],
 });
 
 /** Set level and format for every logger, including children created before the call. */
@@ -112,7 +117,8 @@ export function configureLogging(options: {
     current.timezone = options.timezone ?? current.timezone;
     root.format = formatFor(current.format, current.timezone);
   }
-  if (options.silent !== undefined) root.silent = options.silent;
+  // Silent is about the terminal: the dashboard's recent lines still fill.
+  if (options.silent !== undefined) terminal.silent = options.silent;
 }
 
 export function logLevel(): string {

@@ -54,7 +54,8 @@ export class Connection {
   selfId: number;
   readonly userAgent: string | undefined;
   readonly connectedAt = new Date();
-  state: ConnectionState;
+  #state: ConnectionState;
+  readonly #onStateChange: ((conn: Connection) => void) | undefined;
   /** Set by transports that dial out and hold events; shown when defined. */
   link: { reconnects: number; held: () => number; dropped: number; inFlight?: () => number } | undefined;
   /** Events not sent because the client was not reading (forward WS, SSE). */
@@ -73,7 +74,7 @@ export class Connection {
   bytesIn = 0;
   bytesOut = 0;
 
-  constructor(id: number, init: ConnectionInit) {
+  constructor(id: number, init: ConnectionInit, onStateChange?: (conn: Connection) => void) {
     this.id = id;
     this.transport = init.transport;
     this.role = init.role;
@@ -81,7 +82,19 @@ export class Connection {
     this.remote = init.remote;
     this.selfId = init.selfId;
     this.userAgent = init.userAgent;
-    this.state = init.state ?? 'open';
+    this.#state = init.state ?? 'open';
+    this.#onStateChange = onStateChange;
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Transports set it in place; a change is announced (the registry's `changed` event). */
+  set state(next: ConnectionState) {
+    if (next === this.#state) return;
+    this.#state = next;
+    this.#onStateChange?.(this);
   }
 
   countIn(bytes: number): void {
@@ -128,7 +141,11 @@ export class Connection {
  * `remove` in the connection's own close handler, so the registry is never ahead of or
  * behind the sockets. Connects and disconnects are logged here, with the live count.
  */
-export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; removed: [Connection] }> {
+export class ConnectionRegistry extends EventEmitter<{
+  added: [Connection];
+  removed: [Connection];
+  /** A tracked connection's `state` changed. */ changed: [Connection];
+}> {
   readonly #items = new Map<number, Connection>();
   readonly #logger: Logger;
   readonly #refused = new Map<string, number>();
@@ -151,7 +168,7 @@ export class ConnectionRegistry extends EventEmitter<{ added: [Connection]; remo
   }
 
   add(init: ConnectionInit): Connection {
-    const conn = new Connection(this.#nextId++, init);
+    const conn = new Connection(this.#nextId++, init, (c) => this.emit('changed', c));
     this.#items.set(conn.id, conn);
     // A link onebridge dials is tracked from its first attempt; it logs its own connects.
     this.#logger.info(

@@ -147,3 +147,39 @@ describe('the adapter seam', () => {
     expect(app.registry.size).toBe(0);
   });
 });
+
+describe('shutdown with hung platforms', () => {
+  it('several adapters whose stop() never settles share one bound: the app stops within grace + 1 s', async () => {
+    const stopped: number[] = [];
+    const hung = defineAdapter({
+      type: 'hung',
+      config: z.strictObject({}),
+      create: (_config, ctx) => ({
+        actions: {},
+        async start() {},
+        stop() {
+          stopped.push(ctx.selfId);
+          return new Promise<void>(() => {});
+        },
+        status: () => ({ online: true, good: true }),
+      }),
+    });
+    const graceMs = 200;
+    const app = createApp({
+      config: {
+        accounts: [1, 2, 3].map((self_id) => ({ self_id, adapter: { type: 'hung' } })),
+        network: [],
+        shutdown: { grace_ms: graceMs },
+      },
+      adapters: [hung],
+      logger: quiet,
+    });
+    await app.start();
+    const t0 = performance.now();
+    await app.stop();
+    const elapsed = performance.now() - t0;
+    // Every stop() was called, last-in-first-out, though none settled.
+    expect(stopped).toEqual([3, 2, 1]);
+    expect(elapsed).toBeLessThan(graceMs + 1000);
+  });
+});

@@ -1,31 +1,21 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { startApp, tearDown } from './support/app.js';
-import { slow } from './support/slow.js';
+import { CHROMIUM, ensureChromium, INSTALL_MS } from './support/chromium.js';
 
 // Issue 19 in a real browser: a page served from another loopback port (what any web page
 // can do) tries every way in while real Chromium (Debian package `chromium`) sets the headers
 // itself. The page reports what it saw to its own server; the test waits on that report.
 
-const CHROMIUM = '/usr/bin/chromium';
 // Chromium's start dominates; generous because emulated arm64 runs are ~10x slower.
 const BROWSER_MS = 120_000;
 
-beforeAll(() => {
-  if (existsSync(CHROMIUM)) return;
-  // As platform-servers.md asks: install the Debian package when we can, else say which one.
-  if (process.getuid?.() === 0)
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
-      stdio: 'ignore',
-      timeout: 300_000,
-    });
-  if (!existsSync(CHROMIUM)) throw new Error('this test needs the Debian package chromium (apt-get install chromium)');
-}, slow(320_000));
+beforeAll(ensureChromium, INSTALL_MS);
 
 let app: App | undefined;
 const cleanups: Array<() => unknown> = [];

@@ -10,6 +10,7 @@ import { authorOf } from './anonymous.js';
 import { SandboxAdapterConfig, SandboxWorldConfig } from './config.js';
 import { SandboxConsole } from './console.js';
 import { consoleInput } from './console-mode.js';
+import { sandboxDashboardRoutes } from './dashboard-routes.js';
 import { SandboxWorld, type WorldMessage, type WorldNotice } from './world.js';
 
 /** How long `set_restart` keeps the sandbox bot offline. */
@@ -248,6 +249,7 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
         };
       },
     },
+    ...sandboxDashboardRoutes(world),
   ];
 
   const adapter: Adapter = {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AdminConfig, LimitsConfig } from '../config/schema.js';
-import type { Logger } from '../logger.js';
+import { recentLogs, type Logger } from '../logger.js';
 import { VERSION } from '../package-info.js';
 import type { ConnectionRegistry } from '../registry.js';
 import { BodyError, readBody } from '../kit/body.js';
@@ -14,9 +14,15 @@ import type { Transport } from '../transport/transport.js';
 import type { Metrics } from '../metrics.js';
 import type { ReloadReport } from '../reload.js';
 import { ConfigError } from '../errors.js';
-import type { AdminRoute } from './route.js';
+import { dashboardAsset } from './dashboard-assets.js';
+import { liveFeed } from './live-feed.js';
+import { isStream, type AdminStream, type AdminRoute } from './route.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** A live feed whose reader lets more than this pile up unread is cut (it reconnects). */
+const MAX_STREAM_BACKLOG_BYTES = 4 * 1024 * 1024;
+/** A comment line this often keeps proxies and the reader's idle timers from closing a quiet feed. */
+const STREAM_KEEPALIVE_MS = 15_000;
 
 export interface AdminServerDeps {
   readonly registry: ConnectionRegistry;
@@ -35,9 +41,11 @@ export interface AdminServerDeps {
 }
 
 /**
- * The local control endpoint: `GET /connections` (the registry), `GET /status`, plus routes
- * that components add (the sandbox's message injection). JSON in, JSON out, same token rules
- * as OneBot. Not a OneBot transport: its connections are not in the registry.
+ * The local control endpoint: `GET /connections` (the registry), `GET /status`, `GET /events`
+ * (the live feed), plus routes that components add (the sandbox's message injection). JSON
+ * in, JSON out, same token rules as OneBot. Also serves the dashboard page at `/` (the page
+ * holds no data and asks for the token). Not a OneBot transport: its connections are not in
+ * the registry.
  */
 export class AdminServer implements Transport {
   readonly key = 'admin';
@@ -76,22 +84,8 @@ export class AdminServer implements Transport {
           },
         }),
       },
-      {
-        method: 'GET',
-        path: '/status',
-        handle: () => ({
-          status: 200,
-          body: {
-            app: 'onebridge',
-            version: VERSION,
-            pid: process.pid,
-            uptime_ms: Date.now() - this.#started,
-            connections: deps.registry.size,
-            refused: deps.registry.refusals(),
-            ...deps.describe(),
-          },
-        }),
-      },
+      { method: 'GET', path: '/status', handle: () => ({ status: 200, body: this.#status() }) },
+      liveFeed({ registry: deps.registry, logs: recentLogs, status: () => this.#status() }),
     ];
     const metrics = deps.metrics;
     if (metrics)
@@ -132,6 +126,18 @@ export class AdminServer implements Transport {
     this.#http.keepAliveTimeout = 5000;
   }
 
+  #status(): Record<string, unknown> {
+    return {
+      app: 'onebridge',
+      version: VERSION,
+      pid: process.pid,
+      uptime_ms: Date.now() - this.#started,
+      connections: this.#deps.registry.size,
+      refused: this.#deps.registry.refusals(),
+      ...this.#deps.describe(),
+    };
+  }
+
   get url(): string {
     return this.#url;
   }
@@ -147,6 +153,7 @@ export class AdminServer implements Transport {
     this.#deps.logger.info(
       `admin endpoint on ${this.#url} (GET /connections, GET /status${this.#deps.metrics ? ', GET /metrics' : ''}, POST /reload)`,
     );
+    this.#deps.logger.info(`dashboard: open ${this.#url}/ in a browser`);
   }
 
   stopAccepting(): void {
@@ -220,6 +227,13 @@ export class AdminServer implements Transport {
       send(400, { error: 'malformed request target' });
       return;
     }
+    const asset = req.method === 'GET' ? dashboardAsset(url.pathname) : undefined;
+    if (asset) {
+      req.resume();
+      if (this.#closing.signal.aborted) res.shouldKeepAlive = false;
+      res.writeHead(200, asset.headers).end(asset.body);
+      return;
+    }
     // State changes take the token from the Authorization header only: a URL can be planted in
     // a page or a log, a header cannot. Cookies are never read.
     const auth =
@@ -255,7 +269,9 @@ export class AdminServer implements Transport {
         body,
         signal: AbortSignal.any([gone.signal, this.#closing.signal]),
       });
-      if (!res.writableEnded && !res.destroyed) send(reply.status, reply.body, reply.contentType);
+      if (res.writableEnded || res.destroyed) return;
+      if (isStream(reply)) this.#openStream(res, reply, gone.signal);
+      else send(reply.status, reply.body, reply.contentType);
     } catch (err) {
       const status = err instanceof BodyError ? err.status : 500;
       if (status === 500) this.#deps.logger.error(`admin: ${req.method} ${path} failed: ${(err as Error).message}`);
@@ -267,6 +283,46 @@ export class AdminServer implements Transport {
       if (status === 413) res.shouldKeepAlive = false;
       if (!res.headersSent && !res.destroyed) send(status, { error: (err as Error).message });
     }
+  }
+
+  /** Server-sent events until the reader leaves or the server shuts down; then the response ends. */
+  #openStream(res: ServerResponse, reply: AdminStream, gone: AbortSignal): void {
+    // Gone already (client left while the route ran): no listener would ever end the feed.
+    if (this.#closing.signal.aborted || gone.aborted) {
+      if (!res.destroyed) res.writeHead(503).end();
+      return;
+    }
+    // Its own controller, held by the listeners below, so the signal lives as long as the feed.
+    const stop = new AbortController();
+    const end = () => {
+      if (stop.signal.aborted) return;
+      clearInterval(keepalive);
+      gone.removeEventListener('abort', end);
+      this.#closing.signal.removeEventListener('abort', end);
+      stop.abort();
+      if (!res.destroyed) res.end();
+    };
+    const write = (text: string) => {
+      if (stop.signal.aborted || res.destroyed) return;
+      res.write(text);
+      if (res.writableLength > MAX_STREAM_BACKLOG_BYTES) {
+        this.#deps.logger.warn(
+          `admin: live feed reader at ${remoteOf(res.req)} fell ${res.writableLength} bytes behind; cut`,
+        );
+        end();
+        res.destroy();
+      }
+    };
+    const keepalive = setInterval(() => write(': keepalive\n\n'), STREAM_KEEPALIVE_MS);
+    gone.addEventListener('abort', end, { once: true });
+    this.#closing.signal.addEventListener('abort', end, { once: true });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    reply.stream((event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`), stop.signal);
   }
 }
 

@@ -12,7 +12,7 @@ export {
   type TrackedLink,
   type TrackLinkOptions,
 } from '../adapter.js';
-export type { AdminReply, AdminRequest, AdminRoute } from '../admin/route.js';
+export type { AdminReply, AdminRequest, AdminRoute, AdminStream } from '../admin/route.js';
 export { intIn, port, durationMs, host, token, selfId } from '../config/types.js';
 export { OneBridgeError } from '../errors.js';
 export type { Logger } from '../logger.js';

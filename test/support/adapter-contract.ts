@@ -50,8 +50,8 @@ export interface ContractOptions {
 
 const SELF_ID = 10001;
 const GRACE_MS = 500;
-/** The app's own bounds after the grace: adapter stop (1000) and after-terminate (250), plus room. */
-const STOP_BOUND_MS = GRACE_MS + 1000 + 250 + 1000;
+/** The app's own bounds after the grace: all adapters' stop (500) and after-terminate (250), plus room. */
+const STOP_BOUND_MS = GRACE_MS + 500 + 250 + 1000;
 
 const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => quiet };
 
