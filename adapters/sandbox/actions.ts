@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { formatMessage } from '../../src/onebot/message.js';
+import { getMsgData } from '../../src/onebot/message-store.js';
 import { ActionError, type Params } from '../../src/onebot/params.js';
 import type { ActionTable } from '../../src/onebot/router.js';
 import { Retcode } from '../../src/onebot/types.js';
@@ -113,19 +113,7 @@ export function sandboxActions(
       );
     },
     delete_msg: (p) => void world.recall(selfId, p.int('message_id')),
-    get_msg: (p, ctx) => {
-      const m = world.store.get(p.int('message_id'));
-      return {
-        time: m.time,
-        message_type: m.message_type,
-        message_id: m.message_id,
-        real_id: m.message_id,
-        sender: m.sender,
-        message: formatMessage(m.message, ctx.format),
-        raw_message: m.raw_message,
-        ...(m.group_id === undefined ? {} : { group_id: m.group_id }),
-      };
-    },
+    get_msg: (p, ctx) => getMsgData(world.store.get(p.int('message_id')), ctx.format),
     send_like: (p) => {
       const user = p.int('user_id');
       world.user(user);

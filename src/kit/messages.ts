@@ -1,7 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Sender } from '../onebot/events.js';
-import { formatMessage } from '../onebot/message.js';
-import { MessageStore, type StoredMessage } from '../onebot/message-store.js';
+import { getMsgData, MessageStore, type StoredMessage } from '../onebot/message-store.js';
 import type { ActionContext, ActionTable } from '../onebot/router.js';
 import { stringifyCQ } from '../onebot/cqcode.js';
 import type { Message } from '../onebot/types.js';
@@ -120,17 +119,7 @@ export class PlatformMessages {
   actions(remove?: (m: RecordedMessage) => Promise<void> | void): ActionTable {
     return {
       get_msg: (p, ctx: ActionContext) => {
-        const m = this.get(p.int('message_id'));
-        return {
-          time: m.time,
-          message_type: m.message_type,
-          message_id: m.message_id,
-          real_id: m.message_id,
-          sender: m.sender,
-          message: formatMessage(m.message, ctx.format),
-          raw_message: m.raw_message,
-          ...(m.group_id === undefined ? {} : { group_id: m.group_id }),
-        };
+        return getMsgData(this.get(p.int('message_id')), ctx.format);
       },
       delete_msg: async (p) => {
         const m = this.get(p.int('message_id'));

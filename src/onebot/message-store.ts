@@ -1,7 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Sender } from './events.js';
 import { ActionError } from './action-error.js';
-import { Retcode, type Message } from './types.js';
+import { formatMessage } from './message.js';
+import { Retcode, type Message, type MessageFormat } from './types.js';
 
 export interface StoredMessage {
   readonly message_id: number;
@@ -24,6 +25,20 @@ export interface StoredMessage {
  * the least recently used go first past `capacity`, so memory stays flat however long it runs.
  * An id that was evicted or never existed is a clear failure (retcode 100), not a crash.
  */
+/** A stored message as `get_msg` answers it, in the caller's message format. */
+export function getMsgData(m: StoredMessage, format: MessageFormat): Record<string, unknown> {
+  return {
+    time: m.time,
+    message_type: m.message_type,
+    message_id: m.message_id,
+    real_id: m.message_id,
+    sender: m.sender,
+    message: formatMessage(m.message, format),
+    raw_message: m.raw_message,
+    ...(m.group_id === undefined ? {} : { group_id: m.group_id }),
+  };
+}
+
 export class MessageStore {
   readonly #cache: LRUCache<number, StoredMessage>;
 
