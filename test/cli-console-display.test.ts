@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TestClient } from './support/app.js';
 import { CLI, CLI_BOUND_MS, CLI_TEST_MS, tempDir } from './support/cli.js';
+import { execLine, spawnUnderPty } from './support/pty.js';
 import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
@@ -19,10 +19,7 @@ describe('the sandbox console on a terminal (a pty from script(1))', () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
     const file = t.write('c.yaml', 'network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
-    const child = spawn('script', ['-qec', `"${process.execPath}" "${CLI}" -c "${file}"`, '/dev/null'], {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawnUnderPty(execLine([CLI, '-c', file]), { NO_COLOR: '1' });
     cleanups.push(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
@@ -31,9 +28,6 @@ describe('the sandbox console on a terminal (a pty from script(1))', () => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       for (const w of waiters.splice(0)) w();
-    });
-    child.on('error', (err) => {
-      throw new Error(`script(1) is needed for this test (Debian package bsdutils/util-linux): ${err.message}`);
     });
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     /** Wait until the output after `from` matches; returns the index just past the match. */

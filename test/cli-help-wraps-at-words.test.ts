@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it, vi } from 'vitest';
 import { CLI, CLI_BOUND_MS, CLI_TEST_MS, runCli } from './support/cli.js';
+import { execLine, runUnderPty } from './support/pty.js';
 import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
@@ -31,12 +31,7 @@ describe('--help wraps between words', () => {
   });
 
   it('on a 50-column terminal (a pty from script(1), from util-linux)', () => {
-    const r = spawnSync('script', ['-qec', `stty cols 50; "${process.execPath}" "${CLI}" --help`, '/dev/null'], {
-      encoding: 'utf8',
-      timeout: slow(CLI_BOUND_MS),
-    });
-    if (r.error)
-      throw new Error(`script(1) is needed for this test (Debian package bsdutils/util-linux): ${r.error.message}`);
+    const r = runUnderPty(`stty cols 50; ${execLine([CLI, '--help'])}`, { timeoutMs: slow(CLI_BOUND_MS) });
     expect(r.status).toBe(0);
     assertWrapped(r.stdout, 50);
   });

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CLI, CLI_BOUND_MS, CLI_TEST_MS, tempDir } from './support/cli.js';
+import { execLine, spawnUnderPty } from './support/pty.js';
 import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
@@ -19,12 +20,8 @@ function runUntilReady(config: string, env: NodeJS.ProcessEnv, pty = false): Pro
   const t = tempDir();
   cleanups.push(t.cleanup);
   const file = t.write('c.yaml', config);
-  const command = `"${process.execPath}" "${CLI}" -c "${file}"`;
   const child = pty
-    ? spawn('script', ['-qec', command, '/dev/null'], {
-        env: { ...process.env, ...env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      })
+    ? spawnUnderPty(execLine([CLI, '-c', file]), env)
     : spawn(process.execPath, [CLI, '-c', file], {
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],

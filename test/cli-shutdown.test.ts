@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient, until } from './support/app.js';
 import { CLI, QUIET_CONFIG, RunningCli, tempDir } from './support/cli.js';
+import { execLine, spawnUnderPty } from './support/pty.js';
 import { slow } from './support/slow.js';
 
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -218,9 +218,7 @@ describe('the sandbox console', () => {
       `network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`,
     );
     // script(1) gives the child a real terminal; what we write to script goes to the terminal.
-    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} -c ${file}`, '/dev/null'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawnUnderPty(execLine([CLI, '-c', file]));
     cleanups.push(() => void child.kill('SIGKILL'));
     let screen = '';
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));

@@ -5,6 +5,7 @@ import { consoleInput, inForeground } from '../adapters/sandbox/console-mode.js'
 import { getLogger } from '../src/logger.js';
 import { TestClient, until } from './support/app.js';
 import { CLI, RunningCli, tempDir } from './support/cli.js';
+import { execLine, spawnUnderPty } from './support/pty.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -85,7 +86,7 @@ describe('stdin that cannot be read is never fatal (real CLI)', () => {
 describe('in the background of an interactive terminal (real CLI under a pseudo-terminal)', () => {
   /** Runs `shell` under script(1): a real terminal, with job control. Returns the screen so far. */
   function underPty(shellCommand: string): { screen: () => string; exited: Promise<number | null> } {
-    const child = spawn('script', ['-qfec', shellCommand, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawnUnderPty(shellCommand);
     cleanups.push(() => void child.kill('SIGKILL'));
     let screen = '';
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
@@ -150,7 +151,7 @@ describe('in the background of an interactive terminal (real CLI under a pseudo-
   it('in the foreground of a terminal, auto gives the console', async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
-    const pty = underPty(`"${process.execPath}" "${CLI}" -c "${t.write('c.yaml', CONFIG('auto'))}"`);
+    const pty = underPty(execLine([CLI, '-c', t.write('c.yaml', CONFIG('auto'))]));
     await until(() => /Alice\(20001\) @ group 30001> /.test(pty.screen()), 20_000, 'the console prompt');
   });
 });
