@@ -91,6 +91,8 @@ describe('installed as a command from the packed tarball', () => {
       'dist/adapters/index.js',
     ])
       expect(files).toContain(f);
+    // The command is the bundled CLI: its entry and the chunks it imports (scripts/bundle-cli.mjs).
+    expect(files.filter((f) => /^dist\/bin\/chunks\/start-[\w-]+\.js$/.test(f))).toHaveLength(1);
     expect(
       files.filter(
         (f) =>
