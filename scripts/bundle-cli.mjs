@@ -1,22 +1,24 @@
 #!/usr/bin/env node
-// Second half of `npm run build`: bundles the compiled CLI (dist/bin/onebridge.js and all it
-// imports, dependencies included) into a few files, so a start reads, resolves and compiles a
-// handful of modules instead of ~300 (most of a cold start on Node 20 and on phones; see
-// bench/README.md, start-up). esbuild-wasm: pure JS and WebAssembly, no install script, no
-// native binary, so this runs wherever Node does (Termux included).
+// Second half of `npm run build`: bundles the compiled CLI (dist/bin/onebridge-main.js and all
+// it imports, dependencies included) into that one file, so a start reads and compiles one
+// module instead of ~300 (most of a cold start on Node 20 and on phones; see bench/README.md,
+// start-up). One file, not chunks: each extra module costs RSS (measured ~4 MiB for a dozen
+// chunks). esbuild-wasm: pure JS and WebAssembly, no install script, no native binary, so this
+// runs wherever Node does (Termux included).
 //
-// Layout: dist/bin/onebridge.js is replaced by the bundle's tiny entry (it still catches the
-// shutdown signals before anything else loads), the rest lands in dist/bin/chunks/, one chunk
-// per dynamic import (`start`, the full command-line parser, each command, ...). The library
-// (dist/src, dist/adapters) stays as tsc wrote it.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+// dist/bin/onebridge.js, the entry that catches the shutdown signals before anything loads,
+// stays as tsc wrote it; it and the bundle share the unbundled dist/src/signals.js (one module
+// instance, so the signals caught early reach `start`). The library (dist/src, dist/adapters)
+// stays as tsc wrote it. Without this step the command still works, unbundled.
+import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const esbuild = createRequire(import.meta.url)('esbuild-wasm');
-const entry = join(root, 'dist', 'bin', 'onebridge.js');
-const outdir = join(root, 'dist', 'bin');
+const bin = join(root, 'dist', 'bin');
+const main = join(bin, 'onebridge-main.js');
+const signals = join(root, 'dist', 'src', 'signals.js');
 
 /**
  * zod's `z.locales` re-exports ~40 languages (~300 KB, half of zod in a bundle); onebridge's
@@ -60,25 +62,42 @@ const leanWinston = {
   },
 };
 
-if (!existsSync(entry)) {
-  console.error(`bundle-cli: ${entry} is missing; run tsc first (npm run build)`);
+/** The entry's signal handlers: imported from the same file, not copied into the bundle. */
+const sharedSignals = {
+  name: 'shared-signals',
+  setup(build) {
+    build.onResolve({ filter: /signals\.js$/ }, async (args) => {
+      if (args.namespace !== 'file' || args.pluginData === 'shared-signals') return undefined;
+      const found = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: 'shared-signals',
+      });
+      return found.path === signals ? { path: '../src/signals.js', external: true } : found;
+    });
+  },
+};
+
+if (!existsSync(main) || !existsSync(signals)) {
+  console.error(`bundle-cli: ${main} is missing; run tsc first (npm run build)`);
   process.exit(1);
 }
-rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
+// Until the bundle is written the command's entry counts as older than every source, so a build
+// cut short here makes the next `npm start` build again (it compares the entry's time).
+const entry = join(bin, 'onebridge.js');
+utimesSync(entry, 0, 0);
 const result = await esbuild.build({
-  entryPoints: [entry],
-  outdir,
-  entryNames: '[name]',
-  chunkNames: 'chunks/[name]-[hash]',
+  entryPoints: [main],
+  outfile: main,
   allowOverwrite: true,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   // Loaded only after ready or by other commands, and some read their own files at run time.
   external: ['yargs', 'prom-client', '@xmpp/client'],
-  plugins: [englishOnlyZod, leanWinston],
+  plugins: [sharedSignals, englishOnlyZod, leanWinston],
   metafile: Boolean(process.env.ONEBRIDGE_BUNDLE_META),
   minifyWhitespace: true,
   minifySyntax: true,
@@ -91,6 +110,7 @@ const result = await esbuild.build({
 if (result.errors.length > 0) process.exit(1);
 if (process.env.ONEBRIDGE_BUNDLE_META)
   writeFileSync(process.env.ONEBRIDGE_BUNDLE_META, JSON.stringify(result.metafile));
-// tsc's map and declarations describe the unbundled entry this replaced.
-for (const stale of ['onebridge.js.map', 'onebridge.d.ts', 'onebridge.d.ts.map'])
-  rmSync(join(outdir, stale), { force: true });
+// tsc's map and declarations describe the unbundled file this replaced.
+for (const stale of ['onebridge-main.js.map', 'onebridge-main.d.ts']) rmSync(join(bin, stale), { force: true });
+const now = new Date();
+utimesSync(entry, now, now);
