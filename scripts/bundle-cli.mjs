@@ -12,32 +12,13 @@
 // stays as tsc wrote it. Without this step the command still works, unbundled.
 import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const esbuild = createRequire(import.meta.url)('esbuild-wasm');
 const bin = join(root, 'dist', 'bin');
 const main = join(bin, 'onebridge-main.js');
 const signals = join(root, 'dist', 'src', 'signals.js');
-
-/**
- * zod's `z.locales` re-exports ~40 languages (~300 KB, half of zod in a bundle); onebridge's
- * messages are English and set their own texts. Only English stays.
- */
-const englishOnlyZod = {
-  name: 'english-only-zod',
-  setup(build) {
-    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]/.test(args.importer)
-        ? { path: join(dirname(args.importer), '../locales/en-only.js'), namespace: 'zod-locales' }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
-      resolveDir: dirname(args.path),
-    }));
-  },
-};
 
 /**
  * winston's dependencies, trimmed for a CLI: readable-stream (a copy of Node 10's streams) is
@@ -97,7 +78,7 @@ const result = await esbuild.build({
   target: 'node20',
   // Loaded only after ready or by other commands, and some read their own files at run time.
   external: ['yargs', 'prom-client', '@xmpp/client'],
-  plugins: [sharedSignals, englishOnlyZod, leanWinston],
+  plugins: [sharedSignals, leanWinston],
   metafile: Boolean(process.env.ONEBRIDGE_BUNDLE_META),
   minifyWhitespace: true,
   minifySyntax: true,
