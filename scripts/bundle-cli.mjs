@@ -11,7 +11,7 @@
 // instance, so the signals caught early reach `start`). The library (dist/src, dist/adapters)
 // stays as tsc wrote it. Without this step the command still works, unbundled.
 import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -40,6 +40,28 @@ const leanWinston = {
     build.onResolve({ filter: /^@dabh\/diagnostics$/ }, (args) =>
       build.resolve('@dabh/diagnostics/node/production.js', { kind: args.kind, resolveDir: args.resolveDir }),
     );
+  },
+};
+
+/**
+ * Node's built-ins through require(), never `import`: an ES module import of a built-in makes
+ * Node build its ESM facade, which reads every export, lazy ones included. node:http's lazy
+ * WebSocket/EventSource exports load undici (~800 KB of code, ~10 MiB RSS on Node 26), and
+ * others load what their getters guard (fs.promises, crypto.webcrypto, ...). require() is
+ * what a CommonJS program gets, lazy exports stay lazy.
+ */
+const builtinsViaRequire = {
+  name: 'builtins-via-require',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) =>
+      args.kind === 'import-statement' && isBuiltin(args.path)
+        ? { path: args.path, namespace: 'node-builtin' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path.startsWith('node:') ? args.path : `node:${args.path}`)});`,
+      loader: 'js',
+    }));
   },
 };
 
@@ -78,7 +100,7 @@ const result = await esbuild.build({
   target: 'node20',
   // Loaded only after ready or by other commands, and some read their own files at run time.
   external: ['yargs', 'prom-client', '@xmpp/client'],
-  plugins: [sharedSignals, leanWinston],
+  plugins: [sharedSignals, builtinsViaRequire, leanWinston],
   metafile: Boolean(process.env.ONEBRIDGE_BUNDLE_META),
   minifyWhitespace: true,
   minifySyntax: true,
