@@ -37,7 +37,7 @@ describe('StableIds', () => {
     expect(channels.id('alice')).not.toBe(users.id('alice'));
   });
 
-  it('reverse lookup for actions: the name as last spelt, 1404 for an id never seen', () => {
+  it('reverse lookup for actions: the name as last spelt, 100 (not 1404) for an id never seen', () => {
     const users = new StableIds({ namespace: 'xmpp:user', what: 'user_id', normalize: (j) => j.toLowerCase() });
     const id = users.id('Alice@Example.org');
     expect(users.name(id)).toBe('Alice@Example.org');
@@ -47,7 +47,7 @@ describe('StableIds', () => {
     try {
       users.require(12345);
     } catch (err) {
-      expect((err as ActionError).retcode).toBe(1404);
+      expect((err as ActionError).retcode).toBe(100);
       expect((err as Error).message).toBe('unknown user_id 12345 (not seen since onebridge started)');
     }
   });
