@@ -91,6 +91,12 @@ export interface Adapter {
    * within its own deadline.
    */
   identify?(signal: AbortSignal): Promise<number>;
+  /**
+   * Optional, with `identify`: how it finds the id, for the startup line `accounts[0]: self_id N
+   * <this>`, e.g. `derived from the nick "obbot"` for an id computed from config without asking
+   * anyone. Default `learned from the platform`.
+   */
+  readonly selfIdSource?: string;
   /** Optional: called once everything (transports, admin) has started, e.g. to show a prompt. */
   ready?(): void;
   /** Must settle promptly; the app bounds it anyway. Safe to call more than once. */

@@ -165,7 +165,8 @@ export class App {
             { cause: err },
           );
         }
-        this.#logger.info(`accounts[${i}]: learned self_id ${selfId} from upstream`);
+        // Say what happened: asked of the platform (relay), or computed from config (irc, xmpp).
+        this.#logger.info(`accounts[${i}]: self_id ${selfId} ${adapter.selfIdSource ?? 'learned from the platform'}`);
         for (const link of links) link.selfId = selfId;
       }
       const traffic = new TrafficLog(this.#log(`messages:${selfId}`), this.config.log.messages);

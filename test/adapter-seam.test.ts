@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { builtinAdapters } from '../adapters/index.js';
 import { createApp, defineAdapter, privateMessageEvent, type App, type Logger } from '../src/index.js';
-import { Framework } from './support/framework.js';
+import { Framework, freePort } from './support/framework.js';
 
 const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => quiet };
 const cleanups: Array<() => unknown> = [];
@@ -63,6 +64,56 @@ describe('the adapter seam', () => {
     ).toEqual([
       [4242, 'during start'],
       [4242, 'during identify'],
+    ]);
+  });
+
+  it('the startup line says how self_id was found: learned from the platform, or derived from config', async () => {
+    const upstream = await Framework.start();
+    cleanups.push(() => upstream.close());
+    upstream.wss.on('connection', (ws) =>
+      ws.on('message', (data) => {
+        const { echo } = JSON.parse(data.toString()) as { echo: unknown };
+        ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: { user_id: 777, nickname: 'up' }, echo }));
+      }),
+    );
+    // Nothing listens here: irc and xmpp derive the id without their server.
+    const closed = await freePort();
+    const accounts = {
+      eager: { type: 'eager' },
+      relay: { type: 'relay', upstream: { mode: 'ws', url: upstream.url('/') } },
+      irc: { type: 'irc', host: '127.0.0.1', port: closed, nick: 'obbot' },
+      xmpp: {
+        type: 'xmpp',
+        service: `xmpp://127.0.0.1:${closed}`,
+        domain: 'localhost',
+        username: 'bot',
+        password: 'pw',
+      },
+    };
+    const lines: Record<string, string[]> = {};
+    for (const [type, adapter] of Object.entries(accounts)) {
+      const seen: string[] = (lines[type] = []);
+      const record: Logger = {
+        error() {},
+        warn() {},
+        info: (message: string) => seen.push(message),
+        debug() {},
+        child: () => record,
+      };
+      const app = createApp({
+        config: { accounts: [{ adapter }], network: [] },
+        adapters: [...builtinAdapters, eager],
+        logger: record,
+      });
+      cleanups.push(() => app.stop());
+      await app.start();
+    }
+    const said = (type: string) => lines[type]!.filter((l) => l.startsWith('accounts[0]: self_id'));
+    expect(said('eager')).toEqual(['accounts[0]: self_id 4242 learned from the platform']);
+    expect(said('relay')).toEqual(["accounts[0]: self_id 777 learned from upstream's get_login_info"]);
+    expect(said('irc')).toEqual([expect.stringMatching(/^accounts\[0\]: self_id \d+ derived from the nick "obbot"$/)]);
+    expect(said('xmpp')).toEqual([
+      expect.stringMatching(/^accounts\[0\]: self_id \d+ derived from the JID bot@localhost$/),
     ]);
   });
 

@@ -1,12 +1,13 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { builtinAdapters } from '../adapters/index.js';
-import { adapterContract, type PlatformHarness } from './support/adapter-contract.js';
+import { adapterContract, UNKNOWN_ID, type PlatformHarness } from './support/adapter-contract.js';
 import { Framework } from './support/framework.js';
 
 /**
  * The relay's platform is another OneBot implementation: a stub that answers like one
- * (get_login_info, send_*_msg, 1404 for the rest) and pushes message events.
+ * (get_login_info, send_*_msg, 1404 for the rest) and pushes message events. It answers a send
+ * to UNKNOWN_ID as go-cqhttp does (100); the relay must pass that answer through unchanged.
  */
 adapterContract('relay', {
   adapters: builtinAdapters,
@@ -28,6 +29,9 @@ adapterContract('relay', {
         if (frame.action === 'get_login_info')
           return answer({ status: 'ok', retcode: 0, data: { user_id: 10001, nickname: 'stub' } });
         if (/^send_(msg|private_msg|group_msg)$/.test(frame.action)) {
+          for (const key of ['group_id', 'user_id'])
+            if (frame.params[key] === UNKNOWN_ID)
+              return answer({ status: 'failed', retcode: 100, data: null, message: `${key} ${UNKNOWN_ID} not found` });
           sent.push(JSON.stringify(frame.params['message']));
           return answer({ status: 'ok', retcode: 0, data: { message_id: nextId++ } });
         }

@@ -146,6 +146,43 @@ describe('dashboard in real Chromium', () => {
   );
 
   it(
+    'shows refused actions per connection, the account send queue (pacing) and the descriptor budget',
+    async () => {
+      // Pacing so slow that, after the burst of one, every further send waits in the queue.
+      app = await startApp(`accounts:
+  - { self_id: 10001, adapter: { type: sandbox, nickname: Robo }, rate_limit: { messages_per_s: 0.01, burst: 1 } }
+network:
+  - { type: ws, port: 0, heartbeat_interval_ms: 0, actions: { deny: [set_group_kick] } }
+admin: { port: 0, access_token: "${TOKEN}" }
+`);
+      const bot = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/`);
+      cleanups.push(() => bot.close());
+      const { page, errors } = await openPage();
+      await logIn(page);
+      const row = page.locator('tr[data-transport="ws"]');
+      await row.waitFor();
+      expect(await row.locator('td[data-label="Refused"]').textContent()).toBe('0');
+      expect(await bot.call('set_group_kick', { group_id: 30001, user_id: 20003 }, 'k', PAGE_MS)).toMatchObject({
+        retcode: 1403,
+      });
+      for (const echo of ['s1', 's2', 's3'])
+        expect(await bot.call('send_group_msg_async', { group_id: 30001, message: echo }, echo, PAGE_MS)).toMatchObject(
+          { status: 'async' },
+        );
+      await expect.poll(() => row.locator('td[data-label="Refused"]').textContent(), { timeout: PAGE_MS }).toBe('1');
+      const account = page.locator('#accounts li[data-self-id="10001"]');
+      await expect.poll(() => account.textContent(), { timeout: PAGE_MS }).toBe('10001 online · send queue 2');
+      expect(await page.locator('#facts').textContent()).toMatch(/· fds \d+\/(\d+|—) · client sockets \d+\/(\d+|—)/);
+      // On a phone the new column is a labelled line of the card; nothing scrolls sideways.
+      await page.setViewportSize({ width: 390, height: 844 });
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      expect(await row.locator('td[data-label="Refused"]').isVisible()).toBe(true);
+      expect(errors).toEqual([]);
+    },
+    BROWSER_MS,
+  );
+
+  it(
     'sandbox chat: a typed message reaches the bot, its reply (with an image) shows; poke and recall work',
     async () => {
       app = await startApp(SANDBOX_APP);

@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from '../src/app.js';
 import { CLOSE_TIMEOUT_MS } from '../src/transport/reconnecting-link.js';
+import { builtinAdapters } from '../adapters/index.js';
+import { createApp, type Logger } from '../src/index.js';
 import { startApp, tearDown, until, wsPort } from './support/app.js';
 import { slow } from './support/slow.js';
 
@@ -124,4 +126,64 @@ describe('forward WS: a client that starts a close and goes silent', () => {
     socket.pause();
     await until(() => app!.registry.snapshot().find((c) => c.transport === 'ws')?.state === 'closing', 5000, 'closing');
   });
+
+  it(
+    'a close handshake not finished within CLOSE_TIMEOUT_MS is cut and logged, whoever started it',
+    async () => {
+      const warnings: string[] = [];
+      const record: Logger = {
+        error() {},
+        warn: (message: string) => warnings.push(message),
+        info() {},
+        debug() {},
+        child: () => record,
+      };
+      app = createApp({
+        config: {
+          sandbox: { console: false },
+          network: [{ type: 'ws', port: 0, heartbeat_interval_ms: 0, max_payload_bytes: 1024 }],
+        },
+        adapters: builtinAdapters,
+        logger: record,
+      });
+      await app.start();
+      /** A raw client past the upgrade, reading nothing more from here on. */
+      const raw = async (path: string): Promise<Socket> => {
+        const socket = connect(wsPort(app!), '127.0.0.1');
+        cleanups.push(() => socket.destroy());
+        socket.on('error', () => {});
+        await once(socket, 'connect');
+        socket.write(
+          `GET ${path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        );
+        await once(socket, 'data');
+        socket.pause();
+        return socket;
+      };
+      const ws = () => app!.registry.snapshot().filter((c) => c.transport === 'ws');
+      const ours = await raw('/api');
+      const theirs = await raw('/event');
+      await until(() => ws().length === 2, slow(5000), 'both connections');
+      // Ours: the client announces a frame over max_payload_bytes; the server closes 1009 and the
+      // client ignores that close frame. Theirs: the client sends a close frame (1000), then neither
+      // reads the answer nor sends FIN.
+      ours.write(Buffer.from([0x81, 0xfe, 0x10, 0x00, 1, 2, 3, 4]));
+      const mask = [1, 2, 3, 4];
+      theirs.write(Buffer.from([0x88, 0x82, ...mask, 0x03 ^ mask[0]!, 0xe8 ^ mask[1]!]));
+      await until(() => ws().length === 2 && ws().every((c) => c.state === 'closing'), slow(5000), 'both closing');
+      const t0 = performance.now();
+      // Within the stalled-close bound (scaled for slow machines), not ws's 30 s.
+      await until(() => ws().length === 0, slow(CLOSE_TIMEOUT_MS + 5000), 'both cut');
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(CLOSE_TIMEOUT_MS - 250);
+      expect(warnings.filter((w) => w.includes('close handshake'))).toEqual([
+        expect.stringMatching(
+          new RegExp(`^#\\d+ did not finish its close handshake within ${CLOSE_TIMEOUT_MS} ms; cut$`),
+        ),
+        expect.stringMatching(
+          new RegExp(`^#\\d+ did not finish its close handshake within ${CLOSE_TIMEOUT_MS} ms; cut$`),
+        ),
+      ]);
+    },
+    slow(60_000),
+  );
 });

@@ -126,7 +126,7 @@ describe('IRC adapter: messages', () => {
     // A channel the bot is not in, and an unknown action.
     expect(await b.call('send_group_msg', { group_id: 12345, message: 'x' })).toMatchObject({
       status: 'failed',
-      retcode: 1404,
+      retcode: 100,
       message: expect.stringMatching(/unknown group_id 12345/),
     });
     expect(await b.call('get_guild_list')).toMatchObject({ status: 'failed', retcode: 1404 });
@@ -162,7 +162,7 @@ describe('IRC adapter: messages', () => {
     expect(await b.event((f) => f['message_type'] === 'private')).toMatchObject({ raw_message: 'after notice' });
     expect(await b.call('send_private_msg', { user_id: 4242, message: 'x' })).toMatchObject({
       status: 'failed',
-      retcode: 1404,
+      retcode: 100,
       message: expect.stringMatching(/unknown user_id 4242/),
     });
   });

@@ -127,6 +127,58 @@ describe('ReconnectingLink (fake timers, fake connections)', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('a platform that stays down: one warning per outage and cause; the reconnect line carries the count', async () => {
+    vi.useFakeTimers();
+    type Line = { level: string; message: string };
+    const lines: Line[] = [];
+    const at = (level: string) => (message: string) => void lines.push({ level, message });
+    const recording = { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
+    let refuse: string | undefined = 'ECONNREFUSED';
+    const conns: Fake[] = [];
+    const link = new ReconnectingLink<Fake>({
+      name: 'fake',
+      target: 'fake://x',
+      logger: recording as unknown as typeof logger,
+      reconnect: { initialMs: 10, maxMs: 40 },
+      random: () => 0.5,
+      connect: async (attempt) => {
+        if (refuse) throw Object.assign(new Error(`connect ${refuse} 127.0.0.1:1`), { code: refuse });
+        const c = new Fake(conns.length, attempt);
+        conns.push(c);
+        return c;
+      },
+      advise: (err) => ((err as { code?: string } | undefined)?.code === 'AUTH' ? 'slow' : 'retry'),
+      destroy: () => {},
+    });
+    const loud = () => lines.filter((l) => l.level !== 'debug').map((l) => `${l.level} ${l.message}`);
+    link.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(link.reconnects).toBeGreaterThanOrEqual(20);
+    expect(loud()).toEqual([
+      'warn fake: cannot connect to fake://x: connect ECONNREFUSED 127.0.0.1:1; retrying with backoff (up to 40 ms), quietly until it connects or the cause changes',
+    ]);
+    // A new cause is worth a line; a refused password says it waits the longest.
+    refuse = 'AUTH';
+    await vi.advanceTimersByTimeAsync(200);
+    expect(loud().slice(1)).toEqual([
+      'error fake: cannot connect to fake://x: connect AUTH 127.0.0.1:1; retrying every 40 ms',
+    ]);
+    refuse = undefined;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(link.state).toBe('open');
+    expect(loud()[2]).toMatch(/^info fake: connected to fake:\/\/x \(after (\d+) failed attempts over \d+ m?s\)$/);
+    const failed = Number(/after (\d+) failed/.exec(loud()[2]!)![1]);
+    expect(failed).toBe(link.reconnects);
+    // A drop starts a new outage: one line, and the next connect says "reconnected".
+    conns[0]!.end(new Error('read ECONNRESET'));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(loud().slice(3)).toEqual([
+      'warn fake: disconnected from fake://x (read ECONNRESET); reconnecting',
+      'info fake: connected to fake://x (reconnected)',
+    ]);
+    await link.stop();
+  });
+
   it('stop() aborts an attempt in progress; a connection that arrives late is destroyed, not kept', async () => {
     let finish!: (c: Fake) => void;
     let aborted = false;

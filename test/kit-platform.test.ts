@@ -37,7 +37,7 @@ describe('StableIds', () => {
     expect(channels.id('alice')).not.toBe(users.id('alice'));
   });
 
-  it('reverse lookup for actions: the name as last spelt, 1404 for an id never seen', () => {
+  it('reverse lookup for actions: the name as last spelt, 100 (not 1404) for an id never seen', () => {
     const users = new StableIds({ namespace: 'xmpp:user', what: 'user_id', normalize: (j) => j.toLowerCase() });
     const id = users.id('Alice@Example.org');
     expect(users.name(id)).toBe('Alice@Example.org');
@@ -47,7 +47,7 @@ describe('StableIds', () => {
     try {
       users.require(12345);
     } catch (err) {
-      expect((err as ActionError).retcode).toBe(1404);
+      expect((err as ActionError).retcode).toBe(100);
       expect((err as Error).message).toBe('unknown user_id 12345 (not seen since onebridge started)');
     }
   });
@@ -257,4 +257,42 @@ describe('parseText', () => {
     ]);
     expect(parseText('b.t: hi', { selfId: 1, selfNames: ['[bot]'] })).toEqual([text('b.t: hi')]);
   });
+
+  it('builds its matchers once per set of names, not per message; a name change takes effect at once', () => {
+    // Counts `new RegExp(…)` anywhere while it is installed (literals do not go through it).
+    const Real = globalThis.RegExp;
+    let built = 0;
+    globalThis.RegExp = new Proxy(Real, {
+      construct(target, args: [string, string?], newTarget: NewableFunction) {
+        built++;
+        return Reflect.construct(target, args, newTarget) as object;
+      },
+    });
+    try {
+      // Names no other test uses, so nothing is cached for them yet.
+      const before = { selfId: 7, selfNames: ['cachebot'] };
+      for (let i = 0; i < 100; i++) expect(parseText(`cachebot: hi ${i}`, before)[0]).toEqual(at7);
+      expect(built).toBe(2);
+      // A nick change (IRC keeps the configured nick too): new names, new matchers, used at once.
+      const after = { selfId: 7, selfNames: ['cachebot_', 'cachebot'] };
+      expect(parseText('cachebot_: hi', after)).toEqual([at7, text('hi')]);
+      expect(parseText('cachebot_: hi', before)).toEqual([text('cachebot_: hi')]);
+      expect(parseText('hey @cachebot_ and @cachebot', after)).toEqual([text('hey '), at7, text(' and '), at7]);
+      expect(built).toBe(4);
+      // The case rule is part of the configuration.
+      expect(parseText('CacheBot: hi', { ...before, caseSensitive: true })).toEqual([text('CacheBot: hi')]);
+      expect(parseText('CacheBot: hi', before)).toEqual([at7, text('hi')]);
+      expect(built).toBe(6);
+      // A caller that changes its array in place is seen too.
+      const names = ['mutbot'];
+      expect(parseText('mutbot: x', { selfId: 7, selfNames: names })).toEqual([at7, text('x')]);
+      names[0] = 'otherbot';
+      expect(parseText('otherbot: x', { selfId: 7, selfNames: names })).toEqual([at7, text('x')]);
+      expect(parseText('mutbot: x', { selfId: 7, selfNames: names })).toEqual([text('mutbot: x')]);
+    } finally {
+      globalThis.RegExp = Real;
+    }
+  });
 });
+
+const at7 = { type: 'at', data: { qq: '7' } };

@@ -198,6 +198,59 @@ describe('action permissions end to end', () => {
     expect(a.policies.get('network[0]')!.counts.refused).toBe(7);
   });
 
+  it('a refused name answers 1403 whether the action exists or not, on the HTTP API as on WS', async () => {
+    const deny = `actions: { deny: ["secret_*", set_group_kick] }`;
+    const allow = `actions: { allow: ["get_*"] }`;
+    const a = await app(
+      `network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, ${deny} }\n  - { type: http, port: 0, ${deny} }\n` +
+        `  - { type: ws, port: 0, heartbeat_interval_ms: 0, ${allow} }\n  - { type: http, port: 0, ${allow} }\n`,
+    );
+    const get = async (index: number, action: string) => {
+      const res = await fetch(`http://127.0.0.1:${(a.transports[index] as HttpServer).port}/${action}`);
+      return { http: res.status, ...((await res.json()) as Record<string, unknown>) };
+    };
+    // A deny list: an existing and a missing name it covers read the same; others are looked up.
+    const ws = await client(a, 0, '/');
+    expect(await ws.call('set_group_kick', {}, 'k')).toMatchObject({
+      status: 'failed',
+      retcode: 1403,
+      echo: 'k',
+      message: 'refused by network[0]: set_group_kick is denied (actions.deny "set_group_kick")',
+    });
+    expect(await ws.call('secret_probe', {}, 's')).toMatchObject({
+      status: 'failed',
+      retcode: 1403,
+      echo: 's',
+      message: 'refused by network[0]: secret_probe is denied (actions.deny "secret_*")',
+    });
+    expect(await ws.call('no_such_action', {}, 2)).toMatchObject({ retcode: 1404 });
+    expect(await get(1, 'set_group_kick')).toMatchObject({ http: 200, retcode: 1403 });
+    expect(await get(1, 'secret_probe')).toMatchObject({
+      http: 200,
+      status: 'failed',
+      retcode: 1403,
+      message: expect.stringContaining('secret_probe is denied (actions.deny "secret_*")'),
+    });
+    expect(await get(1, 'no_such_action')).toMatchObject({ http: 404, retcode: 1404 });
+    // An allow list: a name outside it is refused, existing or not; an allowed missing name is a 404.
+    const ws2 = await client(a, 2, '/');
+    expect(await ws2.call('nope', {}, 3)).toMatchObject({
+      retcode: 1403,
+      message: expect.stringMatching(/not in actions.allow/),
+    });
+    expect(await ws2.call('get_nope', {}, 4)).toMatchObject({ retcode: 1404 });
+    expect(await get(3, 'nope')).toMatchObject({
+      http: 200,
+      retcode: 1403,
+      message: expect.stringMatching(/not in actions.allow/),
+    });
+    expect(await get(3, 'set_group_kick')).toMatchObject({ http: 200, retcode: 1403 });
+    expect(await get(3, 'get_nope')).toMatchObject({ http: 404, retcode: 1404, message: 'unknown action: get_nope' });
+    // Refusals on the HTTP API are counted like any other.
+    expect(a.policies.get('network[1]')!.counts.refused).toBe(2);
+    expect(a.policies.get('network[3]')!.counts.refused).toBe(2);
+  });
+
   it('reverse WS and webhook quick operations go through the same check', async () => {
     const f = await Framework.start();
     cleanups.push(() => f.close());

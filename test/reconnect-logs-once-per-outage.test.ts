@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger.js';
-import { formatDuration, ReconnectingLink } from '../src/transport/reconnecting-link.js';
+import { formatDuration } from '../src/transport/outage-log.js';
+import { ReconnectingLink } from '../src/transport/reconnecting-link.js';
 import { until } from './support/app.js';
 import { Framework, freePort } from './support/framework.js';
 

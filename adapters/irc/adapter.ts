@@ -309,6 +309,7 @@ export function createIrcAdapter(config: IrcAdapterConfig, ctx: AdapterContext):
     async identify() {
       return users.id(config.nick);
     },
+    selfIdSource: `derived from the nick ${JSON.stringify(config.nick)}`,
     async start() {
       if (link || stopped) return;
       track = ctx.trackLink({ endpoint, remote: `${config.host}:${config.port}` });

@@ -164,6 +164,7 @@ export function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterConte
         throw new Error(`get_login_info answered ${JSON.stringify(res).slice(0, 120)}`);
       return n;
     },
+    selfIdSource: "learned from upstream's get_login_info",
     async start() {
       if (conn || stopped) return;
       // Upstream may start a close we hear of only when it ends: show it while it lasts.

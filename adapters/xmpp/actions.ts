@@ -91,7 +91,7 @@ export function xmppActions(bot: XmppBot): ActionTable {
       const userId = p.int('user_id');
       if (userId === bot.ctx.selfId) return memberInfo(room, selfMember(room), userId);
       const o = dir.occupant(room, userId);
-      if (!o) throw new ActionError(Retcode.NOT_FOUND, `user ${userId} is not in ${room.jid} now`);
+      if (!o) throw new ActionError(Retcode.FAILED, `user ${userId} is not in ${room.jid} now`);
       return memberInfo(room, o, userId);
     },
     get_friend_list: () =>
@@ -111,7 +111,7 @@ export function xmppActions(bot: XmppBot): ActionTable {
       const room = dir.joinedRoom(p.int('group_id'));
       const userId = p.int('user_id');
       const o = dir.occupant(room, userId);
-      if (!o) throw new ActionError(Retcode.NOT_FOUND, `user ${userId} is not in ${room.jid} now`);
+      if (!o) throw new ActionError(Retcode.FAILED, `user ${userId} is not in ${room.jid} now`);
       const ban = p.bool('reject_add_request', false);
       if (ban && !o.realJid)
         throw new ActionError(Retcode.FAILED, `cannot ban ${o.nick}: the room does not show the bot their real JID`);

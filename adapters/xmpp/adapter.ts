@@ -21,6 +21,7 @@ export function createXmppAdapter(config: XmppAdapterConfig, ctx: AdapterContext
     },
     // Derived, not asked: the same on every start, known before the server answers.
     identify: async () => bot.dir.users.id(bot.dir.self),
+    selfIdSource: `derived from the JID ${bot.dir.self}`,
     stop: () => bot.link.stop(GOODBYE_MS),
   };
 }

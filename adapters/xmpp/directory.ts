@@ -43,11 +43,11 @@ export class Directory {
     return this.groups.id(room.jid);
   }
 
-  /** The room of a group_id the bot was configured for or joined; 1404 otherwise. */
+  /** The room of a group_id the bot was configured for or joined; 100 naming the id otherwise. */
   room(groupId: number): Room {
     const jid = this.groups.require(groupId);
     const room = this.rooms.get(jid.toLowerCase());
-    if (!room) throw new ActionError(Retcode.NOT_FOUND, `group ${groupId} (${jid}) is not a room of this account`);
+    if (!room) throw new ActionError(Retcode.FAILED, `group ${groupId} (${jid}) is not a room of this account`);
     return room;
   }
 

@@ -12,11 +12,13 @@ export interface LiveFeedDeps {
   readonly logs: LogRing;
   /** What `GET /status` answers (accounts with their online state, refusals, uptime). */
   readonly status: () => Record<string, unknown>;
+  /** Descriptors open and the limit, client sockets against their budget (as `GET /connections`). */
+  readonly fds: () => Record<string, unknown>;
 }
 
 /**
  * `GET /events`: the dashboard's feed, as server-sent events. `snapshot` carries every
- * connection and the status; it goes out at once, within `COALESCE_MS` of a connect, a
+ * connection, the status and the descriptor budget; it goes out at once, within `COALESCE_MS` of a connect, a
  * disconnect or a state change, and every `TICK_MS`. `logs` carries the recent lines once, then `log` each new
  * one. Timers and listeners live exactly as long as the reader.
  */
@@ -33,6 +35,7 @@ export function liveFeed(deps: LiveFeedDeps): AdminRoute {
             at: new Date().toISOString(),
             connections: deps.registry.snapshot(),
             status: deps.status(),
+            fds: deps.fds(),
           });
         };
         const soon = () => {

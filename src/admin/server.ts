@@ -85,7 +85,7 @@ export class AdminServer implements Transport {
         }),
       },
       { method: 'GET', path: '/status', handle: () => ({ status: 200, body: this.#status() }) },
-      liveFeed({ registry: deps.registry, logs: recentLogs, status: () => this.#status() }),
+      liveFeed({ registry: deps.registry, logs: recentLogs, status: () => this.#status(), fds: fileDescriptors }),
     ];
     const metrics = deps.metrics;
     if (metrics)

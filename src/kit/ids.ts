@@ -28,7 +28,8 @@ const MAX = BigInt(Number.MAX_SAFE_INTEGER);
  * `collisions`); with 53 bits that takes hundreds of millions of names to be likely.
  *
  * The reverse lookup (`name(id)`) knows only names seen in this process: an action naming an
- * id never seen since start answers 1404. It does not bound memory; one entry per name seen.
+ * id never seen since start fails with retcode 100, as go-cqhttp answers an unknown target
+ * (1404 is the spec's "no such action"). It does not bound memory; one entry per name seen.
  */
 export class StableIds {
   readonly namespace: string;
@@ -75,11 +76,14 @@ export class StableIds {
     return this.#byId.get(id);
   }
 
-  /** `name(id)`, or ActionError 1404 naming the id: for actions that target one. */
+  /**
+   * `name(id)`, or ActionError 100 (`Retcode.FAILED`) naming the id: for actions that target
+   * one. Not 1404, which a client reads as the action itself missing.
+   */
   require(id: number): string {
     const name = this.#byId.get(id);
     if (name === undefined)
-      throw new ActionError(Retcode.NOT_FOUND, `unknown ${this.#what} ${id} (not seen since onebridge started)`);
+      throw new ActionError(Retcode.FAILED, `unknown ${this.#what} ${id} (not seen since onebridge started)`);
     return name;
   }
 

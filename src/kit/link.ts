@@ -1,6 +1,7 @@
 import type { TrackedLink } from '../adapter.js';
 import type { Logger } from '../logger.js';
 import { Backoff } from '../transport/backoff.js';
+import { formatDuration, OutageLog } from '../transport/outage-log.js';
 import { withDeadline } from './deadline.js';
 
 export type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
@@ -78,6 +79,7 @@ export class ReconnectingLink<T> {
   #openedAt = 0;
   #stopping: Promise<void> | undefined;
   readonly #openWaiters = new Set<(conn: T) => void>();
+  readonly #outages: OutageLog;
 
   constructor(options: ReconnectingLinkOptions<T>) {
     this.#o = options;
@@ -86,6 +88,7 @@ export class ReconnectingLink<T> {
       maxMs: options.reconnect.maxMs,
       random: options.random,
     });
+    this.#outages = new OutageLog(options.name, options.logger);
   }
 
   get state(): LinkState {
@@ -215,9 +218,8 @@ export class ReconnectingLink<T> {
     this.#current = conn;
     this.#openedAt = Date.now();
     if (this.#o.track) this.#o.track.state = 'open';
-    this.#o.logger.info(
-      `${this.#o.name}: connected to ${this.#o.target}${this.#reconnects ? ` (after ${this.#reconnects} reconnect${this.#reconnects === 1 ? '' : 's'})` : ''}`,
-    );
+    const after = this.#outages.opened() || (this.#reconnects ? 'reconnected' : '');
+    this.#o.logger.info(`${this.#o.name}: connected to ${this.#o.target}${after ? ` (${after})` : ''}`);
     this.#call(() => this.#o.onOpen?.(conn));
     for (const wake of [...this.#openWaiters]) wake(conn);
   }
@@ -228,22 +230,35 @@ export class ReconnectingLink<T> {
     if (Date.now() - this.#openedAt >= (this.#o.stableMs ?? 10_000)) this.#backoff.reset();
     this.#destroy(conn);
     this.#call(() => this.#o.onLost?.(conn, error));
-    this.#retry(error, `disconnected from ${this.#o.target}${error ? ` (${error.message})` : ''}`);
+    this.#outages.lost(
+      `disconnected from ${this.#o.target}${error ? ` (${error.message})` : ''}; reconnecting`,
+      'warn',
+    );
+    this.#retry(error);
   }
 
   #failed(attempt: AbortController, error: Error): void {
     if (this.#attempt !== attempt || this.#state === 'stopped') return;
-    this.#retry(error, `cannot connect to ${this.#o.target}: ${error.message}`);
+    const slow = this.#advise(error) === 'slow';
+    const retrying = slow
+      ? `retrying every ${formatDuration(this.#backoff.max())}`
+      : `retrying with backoff (up to ${formatDuration(this.#backoff.max())}), quietly until it connects or the cause changes`;
+    this.#outages.failed(
+      (error as { code?: string }).code ?? error.message,
+      slow ? 'error' : 'warn',
+      `cannot connect to ${this.#o.target}: ${error.message}; ${retrying}`,
+    );
+    this.#outages.attemptEnded();
+    this.#retry(error, slow);
   }
 
-  #retry(error: Error | undefined, why: string): void {
-    const slow = this.#advise(error) === 'slow';
+  #retry(error: Error | undefined, slow = this.#advise(error) === 'slow'): void {
     const delay = slow ? this.#backoff.max() : this.#backoff.next();
     this.#state = 'waiting';
     if (this.#o.track) this.#o.track.state = 'connecting';
     this.#reconnects++;
     this.#o.track?.reconnected();
-    this.#o.logger[slow ? 'error' : 'warn'](`${this.#o.name}: ${why}; retrying in ${delay} ms`);
+    this.#o.logger.debug(`${this.#o.name}: retrying in ${delay} ms`);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#state === 'waiting') this.#connect();

@@ -142,6 +142,51 @@ export interface ParseTextOptions {
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+interface Matchers {
+  /** Addressing the bot at the start: `bot: `, `bot, `, `@bot `. */
+  readonly lead: RegExp;
+  /** `@bot` inside the text (global; `matchAll` copies it, so sharing it is safe). */
+  readonly inline: RegExp;
+}
+
+/**
+ * Compiled matchers by bot names and case rule. Building them cost more than matching on busy
+ * channels (every message, see the IRC bench); names change rarely (a nick change, a room nick),
+ * so a few configurations are kept, the oldest dropped first past the bound.
+ */
+const matchers = new Map<string, Matchers | null>();
+const MATCHERS_MAX = 64;
+
+/** The configuration asked for last: most calls repeat it, found without building a key. */
+let last: { names: readonly string[]; caseSensitive: boolean; m: Matchers | null } | undefined;
+
+const sameNames = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((n, i) => n === b[i]);
+
+/** The matchers for these names, or null when no name is given (nothing can address the bot). */
+function matchersFor(selfNames: readonly string[], caseSensitive: boolean): Matchers | null {
+  if (last && last.caseSensitive === caseSensitive && sameNames(last.names, selfNames)) return last.m;
+  const flags = caseSensitive ? '' : 'i';
+  // Exact: no two lists of names share a key (a NUL-joined key would, in principle).
+  const key = flags + JSON.stringify(selfNames);
+  let m = matchers.get(key);
+  if (m === undefined) {
+    const names = selfNames.filter(Boolean).map(escapeRe);
+    const alt = names.join('|');
+    m = names.length
+      ? {
+          lead: new RegExp(`^\\s*(?:@(?:${alt})(?![\\w-])[:,]?|(?:${alt})[:,])\\s*`, flags),
+          inline: new RegExp(`(^|\\s)@(?:${alt})(?![\\w-])`, `g${flags}`),
+        }
+      : null;
+    if (matchers.size >= MATCHERS_MAX) matchers.delete(matchers.keys().next().value!);
+    matchers.set(key, m);
+  }
+  // A copy: the caller may reuse and change its array.
+  last = { names: [...selfNames], caseSensitive, m };
+  return m;
+}
+
 /**
  * Text from a text-only platform as segments: addressing the bot (`bot: hi`, `bot, hi`,
  * `@bot hi` at the start) becomes a leading `at` of `selfId` (what bot frameworks read as
@@ -151,21 +196,18 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * into images.
  */
 export function parseText(text: string, options: ParseTextOptions): Message {
-  const names = options.selfNames.filter(Boolean).map(escapeRe);
-  if (names.length === 0) return text ? [{ type: 'text', data: { text } }] : [];
-  const flags = options.caseSensitive ? '' : 'i';
-  const alt = names.join('|');
+  const found = matchersFor(options.selfNames, options.caseSensitive === true);
+  if (!found) return text ? [{ type: 'text', data: { text } }] : [];
   const at = (): Segment => ({ type: 'at', data: { qq: String(options.selfId) } });
   const out: Message = [];
   let rest = text;
-  const lead = new RegExp(`^\\s*(?:@(?:${alt})(?![\\w-])[:,]?|(?:${alt})[:,])\\s*`, flags).exec(rest);
+  const lead = found.lead.exec(rest);
   if (lead) {
     out.push(at());
     rest = rest.slice(lead[0].length);
   }
-  const inline = new RegExp(`(^|\\s)@(?:${alt})(?![\\w-])`, `g${flags}`);
   let last = 0;
-  for (const m of rest.matchAll(inline)) {
+  for (const m of rest.matchAll(found.inline)) {
     const start = m.index + m[1]!.length;
     if (start > last) out.push({ type: 'text', data: { text: rest.slice(last, start) } });
     out.push(at());

@@ -254,8 +254,10 @@ export class HttpServer implements Transport {
       }
     } else req.resume();
     if (action === '') return send(404, failed(Retcode.NOT_FOUND, 'no action: request /<action>, e.g. /get_status'));
-    const { account } = this.#deps;
-    if (!account.router.knows(action)) {
+    const { account, policy } = this.#deps;
+    // The entry's policy speaks first, as on WebSocket: a name it refuses answers 1403 whether it
+    // exists or not, so no client can probe past a deny or allow list for which actions exist.
+    if (!account.router.knows(action) && policy?.check({ action, params }) === undefined) {
       return send(404, failed(Retcode.NOT_FOUND, `unknown action: ${clip(action)}`, echo));
     }
     const result = await account.router.call(echo === undefined ? { action, params } : { action, params, echo }, {

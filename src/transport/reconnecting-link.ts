@@ -1,6 +1,7 @@
 import { WebSocket } from 'ws';
 import type { Logger } from '../logger.js';
 import { Backoff } from './backoff.js';
+import { formatDuration, OutageLog } from './outage-log.js';
 
 export type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
 
@@ -44,13 +45,7 @@ export abstract class ReconnectingLink {
   #timer: NodeJS.Timeout | undefined;
   #openedAt = 0;
   #reconnects = 0;
-  /**
-   * The current outage: from the first failed attempt (or a drop) until a socket opens again.
-   * One log line when it starts and one when it ends (with the count); the attempts in between
-   * log at debug, unless the cause changes. A target that is down for a day is two lines, not
-   * thousands.
-   */
-  #outage: { since: number; failed: number; cause: string } | undefined;
+  readonly #outages: OutageLog;
 
   constructor(options: ReconnectingLinkOptions) {
     this.#opts = options;
@@ -61,6 +56,7 @@ export abstract class ReconnectingLink {
       maxMs: options.reconnect.maxMs,
       random: options.random,
     });
+    this.#outages = new OutageLog(options.name, options.logger);
   }
 
   get state(): LinkState {
@@ -134,13 +130,7 @@ export abstract class ReconnectingLink {
       }
       this.#state = 'open';
       this.#openedAt = Date.now();
-      const outage = this.#outage;
-      this.#outage = undefined;
-      const after = outage?.failed
-        ? `after ${outage.failed} failed attempt${outage.failed === 1 ? '' : 's'} over ${formatDuration(Date.now() - outage.since)}`
-        : this.#reconnects
-          ? 'reconnected'
-          : '';
+      const after = this.#outages.opened() || (this.#reconnects ? 'reconnected' : '');
       this.logger.info(`${this.name}: connected to ${url}${after ? ` (${after})` : ''}`);
       this.accept(ws);
     });
@@ -148,14 +138,14 @@ export abstract class ReconnectingLink {
       const status = /Unexpected server response: (\d+)/.exec(err.message)?.[1];
       if (status === '401' || status === '403') {
         authFailed = true;
-        this.#failedAttempt(
+        this.#outages.failed(
           `HTTP ${status}`,
           'error',
           `${url} refused our access token (HTTP ${status}); check access_token; retrying every ${Math.round(this.#backoff.max() / 1000)} s`,
         );
       } else if (this.#state === 'connecting') {
         const cause = err.code ?? err.message;
-        this.#failedAttempt(
+        this.#outages.failed(
           cause,
           'warn',
           `cannot connect to ${url}: ${cause}; retrying with backoff (up to ${formatDuration(this.#backoff.max())}), quietly until it connects or the cause changes`,
@@ -175,14 +165,9 @@ export abstract class ReconnectingLink {
       const delay = authFailed ? this.#backoff.max() : this.#backoff.next();
       this.#state = 'waiting';
       this.#reconnects++;
-      if (wasOpen) {
-        this.#outage = { since: Date.now(), failed: 0, cause: `closed ${code}` };
-        this.logger.info(`${this.name}: disconnected from ${url} (code ${code}); reconnecting`);
-      } else {
-        // An attempt that failed without an 'error' (e.g. closed during the handshake) still counts.
-        this.#outage ??= { since: Date.now(), failed: 0, cause: 'closed' };
-        this.#outage.failed++;
-      }
+      // An attempt that failed without an 'error' (e.g. closed during the handshake) still counts.
+      if (wasOpen) this.#outages.lost(`disconnected from ${url} (code ${code}); reconnecting`);
+      else this.#outages.attemptEnded();
       this.logger.debug(`${this.name}: retrying in ${delay} ms`);
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
@@ -190,27 +175,4 @@ export abstract class ReconnectingLink {
       }, delay);
     });
   }
-
-  /** Logs a failed attempt only when it starts an outage or its cause differs from the last one. */
-  #failedAttempt(cause: string, level: 'warn' | 'error', message: string): void {
-    const outage = this.#outage;
-    if (outage && outage.cause === cause) {
-      this.logger.debug(`${this.name}: ${message}`);
-      return;
-    }
-    if (outage) outage.cause = cause;
-    else this.#outage = { since: Date.now(), failed: 0, cause };
-    this.logger[level](`${this.name}: ${message}`);
-  }
-}
-
-/** 850 ms, 12 s, 3 min 20 s, 2 h 5 min: for log lines. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 ? `${m} min ${s % 60} s` : `${m} min`;
-  const h = Math.floor(m / 60);
-  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer, type Server as WebSocketServerOf } from 'ws';
 import { OneBridgeError } from '../errors.js';
 import type { WsServerConfig } from '../config/schema.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
@@ -12,6 +12,7 @@ import { authorize, remoteOf } from './auth.js';
 import { fdBudget } from './fd-budget.js';
 import { listen } from './listen.js';
 import { OneBotSocket } from './onebot-socket.js';
+import { CLOSE_TIMEOUT_MS } from './reconnecting-link.js';
 import { rejectUpgrade } from './reject.js';
 import { RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
@@ -52,19 +53,32 @@ export class AdmissionError extends OneBridgeError {
 export type WsServerDeps = TransportDeps;
 
 /**
+ * A server-side WebSocket that emits `closing` when its close handshake starts, whoever starts
+ * it: ws answers the peer's close frame and fails on a protocol error through close() too.
+ */
+class ClosingSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    const was = this.readyState;
+    super.close(code, data);
+    if (was === WebSocket.OPEN && this.readyState === WebSocket.CLOSING) this.emit('closing');
+  }
+}
+
+/**
  * OneBot v11 forward WebSocket server (`type: ws`): clients dial in on `/` (universal),
  * `/api` (actions only) or `/event` (events only). Tokens are checked before the upgrade.
  * Every event-carrying socket gets the lifecycle `connect` event as its first frame.
  *
  * It does not retry a failed listen. It pings every client each `ping_interval_ms` and cuts one
- * that missed two pongs.
+ * that missed two pongs. A close handshake not finished within CLOSE_TIMEOUT_MS is cut (ws
+ * would wait 30 s) except during shutdown, which `shutdown.grace_ms` bounds.
  */
 export class WsServer implements Transport {
   readonly key: string;
   readonly #config: WsServerConfig;
   readonly #deps: WsServerDeps;
   readonly #http: Server;
-  readonly #wss: WebSocketServer;
+  readonly #wss: WebSocketServerOf<typeof ClosingSocket>;
   /** TCP connections that are not (yet) WebSockets: HTTP requests, pending handshakes. */
   readonly #raw = new Set<Duplex>();
   readonly #clients = new Set<OneBotSocket>();
@@ -96,6 +110,7 @@ export class WsServer implements Transport {
       onRefused: (kind) => deps.registry.countRefused(kind),
     });
     this.#wss = new WebSocketServer({
+      WebSocket: ClosingSocket,
       noServer: true,
       maxPayload: config.max_payload_bytes,
       perMessageDeflate: config.compression,
@@ -360,10 +375,21 @@ export class WsServer implements Transport {
     );
     this.#clients.add(client);
     conn.closing = () => ws.readyState === WebSocket.CLOSING;
+    // A peer that neither answers our close frame nor closes after its own would stay `closing`
+    // for ws's 30 s. Shutdown has its own bound (grace_ms, then every socket is cut).
+    let stalled: NodeJS.Timeout | undefined;
+    ws.once('closing', () => {
+      if (this.#state !== 'listening') return;
+      stalled = setTimeout(() => {
+        logger.warn(`#${conn.id} did not finish its close handshake within ${CLOSE_TIMEOUT_MS} ms; cut`);
+        ws.terminate();
+      }, CLOSE_TIMEOUT_MS);
+    });
     ws.on('error', (err: Error & { code?: string }) =>
       logger.warn(`#${conn.id} ${err.message}${err.code ? ` (${err.code})` : ''}`),
     );
     ws.on('close', (code, reason) => {
+      clearTimeout(stalled);
       this.#clients.delete(client);
       this.#eventClients.delete(client);
       registry.remove(conn, `code ${code}${reason.length ? ` ${reason.toString()}` : ''}`);

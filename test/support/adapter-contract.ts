@@ -49,6 +49,8 @@ export interface ContractOptions {
 }
 
 const SELF_ID = 10001;
+/** A user_id and group_id no platform under the contract has (nor has seen). */
+export const UNKNOWN_ID = 987654321;
 const GRACE_MS = 500;
 /** The app's own bounds after the grace: all adapters' stop (500) and after-terminate (250), plus room. */
 const STOP_BOUND_MS = GRACE_MS + 500 + 250 + 1000;
@@ -138,6 +140,21 @@ export function adapterContract(name: string, options: ContractOptions): void {
         retcode: 1404,
         echo: { e: 1 },
       });
+    });
+
+    it('a send to an unknown group_id or user_id answers failed / 100 naming the id, not 1404', async () => {
+      const c = await client(await startApp());
+      // 1404 is the spec's "no such action": a client would read it as send_*_msg missing.
+      for (const [action, params] of [
+        ['send_group_msg', { group_id: UNKNOWN_ID, message: 'x' }],
+        ['send_private_msg', { user_id: UNKNOWN_ID, message: 'x' }],
+      ] as const)
+        expect(await c.call(action, params, action, timeout)).toMatchObject({
+          status: 'failed',
+          retcode: 100,
+          message: expect.stringContaining(String(UNKNOWN_ID)),
+          echo: action,
+        });
     });
 
     it('a message both ways: the platform to the client as an event, and send_msg back to the platform', async () => {

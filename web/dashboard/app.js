@@ -146,19 +146,21 @@ const age = (iso) => {
 const bytes = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
 const traffic = (frames, b) => `${frames} · ${bytes(b)}`;
 const stateCell = (c) => el('span', { class: `state-${c.state}` }, c.state);
+// Actions the entry's `actions:` policy refused on this connection (absent when none).
+const refusedCell = (c) => el('span', { class: c.actions_refused ? 'hot' : '' }, c.actions_refused ?? 0);
 
 const GROUPS = [
   { title: 'Clients', match: (c) => ['ws', 'http', 'sse'].includes(c.transport), columns: [
     ['#', (c) => c.id], ['Transport', (c) => `${c.transport}/${c.role}`], ['Remote', (c) => c.remote], ['Account', (c) => c.self_id], ['Age', (c) => age(c.connected_at)],
-    ['In', (c) => traffic(c.frames_in, c.bytes_in)], ['Out', (c) => traffic(c.frames_out, c.bytes_out)], ['Dropped', (c) => c.events_dropped ?? 0], ['State', stateCell],
+    ['In', (c) => traffic(c.frames_in, c.bytes_in)], ['Out', (c) => traffic(c.frames_out, c.bytes_out)], ['Dropped', (c) => c.events_dropped ?? 0], ['Refused', refusedCell], ['State', stateCell],
     ['Last pong', (c) => (c.last_pong_ms === undefined ? '—' : `${(c.last_pong_ms / 1000).toFixed(1)}s ago`)], ['Client', (c) => c.user_agent ?? '—'],
   ] },
   { title: 'Reverse WebSocket links', match: (c) => c.transport === 'ws-reverse', columns: [
     ['#', (c) => c.id], ['Role', (c) => c.role], ['URL', (c) => c.endpoint], ['Account', (c) => c.self_id], ['State', stateCell], ['Reconnects', (c) => c.reconnects ?? 0],
-    ['Held', (c) => c.events_held ?? 0], ['Dropped', (c) => c.events_dropped ?? 0], ['In', (c) => traffic(c.frames_in, c.bytes_in)], ['Out', (c) => traffic(c.frames_out, c.bytes_out)], ['Age', (c) => age(c.connected_at)],
+    ['Held', (c) => c.events_held ?? 0], ['Dropped', (c) => c.events_dropped ?? 0], ['Refused', refusedCell], ['In', (c) => traffic(c.frames_in, c.bytes_in)], ['Out', (c) => traffic(c.frames_out, c.bytes_out)], ['Age', (c) => age(c.connected_at)],
   ] },
   { title: 'Webhook targets', match: (c) => c.transport === 'http-post', columns: [
-    ['#', (c) => c.id], ['URL', (c) => c.endpoint], ['Account', (c) => c.self_id], ['State', stateCell], ['Queue', (c) => c.events_held ?? 0], ['Dropped', (c) => c.events_dropped ?? 0],
+    ['#', (c) => c.id], ['URL', (c) => c.endpoint], ['Account', (c) => c.self_id], ['State', stateCell], ['Queue', (c) => c.events_held ?? 0], ['Dropped', (c) => c.events_dropped ?? 0], ['Refused', refusedCell],
     ['Retries', (c) => c.reconnects ?? 0], ['Posted', (c) => traffic(c.frames_out, c.bytes_out)], ['Age', (c) => age(c.connected_at)],
   ] },
   { title: 'Upstream links', match: (c) => c.transport === 'upstream', columns: [
@@ -168,10 +170,14 @@ const GROUPS = [
 ];
 const seen = new Set();
 
-function renderSnapshot({ connections, status }) {
+/** Descriptors open of the limit, and client sockets of their budget (`—` where the platform does not say). */
+const fdFacts = (fds) => (fds ? ` · fds ${fds.open ?? '—'}/${fds.limit ?? '—'} · client sockets ${fds.client_sockets}/${fds.client_budget ?? '—'}` : '');
+
+function renderSnapshot({ connections, status, fds }) {
   const up = Math.round(status.uptime_ms / 1000);
-  $('facts').textContent = `v${status.version} · pid ${status.pid} · up ${age(new Date(Date.now() - up * 1000).toISOString())}${Object.keys(status.refused ?? {}).length ? ` · refused ${Object.entries(status.refused).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`;
-  $('accounts').replaceChildren(...(status.accounts ?? []).map((a) => el('li', { class: a.online ? 'online' : 'offline', title: a.good ? 'good' : 'not good' }, `${a.self_id} ${a.online ? 'online' : 'offline'}`)));
+  $('facts').textContent = `v${status.version} · pid ${status.pid} · up ${age(new Date(Date.now() - up * 1000).toISOString())}${fdFacts(fds)}${Object.keys(status.refused ?? {}).length ? ` · refused ${Object.entries(status.refused).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`;
+  // Sends waiting for the account's pacing (`rate_limit`): 0 without pacing or when none wait.
+  $('accounts').replaceChildren(...(status.accounts ?? []).map((a) => el('li', { class: a.online ? 'online' : 'offline', title: a.good ? 'good' : 'not good', 'data-self-id': String(a.self_id) }, `${a.self_id} ${a.online ? 'online' : 'offline'}`, el('span', { class: `queue${a.send_queue ? ' hot' : ''}`, title: 'sends waiting for pacing (rate_limit)' }, ` · send queue ${a.send_queue ?? 0}`))));
   $('conn-count').textContent = String(connections.length);
   const sections = [];
   for (const group of GROUPS) {
