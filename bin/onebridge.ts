@@ -6,8 +6,9 @@
  * Kept tiny. It catches SIGINT/SIGTERM/SIGHUP before anything else loads (loading the rest
  * takes a few hundred ms on a laptop, seconds on a phone), so a Ctrl+C at any moment of
  * startup ends in the orderly shutdown and its summary, never in Node's default "killed by
- * signal". Then it turns on the compile cache, and runs `start` (the everyday command)
- * without the full command-line parser, or the CLI for everything else.
+ * signal". Then it turns on the compile cache and loads the rest, `onebridge-main.js`: in the
+ * package that is one bundled file (scripts/bundle-cli.mjs), which shares this file's
+ * `src/signals.js`, so the signals caught here are the ones `start` replays.
  */
 import module from 'node:module';
 import { catchShutdownSignals } from '../src/signals.js';
@@ -16,20 +17,4 @@ catchShutdownSignals();
 // Node >= 22.1: V8's code cache on disk, so later starts skip most compiling (seconds on a phone).
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
-const argv = process.argv.slice(2);
-const [{ builtinAdapters }, { fastStartOptions }] = await Promise.all([
-  import('../adapters/index.js'),
-  import('../src/cli-fast.js'),
-]);
-const options = fastStartOptions(argv);
-if (options) {
-  const [{ start }, { fail }] = await Promise.all([import('../src/commands/start.js'), import('../src/cli-fail.js')]);
-  try {
-    await start({ ...options, adapters: builtinAdapters });
-  } catch (err) {
-    fail(err, options.logLevel === 'debug');
-  }
-} else {
-  const { runCli } = await import('../src/cli.js');
-  await runCli({ adapters: builtinAdapters, argv });
-}
+await import('./onebridge-main.js');

@@ -11,16 +11,28 @@ const root = join(import.meta.dirname, '..');
 // The command npm would install: package.json's bin, wherever the build puts it.
 const cli = join(root, JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).bin.onebridge);
 
-function newest(path) {
+/** The newest mtime under `path`: in folders .ts and .json files, a file named here always. */
+function newest(path, named = true) {
   if (!existsSync(path)) return 0;
   const stat = statSync(path);
-  if (!stat.isDirectory()) return path.endsWith('.ts') || path.endsWith('.json') ? stat.mtimeMs : 0;
-  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name))));
+  if (!stat.isDirectory()) return named || path.endsWith('.ts') || path.endsWith('.json') ? stat.mtimeMs : 0;
+  return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name), false)));
 }
 
+// The build bundles the CLI with its dependencies (scripts/bundle-cli.mjs) and writes the
+// entry last: a changed bundler or a changed install (npm keeps node_modules/.package-lock.json
+// current) makes it stale too.
 const built = existsSync(cli) ? statSync(cli).mtimeMs : 0;
 const sources = Math.max(
-  ...['src', 'adapters', 'bin', 'tsconfig.json', 'package.json'].map((p) => newest(join(root, p))),
+  ...[
+    'src',
+    'adapters',
+    'bin',
+    'tsconfig.json',
+    'package.json',
+    'scripts/bundle-cli.mjs',
+    'node_modules/.package-lock.json',
+  ].map((p) => newest(join(root, p))),
 );
 if (sources > built) {
   process.stderr.write(

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AdminRoute } from './admin/route.js';
 import type { LimitsConfig } from './config/schema.js';
 import { OneBridgeError } from './errors.js';

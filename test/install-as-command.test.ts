@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../src/package-info.js';
@@ -91,6 +91,11 @@ describe('installed as a command from the packed tarball', () => {
       'dist/adapters/index.js',
     ])
       expect(files).toContain(f);
+    // The command: its entry and the one bundled file it loads (scripts/bundle-cli.mjs).
+    expect(files.filter((f) => f.startsWith('dist/bin/'))).toEqual([
+      'dist/bin/onebridge-main.js',
+      'dist/bin/onebridge.js',
+    ]);
     expect(
       files.filter(
         (f) =>
@@ -110,6 +115,19 @@ describe('installed as a command from the packed tarball', () => {
       expect(deps).toEqual(expect.arrayContaining(['ws', 'yaml', 'zod', 'winston', 'yargs']));
       for (const dev of ['typescript', 'vitest', 'fast-check']) expect(deps).not.toContain(dev);
       expect(existsSync(join(installed, '@types', 'node'))).toBe(false);
+
+      // Bundled: besides Node's built-ins it imports only the entry's signal handlers and the
+      // dependencies it loads late (metrics after ready, xmpp.js when an xmpp account starts).
+      const main = readFileSync(
+        join(prefix, 'lib', 'node_modules', 'onebridge', 'dist', 'bin', 'onebridge-main.js'),
+        'utf8',
+      );
+      const imports = new Set(
+        [...main.matchAll(/\bimport\s*(?:\(\s*|[\w$*{},\s]+?from\s*)?["']([^"'\s]+)["']/g)]
+          .map((m) => m[1]!)
+          .filter((s) => !s.startsWith('node:')),
+      );
+      expect([...imports].sort()).toEqual(['../src/signals.js', '@xmpp/client', 'prom-client']);
 
       const version = await run(bin, ['--version'], t.dir, 60_000);
       expect(version.stdout.trim()).toBe(VERSION);

@@ -89,6 +89,7 @@ describe('npm start', () => {
     p.setTime('dist/bin/onebridge.js', 0);
     p.setTime('package.json', 60);
     p.setTime('tsconfig.json', 60);
+    p.setTime('scripts/bundle-cli.mjs', 60);
     // `--log-level debug --log-format json` without `--`: npm takes them as its own config.
     const err = await npmStart(
       p.dir,
@@ -111,6 +112,17 @@ describe('npm start', () => {
     p.setTime('package.json', 120);
     p.setTime('tsconfig.json', 120);
     p.setTime('src/app.ts', 10);
+    const err = await npmStart(p.dir, ['--', '-c', 'q.yaml'], /ready: /);
+    expect(err).toMatch(/^onebridge: sources changed since the last build; building…\n/);
+    expect(existsSync(join(p.dir, 'dist', 'built'))).toBe(true);
+  });
+
+  it('builds first when the CLI bundler changed since the last build (the bundle is part of the build)', async () => {
+    const p = packageCopy();
+    p.setTime('dist/bin/onebridge.js', 60);
+    p.setTime('package.json', 120);
+    p.setTime('tsconfig.json', 120);
+    p.setTime('scripts/bundle-cli.mjs', 10);
     const err = await npmStart(p.dir, ['--', '-c', 'q.yaml'], /ready: /);
     expect(err).toMatch(/^onebridge: sources changed since the last build; building…\n/);
     expect(existsSync(join(p.dir, 'dist', 'built'))).toBe(true);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { host, intIn } from '../../src/kit/index.js';
 
 const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RequestGuardFields } from '../../src/config/request-guard.js';
 import { durationMs, host, intIn, port, token } from '../../src/config/types.js';
 

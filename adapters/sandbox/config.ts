@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { intIn } from '../../src/config/types.js';
 
 /** `accounts[].adapter` for the sandbox: a bot living in the simulated world. */

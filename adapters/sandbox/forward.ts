@@ -26,11 +26,17 @@ const MAX_DEPTH = 8;
  * like the message store: least recently used go first, an unknown id is a clear failure.
  */
 export class ForwardStore {
-  readonly #cache: LRUCache<string, readonly ForwardNode[]>;
+  readonly #capacity: number;
+  #lru: LRUCache<string, readonly ForwardNode[]> | undefined;
   #next = 1;
 
   constructor(capacity: number) {
-    this.#cache = new LRUCache({ max: Math.max(1, capacity) });
+    this.#capacity = Math.max(1, capacity);
+  }
+
+  /** Made on first use, like the message store's: lru-cache allocates for `capacity` up front. */
+  get #cache(): LRUCache<string, readonly ForwardNode[]> {
+    return (this.#lru ??= new LRUCache({ max: this.#capacity }));
   }
 
   put(nodes: readonly ForwardNode[]): string {

@@ -117,7 +117,11 @@ export function parseConfig(text: string, adapters: readonly AnyAdapterDefinitio
  * the result has every default filled in. Throws ConfigError with every problem found.
  */
 export function validateConfig(raw: unknown, adapters: readonly AnyAdapterDefinition[], file = '<inline>'): Config {
-  const result = buildConfigSchema(adapters).safeParse(withoutExtensions(raw ?? {}), { reportInput: true });
+  // jitless: zod would compile a fast path for each object schema, for a config parsed once.
+  const result = buildConfigSchema(adapters).safeParse(withoutExtensions(raw ?? {}), {
+    reportInput: true,
+    jitless: true,
+  });
   if (!result.success) throw new ConfigError(file, result.error.issues.flatMap(toProblems));
   const problems = loadFilterFiles(result.data, file === '<inline>' ? process.cwd() : dirname(file));
   if (problems.length) throw new ConfigError(file, problems);

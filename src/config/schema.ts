@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AdapterConfigBase, AnyAdapterDefinition } from '../adapter.js';
 import { OneBridgeError } from '../errors.js';
 import { LOG_LEVELS } from '../logger.js';

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Building blocks for config schemas. Every message starts with "expected …": the loader

@@ -40,14 +40,24 @@ export function getMsgData(m: StoredMessage, format: MessageFormat): Record<stri
 }
 
 export class MessageStore {
-  readonly #cache: LRUCache<number, StoredMessage>;
+  readonly #capacity: number;
+  #lru: LRUCache<number, StoredMessage> | undefined;
 
   constructor(capacity: number) {
-    this.#cache = new LRUCache({ max: Math.max(1, capacity) });
+    this.#capacity = Math.max(1, capacity);
+  }
+
+  /**
+   * Made on first use: lru-cache allocates and fills its tables for `capacity` entries up
+   * front (~0.2 MiB and a few ms for the default 10,000), which a start that has stored
+   * nothing yet need not pay (issue 16, start small).
+   */
+  get #cache(): LRUCache<number, StoredMessage> {
+    return (this.#lru ??= new LRUCache({ max: this.#capacity }));
   }
 
   get size(): number {
-    return this.#cache.size;
+    return this.#lru?.size ?? 0;
   }
 
   put(message: StoredMessage): void {

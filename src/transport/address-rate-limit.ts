@@ -13,11 +13,17 @@ interface Bucket {
  */
 export class AddressRateLimit {
   readonly #perSecond: number;
-  readonly #buckets: LRUCache<string, Bucket>;
+  readonly #maxAddresses: number;
+  /** Made at the first upgrade: lru-cache allocates for `maxAddresses` up front. */
+  #lru: LRUCache<string, Bucket> | undefined;
 
   constructor(perSecond: number, maxAddresses = 10_000) {
     this.#perSecond = perSecond;
-    this.#buckets = new LRUCache({ max: maxAddresses });
+    this.#maxAddresses = maxAddresses;
+  }
+
+  get #buckets(): LRUCache<string, Bucket> {
+    return (this.#lru ??= new LRUCache({ max: this.#maxAddresses }));
   }
 
   /** True when `address` may open one more connection now (and counts it). */

@@ -1,0 +1,63 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const DIST = resolve(import.meta.dirname, '../dist/adapters/index.js');
+
+/**
+ * In a fresh Node process, records every module URL resolved (a module.register hook), imports
+ * the built-in adapter list as the CLI does, then creates one account's adapter of `type`.
+ * Prints the adapters/<type> files loaded after each step. (irc: irc-lazy-import.test.ts.)
+ */
+function script(type: 'relay' | 'xmpp', config: object): string {
+  return `
+import { register } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+const { port1, port2 } = new MessageChannel();
+const seen = [];
+port1.on('message', (u) => seen.push(u));
+port1.unref();
+register('data:text/javascript,let p;export function initialize(d){p=d.port}export async function resolve(s,c,n){const r=await n(s,c);p.postMessage(r.url);return r}', { data: { port: port2 }, transferList: [port2] });
+const settle = () => new Promise((r) => setTimeout(r, 200));
+const mine = () => seen.filter((u) => u.includes('/adapters/${type}/')).map((u) => u.split('/adapters/${type}/')[1]);
+const { builtinAdapters } = await import(${JSON.stringify(DIST)});
+const definition = builtinAdapters.find((a) => a.type === ${JSON.stringify(type)});
+await settle();
+const before = mine();
+const config = definition.schema.parse(${JSON.stringify(config)});
+const logger = { debug() {}, info() {}, warn() {}, error() {} };
+await definition.create(config, { selfId: 1, logger, signal: new AbortController().signal, emit() {}, trackLink() { return {}; }, countRefused() {}, limits: { max_json_depth: 32 }, shared: undefined });
+await settle();
+console.log(JSON.stringify({ before, after: mine() }));
+`;
+}
+
+function loaded(type: 'relay' | 'xmpp', config: object): { before: string[]; after: string[] } {
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script(type, config)], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { before: string[]; after: string[] };
+}
+
+describe('adapter implementations loaded lazily (a start without them never reads them)', () => {
+  it('relay: importing the adapters loads only its definition and config; creating a relay account loads the rest', () => {
+    const { before, after } = loaded('relay', {
+      type: 'relay',
+      upstream: { mode: 'ws', url: 'ws://127.0.0.1:1/' },
+    });
+    expect(before.sort()).toEqual(['config.js', 'index.js']);
+    expect(after).toEqual(expect.arrayContaining(['adapter.js', 'channel.js', 'http-upstream.js']));
+  });
+
+  it('xmpp: importing the adapters loads only its definition and config; creating an xmpp account loads the rest', () => {
+    const { before, after } = loaded('xmpp', {
+      type: 'xmpp',
+      service: 'xmpp://127.0.0.1:1',
+      username: 'bot',
+      password: 'secret',
+    });
+    expect(before.sort()).toEqual(['config.js', 'index.js']);
+    expect(after).toEqual(expect.arrayContaining(['adapter.js', 'bot.js', 'session.js', 'actions.js']));
+  });
+});
