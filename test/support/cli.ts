@@ -13,6 +13,25 @@ export const CLI = resolve(import.meta.dirname, '../../dist/bin/onebridge.js');
 export const CLI_BOUND_MS = 20_000;
 export const CLI_TEST_MS = 60_000;
 
+/** The part of vitest's test context that per-test cleanup needs (safe in concurrent tests). */
+export interface Finishing {
+  onTestFinished(fn: () => void | Promise<void>): void;
+}
+
+/** A temp dir removed when the test `ctx` finishes. */
+export function tempDirFor(ctx: Finishing): ReturnType<typeof tempDir> {
+  const t = tempDir();
+  ctx.onTestFinished(t.cleanup);
+  return t;
+}
+
+/** A RunningCli killed when the test `ctx` finishes. */
+export function runningFor(ctx: Finishing, args: string[], options?: ConstructorParameters<typeof RunningCli>[1]) {
+  const cli = new RunningCli(args, options);
+  ctx.onTestFinished(() => cli.kill());
+  return cli;
+}
+
 /** A temp dir removed by `cleanup()`; tests call it in afterEach. */
 export function tempDir(): { dir: string; write(name: string, text: string): string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'onebridge-test-'));
