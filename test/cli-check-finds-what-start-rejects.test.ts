@@ -1,24 +1,17 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CLI_BOUND_MS, CLI_TEST_MS, runCli, RunningCli, tempDir } from './support/cli.js';
+import { describe, expect, it, vi } from 'vitest';
+import { CLI_BOUND_MS, CLI_TEST_MS, runningFor, tempDirFor } from './support/cli.js';
+import { runCliInProcess } from './support/cli-in-process.js';
 import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
 vi.setConfig({ testTimeout: slow(CLI_TEST_MS), hookTimeout: slow(CLI_TEST_MS) });
 
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+// `check` runs in process (runCliInProcess; its exit status and output bytes have real-CLI
+// smoke tests in cli-commands); `start` is the real CLI. Concurrent, per-test cleanup.
 
-function tmp() {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t;
-}
-
-describe('onebridge check reports what start would reject', () => {
-  it('overlapping listeners (0.0.0.0 vs 127.0.0.1, :: vs ::1), invalid hosts, group members who are not users', async () => {
-    const t = tmp();
+describe.concurrent('onebridge check reports what start would reject', () => {
+  it('overlapping listeners (0.0.0.0 vs 127.0.0.1, :: vs ::1), invalid hosts, group members who are not users', async (ctx) => {
+    const t = tempDirFor(ctx);
     const file = t.write(
       'bad.yaml',
       `sandbox:
@@ -37,7 +30,7 @@ network:
   - { type: ws, host: "::1", port: 7123 }
 `,
     );
-    const r = await runCli(['check', '-c', file], { timeoutMs: CLI_BOUND_MS });
+    const r = await runCliInProcess(['check', '-c', file]);
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')).toEqual([
       `${file}: network[2].host: expected a host name or IP address, e.g. 127.0.0.1, 0.0.0.0 or ::1, got "not a host"`,
@@ -52,7 +45,7 @@ network:
   });
 });
 
-describe('listening beyond loopback without a token is a loud warning', () => {
+describe.concurrent('listening beyond loopback without a token is a loud warning', () => {
   const config = `sandbox: { console: false }
 network:
   - { type: ws, host: 0.0.0.0, port: 0, heartbeat_interval_ms: 0 }
@@ -67,10 +60,10 @@ admin: { host: 0.0.0.0, port: 0 }
     /^admin\.host: warning: 0\.0\.0\.0 is reachable from other machines and there is no access_token/,
   ];
 
-  it('in check (still valid: exit 0)', async () => {
-    const t = tmp();
+  it('in check (still valid: exit 0)', async (ctx) => {
+    const t = tempDirFor(ctx);
     const file = t.write('open.yaml', config);
-    const r = await runCli(['check', '-c', file], { timeoutMs: CLI_BOUND_MS });
+    const r = await runCliInProcess(['check', '-c', file]);
     expect(r.code).toBe(0);
     const lines = r.stderr
       .trim()
@@ -81,11 +74,10 @@ admin: { host: 0.0.0.0, port: 0 }
     expect(r.stdout).toContain(`${file}: ok`);
   });
 
-  it('at start, before ready', async () => {
-    const t = tmp();
+  it('at start, before ready', async (ctx) => {
+    const t = tempDirFor(ctx);
     const file = t.write('open.yaml', config);
-    const cli = new RunningCli(['-c', file]);
-    cleanups.push(() => cli.kill());
+    const cli = runningFor(ctx, ['-c', file]);
     await cli.ready(CLI_BOUND_MS);
     const warned = cli.logs.filter((l) => l.level === 'warn').map((l) => l.message);
     expect(warned).toHaveLength(2);

@@ -1,31 +1,17 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TestClient } from './support/app.js';
-import { CLI_BOUND_MS, CLI_TEST_MS, RunningCli, tempDir } from './support/cli.js';
+import { CLI_BOUND_MS, CLI_TEST_MS, runningFor, tempDirFor } from './support/cli.js';
 import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
 vi.setConfig({ testTimeout: slow(CLI_TEST_MS), hookTimeout: slow(CLI_TEST_MS) });
 
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+// Independent real-CLI tests that mostly wait on their child: run concurrently, each cleaning
+// up through its own context.
 
-function tmp() {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  return t;
-}
-
-function running(args: string[], options?: ConstructorParameters<typeof RunningCli>[1]): RunningCli {
-  const cli = new RunningCli(args, options);
-  cleanups.push(() => cli.kill());
-  return cli;
-}
-
-describe('after start: the lines to paste into NoneBot2 and Koishi', () => {
-  it('once per entry, at info, with the bound port; the printed URL works', async () => {
-    const t = tmp();
+describe.concurrent('after start: the lines to paste into NoneBot2 and Koishi', () => {
+  it('once per entry, at info, with the bound port; the printed URL works', async (ctx) => {
+    const t = tempDirFor(ctx);
     const file = t.write(
       'c.yaml',
       `sandbox: { console: false }
@@ -35,7 +21,7 @@ network:
   - { type: http-post, url: "http://127.0.0.1:9/onebot/v11/http", secret: s, retries: { max: 0 } }
 `,
     );
-    const cli = running(['-c', file]);
+    const cli = runningFor(ctx, ['-c', file]);
     const { ws } = await cli.ready(CLI_BOUND_MS);
     const hints = await cli.waitUntil(() => {
       const lines = cli.logs.filter((l) => l.component === 'main' && /^network\[\d\]: /.test(l.message));
@@ -59,17 +45,17 @@ network:
     // What NoneBot2 would dial from the pasted line is a working OneBot endpoint.
     const url = /ONEBOT_WS_URLS=\["([^"]+)"\]/.exec(hints[0]!.message)![1]!;
     const client = await TestClient.open(url, { headers: { Authorization: 'Bearer sesame' } });
-    cleanups.push(() => client.close());
+    ctx.onTestFinished(() => client.close());
     expect((await client.next(CLI_BOUND_MS)).meta_event_type).toBe('lifecycle');
   });
 });
 
-describe('no config file', () => {
-  it('says the built-in defaults are in use and how to make your own', async () => {
-    const t = tmp();
+describe.concurrent('no config file', () => {
+  it('says the built-in defaults are in use and how to make your own', async (ctx) => {
+    const t = tempDirFor(ctx);
     // The defaults listen on 6700/6790; the line comes before any listening, so a busy port
     // on this machine does not matter to what is tested.
-    const cli = running([], { cwd: t.dir, env: { ONEBRIDGE_CONFIG: undefined } });
+    const cli = runningFor(ctx, [], { cwd: t.dir, env: { ONEBRIDGE_CONFIG: undefined } });
     const line = await cli.waitForLog(/^no \.\/onebridge\.yaml here/, CLI_BOUND_MS);
     expect(line.level).toBe('info');
     expect(line.message).toBe(
@@ -78,11 +64,11 @@ describe('no config file', () => {
   });
 });
 
-describe('a config with nothing to serve (the console reading a pipe)', () => {
-  it('warns that nothing will be served, and keeps running after the end of input until a signal', async () => {
-    const t = tmp();
+describe.concurrent('a config with nothing to serve (the console reading a pipe)', () => {
+  it('warns that nothing will be served, and keeps running after the end of input until a signal', async (ctx) => {
+    const t = tempDirFor(ctx);
     const file = t.write('empty.yaml', 'sandbox: { console: true }\n');
-    const cli = running(['-c', file, '--log-level', 'debug'], { stdin: 'pipe' });
+    const cli = runningFor(ctx, ['-c', file, '--log-level', 'debug'], { stdin: 'pipe' });
     const warn = await cli.waitForLog(/^nothing will be served/, CLI_BOUND_MS);
     expect(warn.level).toBe('warn');
     await cli.ready(CLI_BOUND_MS);

@@ -1,27 +1,27 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from './support/app.js';
-import { RunningCli, runCli, tempDir } from './support/cli.js';
+import { runCli, runningFor, tempDirFor, type Finishing, type RunningCli } from './support/cli.js';
+import { runCliInProcess } from './support/cli-in-process.js';
 import { ensureNgircd, Ngircd } from './support/ngircd.js';
 import { RawIrc } from './support/raw-irc.js';
+import { slow } from './support/slow.js';
 
 // On a fresh machine this installs the Debian package: minutes, not a test's 20 s.
 beforeAll(() => void ensureNgircd(), 600_000);
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+// Each test has its own ngircd and onebridge and mostly waits on them: they run concurrently,
+// each cleaning up through its own test context.
 
 const GRACE_MS = 1500;
-/** Each test spawns the CLI (twice more for status) against ngircd with its flood penalties: ~10 s here, more on emulated arm64. */
-const TEST_MS = 90_000;
+/** Each test spawns the CLI against ngircd with its flood penalties: a hang bound, scaled for emulated arm64. */
+const TEST_MS = slow(90_000);
 
 async function start(
+  ctx: Finishing,
   server: Ngircd,
   extra = '',
 ): Promise<{ cli: RunningCli; ws: number; admin: number; file: string }> {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
+  const t = tempDirFor(ctx);
   const file = t.write(
     'irc.yaml',
     `accounts:
@@ -32,26 +32,25 @@ admin: { port: 0 }
 shutdown: { grace_ms: ${GRACE_MS} }
 `,
   );
-  const cli = new RunningCli(['-c', file]);
-  cleanups.push(() => cli.kill());
+  const cli = runningFor(ctx, ['-c', file]);
   const ports = await cli.ready();
   await cli.waitForLog(/^registered as clibot/, 15_000);
   return { cli, ws: ports.ws[0]!, admin: ports.admin!, file };
 }
 
-describe('onebridge with an irc account (real CLI, real ngircd)', () => {
+describe.concurrent('onebridge with an irc account (real CLI, real ngircd)', () => {
   it(
     '`onebridge status` shows the IRC link; SIGINT with the server frozen still exits within grace',
-    async () => {
+    async (ctx) => {
       const server = await Ngircd.start();
-      cleanups.push(() => server.stop());
+      ctx.onTestFinished(() => server.stop());
       const alice = await RawIrc.connect(server.port, 'alice');
-      cleanups.push(() => alice.quit());
+      ctx.onTestFinished(() => alice.quit());
       await alice.join('#cli');
-      const { cli, ws, admin } = await start(server);
+      const { cli, ws, admin } = await start(ctx, server);
       await alice.waitFor((l) => l.command === 'JOIN' && l.nick === 'clibot', 10_000, 'clibot joining');
       const client = await TestClient.open(`ws://127.0.0.1:${ws}/`);
-      cleanups.push(() => client.close());
+      ctx.onTestFinished(() => client.close());
       await client.next();
       alice.say('#cli', 'through the CLI');
       expect(await client.nextWhere((f) => f['message_type'] === 'group', 10_000)).toMatchObject({
@@ -63,7 +62,9 @@ describe('onebridge with an irc account (real CLI, real ngircd)', () => {
       expect(status.code).toBe(0);
       const row = status.stdout.split('\n').find((l) => l.includes(`irc://127.0.0.1:${server.port}`));
       expect(row).toMatch(/upstream .* open .* 0 reconnects/);
-      const json = JSON.parse((await runCli(['status', '--json', '--admin', `http://127.0.0.1:${admin}`])).stdout) as {
+      const json = JSON.parse(
+        (await runCliInProcess(['status', '--json', '--admin', `http://127.0.0.1:${admin}`])).stdout,
+      ) as {
         connections: Array<Record<string, unknown>>;
       };
       const link = json.connections.find((c) => c['endpoint'] === `irc://127.0.0.1:${server.port}`)!;
@@ -84,13 +85,13 @@ describe('onebridge with an irc account (real CLI, real ngircd)', () => {
 
   it(
     'SIGINT with a live server: QUIT reaches the channel and the process exits promptly',
-    async () => {
+    async (ctx) => {
       const server = await Ngircd.start();
-      cleanups.push(() => server.stop());
+      ctx.onTestFinished(() => server.stop());
       const alice = await RawIrc.connect(server.port, 'alice');
-      cleanups.push(() => alice.quit());
+      ctx.onTestFinished(() => alice.quit());
       await alice.join('#cli');
-      const { cli } = await start(server, ', quit_message: "bye from onebridge"');
+      const { cli } = await start(ctx, server, ', quit_message: "bye from onebridge"');
       await alice.waitFor((l) => l.command === 'JOIN' && l.nick === 'clibot', 10_000, 'clibot joining');
       const sentAt = cli.signal('SIGINT');
       expect((await alice.waitFor((l) => l.command === 'QUIT' && l.nick === 'clibot')).params[0]).toMatch(
@@ -105,14 +106,14 @@ describe('onebridge with an irc account (real CLI, real ngircd)', () => {
 
   it(
     '`onebridge check` names the exact key of a bad irc setting',
-    async () => {
-      const t = tempDir();
-      cleanups.push(t.cleanup);
+    async (ctx) => {
+      const t = tempDirFor(ctx);
       const file = t.write(
         'bad.yaml',
         'accounts:\n  - adapter: { type: irc, host: 127.0.0.1, nick: "9bad nick", channels: ["nochan"], send_interval_ms: -1 }\n',
       );
-      const res = await runCli(['check', '-c', file]);
+      // What check prints runs in process; its exit status has real-CLI tests in cli-commands.
+      const res = await runCliInProcess(['check', '-c', file]);
       expect(res.code).not.toBe(0);
       const out = res.stdout + res.stderr;
       expect(out).toMatch(/accounts\[0\]\.adapter\.nick: expected an IRC nick/);
@@ -122,7 +123,7 @@ describe('onebridge with an irc account (real CLI, real ngircd)', () => {
         'good.yaml',
         'accounts:\n  - adapter: { type: irc, host: irc.libera.chat, port: 6697, tls: true, nick: mybot, channels: ["#mybot", "#secret key"], sasl: { account: mybot, password: pw } }\n',
       );
-      expect((await runCli(['check', '-c', good])).code).toBe(0);
+      expect((await runCliInProcess(['check', '-c', good])).code).toBe(0);
     },
     TEST_MS,
   );

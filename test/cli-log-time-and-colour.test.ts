@@ -1,24 +1,20 @@
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CLI, CLI_BOUND_MS, CLI_TEST_MS, tempDir } from './support/cli.js';
+import { describe, expect, it, vi } from 'vitest';
+import { CLI, CLI_BOUND_MS, CLI_TEST_MS, tempDirFor, type Finishing } from './support/cli.js';
 import { execLine, spawnUnderPty } from './support/pty.js';
 import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
 vi.setConfig({ testTimeout: slow(CLI_TEST_MS), hookTimeout: slow(CLI_TEST_MS) });
 
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+// The runs are independent and each waits on its own child: they run side by side.
 
 /**
  * Runs `onebridge` (through script(1) for a pty when asked) until its ready line, then SIGINT;
  * returns everything it printed. Text logs, as a person would see them.
  */
-function runUntilReady(config: string, env: NodeJS.ProcessEnv, pty = false): Promise<string> {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
+function runUntilReady(ctx: Finishing, config: string, env: NodeJS.ProcessEnv, pty = false): Promise<string> {
+  const t = tempDirFor(ctx);
   const file = t.write('c.yaml', config);
   const child = pty
     ? spawnUnderPty(execLine([CLI, '-c', file]), env)
@@ -26,7 +22,7 @@ function runUntilReady(config: string, env: NodeJS.ProcessEnv, pty = false): Pro
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-  cleanups.push(() => {
+  ctx.onTestFinished(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return new Promise((resolve, reject) => {
@@ -63,15 +59,17 @@ function offsetMinutes(line: string): number {
   return Math.round((Date.parse(`${m[1]}T${m[2]}Z`) - Date.now()) / 60_000);
 }
 
-describe('log timestamps', () => {
-  it('are local time by default (TZ honoured), UTC on request', async () => {
-    const local = await runUntilReady(CONFIG, { TZ: 'Asia/Kolkata' });
+describe.concurrent('log timestamps', () => {
+  it('are local time by default (TZ honoured), UTC on request', async (ctx) => {
+    const [local, utc] = await Promise.all([
+      runUntilReady(ctx, CONFIG, { TZ: 'Asia/Kolkata' }),
+      runUntilReady(ctx, `${CONFIG}log: { timezone: utc }\n`, { TZ: 'Asia/Kolkata' }),
+    ]);
     const first = local.split('\n')[0]!;
     expect(first).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} info  \[main\] onebridge /);
     // Kolkata is UTC+5:30 all year: 330 minutes, give or take the time the run took.
     expect(Math.abs(offsetMinutes(first) - 330)).toBeLessThanOrEqual(1);
 
-    const utc = await runUntilReady(`${CONFIG}log: { timezone: utc }\n`, { TZ: 'Asia/Kolkata' });
     const line = utc.split('\n')[0]!;
     const iso = /^(\S+Z) info  \[main\]/.exec(line)?.[1];
     expect(iso, line).toBeDefined();
@@ -79,14 +77,16 @@ describe('log timestamps', () => {
   });
 });
 
-describe('log colour', () => {
-  it('on a terminal the level is coloured; NO_COLOR turns it off; a pipe never gets colour', async () => {
-    const tty = await runUntilReady(CONFIG, { NO_COLOR: '' }, true);
+describe.concurrent('log colour', () => {
+  it('on a terminal the level is coloured; NO_COLOR turns it off; a pipe never gets colour', async (ctx) => {
+    const [tty, noColour, piped] = await Promise.all([
+      runUntilReady(ctx, CONFIG, { NO_COLOR: '' }, true),
+      runUntilReady(ctx, CONFIG, { NO_COLOR: '1' }, true),
+      runUntilReady(ctx, CONFIG, { NO_COLOR: '' }),
+    ]);
     expect(tty).toContain('\x1b[32minfo \x1b[0m [main] onebridge');
-    const noColour = await runUntilReady(CONFIG, { NO_COLOR: '1' }, true);
     expect(noColour).toMatch(/ info  \[main\] onebridge/);
     expect(noColour).not.toContain('\x1b[');
-    const piped = await runUntilReady(CONFIG, { NO_COLOR: '' });
     expect(piped).not.toContain('\x1b[');
   });
 });

@@ -1,22 +1,15 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CLI_BOUND_MS, CLI_TEST_MS, RunningCli, tempDir } from './support/cli.js';
+import { describe, expect, it, vi } from 'vitest';
+import { CLI_BOUND_MS, CLI_TEST_MS, runningFor, tempDirFor } from './support/cli.js';
 import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
 vi.setConfig({ testTimeout: slow(CLI_TEST_MS), hookTimeout: slow(CLI_TEST_MS) });
 
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
 describe('sandbox admin routes validate what they are sent', () => {
-  it('a list body, an empty message, a bot as sender, and ?since= past the newest id', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
+  it('a list body, an empty message, a bot as sender, and ?since= past the newest id', async (ctx) => {
+    const t = tempDirFor(ctx);
     const file = t.write('c.yaml', 'sandbox: { console: false }\nnetwork: []\nadmin: { port: 0 }\n');
-    const cli = new RunningCli(['-c', file]);
-    cleanups.push(() => cli.kill());
+    const cli = runningFor(ctx, ['-c', file]);
     const { admin } = await cli.ready(CLI_BOUND_MS);
     const base = `http://127.0.0.1:${admin}`;
     const post = async (path: string, body: string) => {

@@ -1,41 +1,48 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TestClient, until } from './support/app.js';
-import { CLI, QUIET_CONFIG, RunningCli, tempDir } from './support/cli.js';
+import { CLI, QUIET_CONFIG, runningFor, tempDirFor, type Finishing, type RunningCli } from './support/cli.js';
 import { execLine, spawnUnderPty } from './support/pty.js';
 import { slow } from './support/slow.js';
 
-const cleanups: Array<() => void | Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+// Every test runs its own onebridge and mostly waits on it: they run concurrently, each
+// cleaning up through its own test context.
 
+/** The grace of tests that exit before it: long enough that "well under grace" means something. */
 const GRACE = 1500;
+/**
+ * The grace of tests that wait it out (a mute client holds the exit until the deadline): the
+ * shortest that still leaves a loaded machine time for the well-behaved clients' close
+ * handshakes, so that only the mute ones are cut.
+ */
+const CUT_GRACE = 1000;
 
 async function startCli(
+  ctx: Finishing,
   extra = '',
-  options: { stdin?: 'pipe' | 'ignore'; config?: string } = {},
+  options: { stdin?: 'pipe' | 'ignore'; config?: string; grace?: number } = {},
 ): Promise<{ cli: RunningCli; ws: number; admin: number }> {
-  const t = tempDir();
-  cleanups.push(t.cleanup);
-  const file = t.write('c.yaml', options.config ?? `${QUIET_CONFIG()}shutdown: { grace_ms: ${GRACE} }\n${extra}`);
-  const cli = new RunningCli(['-c', file], { stdin: options.stdin ?? 'ignore' });
-  cleanups.push(() => cli.kill());
+  const t = tempDirFor(ctx);
+  const file = t.write(
+    'c.yaml',
+    options.config ?? `${QUIET_CONFIG()}shutdown: { grace_ms: ${options.grace ?? GRACE} }\n${extra}`,
+  );
+  const cli = runningFor(ctx, ['-c', file], { stdin: options.stdin ?? 'ignore' });
   const ports = await cli.ready();
   return { cli, ws: ports.ws[0] ?? 0, admin: ports.admin ?? 0 };
 }
 
-async function client(port: number, path: string): Promise<TestClient> {
+async function client(ctx: Finishing, port: number, path: string): Promise<TestClient> {
   const c = await TestClient.open(`ws://127.0.0.1:${port}${path}`);
-  cleanups.push(() => c.close());
+  ctx.onTestFinished(() => c.close());
   return c;
 }
 
 /** Completes the WebSocket handshake by hand, then never reads or answers again. */
-async function muteClient(port: number): Promise<Socket> {
+async function muteClient(ctx: Finishing, port: number): Promise<Socket> {
   const socket = connect(port, '127.0.0.1');
-  cleanups.push(() => void socket.destroy());
+  ctx.onTestFinished(() => void socket.destroy());
   socket.on('error', () => {});
   await once(socket, 'connect');
   socket.write(
@@ -57,9 +64,9 @@ async function muteClient(port: number): Promise<Socket> {
 }
 
 /** A TCP connection that never sends its HTTP request: stuck in the handshake stage. */
-async function silentTcp(port: number): Promise<Socket> {
+async function silentTcp(ctx: Finishing, port: number): Promise<Socket> {
   const socket = connect(port, '127.0.0.1');
-  cleanups.push(() => void socket.destroy());
+  ctx.onTestFinished(() => void socket.destroy());
   socket.on('error', () => {});
   await once(socket, 'connect');
   return socket;
@@ -77,16 +84,16 @@ function summary(cli: RunningCli): RegExpExecArray | null {
   return null;
 }
 
-describe('the shutdown promise (real CLI, real signals)', () => {
-  it('SIGINT: 1001 to every well-behaved client, mute ones cut at grace, exit 0 within grace + 1 s', async () => {
-    const { cli, ws } = await startCli();
-    const universal = await client(ws, '/');
-    const api = await client(ws, '/api');
-    const event = await client(ws, '/event');
-    const idle = await client(ws, '/');
-    await muteClient(ws);
-    await muteClient(ws);
-    const preHandshake = await silentTcp(ws);
+describe.concurrent('the shutdown promise (real CLI, real signals)', () => {
+  it('SIGINT: 1001 to every well-behaved client, mute ones cut at grace, exit 0 within grace + 1 s', async (ctx) => {
+    const { cli, ws } = await startCli(ctx, '', { grace: CUT_GRACE });
+    const universal = await client(ctx, ws, '/');
+    const api = await client(ctx, ws, '/api');
+    const event = await client(ctx, ws, '/event');
+    const idle = await client(ctx, ws, '/');
+    await muteClient(ctx, ws);
+    await muteClient(ctx, ws);
+    const preHandshake = await silentTcp(ctx, ws);
     await until(
       () => cli.logs.filter((l) => l.message.startsWith('connected #')).length === 6,
       3000,
@@ -98,20 +105,20 @@ describe('the shutdown promise (real CLI, real signals)', () => {
     const sentAt = cli.signal('SIGINT');
     const exit = await cli.exited;
     expect(exit.code).toBe(0);
-    expect(exit.at - sentAt).toBeLessThan(GRACE + slow(1000));
+    expect(exit.at - sentAt).toBeLessThan(CUT_GRACE + slow(1000));
     // The mute clients held it until the grace deadline, not less.
-    expect(exit.at - sentAt).toBeGreaterThanOrEqual(GRACE - 100);
+    expect(exit.at - sentAt).toBeGreaterThanOrEqual(CUT_GRACE - 100);
     expect(await codes).toEqual([1001, 1001, 1001, 1001]);
     await preClosed;
     const m = summary(cli);
     expect(m, cli.stderr).not.toBeNull();
     expect([Number(m![1]), Number(m![2])]).toEqual([6, 2]);
-    expect(Number(m![3])).toBeGreaterThanOrEqual(GRACE);
+    expect(Number(m![3])).toBeGreaterThanOrEqual(CUT_GRACE);
   });
 
-  it('exits at once (well under grace) when every client answers the close frame', async () => {
-    const { cli, ws } = await startCli();
-    for (const path of ['/', '/api', '/event']) await client(ws, path);
+  it('exits at once (well under grace) when every client answers the close frame', async (ctx) => {
+    const { cli, ws } = await startCli(ctx);
+    for (const path of ['/', '/api', '/event']) await client(ctx, ws, path);
     await until(() => cli.logs.filter((l) => l.message.startsWith('connected #')).length === 3, 3000);
     const sentAt = cli.signal('SIGINT');
     const exit = await cli.exited;
@@ -120,9 +127,9 @@ describe('the shutdown promise (real CLI, real signals)', () => {
     expect(summary(cli)?.slice(1, 3)).toEqual(['3', '0']);
   });
 
-  it.each(['SIGTERM', 'SIGHUP'] as const)('%s shuts down the same way', async (sig) => {
-    const { cli, ws } = await startCli();
-    const c = await client(ws, '/');
+  it.for(['SIGTERM', 'SIGHUP'] as const)('%s shuts down the same way', async (sig, ctx) => {
+    const { cli, ws } = await startCli(ctx);
+    const c = await client(ctx, ws, '/');
     const code = closeCode(c);
     cli.signal(sig);
     expect((await cli.exited).code).toBe(0);
@@ -131,9 +138,10 @@ describe('the shutdown promise (real CLI, real signals)', () => {
     expect(summary(cli)?.slice(1, 3)).toEqual(['1', '0']);
   });
 
-  it('a second SIGINT later than 500 ms exits at once with 130', async () => {
-    const { cli, ws } = await startCli();
-    await muteClient(ws);
+  it('a second SIGINT later than 500 ms exits at once with 130', async (ctx) => {
+    // A long grace: the second signal must land well inside it, however loaded the machine.
+    const { cli, ws } = await startCli(ctx, '', { grace: 10_000 });
+    await muteClient(ctx, ws);
     await until(() => cli.logs.some((l) => l.message.startsWith('connected #')), 3000);
     cli.signal('SIGINT');
     await cli.waitForLog(/shutting down/);
@@ -146,24 +154,24 @@ describe('the shutdown promise (real CLI, real signals)', () => {
     expect(cli.logs.some((l) => l.message === 'SIGINT again: exiting now')).toBe(true);
   });
 
-  it('two SIGINTs a few ms apart (one Ctrl+C under npm) count once: graceful exit 0', async () => {
-    const { cli, ws } = await startCli();
-    await muteClient(ws);
+  it('two SIGINTs a few ms apart (one Ctrl+C under npm) count once: graceful exit 0', async (ctx) => {
+    const { cli, ws } = await startCli(ctx, '', { grace: CUT_GRACE });
+    await muteClient(ctx, ws);
     await until(() => cli.logs.some((l) => l.message.startsWith('connected #')), 3000);
     const sentAt = cli.signal('SIGINT');
     cli.signal('SIGINT');
     const exit = await cli.exited;
     expect(exit.code).toBe(0);
-    expect(exit.at - sentAt).toBeGreaterThanOrEqual(GRACE - 100);
-    expect(exit.at - sentAt).toBeLessThan(GRACE + slow(1000));
+    expect(exit.at - sentAt).toBeGreaterThanOrEqual(CUT_GRACE - 100);
+    expect(exit.at - sentAt).toBeLessThan(CUT_GRACE + slow(1000));
     expect(summary(cli)?.slice(1, 3)).toEqual(['1', '1']);
   });
 
-  it('an idle keep-alive admin connection does not hold the exit', async () => {
-    const { cli, admin } = await startCli();
+  it('an idle keep-alive admin connection does not hold the exit', async (ctx) => {
+    const { cli, admin } = await startCli(ctx);
     const http = await import('node:http');
     const agent = new http.Agent({ keepAlive: true });
-    cleanups.push(() => agent.destroy());
+    ctx.onTestFinished(() => agent.destroy());
     await new Promise<void>((resolve, reject) => {
       http
         .get({ host: '127.0.0.1', port: admin, path: '/connections', agent }, (res) => {
@@ -179,15 +187,13 @@ describe('the shutdown promise (real CLI, real signals)', () => {
   });
 });
 
-describe('the sandbox console', () => {
-  it('reads lines piped on stdin as messages, and end of input does not stop onebridge', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const { cli, ws } = await startCli('', {
+describe.concurrent('the sandbox console', () => {
+  it('reads lines piped on stdin as messages, and end of input does not stop onebridge', async (ctx) => {
+    const { cli, ws } = await startCli(ctx, '', {
       stdin: 'pipe',
       config: `sandbox: { console: true }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`,
     });
-    const bot = await client(ws, '/event');
+    const bot = await client(ctx, ws, '/event');
     await bot.next();
     cli.child.stdin!.write('hello from a pipe\n/as 20002\n');
     cli.child.stdin!.write('second line\n');
@@ -204,22 +210,21 @@ describe('the sandbox console', () => {
     // Still serving after stdin closed.
     await new Promise((r) => setTimeout(r, 200));
     expect(cli.child.exitCode).toBeNull();
-    const api = await client(ws, '/api');
+    const api = await client(ctx, ws, '/api');
     expect(await api.call('get_status')).toMatchObject({ status: 'ok' });
     cli.signal('SIGTERM');
     expect((await cli.exited).code).toBe(0);
   });
 
-  it('Ctrl+C typed in the console under a pseudo-terminal shuts down like SIGINT', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
+  it('Ctrl+C typed in the console under a pseudo-terminal shuts down like SIGINT', async (ctx) => {
+    const t = tempDirFor(ctx);
     const file = t.write(
       'c.yaml',
       `network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`,
     );
     // script(1) gives the child a real terminal; what we write to script goes to the terminal.
     const child = spawnUnderPty(execLine([CLI, '-c', file]));
-    cleanups.push(() => void child.kill('SIGKILL'));
+    ctx.onTestFinished(() => void child.kill('SIGKILL'));
     let screen = '';
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -240,13 +245,13 @@ describe('the sandbox console', () => {
   });
 });
 
-describe('reverse WS shutdown (real CLI)', () => {
-  it('SIGINT with one link connected, one stuck in a handshake and one backing off: exit 0 well within grace + 1 s', async () => {
+describe.concurrent('reverse WS shutdown (real CLI)', () => {
+  it('SIGINT with one link connected, one stuck in a handshake and one backing off: exit 0 well within grace + 1 s', async (ctx) => {
     const { Framework, freePort, silentServer } = await import('./support/framework.js');
     const f = await Framework.start();
-    cleanups.push(() => f.close());
+    ctx.onTestFinished(() => f.close());
     const silent = await silentServer();
-    cleanups.push(() => silent.close());
+    ctx.onTestFinished(() => silent.close());
     const down = await freePort();
     const config = `sandbox: { console: false }
 network:
@@ -255,7 +260,7 @@ network:
   - { type: ws-reverse, url: "ws://127.0.0.1:${down}/", heartbeat_interval_ms: 0, reconnect: { initial_ms: 60000, max_ms: 60000 } }
 shutdown: { grace_ms: ${GRACE} }
 `;
-    const { cli } = await startCli('', { config });
+    const { cli } = await startCli(ctx, '', { config });
     const c = await f.connection(0);
     await until(() => silent.sockets.length === 1, 3000, 'handshake in progress');
     await new Promise((r) => setTimeout(r, 100));
@@ -270,10 +275,10 @@ shutdown: { grace_ms: ${GRACE} }
   });
 });
 
-describe('HTTP shutdown (real CLI)', () => {
-  it('SIGINT with an SSE stream open and an idle keep-alive socket: the stream ends, exit 0 well within grace', async () => {
+describe.concurrent('HTTP shutdown (real CLI)', () => {
+  it('SIGINT with an SSE stream open and an idle keep-alive socket: the stream ends, exit 0 well within grace', async (ctx) => {
     const config = `sandbox: { console: false }\nnetwork:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`;
-    const { cli } = await startCli('', { config });
+    const { cli } = await startCli(ctx, '', { config });
     const port = Number(
       await cli.waitUntil(() =>
         cli.logs.map((l) => /HTTP API listening on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean),
@@ -281,7 +286,7 @@ describe('HTTP shutdown (real CLI)', () => {
     );
     const http = await import('node:http');
     const agent = new http.Agent({ keepAlive: true });
-    cleanups.push(() => agent.destroy());
+    ctx.onTestFinished(() => agent.destroy());
     await new Promise<void>((r) =>
       http.get({ host: '127.0.0.1', port, path: '/get_status', agent }, (res) => res.resume().on('end', () => r())),
     );
@@ -303,8 +308,8 @@ describe('HTTP shutdown (real CLI)', () => {
   });
 });
 
-describe('HTTP shutdown with an action in flight (real CLI)', () => {
-  it('SIGINT during a slow action: its full answer arrives, the idle keep-alive socket and the SSE stream end, exit 0 within grace + 1 s', async () => {
+describe.concurrent('HTTP shutdown with an action in flight (real CLI)', () => {
+  it('SIGINT during a slow action: its full answer arrives, the idle keep-alive socket and the SSE stream end, exit 0 within grace + 1 s', async (ctx) => {
     // A slow platform: the relay adapter forwards actions to this fake upstream HTTP API,
     // which answers get_group_list only after SLOW ms.
     const SLOW = 600;
@@ -323,11 +328,11 @@ describe('HTTP shutdown with an action in flight (real CLI)', () => {
     });
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');
-    cleanups.push(() => new Promise<void>((r) => upstream.close(() => r())));
+    ctx.onTestFinished(() => new Promise<void>((r) => upstream.close(() => r())));
     upstream.unref();
     const upPort = (upstream.address() as { port: number }).port;
     const config = `accounts:\n  - self_id: 10001\n    adapter: { type: relay, upstream: { mode: http, url: "http://127.0.0.1:${upPort}/", port: 0 } }\nnetwork:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`;
-    const { cli } = await startCli('', { config });
+    const { cli } = await startCli(ctx, '', { config });
     const port = Number(
       await cli.waitUntil(() =>
         cli.logs.map((l) => /HTTP API listening on http:\/\/[^:]+:(\d+)/.exec(l.message)?.[1]).find(Boolean),
@@ -335,7 +340,7 @@ describe('HTTP shutdown with an action in flight (real CLI)', () => {
     );
 
     const agent = new http.Agent({ keepAlive: true });
-    cleanups.push(() => agent.destroy());
+    ctx.onTestFinished(() => agent.destroy());
     await new Promise<void>((r) =>
       http.get({ host: '127.0.0.1', port, path: '/get_status', agent }, (res) => res.resume().on('end', () => r())),
     );
@@ -351,7 +356,7 @@ describe('HTTP shutdown with an action in flight (real CLI)', () => {
 
     // The slow action over raw TCP, so the test sees every byte up to FIN.
     const raw = connect(port, '127.0.0.1');
-    cleanups.push(() => void raw.destroy());
+    ctx.onTestFinished(() => void raw.destroy());
     raw.on('error', () => {});
     await once(raw, 'connect');
     let answer = '';

@@ -290,6 +290,9 @@ admin: { port: 0, access_token: "${TOKEN}" }
         await page.locator('#chat-input').fill(text);
         await page.locator('#composer button[type=submit]').click();
         const heard = await bot.nextWhere((f) => f['post_type'] === 'message', PAGE_MS);
+        // The bot can hear it before the page has its answer: the next line is typed only once
+        // the page has cleared the box, as a person would.
+        await expect.poll(() => page.locator('#chat-input').inputValue(), { timeout: PAGE_MS }).toBe('');
         if (text.startsWith('/weather'))
           await bot.call(
             'send_group_msg',

@@ -86,21 +86,27 @@ describe(`fuzz: thousands of malformed frames and HTTP requests (seed ${SEED})`,
         ws.terminate();
       }
 
-      // HTTP: 1,000 malformed requests over raw TCP.
+      // HTTP: 1,000 malformed requests over raw TCP, drawn in seed order first (a failing run
+      // replays exactly), then sent eight connections at a time: each waits on a round trip.
       const port = wsPort(app, 1);
-      for (let i = 0; i < 1000; i++) {
-        const socket = connect(port, '127.0.0.1');
-        socket.on('error', () => {});
-        // Read (and discard) the answer: a socket nobody reads never reports its close.
-        socket.resume();
+      const requests = Array.from({ length: 1000 }, () => {
         const body = String(malformed(rand));
         const method = rand() < 0.5 ? 'POST' : 'GET';
         const path = rand() < 0.5 ? '/send_group_msg' : `/${encodeURIComponent(String(malformed(rand))).slice(0, 30)}`;
-        socket.end(
-          `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${rand() < 0.7 ? 'application/json' : 'text/weird'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
-        await new Promise((r) => socket.once('close', r));
-      }
+        return `${method} ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${rand() < 0.7 ? 'application/json' : 'text/weird'}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+      });
+      let next = 0;
+      const sender = async () => {
+        while (next < requests.length) {
+          const socket = connect(port, '127.0.0.1');
+          socket.on('error', () => {});
+          // Read (and discard) the answer: a socket nobody reads never reports its close.
+          socket.resume();
+          socket.end(requests[next++]!);
+          await new Promise((r) => socket.once('close', r));
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, sender));
 
       expect(unexpected).toEqual([]);
       expect(await good.call('get_status')).toMatchObject({ status: 'ok' });

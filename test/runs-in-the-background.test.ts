@@ -1,32 +1,30 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { consoleInput, inForeground } from '../adapters/sandbox/console-mode.js';
 import { getLogger } from '../src/logger.js';
 import { TestClient, until } from './support/app.js';
-import { CLI, RunningCli, tempDir } from './support/cli.js';
+import { CLI, runningFor, tempDirFor, type Finishing, type RunningCli } from './support/cli.js';
 import { execLine, spawnUnderPty } from './support/pty.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+// Independent real-CLI tests that mostly wait on their child: they run concurrently, each
+// cleaning up through its own test context.
 
 const CONFIG = (console: string) =>
   `sandbox: { console: ${console} }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: 1000 }\n`;
 
-async function getStatus(port: number): Promise<Record<string, unknown>> {
+async function getStatus(ctx: Finishing, port: number): Promise<Record<string, unknown>> {
   const c = await TestClient.open(`ws://127.0.0.1:${port}/api`);
-  cleanups.push(() => c.close());
+  ctx.onTestFinished(() => c.close());
   return c.call('get_status', {}, 's', 10_000);
 }
 
 /** Serves a client, then SIGTERM: exit 0, no error line. */
-async function servesThenStops(cli: RunningCli): Promise<void> {
+async function servesThenStops(ctx: Finishing, cli: RunningCli): Promise<void> {
   const {
     ws: [port],
   } = await cli.ready();
-  expect(await getStatus(port!)).toMatchObject({ status: 'ok' });
+  expect(await getStatus(ctx, port!)).toMatchObject({ status: 'ok' });
   // Still up a moment later: nothing read from stdin has ended it.
   await new Promise((r) => setTimeout(r, 200));
   expect(cli.child.exitCode).toBeNull();
@@ -35,16 +33,14 @@ async function servesThenStops(cli: RunningCli): Promise<void> {
   expect(cli.logs.filter((l) => l.level === 'error')).toEqual([]);
 }
 
-describe('stdin that cannot be read is never fatal (real CLI)', () => {
+describe.concurrent('stdin that cannot be read is never fatal (real CLI)', () => {
   for (const setting of ['auto', 'true']) {
-    it(`nohup's write-only /dev/null as stdin (EBADF on read), sandbox.console: ${setting}: serves, exits 0`, async () => {
-      const t = tempDir();
-      cleanups.push(t.cleanup);
+    it(`nohup's write-only /dev/null as stdin (EBADF on read), sandbox.console: ${setting}: serves, exits 0`, async (ctx) => {
+      const t = tempDirFor(ctx);
       const fd = openSync('/dev/null', 'w');
-      cleanups.push(() => closeSync(fd));
-      const cli = new RunningCli(['-c', t.write('c.yaml', CONFIG(setting))], { stdin: fd });
-      cleanups.push(() => cli.kill());
-      await servesThenStops(cli);
+      ctx.onTestFinished(() => closeSync(fd));
+      const cli = runningFor(ctx, ['-c', t.write('c.yaml', CONFIG(setting))], { stdin: fd });
+      await servesThenStops(ctx, cli);
       if (setting === 'true')
         expect(cli.logs.some((l) => /sandbox console off: cannot read stdin \(EBADF\)/.test(l.message))).toBe(true);
     });
@@ -54,52 +50,49 @@ describe('stdin that cannot be read is never fatal (real CLI)', () => {
     ['/dev/null (end of input at once)', 'true'],
     ['/dev/null', 'auto'],
   ] as const) {
-    it(`stdin ${name}, sandbox.console: ${setting}: serves, exits 0`, async () => {
-      const t = tempDir();
-      cleanups.push(t.cleanup);
-      const cli = new RunningCli(['-c', t.write('c.yaml', CONFIG(setting))], { stdin: 'ignore' });
-      cleanups.push(() => cli.kill());
-      await servesThenStops(cli);
+    it(`stdin ${name}, sandbox.console: ${setting}: serves, exits 0`, async (ctx) => {
+      const t = tempDirFor(ctx);
+      const cli = runningFor(ctx, ['-c', t.write('c.yaml', CONFIG(setting))], { stdin: 'ignore' });
+      await servesThenStops(ctx, cli);
     });
   }
 
-  it('stdin closed (<&-): serves, exits 0', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
+  it('stdin closed (<&-): serves, exits 0', async (ctx) => {
+    const t = tempDirFor(ctx);
     const file = t.write('c.yaml', CONFIG('true'));
     const child = spawn('sh', ['-c', `exec "${process.execPath}" "${CLI}" --log-format json -c "${file}" <&-`], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    cleanups.push(() => void child.kill('SIGKILL'));
+    ctx.onTestFinished(() => void child.kill('SIGKILL'));
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     await until(() => /"ready: /.test(stderr), 20_000, 'ready');
     const port = Number(/listening on ws:\/\/[^:]+:(\d+)/.exec(stderr)![1]);
-    expect(await getStatus(port)).toMatchObject({ status: 'ok' });
+    expect(await getStatus(ctx, port)).toMatchObject({ status: 'ok' });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).not.toMatch(/"level":"error"/);
   });
 });
 
-describe('in the background of an interactive terminal (real CLI under a pseudo-terminal)', () => {
+describe.concurrent('in the background of an interactive terminal (real CLI under a pseudo-terminal)', () => {
   /** Runs `shell` under script(1): a real terminal, with job control. Returns the screen so far. */
-  function underPty(shellCommand: string): { screen: () => string; exited: Promise<number | null> } {
+  function underPty(ctx: Finishing, shellCommand: string): { screen: () => string; exited: Promise<number | null> } {
     const child = spawnUnderPty(shellCommand);
-    cleanups.push(() => void child.kill('SIGKILL'));
+    ctx.onTestFinished(() => void child.kill('SIGKILL'));
     let screen = '';
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
     return { screen: () => screen, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
   }
 
-  it('`onebridge &` with job control: no console, not stopped by the terminal, answers; SIGTERM exits 0', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
+  it('`onebridge &` with job control: no console, not stopped by the terminal, answers; SIGTERM exits 0', async (ctx) => {
+    const t = tempDirFor(ctx);
     const file = t.write('c.yaml', CONFIG('auto'));
     const log = `${t.dir}/log`;
     // set -m: a job control shell, as an interactive one; the job gets its own process group.
     const pty = underPty(
+      ctx,
       `sh -c 'set -m; "${process.execPath}" "${CLI}" --log-format json -c "${file}" 2>"${log}" & echo "job=$!"; wait $!; echo "exit=$?"'`,
     );
     await until(() => /job=\d+/.test(pty.screen()), 20_000, 'the job');
@@ -114,7 +107,7 @@ describe('in the background of an interactive terminal (real CLI under a pseudo-
     // Logged by the sandbox right after the ready line.
     await until(() => /sandbox console off: running in the background/.test(text()), 20_000, 'the console decision');
     const port = Number(/listening on ws:\/\/[^:]+:(\d+)/.exec(text())![1]);
-    expect(await getStatus(port)).toMatchObject({ status: 'ok' });
+    expect(await getStatus(ctx, port)).toMatchObject({ status: 'ok' });
     process.kill(pid, 'SIGTERM');
     await until(() => /exit=\d+/.test(pty.screen()), 20_000, 'the job to end');
     expect(pty.screen()).toMatch(/exit=0/);
@@ -122,12 +115,12 @@ describe('in the background of an interactive terminal (real CLI under a pseudo-
     expect(text()).toMatch(/shutdown complete/);
   });
 
-  it('`nohup onebridge > log 2>&1`: stdin is the write-only /dev/null nohup gives a terminal; serves, exits 0', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
+  it('`nohup onebridge > log 2>&1`: stdin is the write-only /dev/null nohup gives a terminal; serves, exits 0', async (ctx) => {
+    const t = tempDirFor(ctx);
     const file = t.write('c.yaml', CONFIG('auto'));
     const log = `${t.dir}/log`;
     const pty = underPty(
+      ctx,
       `sh -c 'nohup "${process.execPath}" "${CLI}" --log-format json -c "${file}" >"${log}" 2>&1 & echo "job=$!"; wait $!; echo "exit=$?"'`,
     );
     await until(() => /job=\d+/.test(pty.screen()), 20_000, 'the job');
@@ -141,22 +134,21 @@ describe('in the background of an interactive terminal (real CLI under a pseudo-
     };
     await until(() => /"ready: /.test(text()), 20_000, 'ready');
     const port = Number(/listening on ws:\/\/[^:]+:(\d+)/.exec(text())![1]);
-    expect(await getStatus(port)).toMatchObject({ status: 'ok' });
+    expect(await getStatus(ctx, port)).toMatchObject({ status: 'ok' });
     process.kill(pid, 'SIGTERM');
     await until(() => /exit=\d+/.test(pty.screen()), 20_000, 'the job to end');
     expect(pty.screen()).toMatch(/exit=0/);
     expect(text()).not.toMatch(/"level":"error"/);
   });
 
-  it('in the foreground of a terminal, auto gives the console', async () => {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    const pty = underPty(execLine([CLI, '-c', t.write('c.yaml', CONFIG('auto'))]));
+  it('in the foreground of a terminal, auto gives the console', async (ctx) => {
+    const t = tempDirFor(ctx);
+    const pty = underPty(ctx, execLine([CLI, '-c', t.write('c.yaml', CONFIG('auto'))]));
     await until(() => /Alice\(20001\) @ group 30001> /.test(pty.screen()), 20_000, 'the console prompt');
   });
 });
 
-describe('console mode', () => {
+describe.concurrent('console mode', () => {
   const logger = getLogger('test');
   it('auto: a terminal in the foreground only; true: also lines from a pipe; false: never', () => {
     const fg = () => true;

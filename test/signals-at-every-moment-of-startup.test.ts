@@ -26,7 +26,8 @@ async function handlersInstalled(child: ChildProcess): Promise<void> {
   while (!catchesSignals(child.pid!)) {
     if (child.exitCode !== null || Date.now() > deadline)
       throw new Error('onebridge never installed its signal handlers');
-    await new Promise((r) => setImmediate(r));
+    // A 1 ms poll, not a setImmediate spin: the spin held a core the starting child needs.
+    await new Promise((r) => setTimeout(r, 1));
   }
 }
 

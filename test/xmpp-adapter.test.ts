@@ -4,8 +4,8 @@ import { StableIds } from '../src/kit/index.js';
 import { createTestApp, parseTestConfig, TestClient, wsPort } from './support/app.js';
 import { Prosody } from './support/prosody.js';
 import { bodyOf, hasStatus, xml, XmppPeer, type Element } from './support/xmpp-peer.js';
+import { call, eventually, ROOM, WAIT, xmppYaml } from './support/xmpp-fixture.js';
 
-const ROOM = 'room@conference.localhost';
 const ROOM2 = 'lobby@conference.localhost';
 const SID = 'urn:xmpp:sid:0';
 
@@ -16,45 +16,7 @@ const BOT = users.id('bot@localhost');
 const ALICE = users.id('alice@localhost');
 const GROUP = groups.id(ROOM);
 
-/**
- * Bounds against a hang, not expectations: generous, so the suite also passes on emulated
- * arm64 (~10x slower) on a loaded machine. A healthy run waits milliseconds.
- */
-const WAIT = 15_000;
-const call = (c: TestClient, action: string, params: Record<string, unknown> = {}) =>
-  c.call(action, params, undefined, WAIT);
-
 type Frame = Record<string, unknown>;
-
-export function xmppYaml(server: Prosody, extra = '', rooms = `[{ jid: ${ROOM}, nick: Bot }]`): string {
-  return `accounts:
-  - adapter:
-      type: xmpp
-      service: ${server.service}
-      domain: localhost
-      username: bot
-      password: botpw
-      rooms: ${rooms}
-      reconnect: { initial_ms: 50, max_ms: 300 }
-${extra}network:
-  - { type: ws, port: 0, heartbeat_interval_ms: 0 }
-`;
-}
-
-/** Polls an async check until it returns a value (not undefined), bounded. */
-async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  ms = 30_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** The room's stanza-id of a message the peer sent (from its own echo). */
 async function stanzaIdOf(peer: XmppPeer, originId: string): Promise<string> {

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TestClient } from './support/app.js';
 import { QUIET_CONFIG, runCli, RunningCli, tempDir } from './support/cli.js';
 import { Prosody } from './support/prosody.js';
+import { slow } from './support/slow.js';
 
 const ROOM = 'room@conference.localhost';
 
@@ -36,18 +37,14 @@ export async function resolve(specifier, context, next) {
   };
 }
 
-// Child processes and a real server: room for emulated arm64 on a loaded machine.
-describe('XMPP through the real CLI', { timeout: 120_000 }, () => {
-  const cleanups: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const f of cleanups.splice(0).reverse()) await f();
-  });
-
-  it('link in /connections and `onebridge status`; SIGINT with the server frozen exits within grace', async () => {
+// Child processes and a real server: room for emulated arm64 on a loaded machine. Each test
+// has its own server and onebridge: they run concurrently, cleaning up through their context.
+describe.concurrent('XMPP through the real CLI', { timeout: slow(120_000) }, () => {
+  it('link in /connections and `onebridge status`; SIGINT with the server frozen exits within grace', async (ctx) => {
     const server = await Prosody.start({ bot: 'botpw' });
-    cleanups.push(() => server.stop());
+    ctx.onTestFinished(() => server.stop());
     const t = tempDir();
-    cleanups.push(t.cleanup);
+    ctx.onTestFinished(t.cleanup);
     const tracer = importTracer(t);
     const grace = 1000;
     const file = t.write(
@@ -67,7 +64,7 @@ shutdown: { grace_ms: ${grace} }
 `,
     );
     const cli = new RunningCli(['-c', file], { env: tracer.env });
-    cleanups.push(() => cli.kill());
+    ctx.onTestFinished(() => cli.kill());
     await cli.waitForLog(/^ready: /, 60_000);
     const { ws, admin } = await cli.ready();
     await cli.waitForLog(new RegExp(`joined ${ROOM}`), 60_000);
@@ -87,9 +84,9 @@ shutdown: { grace_ms: ${grace} }
 
     // A client on the OneBot side, and the XMPP server hangs: the exit is bounded all the same.
     const c = await TestClient.open(`ws://127.0.0.1:${ws[0]}/`);
-    cleanups.push(() => c.close());
+    ctx.onTestFinished(() => c.close());
     server.freeze();
-    cleanups.push(() => server.thaw());
+    ctx.onTestFinished(() => server.thaw());
     const sentAt = cli.signal('SIGINT');
     const exit = await cli.exited;
     expect(exit.code).toBe(0);
@@ -98,12 +95,12 @@ shutdown: { grace_ms: ${grace} }
     expect(tracer.loaded()).toContain('@xmpp/client');
   });
 
-  it('xmpp.js is imported only when an xmpp account starts: a sandbox-only run never loads it', async () => {
+  it('xmpp.js is imported only when an xmpp account starts: a sandbox-only run never loads it', async (ctx) => {
     const t = tempDir();
-    cleanups.push(t.cleanup);
+    ctx.onTestFinished(t.cleanup);
     const tracer = importTracer(t);
     const cli = new RunningCli(['-c', t.write('sandbox.yaml', QUIET_CONFIG())], { env: tracer.env });
-    cleanups.push(() => cli.kill());
+    ctx.onTestFinished(() => cli.kill());
     await cli.waitForLog(/^ready: /, 60_000);
     cli.signal('SIGINT');
     expect((await cli.exited).code).toBe(0);
@@ -111,17 +108,12 @@ shutdown: { grace_ms: ${grace} }
   });
 });
 
-describe('XMPP over TLS through the real CLI', { timeout: 120_000 }, () => {
-  const cleanups: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const f of cleanups.splice(0).reverse()) await f();
-  });
-
-  it('xmpps:// and STARTTLS (required by the server) log in when the certificate is trusted; an untrusted one is refused', async () => {
+describe.concurrent('XMPP over TLS through the real CLI', { timeout: slow(120_000) }, () => {
+  it('xmpps:// and STARTTLS (required by the server) log in when the certificate is trusted; an untrusted one is refused', async (ctx) => {
     const server = await Prosody.start({ bot: 'botpw', bot2: 'botpw' }, { tls: true });
-    cleanups.push(() => server.stop());
+    ctx.onTestFinished(() => server.stop());
     const t = tempDir();
-    cleanups.push(t.cleanup);
+    ctx.onTestFinished(t.cleanup);
     const ca = t.write('ca.pem', server.certificate);
     const file = t.write(
       'tls.yaml',
@@ -142,7 +134,7 @@ shutdown: { grace_ms: 2000 }
       ).connections;
 
     const trusted = new RunningCli(['-c', file], { env: { NODE_EXTRA_CA_CERTS: ca } });
-    cleanups.push(() => trusted.kill());
+    ctx.onTestFinished(() => trusted.kill());
     await trusted.waitForLog(/^ready: /, 60_000);
     const { admin } = await trusted.ready();
     await trusted.waitUntil(
@@ -158,7 +150,7 @@ shutdown: { grace_ms: 2000 }
     );
     // Over TLS too, a hung server cannot hold the exit (the TLS socket sits inside a wrapper).
     server.freeze();
-    cleanups.push(() => server.thaw());
+    ctx.onTestFinished(() => server.thaw());
     const sentAt = trusted.signal('SIGINT');
     const exit = await trusted.exited;
     expect(exit.code).toBe(0);
@@ -167,7 +159,7 @@ shutdown: { grace_ms: 2000 }
     server.thaw();
 
     const untrusted = new RunningCli(['-c', file], { env: { NODE_EXTRA_CA_CERTS: '' } });
-    cleanups.push(() => untrusted.kill());
+    ctx.onTestFinished(() => untrusted.kill());
     await untrusted.waitForLog(/^ready: /, 60_000);
     const second = await untrusted.ready();
     // Both paths say why and how to fix it, and retry at the slowest pace (it cannot pass sooner).

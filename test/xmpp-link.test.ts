@@ -4,46 +4,11 @@ import { StableIds } from '../src/kit/index.js';
 import { createTestApp, parseTestConfig, TestClient, wsPort } from './support/app.js';
 import { Prosody } from './support/prosody.js';
 import { bodyOf, XmppPeer } from './support/xmpp-peer.js';
+import { call, eventually, ROOM, WAIT, xmppYaml } from './support/xmpp-fixture.js';
 
-const ROOM = 'room@conference.localhost';
 const GROUP = new StableIds({ namespace: 'xmpp:room' }).id(ROOM);
 
-/**
- * Bounds against a hang, not expectations: generous, so the suite also passes on emulated
- * arm64 (~10x slower) on a loaded machine. A healthy run waits milliseconds.
- */
-const WAIT = 15_000;
-const call = (c: TestClient, action: string, params: Record<string, unknown> = {}) =>
-  c.call(action, params, undefined, WAIT);
-
 type Frame = Record<string, unknown>;
-
-const yaml = (server: Prosody, extra = '') => `accounts:
-  - adapter:
-      type: xmpp
-      service: ${server.service}
-      domain: localhost
-      username: bot
-      password: botpw
-      rooms: [{ jid: ${ROOM}, nick: Bot }]
-      reconnect: { initial_ms: 50, max_ms: 300 }
-${extra}network:
-  - { type: ws, port: 0, heartbeat_interval_ms: 0 }
-`;
-
-async function eventually<T>(
-  check: () => Promise<T | undefined> | T | undefined,
-  ms = 30_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const inRoom = async (c: TestClient) =>
   ((await call(c, 'get_group_list'))['data'] as unknown[]).length > 0 || undefined;
@@ -60,7 +25,7 @@ describe('XMPP link life against a real Prosody', { timeout: 120_000 }, () => {
   async function setup(extra = ''): Promise<{ server: Prosody; app: App; c: TestClient }> {
     const server = await Prosody.start({ bot: 'botpw', alice: 'alicepw' });
     cleanups.push(() => server.stop());
-    const app = createTestApp(parseTestConfig(yaml(server, extra)));
+    const app = createTestApp(parseTestConfig(xmppYaml(server, extra)));
     cleanups.push(() => app.stop());
     await app.start();
     const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/`);
@@ -129,7 +94,7 @@ describe('XMPP link life against a real Prosody', { timeout: 120_000 }, () => {
     const alice = await XmppPeer.connect(server, 'alice', 'alicepw');
     cleanups.push(() => alice.close());
     await alice.join(ROOM, 'Bot');
-    const app = createTestApp(parseTestConfig(yaml(server)));
+    const app = createTestApp(parseTestConfig(xmppYaml(server)));
     cleanups.push(() => app.stop());
     await app.start();
     const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/`);
@@ -145,7 +110,7 @@ describe('XMPP link life against a real Prosody', { timeout: 120_000 }, () => {
   it('a refused password: offline and 1503, retried at the slowest pace, never a crash', async () => {
     const server = await Prosody.start({ bot: 'otherpw' });
     cleanups.push(() => server.stop());
-    const app = createTestApp(parseTestConfig(yaml(server)));
+    const app = createTestApp(parseTestConfig(xmppYaml(server)));
     cleanups.push(() => app.stop());
     await app.start();
     const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/`);

@@ -13,6 +13,33 @@ export const CLI = resolve(import.meta.dirname, '../../dist/bin/onebridge.js');
 export const CLI_BOUND_MS = 20_000;
 export const CLI_TEST_MS = 60_000;
 
+/**
+ * The environment and folder children start from, as they were when the suite started:
+ * runCliInProcess swaps process.env and the working directory while a run is in progress,
+ * and a concurrent test spawning a child then must not inherit them.
+ */
+const BASE_ENV: NodeJS.ProcessEnv = { ...process.env };
+const BASE_CWD = process.cwd();
+
+/** The part of vitest's test context that per-test cleanup needs (safe in concurrent tests). */
+export interface Finishing {
+  onTestFinished(fn: () => void | Promise<void>): void;
+}
+
+/** A temp dir removed when the test `ctx` finishes. */
+export function tempDirFor(ctx: Finishing): ReturnType<typeof tempDir> {
+  const t = tempDir();
+  ctx.onTestFinished(t.cleanup);
+  return t;
+}
+
+/** A RunningCli killed when the test `ctx` finishes. */
+export function runningFor(ctx: Finishing, args: string[], options?: ConstructorParameters<typeof RunningCli>[1]) {
+  const cli = new RunningCli(args, options);
+  ctx.onTestFinished(() => cli.kill());
+  return cli;
+}
+
 /** A temp dir removed by `cleanup()`; tests call it in afterEach. */
 export function tempDir(): { dir: string; write(name: string, text: string): string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'onebridge-test-'));
@@ -37,13 +64,15 @@ export interface RunResult {
 /** Run the CLI to completion (commands that exit by themselves), bounded by `timeoutMs` (scaled by SLOWDOWN). */
 export function runCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number } = {},
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      cwd: options.cwd ?? BASE_CWD,
+      env: { ...BASE_ENV, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid === undefined ? {} : { uid: options.uid }),
+      ...(options.gid === undefined ? {} : { gid: options.gid }),
     });
     let stdout = '';
     let stderr = '';
@@ -91,8 +120,8 @@ export class RunningCli {
     } = {},
   ) {
     this.child = spawn(process.execPath, [CLI, '--log-format', 'json', ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      cwd: options.cwd ?? BASE_CWD,
+      env: { ...BASE_ENV, ...options.env },
       stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
     });
     this.child.stdout!.on('data', (d: Buffer) => {

@@ -345,7 +345,8 @@ $('composer').addEventListener('submit', async (e) => {
   if (!text.trim()) return;
   const s = selection();
   const sent = await act('/sandbox/messages', { user_id: s.userId, message: text, ...(s.groupId !== undefined ? { group_id: s.groupId } : { self_id: s.botId }) });
-  if (sent) $('chat-input').value = '';
+  // Only what was sent is cleared: what was typed while the send was in flight stays.
+  if (sent && $('chat-input').value === text) $('chat-input').value = '';
 });
 $('poke').addEventListener('click', () => { const s = selection(); act('/sandbox/poke', { user_id: s.userId, target_id: s.botId, ...(s.groupId !== undefined ? { group_id: s.groupId } : {}) }); });
 $('friend-request').addEventListener('click', () => { const s = selection(); act('/sandbox/requests', { kind: 'friend', user_id: s.userId, self_id: s.botId, comment: 'from the dashboard' }); });
