@@ -85,9 +85,20 @@ export function setTerminalGuard(next: TerminalGuard | undefined): void {
 /** The last lines logged, for the admin dashboard. */
 export const recentLogs = new LogRing(500);
 
+/**
+ * Set once stderr fails (EIO from a terminal that went away, EPIPE from a reader that quit).
+ * Nowhere is left to report it, and an unheard 'error' would be an uncaught exception that
+ * logs again: a loop. Lines still reach the ring (dashboard) and the other transports.
+ */
+let stderrFailed = false;
+process.stderr.on('error', () => {
+  stderrFailed = true;
+});
+
 // All levels go to stderr: stdout belongs to the sandbox console and to `status` output.
 const stderr = new Writable({
   write(chunk: Buffer | string, _encoding, done) {
+    if (stderrFailed) return done();
     const g = guard;
     g?.clear();
     process.stderr.write(chunk);

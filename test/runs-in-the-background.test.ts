@@ -146,6 +146,54 @@ describe.concurrent('in the background of an interactive terminal (real CLI unde
     const pty = underPty(ctx, execLine([CLI, '-c', t.write('c.yaml', CONFIG('auto'))]));
     await until(() => /Alice\(20001\) @ group 30001> /.test(pty.screen()), 20_000, 'the console prompt');
   });
+
+  it('the terminal goes away under the console (window closed): no error loop, SIGHUP shuts down cleanly', async (ctx) => {
+    const t = tempDirFor(ctx);
+    const log = `${t.dir}/log`;
+    const child = spawnUnderPty(
+      `${execLine([CLI, '--log-format', 'json', '-c', t.write('c.yaml', CONFIG('auto'))])} 2>'${log}'`,
+    );
+    ctx.onTestFinished(() => void child.kill('SIGKILL'));
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const text = () => {
+      try {
+        return readFileSync(log, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    await until(() => /Alice\(20001\) @ group 30001> /.test(screen), 20_000, 'the console prompt');
+    const pid = Number(/pid (\d+)/.exec(text())![1]);
+    ctx.onTestFinished(() => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone, as it should be */
+      }
+    });
+    // SIGKILL to script(1) closes the terminal's master side: reads and writes on the
+    // terminal fail with EIO and the kernel hangs up onebridge's session (SIGHUP).
+    child.kill('SIGKILL');
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await until(() => !alive(), 20_000, 'onebridge to exit after the hang-up');
+    const lines = text()
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
+    expect(text()).toMatch(/"SIGHUP: shutting down/);
+    expect(text()).toMatch(/shutdown complete: closed \d+ connections?, \d+ terminated/);
+    expect(text()).not.toMatch(/uncaught exception|did not finish within grace/);
+    // Before the fix, each failed write to the dead terminal logged another failed write: tens
+    // of thousands of lines a second until the shutdown backstop.
+    expect(lines.length).toBeLessThan(30);
+  });
 });
 
 describe.concurrent('console mode', () => {

@@ -5,11 +5,24 @@ import type { Logger } from '../../src/logger.js';
 export type ConsoleSetting = 'auto' | boolean;
 
 /**
+ * This thread's stat line. /proc/thread-self first: qemu-user (arm64 emulated on x64) answers
+ * /proc/self/stat with made-up fields (pgrp and tpgid 0), and the process group is the same for
+ * every thread. /proc/self/stat for kernels before 3.17.
+ */
+function readOwnStat(): string {
+  try {
+    return readFileSync('/proc/thread-self/stat', 'utf8');
+  } catch {
+    return readFileSync('/proc/self/stat', 'utf8');
+  }
+}
+
+/**
  * Whether this process is in the foreground process group of its terminal (Linux and
- * Android: /proc/self/stat, tpgid = pgrp). Where that cannot be read, assume it is: a
+ * Android: /proc/thread-self/stat, tpgid = pgrp). Where that cannot be read, assume it is: a
  * terminal stdin is then the only test.
  */
-export function inForeground(readStat: () => string = () => readFileSync('/proc/self/stat', 'utf8')): boolean {
+export function inForeground(readStat: () => string = readOwnStat): boolean {
   let stat: string;
   try {
     stat = readStat();

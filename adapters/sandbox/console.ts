@@ -51,6 +51,8 @@ export class SandboxConsole {
   #chat: Chat;
   /** True while the world handles a line typed on the terminal. */
   #typing = false;
+  /** Set after an I/O error: nothing more is written to the output. */
+  #dead = false;
 
   constructor(world: SandboxWorld, options: SandboxConsoleOptions) {
     this.#world = world;
@@ -90,6 +92,7 @@ export class SandboxConsole {
     // unheard 'error' would throw; the input's own listener covers Node versions that do not.
     rl.on('error', this.#onInputError);
     this.#opts.input.on('error', this.#onInputError);
+    if (this.#opts.terminal) this.#opts.output.on('error', this.#onOutputError);
     this.#world.on('message', this.#onMessage);
     this.#world.on('notice', this.#onNotice);
     if (this.#opts.terminal) {
@@ -100,18 +103,32 @@ export class SandboxConsole {
     }
   }
 
-  readonly #onInputError = (err: NodeJS.ErrnoException): void => {
+  readonly #onInputError = (err: NodeJS.ErrnoException): void =>
+    this.#off(`cannot read stdin (${err.code ?? err.message})`);
+
+  /**
+   * A terminal that went away (its window closed, the SSH session dropped) fails every write
+   * with EIO. Unheard, each failure would be an uncaught exception whose log line clears the
+   * prompt on the same terminal: a loop that floods the log and starves shutdown. The console
+   * goes quiet instead; onebridge runs on (a hang-up also sends SIGHUP, which stops it).
+   */
+  readonly #onOutputError = (err: NodeJS.ErrnoException): void =>
+    this.#off(`cannot write to the terminal (${err.code ?? err.message})`);
+
+  /** Ends the console for good after an I/O error; the process keeps running. */
+  #off(why: string): void {
     const rl = this.#rl;
-    if (!rl) return;
+    if (!rl || this.#dead) return;
+    this.#dead = true;
     this.#rl = undefined;
-    this.#opts.logger.warn(
-      `sandbox console off: cannot read stdin (${err.code ?? err.message}); onebridge keeps running`,
-    );
+    if (this.#opts.terminal) setTerminalGuard(undefined);
+    this.#opts.logger.warn(`sandbox console off: ${why}; onebridge keeps running`);
     rl.close();
-  };
+  }
 
   stop(): void {
     this.#opts.input.off('error', this.#onInputError);
+    this.#opts.output.off('error', this.#onOutputError);
     this.#world.off('message', this.#onMessage);
     this.#world.off('notice', this.#onNotice);
     const rl = this.#rl;
@@ -247,6 +264,7 @@ export class SandboxConsole {
   }
 
   #print(line: string): void {
+    if (this.#dead) return;
     // On a terminal, clear the half-typed prompt line first, then redraw it below.
     this.#opts.output.write(this.#opts.terminal ? `\r\x1b[K${line}\n` : `${line}\n`);
     if (this.#opts.terminal && this.#rl) this.#rl.prompt(true);
