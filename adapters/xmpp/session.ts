@@ -1,5 +1,6 @@
 import type { Client, Element } from '@xmpp/client';
 import { DeadlineError, OneBridgeError, withDeadline, type Logger } from '../../src/kit/index.js';
+import { logIn } from './login.js';
 import { ScramSha1 } from './scram.js';
 import { NS, parseJid, parseRoster, type RosterItem, type XmlFactory } from './stanza.js';
 
@@ -121,12 +122,15 @@ export class XmppSession {
     client.on('element', (el: Element) => opts.onBytesIn?.(Buffer.byteLength(el.toString())));
     client.on('send', (el: Element) => opts.onBytesOut?.(Buffer.byteLength(el.toString())));
     let session: XmppSession | undefined;
+    // Ends logIn's wait for `online` when the attempt fails for any reason (deadline, abort, error).
+    const login = new AbortController();
     try {
-      const address = await withDeadline(client.start(), opts.timeoutMs, signal, {
+      const address = await withDeadline(logIn(client, login.signal), opts.timeoutMs, signal, {
         what: `XMPP login to ${opts.service}`,
       });
       session = new XmppSession(lib, client, address.toString(), opts);
     } catch (err) {
+      login.abort();
       client.removeAllListeners('element');
       client.on('error', () => {});
       cutSocket(client);
