@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { XmppSession } from '../adapters/xmpp/session.js';
+import { NS } from '../adapters/xmpp/stanza.js';
 import type { Logger } from '../src/index.js';
 import { createTestApp, parseTestConfig, until, watchUnexpected } from './support/app.js';
 import { Prosody } from './support/prosody.js';
@@ -78,6 +79,23 @@ describe('XMPP: a connection reset at any moment is an ordinary lost connection'
       await settle();
       expect(errors).toEqual([]);
     });
+
+  it('a reset once online, with an iq pending, ends the session as "connection lost (read ECONNRESET)"', async () => {
+    const p = await proxy();
+    const errors = unexpected();
+    const session = await open(p.service);
+    cleanups.push(() => session.destroy());
+    p.rule = (_c, from, s) => from === 'client' && s.includes(NS.DISCO_INFO);
+    const iq = session.iq(
+      session.xml('iq', { type: 'get', to: Prosody.DOMAIN }, session.xml('query', { xmlns: NS.DISCO_INFO })),
+      500,
+    );
+    expect(await session.closed).toBe('connection lost (read ECONNRESET)');
+    expect(session.online).toBe(false);
+    await expect(iq).rejects.toThrow();
+    await settle();
+    expect(errors).toEqual([]);
+  });
 
   it('a reset during the goodbye: goodbye() still resolves', async () => {
     const p = await proxy();

@@ -78,6 +78,8 @@ export class XmppSession {
   readonly #opts: SessionOptions;
   #ping: NodeJS.Timeout | undefined;
   #streamError: string | undefined;
+  /** The socket's error (`read ECONNRESET`): xmpp.js's 'disconnect' does not carry it. */
+  #socketError: string | undefined;
   #done = false;
   #markClosed!: (why: string) => void;
 
@@ -182,14 +184,14 @@ export class XmppSession {
             ? `: another client logged in as ${this.jid}; give each onebridge its own resource`
             : '';
         this.#opts.logger.warn(`xmpp: the server ended the stream: ${this.#streamError}${hint}`);
-      }
+      } else if ((err as NodeJS.ErrnoException).syscall !== undefined) this.#socketError ??= err.message;
     });
     c.on('disconnect', (info?: { reason?: Error }) =>
       this.#end(
         this.#streamError
           ? `stream error: ${this.#streamError}`
-          : info?.reason
-            ? `connection lost (${info.reason.message})`
+          : info?.reason || this.#socketError
+            ? `connection lost (${info?.reason?.message ?? this.#socketError})`
             : 'connection closed by the server',
       ),
     );
