@@ -1,5 +1,6 @@
 import type { Client, Element } from '@xmpp/client';
 import { DeadlineError, OneBridgeError, withDeadline, type Logger } from '../../src/kit/index.js';
+import { logIn } from './login.js';
 import { ScramSha1 } from './scram.js';
 import { NS, parseJid, parseRoster, type RosterItem, type XmlFactory } from './stanza.js';
 
@@ -77,6 +78,8 @@ export class XmppSession {
   readonly #opts: SessionOptions;
   #ping: NodeJS.Timeout | undefined;
   #streamError: string | undefined;
+  /** The socket's error (`read ECONNRESET`): xmpp.js's 'disconnect' does not carry it. */
+  #socketError: string | undefined;
   #done = false;
   #markClosed!: (why: string) => void;
 
@@ -121,12 +124,15 @@ export class XmppSession {
     client.on('element', (el: Element) => opts.onBytesIn?.(Buffer.byteLength(el.toString())));
     client.on('send', (el: Element) => opts.onBytesOut?.(Buffer.byteLength(el.toString())));
     let session: XmppSession | undefined;
+    // Ends logIn's wait for `online` when the attempt fails for any reason (deadline, abort, error).
+    const login = new AbortController();
     try {
-      const address = await withDeadline(client.start(), opts.timeoutMs, signal, {
+      const address = await withDeadline(logIn(client, login.signal), opts.timeoutMs, signal, {
         what: `XMPP login to ${opts.service}`,
       });
       session = new XmppSession(lib, client, address.toString(), opts);
     } catch (err) {
+      login.abort();
       client.removeAllListeners('element');
       client.on('error', () => {});
       cutSocket(client);
@@ -178,14 +184,14 @@ export class XmppSession {
             ? `: another client logged in as ${this.jid}; give each onebridge its own resource`
             : '';
         this.#opts.logger.warn(`xmpp: the server ended the stream: ${this.#streamError}${hint}`);
-      }
+      } else if ((err as NodeJS.ErrnoException).syscall !== undefined) this.#socketError ??= err.message;
     });
     c.on('disconnect', (info?: { reason?: Error }) =>
       this.#end(
         this.#streamError
           ? `stream error: ${this.#streamError}`
-          : info?.reason
-            ? `connection lost (${info.reason.message})`
+          : info?.reason || this.#socketError
+            ? `connection lost (${info?.reason?.message ?? this.#socketError})`
             : 'connection closed by the server',
       ),
     );

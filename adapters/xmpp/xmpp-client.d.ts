@@ -86,7 +86,12 @@ declare module '@xmpp/client' {
     iqCallee: IqCallee;
     /** saslmechanisms' factory: entries in priority order; `mech` is instantiated per login. */
     saslFactory: { _mechs: Array<{ name: string; mech: new () => object }> };
+    options: Options & { lang?: string };
     start(): Promise<JID>;
+    /** start()'s first half: the socket (resolves on connect). */
+    connect(service: string): Promise<void>;
+    /** start()'s second half: sends the stream header; resolves with the server's. */
+    open(options: { domain?: string; lang?: string }): Promise<Element>;
     stop(): Promise<unknown>;
     send(element: Element): Promise<void>;
   }

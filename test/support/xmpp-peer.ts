@@ -1,4 +1,5 @@
 import { client, xml, type Element } from '@xmpp/client';
+import { logIn } from '../../adapters/xmpp/login.js';
 import { ScramSha1 } from '../../adapters/xmpp/scram.js';
 import type { Prosody } from './prosody.js';
 
@@ -10,6 +11,12 @@ export { xml, type Element };
  */
 export class XmppPeer {
   readonly stanzas: Element[] = [];
+  /**
+   * Every error xmpp.js reported on this peer's connection (a reset when the server dies, a
+   * stream error): kept, not thrown, since a peer losing its server is what some tests do;
+   * `waitFor` shows them when it gives up.
+   */
+  readonly errors: Error[] = [];
   readonly jid: string;
   readonly #client: ReturnType<typeof client>;
   #waiters: Array<() => void> = [];
@@ -22,7 +29,7 @@ export class XmppPeer {
       this.stanzas.push(s);
       for (const w of this.#waiters.splice(0)) w();
     });
-    c.on('error', () => {});
+    c.on('error', (err: Error) => this.errors.push(err));
   }
 
   static async connect(server: Prosody, username: string, password: string, resource = 'peer'): Promise<XmppPeer> {
@@ -34,7 +41,15 @@ export class XmppPeer {
     // Peers answer roster pushes like any client would (xmpp.js answers unknown iqs with an error).
     c.iqCallee.set('jabber:iq:roster', 'query', () => ({}));
     const peer = new XmppPeer(c, `${username}@localhost`);
-    await c.start();
+    // Not c.start(): a reset while the stream opens would leave an unhandled rejection (see logIn).
+    const login = new AbortController();
+    try {
+      await logIn(c, login.signal);
+    } catch (err) {
+      login.abort();
+      await peer.close();
+      throw err;
+    }
     // Like any client: the roster first, so the server treats this resource as interested in
     // subscription presences (it delivers `subscribed` only to such resources).
     await c.iqCaller.get(xml('query', { xmlns: 'jabber:iq:roster' }));
@@ -63,7 +78,8 @@ export class XmppPeer {
       const left = deadline - Date.now();
       if (left <= 0)
         throw new Error(
-          `${this.jid}: no ${what} within ${ms} ms; got:\n${this.stanzas.slice(-8).map(String).join('\n')}`,
+          `${this.jid}: no ${what} within ${ms} ms; got:\n${this.stanzas.slice(-8).map(String).join('\n')}` +
+            (this.errors.length ? `\nconnection errors: ${this.errors.map((e) => e.message).join('; ')}` : ''),
         );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
