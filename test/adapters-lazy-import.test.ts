@@ -1,15 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { slow } from './support/slow.js';
 
 const DIST = resolve(import.meta.dirname, '../dist/adapters/index.js');
 
 /**
  * In a fresh Node process, records every module URL resolved (a module.register hook), imports
  * the built-in adapter list as the CLI does, then creates one account's adapter of `type`.
- * Prints the adapters/<type> files loaded after each step. (irc: irc-lazy-import.test.ts.)
+ * Prints the adapters/<type> files loaded after each step.
  */
-function script(type: 'relay' | 'xmpp', config: object): string {
+function script(type: 'relay' | 'xmpp' | 'irc', config: object): string {
   return `
 import { register } from 'node:module';
 import { MessageChannel } from 'node:worker_threads';
@@ -32,15 +33,21 @@ console.log(JSON.stringify({ before, after: mine() }));
 `;
 }
 
-function loaded(type: 'relay' | 'xmpp', config: object): { before: string[]; after: string[] } {
+function loaded(type: 'relay' | 'xmpp' | 'irc', config: object): { before: string[]; after: string[] } {
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script(type, config)], {
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: slow(30_000),
   });
   return JSON.parse(out.trim().split('\n').at(-1)!) as { before: string[]; after: string[] };
 }
 
 describe('adapter implementations loaded lazily (a start without them never reads them)', () => {
+  it('irc: importing the adapters loads only its definition and config; creating an irc account loads the client', () => {
+    const { before, after } = loaded('irc', { type: 'irc', host: '127.0.0.1', nick: 'lazy' });
+    expect(before.sort()).toEqual(['config.js', 'index.js']);
+    expect(after).toEqual(expect.arrayContaining(['adapter.js', 'session.js', 'protocol.js', 'actions.js']));
+  });
+
   it('relay: importing the adapters loads only its definition and config; creating a relay account loads the rest', () => {
     const { before, after } = loaded('relay', {
       type: 'relay',
