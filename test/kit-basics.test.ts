@@ -39,6 +39,26 @@ describe('withDeadline', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('a signal already aborted still leaves the late rejection of the work handled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const ac = new AbortController();
+      ac.abort();
+      let fail!: (err: Error) => void;
+      const work = new Promise<never>((_, reject) => (fail = reject));
+      await expect(withDeadline(work, 1000, ac.signal)).rejects.toMatchObject({ code: 'ONEBRIDGE_ABORTED' });
+      fail(new Error('the work failed after the caller gave up'));
+      // Node reports unhandled rejections after the microtask queue drains: a macrotask later.
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('rejects with ONEBRIDGE_ABORTED when the signal aborts, before or during the wait', async () => {
     const ac = new AbortController();
     const p = withDeadline(new Promise(() => {}), 0, ac.signal);

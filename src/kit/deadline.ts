@@ -42,15 +42,8 @@ export function withDeadline<T>(
       finish();
       reject(new DeadlineError('ONEBRIDGE_ABORTED', what, `${what} aborted`));
     };
-    if (signal?.aborted) return onAbort();
-    // A kept timer, not AbortSignal.timeout(): Node 20 may collect a composite signal before it fires.
-    if (ms > 0 && Number.isFinite(ms)) {
-      timer = setTimeout(() => {
-        finish();
-        reject(new DeadlineError('ONEBRIDGE_TIMEOUT', what, `${what} did not finish within ${ms} ms`));
-      }, ms);
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    // Observed first, whatever happens next: a signal that is already aborted must not leave
+    // the work's later rejection unhandled.
     Promise.resolve(promise).then(
       (value) => {
         finish();
@@ -61,6 +54,15 @@ export function withDeadline<T>(
         reject(err);
       },
     );
+    if (signal?.aborted) return onAbort();
+    // A kept timer, not AbortSignal.timeout(): Node 20 may collect a composite signal before it fires.
+    if (ms > 0 && Number.isFinite(ms)) {
+      timer = setTimeout(() => {
+        finish();
+        reject(new DeadlineError('ONEBRIDGE_TIMEOUT', what, `${what} did not finish within ${ms} ms`));
+      }, ms);
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
