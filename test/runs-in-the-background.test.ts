@@ -10,6 +10,15 @@ import { execLine, spawnUnderPty } from './support/pty.js';
 // Independent real-CLI tests that mostly wait on their child: they run concurrently, each
 // cleaning up through its own test context.
 
+/** What the CLI has written to `file` so far ('' before it exists). */
+function logSoFar(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 const CONFIG = (console: string) =>
   `sandbox: { console: ${console} }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: 1000 }\n`;
 
@@ -78,12 +87,19 @@ describe.concurrent('stdin that cannot be read is never fatal (real CLI)', () =>
 
 describe.concurrent('in the background of an interactive terminal (real CLI under a pseudo-terminal)', () => {
   /** Runs `shell` under script(1): a real terminal, with job control. Returns the screen so far. */
-  function underPty(ctx: Finishing, shellCommand: string): { screen: () => string; exited: Promise<number | null> } {
+  function underPty(
+    ctx: Finishing,
+    shellCommand: string,
+  ): { screen: () => string; exited: Promise<number | null>; kill: () => void } {
     const child = spawnUnderPty(shellCommand);
     ctx.onTestFinished(() => void child.kill('SIGKILL'));
     let screen = '';
     child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
-    return { screen: () => screen, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
+    return {
+      screen: () => screen,
+      exited: new Promise((r) => child.on('exit', (code) => r(code))),
+      kill: () => void child.kill('SIGKILL'),
+    };
   }
 
   it('`onebridge &` with job control: no console, not stopped by the terminal, answers; SIGTERM exits 0', async (ctx) => {
@@ -97,13 +113,7 @@ describe.concurrent('in the background of an interactive terminal (real CLI unde
     );
     await until(() => /job=\d+/.test(pty.screen()), 20_000, 'the job');
     const pid = Number(/job=(\d+)/.exec(pty.screen())![1]);
-    const text = () => {
-      try {
-        return readFileSync(log, 'utf8');
-      } catch {
-        return '';
-      }
-    };
+    const text = () => logSoFar(log);
     // Logged by the sandbox right after the ready line.
     await until(() => /sandbox console off: running in the background/.test(text()), 20_000, 'the console decision');
     const port = Number(/listening on ws:\/\/[^:]+:(\d+)/.exec(text())![1]);
@@ -125,13 +135,7 @@ describe.concurrent('in the background of an interactive terminal (real CLI unde
     );
     await until(() => /job=\d+/.test(pty.screen()), 20_000, 'the job');
     const pid = Number(/job=(\d+)/.exec(pty.screen())![1]);
-    const text = () => {
-      try {
-        return readFileSync(log, 'utf8');
-      } catch {
-        return '';
-      }
-    };
+    const text = () => logSoFar(log);
     await until(() => /"ready: /.test(text()), 20_000, 'ready');
     const port = Number(/listening on ws:\/\/[^:]+:(\d+)/.exec(text())![1]);
     expect(await getStatus(ctx, port)).toMatchObject({ status: 'ok' });
@@ -150,20 +154,12 @@ describe.concurrent('in the background of an interactive terminal (real CLI unde
   it('the terminal goes away under the console (window closed): no error loop, SIGHUP shuts down cleanly', async (ctx) => {
     const t = tempDirFor(ctx);
     const log = `${t.dir}/log`;
-    const child = spawnUnderPty(
+    const pty = underPty(
+      ctx,
       `${execLine([CLI, '--log-format', 'json', '-c', t.write('c.yaml', CONFIG('auto'))])} 2>'${log}'`,
     );
-    ctx.onTestFinished(() => void child.kill('SIGKILL'));
-    let screen = '';
-    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
-    const text = () => {
-      try {
-        return readFileSync(log, 'utf8');
-      } catch {
-        return '';
-      }
-    };
-    await until(() => /Alice\(20001\) @ group 30001> /.test(screen), 20_000, 'the console prompt');
+    const text = () => logSoFar(log);
+    await until(() => /Alice\(20001\) @ group 30001> /.test(pty.screen()), 20_000, 'the console prompt');
     const pid = Number(/pid (\d+)/.exec(text())![1]);
     ctx.onTestFinished(() => {
       try {
@@ -174,7 +170,7 @@ describe.concurrent('in the background of an interactive terminal (real CLI unde
     });
     // SIGKILL to script(1) closes the terminal's master side: reads and writes on the
     // terminal fail with EIO and the kernel hangs up onebridge's session (SIGHUP).
-    child.kill('SIGKILL');
+    pty.kill();
     const alive = () => {
       try {
         process.kill(pid, 0);
