@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { slow } from './test/support/slow.js';
 
@@ -9,10 +10,17 @@ export default defineConfig({
     testTimeout: slow(20_000),
     hookTimeout: slow(20_000),
     teardownTimeout: slow(10_000),
+    // Child processes, signals and process.chdir (in-process CLI runs) need real processes.
     pool: 'forks',
-    // Two files at a time on the 2-core CI machine (the suite is mostly waiting on sockets and
-    // child processes); ONEBRIDGE_TEST_WORKERS overrides, e.g. 1 to debug an ordering problem.
-    maxWorkers: Number(process.env['ONEBRIDGE_TEST_WORKERS'] ?? 2),
+    // Files share their worker's module graph instead of importing the app afresh each (that was
+    // half of the suite's CPU). test/support/file-hygiene.ts fails a file that leaves the
+    // process changed (fake timers, listeners, env, cwd) before it can disturb the next one.
+    isolate: false,
+    setupFiles: ['./test/support/file-hygiene.ts'],
+    // Twice the cores: much of a file's time is spent waiting on sockets, timers and child
+    // processes, and another file's work fills it. ONEBRIDGE_TEST_WORKERS overrides, e.g. 1 to
+    // debug an ordering problem.
+    maxWorkers: Number(process.env['ONEBRIDGE_TEST_WORKERS'] ?? Math.min(8, 2 * availableParallelism())),
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

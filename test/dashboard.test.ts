@@ -277,6 +277,7 @@ network:
   - { type: ws-reverse, url: "ws://127.0.0.1:${closed}/onebot/v11/ws", heartbeat_interval_ms: 0, reconnect: { initial_ms: 100, max_ms: 400 } }
   - { type: http-post, url: "http://127.0.0.1:${(hook.address() as { port: number }).port}/onebot", timeout_ms: 600000 }
 admin: { port: 0, access_token: "${TOKEN}" }
+shutdown: { grace_ms: 100 }  # the stuck webhook never takes the \`disable\` event
 `);
       const bot = await TestClient.open(`ws://127.0.0.1:${wsPort(app)}/`, {
         headers: { 'User-Agent': 'NoneBot/2.4.2 aiohttp' },

@@ -34,6 +34,8 @@ describe('GET /metrics', () => {
     const a = await app(
       [
         'admin: { port: 0, access_token: adm }',
+        // The dead webhook target never takes the `disable` event: do not wait the default grace.
+        'shutdown: { grace_ms: 100 }',
         'accounts:',
         '  - { self_id: 10001, adapter: { type: sandbox }, rate_limit: { messages_per_s: 1000, burst: 10 } }',
         'network:',

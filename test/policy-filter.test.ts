@@ -214,6 +214,9 @@ describe('filter end to end, on every transport', () => {
         '',
       ].join('\n'),
     );
+    // Stopped before the webhook receiver and the framework close (last in, first out), so the
+    // shutdown's `disable` event is delivered rather than retried until the grace deadline.
+    cleanups.push(() => app?.stop());
     const ws = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 0)}/event`);
     const blocked = await TestClient.open(`ws://127.0.0.1:${wsPort(app, 4)}/event`);
     cleanups.push(
