@@ -94,9 +94,10 @@ describe('dashboard in real Chromium', () => {
       await page.reload();
       await page.locator('#feed-state.live').waitFor();
       expect(await page.locator('#login').isHidden()).toBe(true);
-      // The accounts panel shows the sandbox bot online; the log panel has the startup lines.
+      // The accounts panel shows the sandbox bot online; the log panel has this app's startup
+      // lines (the log ring is the process's: apps of earlier test files wrote there too).
       await page.locator('#accounts li.online', { hasText: '10001' }).waitFor();
-      await page.locator('#logs li', { hasText: 'ready: 1 account(s)' }).waitFor();
+      await page.locator('#logs li', { hasText: `forward WS listening on ws://127.0.0.1:${wsPort(app)} ` }).waitFor();
 
       expect(urls.filter((u) => u.includes(TOKEN) || u.includes('access_token'))).toEqual([]);
       expect(urls.some((u) => u.endsWith('/events'))).toBe(true);

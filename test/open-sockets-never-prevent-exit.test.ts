@@ -50,7 +50,7 @@ async function deafDeflateClient(port: number): Promise<Socket> {
 describe('open sockets never prevent exit (compression on)', () => {
   it(
     'SIGINT with a compressed well-behaved client, two deaf compressed clients and a silent TCP: exit 0 at the grace deadline',
-    { timeout: 10_000 },
+    { timeout: slow(10_000) },
     async () => {
       const t = tempDir();
       cleanups.push(t.cleanup);
