@@ -12,9 +12,10 @@
 // stays as tsc wrote it. Without this step the command still works, unbundled.
 import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = join(import.meta.dirname, '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const esbuild = createRequire(import.meta.url)('esbuild-wasm');
 const bin = join(root, 'dist', 'bin');
 const main = join(bin, 'onebridge-main.js');

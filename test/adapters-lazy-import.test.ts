@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { slow } from './support/slow.js';
@@ -33,23 +34,24 @@ console.log(JSON.stringify({ before, after: mine() }));
 `;
 }
 
-function loaded(type: 'relay' | 'xmpp' | 'irc', config: object): { before: string[]; after: string[] } {
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script(type, config)], {
+async function loaded(type: 'relay' | 'xmpp' | 'irc', config: object): Promise<{ before: string[]; after: string[] }> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script(type, config)], {
     encoding: 'utf8',
     timeout: slow(30_000),
   });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as { before: string[]; after: string[] };
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { before: string[]; after: string[] };
 }
 
-describe('adapter implementations loaded lazily (a start without them never reads them)', () => {
-  it('irc: importing the adapters loads only its definition and config; creating an irc account loads the client', () => {
-    const { before, after } = loaded('irc', { type: 'irc', host: '127.0.0.1', nick: 'lazy' });
+// Each test is its own Node process: they run side by side.
+describe.concurrent('adapter implementations loaded lazily (a start without them never reads them)', () => {
+  it('irc: importing the adapters loads only its definition and config; creating an irc account loads the client', async () => {
+    const { before, after } = await loaded('irc', { type: 'irc', host: '127.0.0.1', nick: 'lazy' });
     expect(before.sort()).toEqual(['config.js', 'index.js']);
     expect(after).toEqual(expect.arrayContaining(['adapter.js', 'session.js', 'protocol.js', 'actions.js']));
   });
 
-  it('relay: importing the adapters loads only its definition and config; creating a relay account loads the rest', () => {
-    const { before, after } = loaded('relay', {
+  it('relay: importing the adapters loads only its definition and config; creating a relay account loads the rest', async () => {
+    const { before, after } = await loaded('relay', {
       type: 'relay',
       upstream: { mode: 'ws', url: 'ws://127.0.0.1:1/' },
     });
@@ -57,8 +59,8 @@ describe('adapter implementations loaded lazily (a start without them never read
     expect(after).toEqual(expect.arrayContaining(['adapter.js', 'channel.js', 'http-upstream.js']));
   });
 
-  it('xmpp: importing the adapters loads only its definition and config; creating an xmpp account loads the rest', () => {
-    const { before, after } = loaded('xmpp', {
+  it('xmpp: importing the adapters loads only its definition and config; creating an xmpp account loads the rest', async () => {
+    const { before, after } = await loaded('xmpp', {
       type: 'xmpp',
       service: 'xmpp://127.0.0.1:1',
       username: 'bot',

@@ -55,7 +55,7 @@ describe('installed as a command from the packed tarball', () => {
   let bin = '';
 
   beforeAll(async () => {
-    // `npm test` has just built dist/ (pretest): pack what is there, without running prepare again.
+    // `npm test` has just brought dist/ up to date (pretest): pack what is there, without running prepare again.
     const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', t.dir], ROOT);
     expect(pack.code, pack.stderr).toBe(0);
     const [info] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
