@@ -275,7 +275,7 @@ describe.concurrent('onebridge status', () => {
     );
 
     const r = await runCli(['status', '--admin', `http://127.0.0.1:${admin}`]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^ID\s+TRANSPORT\s+ROLE\s+ACCOUNT\s+REMOTE/);
     expect(lines[1]).toMatch(

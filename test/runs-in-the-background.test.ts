@@ -75,7 +75,8 @@ describe.concurrent('stdin that cannot be read is never fatal (real CLI)', () =>
     ctx.onTestFinished(() => void child.kill('SIGKILL'));
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    // 'close', not 'exit': the stderr check below must see the child's last lines.
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     await until(() => /"ready: /.test(stderr), 20_000, 'ready');
     const port = Number(/listening on ws:\/\/[^:]+:(\d+)/.exec(stderr)![1]);
     expect(await getStatus(ctx, port)).toMatchObject({ status: 'ok' });

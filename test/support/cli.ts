@@ -100,7 +100,7 @@ export interface LogLine {
 
 /**
  * A running `onebridge start` with JSON logs on stderr. `waitFor` finds log lines;
- * `exited` resolves with code/signal and the time of exit. `kill()` in afterEach.
+ * `exited` resolves with code/signal and the time of exit, once all its output is read. `kill()` in afterEach.
  */
 export class RunningCli {
   readonly child: ChildProcess;
@@ -142,9 +142,13 @@ export class RunningCli {
       }
       this.#wake();
     });
+    // Timed at 'exit', resolved at 'close': the child's last output can still be in the pipes when
+    // it exits, and a test that reads the shutdown summary after `exited` must find it.
     this.exited = new Promise((resolvePromise) => {
-      this.child.on('exit', (code, signal) => {
-        resolvePromise({ code, signal, at: Date.now() });
+      let at = 0;
+      this.child.once('exit', () => (at = Date.now()));
+      this.child.once('close', (code, signal) => {
+        resolvePromise({ code, signal, at: at || Date.now() });
         this.#wake();
       });
     });
