@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { TestClient, until } from './support/app.js';
 import { CLI, QUIET_CONFIG, runningFor, tempDirFor, type Finishing, type RunningCli } from './support/cli.js';
 import { execLine, spawnUnderPty } from './support/pty.js';
+import { muteClient } from './support/raw-websocket.js';
 import { slow } from './support/slow.js';
 
 // Every test runs its own onebridge and mostly waits on it: they run concurrently, each
@@ -37,30 +38,6 @@ async function client(ctx: Finishing, port: number, path: string): Promise<TestC
   const c = await TestClient.open(`ws://127.0.0.1:${port}${path}`);
   ctx.onTestFinished(() => c.close());
   return c;
-}
-
-/** Completes the WebSocket handshake by hand, then never reads or answers again. */
-async function muteClient(ctx: Finishing, port: number): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  ctx.onTestFinished(() => void socket.destroy());
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  socket.write(
-    [
-      'GET / HTTP/1.1',
-      'Host: 127.0.0.1',
-      'Upgrade: websocket',
-      'Connection: Upgrade',
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-      'Sec-WebSocket-Version: 13',
-      '',
-      '',
-    ].join('\r\n'),
-  );
-  const [head] = (await once(socket, 'data')) as [Buffer];
-  expect(head.toString()).toMatch(/^HTTP\/1\.1 101 /);
-  socket.pause();
-  return socket;
 }
 
 /** A TCP connection that never sends its HTTP request: stuck in the handshake stage. */

@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
 import { startApp, TestClient, until, wsPort, watchUnexpected, tearDown } from './support/app.js';
+import { rawWebSocket } from './support/raw-websocket.js';
 import { slow } from './support/slow.js';
 
 // Failure mode 5 of issue 6: with permessage-deflate negotiated, every way a socket can end
@@ -54,24 +54,7 @@ async function cycle(port: number, kind: number): Promise<void> {
 
 /** Negotiates permessage-deflate over raw TCP, then sends a frame with RSV2 set (1002). */
 async function protocolError(port: number): Promise<void> {
-  const socket = connect(port, '127.0.0.1');
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  socket.write(
-    [
-      'GET /api HTTP/1.1',
-      'Host: localhost',
-      'Upgrade: websocket',
-      'Connection: Upgrade',
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-      'Sec-WebSocket-Version: 13',
-      'Sec-WebSocket-Extensions: permessage-deflate',
-      '',
-      '',
-    ].join('\r\n'),
-  );
-  const [head] = (await once(socket, 'data')) as [Buffer];
-  if (!head.toString().includes('permessage-deflate')) throw new Error('deflate not negotiated');
+  const socket = await rawWebSocket(cleanups, port, { path: '/api', deflate: true });
   const received: Buffer[] = [];
   socket.on('data', (d: Buffer) => received.push(d));
   // FIN + RSV2 + text, masked, empty payload: RSV2 is never valid with permessage-deflate.

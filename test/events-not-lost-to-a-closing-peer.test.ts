@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from '../src/app.js';
@@ -9,6 +9,7 @@ import { CLOSE_TIMEOUT_MS } from '../src/transport/reconnecting-link.js';
 import { builtinAdapters } from '../adapters/index.js';
 import { createApp, type Logger } from '../src/index.js';
 import { startApp, tearDown, until, wsPort } from './support/app.js';
+import { muteClient, rawWebSocket } from './support/raw-websocket.js';
 import { slow } from './support/slow.js';
 
 let app: App | undefined;
@@ -110,14 +111,7 @@ describe('reverse WS: a peer that starts a close and never finishes it', () => {
 describe('forward WS: a client that starts a close and goes silent', () => {
   it('shows closing in the registry while its close is pending', async () => {
     app = await startApp('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n');
-    const socket = connect(wsPort(app), '127.0.0.1');
-    cleanups.push(() => socket.destroy());
-    socket.on('error', () => {});
-    await once(socket, 'connect');
-    socket.write(
-      'GET /api HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
-    );
-    await once(socket, 'data');
+    const socket = await rawWebSocket(cleanups, wsPort(app), { path: '/api' });
     await until(() => app!.registry.list().some((c) => c.transport === 'ws'), 5000, 'the connection');
     expect(app.registry.snapshot().find((c) => c.transport === 'ws')).toMatchObject({ state: 'open' });
     // A masked close frame (1000), then nothing: never reads the answer, never sends FIN.
@@ -147,22 +141,9 @@ describe('forward WS: a client that starts a close and goes silent', () => {
         logger: record,
       });
       await app.start();
-      /** A raw client past the upgrade, reading nothing more from here on. */
-      const raw = async (path: string): Promise<Socket> => {
-        const socket = connect(wsPort(app!), '127.0.0.1');
-        cleanups.push(() => socket.destroy());
-        socket.on('error', () => {});
-        await once(socket, 'connect');
-        socket.write(
-          `GET ${path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-        );
-        await once(socket, 'data');
-        socket.pause();
-        return socket;
-      };
       const ws = () => app!.registry.snapshot().filter((c) => c.transport === 'ws');
-      const ours = await raw('/api');
-      const theirs = await raw('/event');
+      const ours = await muteClient(cleanups, wsPort(app), { path: '/api' });
+      const theirs = await muteClient(cleanups, wsPort(app), { path: '/event' });
       await until(() => ws().length === 2, slow(5000), 'both connections');
       // Ours: the client announces a frame over max_payload_bytes; the server closes 1009 and the
       // client ignores that close frame. Theirs: the client sends a close frame (1000), then neither

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient, until } from './support/app.js';
 import { RunningCli, tempDir } from './support/cli.js';
+import { muteClient } from './support/raw-websocket.js';
 import { slow } from './support/slow.js';
 
 // Failure mode 2 of issue 6, with compression on: every kind of client that could hold the
@@ -22,31 +23,6 @@ admin: { port: 0 }
 shutdown: { grace_ms: ${GRACE} }
 `;
 
-/** Negotiates permessage-deflate by hand, then never reads again (so never answers the close frame). */
-async function deafDeflateClient(port: number): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  cleanups.push(() => void socket.destroy());
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  socket.write(
-    [
-      'GET / HTTP/1.1',
-      'Host: localhost',
-      'Upgrade: websocket',
-      'Connection: Upgrade',
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-      'Sec-WebSocket-Version: 13',
-      'Sec-WebSocket-Extensions: permessage-deflate',
-      '',
-      '',
-    ].join('\r\n'),
-  );
-  const [head] = (await once(socket, 'data')) as [Buffer];
-  expect(head.toString()).toMatch(/^HTTP\/1\.1 101 [^]*permessage-deflate/);
-  socket.pause();
-  return socket;
-}
-
 describe('open sockets never prevent exit (compression on)', () => {
   it(
     'SIGINT with a compressed well-behaved client, two deaf compressed clients and a silent TCP: exit 0 at the grace deadline',
@@ -61,7 +37,10 @@ describe('open sockets never prevent exit (compression on)', () => {
       const good = await TestClient.open(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true });
       cleanups.push(() => good.close());
       expect(good.ws.extensions).toContain('permessage-deflate');
-      const deaf = [await deafDeflateClient(port), await deafDeflateClient(port)];
+      const deaf = [
+        await muteClient(cleanups, port, { deflate: true }),
+        await muteClient(cleanups, port, { deflate: true }),
+      ];
       const silent = connect(port, '127.0.0.1');
       cleanups.push(() => void silent.destroy());
       silent.on('error', () => {});

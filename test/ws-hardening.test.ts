@@ -1,10 +1,11 @@
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
 import type { ActionHandler } from '../src/onebot/router.js';
 import { handshakeStatus, startApp, TestClient, until, wsPort, tearDown } from './support/app.js';
+import { muteClient } from './support/raw-websocket.js';
 import { slow } from './support/slow.js';
 
 let app: App | undefined;
@@ -35,33 +36,10 @@ describe('keepalive', () => {
   });
 });
 
-/** A client that completed the handshake and then never reads. */
-async function stalled(port: number, path: string): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  cleanups.push(() => socket.destroy());
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  socket.write(
-    [
-      `GET ${path} HTTP/1.1`,
-      'Host: localhost',
-      'Upgrade: websocket',
-      'Connection: Upgrade',
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-      'Sec-WebSocket-Version: 13',
-      '',
-      '',
-    ].join('\r\n'),
-  );
-  await once(socket, 'data');
-  socket.pause();
-  return socket;
-}
-
 describe('slow consumers', () => {
   it('a client that stops reading has events dropped (counted), then is cut; a healthy one gets everything', async () => {
     app = await startApp(WS('    max_buffered_bytes: 65536\n    max_dropped_events: 20\n'));
-    const mute = await stalled(wsPort(app), '/event');
+    const mute = await muteClient(cleanups, wsPort(app), { path: '/event' });
     const healthy = await client('/event');
     await healthy.next();
     void mute;
@@ -84,7 +62,7 @@ describe('slow consumers', () => {
 describe('slow consumers: counting', () => {
   it('drops are counted on the client in the registry while it stays connected', async () => {
     app = await startApp(WS('    max_buffered_bytes: 65536\n    max_dropped_events: 1000000\n'));
-    await stalled(wsPort(app), '/event');
+    await muteClient(cleanups, wsPort(app), { path: '/event' });
     await until(() => app!.registry.size === 1);
     const big = 'z'.repeat(256 * 1024);
     for (let i = 0; i < 300 && !(app.registry.snapshot()[0]!.events_dropped! > 0); i++) {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
 import { handshakeStatus, startApp, TestClient, until, wsPort } from './support/app.js';
+import { muteClient } from './support/raw-websocket.js';
 import { slow } from './support/slow.js';
 
 let app: App | undefined;
@@ -328,13 +329,12 @@ describe('forward WebSocket: registry', () => {
 });
 
 describe('forward WebSocket: shutdown phases (in process)', () => {
-  it('sends 1001 to every client, cuts a mute one at the deadline, and refuses new upgrades', async () => {
+  it('sends 1001 to every client, cuts a mute one at the deadline, and refuses new upgrades', async (ctx) => {
     app = await startApp(`${WS()}shutdown: { grace_ms: 400 }\n`);
     const port = wsPort(app);
     const good = await client('/');
     const api = await client('/api');
-    const mute = await muteClient(port);
-    sockets.push(mute);
+    await muteClient(ctx, port);
     await until(() => app!.registry.size === 3);
     const codes = [once(good.ws, 'close'), once(api.ws, 'close')];
     const t0 = Date.now();
@@ -377,26 +377,3 @@ describe('forward WebSocket: shutdown phases (in process)', () => {
     expect(summary.elapsedMs).toBeLessThan(slow(1000));
   });
 });
-
-/** Completes the WebSocket handshake by hand, then never reads or answers anything. */
-async function muteClient(port: number): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  await once(socket, 'connect');
-  socket.write(
-    [
-      'GET / HTTP/1.1',
-      'Host: 127.0.0.1',
-      'Upgrade: websocket',
-      'Connection: Upgrade',
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-      'Sec-WebSocket-Version: 13',
-      '',
-      '',
-    ].join('\r\n'),
-  );
-  const [head] = (await once(socket, 'data')) as [Buffer];
-  expect(head.toString()).toMatch(/^HTTP\/1\.1 101/);
-  socket.pause();
-  socket.on('error', () => {});
-  return socket;
-}
