@@ -8,6 +8,7 @@ import { startApp, TestClient, until, wsPort, watchUnexpected, tearDown } from '
 import { QUIET_CONFIG, RunningCli, tempDir } from './support/cli.js';
 import { Framework, freePort } from './support/framework.js';
 import { slow } from './support/slow.js';
+import { stubUpstream } from './support/stub-upstream.js';
 
 /** mulberry32: a seeded PRNG, so a failing run can be replayed exactly. */
 function prng(seed: number): () => number {
@@ -433,15 +434,13 @@ describe(`nesting: deep and wide JSON at every position, every transport (seed $
       await once(hooks, 'listening');
       cleanups.push(() => new Promise<void>((r) => (hooks.closeAllConnections(), hooks.close(() => r()))));
       // A stub relay upstream that sends deep events and answers one action too deep.
-      const up = await Framework.start();
-      cleanups.push(() => up.close());
-      up.wss.on('connection', (ws) => {
-        ws.on('message', (d) => {
-          const f = JSON.parse(d.toString()) as { action: string; echo: string };
+      const up = await stubUpstream<{ action: string; echo: string }>(cleanups, {
+        lifecycle: false,
+        answer: (f, ws) => {
           if (f.action === 'deep_answer')
             ws.send(`{"status":"ok","retcode":0,"data":${deepText(100_000, rand)},"echo":"${f.echo}"}`);
           else ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: { fine: true }, echo: f.echo }));
-        });
+        },
       });
       const receiverPort = await freePort();
       const port = (hooks.address() as { port: number }).port;

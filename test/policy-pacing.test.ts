@@ -3,8 +3,8 @@ import type { App } from '../src/app.js';
 import { formatSendQueues } from '../src/commands/status.js';
 import { PacerClosedError, PacerFullError, SendPacer } from '../src/policy/send-pacer.js';
 import { parseTestConfig, startApp, TestClient, until, wsPort } from './support/app.js';
-import { Framework } from './support/framework.js';
 import { slow } from './support/slow.js';
+import { stubUpstream } from './support/stub-upstream.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -165,15 +165,13 @@ describe('send pacing end to end', () => {
   });
 
   it('relay: forwarded sends are paced before they go upstream', async () => {
-    const up = await Framework.start();
-    cleanups.push(() => up.close());
     const at: number[] = [];
-    up.wss.on('connection', (ws) => {
-      ws.on('message', (d) => {
-        const frame = JSON.parse(d.toString()) as { action: string; echo: unknown };
+    const up = await stubUpstream<{ action: string; echo: unknown }>(cleanups, {
+      lifecycle: false,
+      answer: (frame, ws) => {
         if (frame.action.startsWith('send_')) at.push(performance.now());
         ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: { message_id: 1 }, echo: frame.echo }));
-      });
+      },
     });
     const a = await app(
       `accounts:\n  - self_id: 10001\n    adapter: { type: relay, upstream: { mode: ws, url: "${up.url('/')}" } }\n    rate_limit: { messages_per_s: 10, burst: 1, max_queue: 5 }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`,

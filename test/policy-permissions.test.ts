@@ -8,6 +8,7 @@ import { baseAction, Permissions, sendTarget } from '../src/policy/permissions.j
 import type { HttpServer } from '../src/transport/http-server.js';
 import { startApp, TestClient, until, wsPort } from './support/app.js';
 import { Framework } from './support/framework.js';
+import { stubUpstream } from './support/stub-upstream.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -283,15 +284,13 @@ describe('action permissions end to end', () => {
   });
 
   it('relay: refused actions never reach the upstream; allowed ones, extensions included, are forwarded', async () => {
-    const up = await Framework.start();
-    cleanups.push(() => up.close());
     const seen: string[] = [];
-    up.wss.on('connection', (ws) => {
-      ws.on('message', (d) => {
-        const frame = JSON.parse(d.toString()) as { action: string; echo: unknown };
+    const up = await stubUpstream<{ action: string; echo: unknown }>(cleanups, {
+      lifecycle: false,
+      answer: (frame, ws) => {
         seen.push(frame.action);
         ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: { message_id: 1 }, echo: frame.echo }));
-      });
+      },
     });
     const a = await app(
       `accounts:\n  - self_id: 10001\n    adapter: { type: relay, upstream: { mode: ws, url: "${up.url('/')}" } }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0, actions: { allow: ["send_*", "get_*", "napcat_*"], send_to: { groups: [1] } } }\n`,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, TestClient, wsPort } from './support/app.js';
-import { Framework } from './support/framework.js';
+import { stubUpstream } from './support/stub-upstream.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -53,20 +53,8 @@ const CALLS: Array<[string, Record<string, unknown>]> = [
 describe('relay: every extension passes through untouched', () => {
   it('actions reach upstream with the exact params, and upstream answers come back unchanged', async () => {
     const seen: Array<Record<string, unknown>> = [];
-    const up = await Framework.start();
-    cleanups.push(() => up.close());
-    up.wss.on('connection', (ws) => {
-      ws.send(
-        JSON.stringify({
-          time: 1,
-          self_id: 10001,
-          post_type: 'meta_event',
-          meta_event_type: 'lifecycle',
-          sub_type: 'connect',
-        }),
-      );
-      ws.on('message', (d) => {
-        const f = JSON.parse(d.toString()) as Record<string, unknown>;
+    const up = await stubUpstream(cleanups, {
+      answer: (f, ws) => {
         seen.push(f);
         // A go-cqhttp-shaped answer, with a field onebridge does not know.
         ws.send(
@@ -83,7 +71,7 @@ describe('relay: every extension passes through untouched', () => {
             gocq_extra: [1, { a: null }],
           }),
         );
-      });
+      },
     });
     const relay = await startApp(
       `accounts:\n  - self_id: 10001\n    adapter: { type: relay, upstream: { mode: ws, url: "${up.url('/')}" } }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`,
@@ -109,19 +97,7 @@ describe('relay: every extension passes through untouched', () => {
   });
 
   it('extension events (anonymous, forward segments, essence, group_upload, offline_file, poke) reach clients unchanged', async () => {
-    const up = await Framework.start();
-    cleanups.push(() => up.close());
-    up.wss.on('connection', (ws) =>
-      ws.send(
-        JSON.stringify({
-          time: 1,
-          self_id: 10001,
-          post_type: 'meta_event',
-          meta_event_type: 'lifecycle',
-          sub_type: 'connect',
-        }),
-      ),
-    );
+    const up = await stubUpstream(cleanups);
     const relay = await startApp(
       `accounts:\n  - self_id: 10001\n    adapter: { type: relay, upstream: { mode: ws, url: "${up.url('/')}" } }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`,
     );

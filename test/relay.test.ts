@@ -6,6 +6,7 @@ import { formatTable } from '../src/commands/status.js';
 import { createTestApp, parseTestConfig, startApp, TestClient, until, wsPort } from './support/app.js';
 import { Framework, freePort } from './support/framework.js';
 import { slow } from './support/slow.js';
+import { stubUpstream } from './support/stub-upstream.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -31,25 +32,6 @@ network:
   - { type: ws, port: 0, heartbeat_interval_ms: 0 }
   - { type: ws, port: 0, heartbeat_interval_ms: 0, message_format: string }
 ${extra}`;
-
-/** A stub implementation: answers actions with `answer`, records what it got, can push events. */
-async function stubUpstream(answer: (frame: Record<string, unknown>, ws: WebSocket) => void = () => {}) {
-  const f = await Framework.start();
-  cleanups.push(() => f.close());
-  f.wss.on('connection', (ws) => {
-    ws.send(
-      JSON.stringify({
-        time: 1,
-        self_id: 10001,
-        post_type: 'meta_event',
-        meta_event_type: 'lifecycle',
-        sub_type: 'connect',
-      }),
-    );
-    ws.on('message', (d) => answer(JSON.parse(d.toString()) as Record<string, unknown>, ws));
-  });
-  return f;
-}
 
 describe('relay, end to end with a second onebridge as the upstream', () => {
   it('actions go upstream and back; upstream events reach relay clients in each format', async () => {
@@ -97,7 +79,7 @@ describe('relay, end to end with a second onebridge as the upstream', () => {
 
 describe('relay with a stub upstream', () => {
   it('string events become segments for array clients; unknown fields pass through', async () => {
-    const up = await stubUpstream();
+    const up = await stubUpstream(cleanups);
     const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
     const conn = await up.connection(0);
     const c = await client(relay);
@@ -129,19 +111,20 @@ describe('relay with a stub upstream', () => {
   });
 
   it('passes extension actions through untouched, with the answer as upstream gave it', async () => {
-    const up = await stubUpstream((f, ws) =>
-      ws.send(
-        JSON.stringify({
-          status: 'ok',
-          retcode: 0,
-          data: { got: f['action'], params: f['params'] },
-          message: '',
-          wording: '',
-          echo: f['echo'],
-          extra_field: true,
-        }),
-      ),
-    );
+    const up = await stubUpstream(cleanups, {
+      answer: (f, ws) =>
+        ws.send(
+          JSON.stringify({
+            status: 'ok',
+            retcode: 0,
+            data: { got: f['action'], params: f['params'] },
+            message: '',
+            wording: '',
+            echo: f['echo'],
+            extra_field: true,
+          }),
+        ),
+    });
     const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
     await up.connection(0);
     const c = await client(relay, '/api');
@@ -158,14 +141,16 @@ describe('relay with a stub upstream', () => {
 
   it('maps echoes: two clients sending the same echo at once each get their own answer', async () => {
     const waiting: Array<[Record<string, unknown>, WebSocket]> = [];
-    const up = await stubUpstream((f, ws) => {
-      waiting.push([f, ws]);
-      // Answer both, in reverse order, once both have arrived.
-      if (waiting.length === 2)
-        for (const [g, s] of waiting.reverse())
-          s.send(
-            JSON.stringify({ status: 'ok', retcode: 0, data: (g['params'] as { who: string }).who, echo: g['echo'] }),
-          );
+    const up = await stubUpstream(cleanups, {
+      answer: (f, ws) => {
+        waiting.push([f, ws]);
+        // Answer both, in reverse order, once both have arrived.
+        if (waiting.length === 2)
+          for (const [g, s] of waiting.reverse())
+            s.send(
+              JSON.stringify({ status: 'ok', retcode: 0, data: (g['params'] as { who: string }).who, echo: g['echo'] }),
+            );
+      },
     });
     const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
     await up.connection(0);
@@ -178,7 +163,7 @@ describe('relay with a stub upstream', () => {
   });
 
   it('an action upstream never answers fails with 1504 after action_timeout_ms', async () => {
-    const up = await stubUpstream(() => {});
+    const up = await stubUpstream(cleanups);
     const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}", action_timeout_ms: 200`));
     await up.connection(0);
     const c = await client(relay, '/api');
@@ -207,14 +192,11 @@ describe('relay with a stub upstream', () => {
     });
     expect(Date.now() - t0).toBeLessThan(slow(500));
     expect(await c.call('get_status', {}, 2)).toMatchObject({ data: { online: false, good: false } });
-    const up = await Framework.start({ port });
-    cleanups.push(() => up.close());
-    up.wss.on('connection', (ws) =>
-      ws.on('message', (d) => {
-        const f = JSON.parse(d.toString()) as Record<string, unknown>;
-        ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: 'back', echo: f['echo'] }));
-      }),
-    );
+    await stubUpstream(cleanups, {
+      port,
+      lifecycle: false,
+      answer: (f, ws) => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: 'back', echo: f['echo'] })),
+    });
     await until(() => relay.accounts.get(10001)!.status().online, 3000, 'reconnect');
     expect(await c.call('anything', {}, 3)).toMatchObject({ status: 'ok', data: 'back' });
   });
@@ -256,8 +238,10 @@ describe('relay with a stub upstream', () => {
 
   it('onebridge status shows the upstream row with its reconnects and actions in flight', async () => {
     let release: (() => void) | undefined;
-    const up = await stubUpstream((f, ws) => {
-      release = () => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: null, echo: f['echo'] }));
+    const up = await stubUpstream(cleanups, {
+      answer: (f, ws) => {
+        release = () => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: null, echo: f['echo'] }));
+      },
     });
     const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
     await up.connection(0);
@@ -275,7 +259,7 @@ describe('relay with a stub upstream', () => {
   });
 
   it('upstream restart mid-action: the waiting action fails at once, later ones work', async () => {
-    const up = await stubUpstream(() => {});
+    const up = await stubUpstream(cleanups);
     const relay = await app(
       relayYaml(`mode: ws, url: "${up.url('/')}", action_timeout_ms: 10000, reconnect: { initial_ms: 20, max_ms: 50 }`),
     );
@@ -299,8 +283,10 @@ describe('relay with a stub upstream', () => {
 
   it('a client that left before the answer simply does not get it', async () => {
     let release: (() => void) | undefined;
-    const up = await stubUpstream((f, ws) => {
-      release = () => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: null, echo: f['echo'] }));
+    const up = await stubUpstream(cleanups, {
+      answer: (f, ws) => {
+        release = () => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: null, echo: f['echo'] }));
+      },
     });
     const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
     await up.connection(0);
@@ -353,7 +339,7 @@ describe('relay, ws-reverse upstream mode', () => {
 
 describe('relay shutdown', () => {
   it('with actions in flight: they fail, clients get 1001, upstream gets 1000, all within grace + 1 s', async () => {
-    const up = await stubUpstream(() => {});
+    const up = await stubUpstream(cleanups);
     const relay = await startApp(relayYaml(`mode: ws, url: "${up.url('/')}"`, 'shutdown: { grace_ms: 1000 }\n'));
     const upConn = await up.connection(0);
     const c = await client(relay, '/api');
