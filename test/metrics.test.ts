@@ -1,21 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
+import { describe, expect, it } from 'vitest';
 import { Metrics } from '../src/metrics.js';
 import { ConnectionRegistry } from '../src/registry.js';
 import { getLogger } from '../src/logger.js';
-import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { appFixture } from './support/app-fixture.js';
+import { TestClient, until, wsPort } from './support/app.js';
 import { freePort } from './support/framework.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function app(yaml: string): Promise<App> {
-  const a = await startApp(yaml);
-  cleanups.push(() => a.stop());
-  return a;
-}
+const { cleanups, app } = appFixture();
 
 /** The value of one series, `name{a="b",…}`, labels in any order; undefined when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {

@@ -2,21 +2,14 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import { formatSendQueues } from '../src/commands/status.js';
 import { PacerClosedError, PacerFullError, SendPacer } from '../src/policy/send-pacer.js';
+import { appFixture } from './support/app-fixture.js';
 import { parseTestConfig, startApp, TestClient, until, wsPort } from './support/app.js';
 import { slow } from './support/slow.js';
 import { stubUpstream } from './support/stub-upstream.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-  vi.useRealTimers();
-});
-
-async function app(yaml: string): Promise<App> {
-  const a = await startApp(yaml);
-  cleanups.push(() => a.stop());
-  return a;
-}
+// Before the fixture: after-hooks run in reverse, so real timers come back after its teardown.
+afterEach(() => void vi.useRealTimers());
+const { cleanups, app } = appFixture();
 
 async function client(a: App, index = 0): Promise<TestClient> {
   const c = await TestClient.open(`ws://127.0.0.1:${wsPort(a, index)}/api`);

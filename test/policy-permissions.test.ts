@@ -1,25 +1,17 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import type { Logger } from '../src/logger.js';
 import { NetworkPolicy, REFUSED_RETCODE } from '../src/policy/network-policy.js';
 import { baseAction, Permissions, sendTarget } from '../src/policy/permissions.js';
 import type { HttpServer } from '../src/transport/http-server.js';
-import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { appFixture } from './support/app-fixture.js';
+import { TestClient, until, wsPort } from './support/app.js';
 import { Framework } from './support/framework.js';
 import { stubUpstream } from './support/stub-upstream.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function app(yaml: string): Promise<App> {
-  const a = await startApp(yaml);
-  cleanups.push(() => a.stop());
-  return a;
-}
+const { cleanups, app } = appFixture();
 
 async function client(a: App, index = 0, path = '/api'): Promise<TestClient> {
   const c = await TestClient.open(`ws://127.0.0.1:${wsPort(a, index)}${path}`);

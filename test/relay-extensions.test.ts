@@ -1,11 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startApp, TestClient, wsPort } from './support/app.js';
+import { describe, expect, it } from 'vitest';
+import { appFixture } from './support/app-fixture.js';
+import { TestClient, wsPort } from './support/app.js';
 import { stubUpstream } from './support/stub-upstream.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { cleanups, app } = appFixture();
 
 const node = (user_id: number, nickname: string, content: unknown) => ({
   type: 'node',
@@ -73,10 +71,9 @@ describe('relay: every extension passes through untouched', () => {
         );
       },
     });
-    const relay = await startApp(
+    const relay = await app(
       `accounts:\n  - self_id: 10001\n    adapter: { type: relay, upstream: { mode: ws, url: "${up.url('/')}" } }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`,
     );
-    cleanups.push(() => relay.stop());
     await up.connection(0);
     const c = await TestClient.open(`ws://127.0.0.1:${wsPort(relay)}/api`);
     cleanups.push(() => c.close());
@@ -98,10 +95,9 @@ describe('relay: every extension passes through untouched', () => {
 
   it('extension events (anonymous, forward segments, essence, group_upload, offline_file, poke) reach clients unchanged', async () => {
     const up = await stubUpstream(cleanups);
-    const relay = await startApp(
+    const relay = await app(
       `accounts:\n  - self_id: 10001\n    adapter: { type: relay, upstream: { mode: ws, url: "${up.url('/')}" } }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n`,
     );
-    cleanups.push(() => relay.stop());
     const conn = await up.connection(0);
     const c = await TestClient.open(`ws://127.0.0.1:${wsPort(relay)}/`);
     cleanups.push(() => c.close());

@@ -1,23 +1,15 @@
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { App } from '../src/app.js';
 import { formatTable } from '../src/commands/status.js';
+import { appFixture } from './support/app-fixture.js';
 import { createTestApp, parseTestConfig, startApp, TestClient, until, wsPort } from './support/app.js';
 import { Framework, freePort } from './support/framework.js';
 import { slow } from './support/slow.js';
 import { stubUpstream } from './support/stub-upstream.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function app(yaml: string): Promise<App> {
-  const a = await startApp(yaml);
-  cleanups.push(() => a.stop());
-  return a;
-}
+const { cleanups, app } = appFixture();
 
 async function client(a: App, path = '/', index = 0): Promise<TestClient> {
   const c = await TestClient.open(`ws://127.0.0.1:${wsPort(a, index)}${path}`);
