@@ -1,15 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AdmissionError } from '../src/transport/ws-server.js';
 import { startApp, until } from './support/app.js';
-import { AdmissionProbe, admissionConfig as config, sleep, type Outcome } from './support/admission.js';
+import { admissionConfig as config, admissionProbe, sleep, type Outcome } from './support/admission.js';
 import { slow } from './support/slow.js';
 
 // Failure mode 1 of issue 6: an asynchronous admission step ends every upgrade exactly once
 // (101 and a working socket, or an HTTP error and a closed socket). Mode 4, the timing race,
 // is no-send-after-close-no-accept-after-timeout.test.ts.
 
-const probe = new AdmissionProbe();
-afterEach(() => probe.cleanup());
+const probe = admissionProbe();
 const server = () => probe.server();
 const outcome = (path?: string) => probe.outcome(path);
 

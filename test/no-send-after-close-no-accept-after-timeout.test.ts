@@ -1,13 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startApp } from './support/app.js';
-import { AdmissionProbe, admissionConfig as config } from './support/admission.js';
+import { admissionConfig as config, admissionProbe } from './support/admission.js';
 
 // Failure mode 4 of issue 6: a handshake timeout firing at the same moment as admission
 // completes produces exactly one outcome per socket: never a 101 followed by an abrupt drop
 // without a close frame, never an error written after the 101.
 
-const probe = new AdmissionProbe();
-afterEach(() => probe.cleanup());
+const probe = admissionProbe();
 const server = () => probe.server();
 const outcome = (path?: string) => probe.outcome(path);
 

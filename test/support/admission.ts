@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../../src/app.js';
 import type { WsServer } from '../../src/transport/ws-server.js';
@@ -36,6 +37,16 @@ export class AdmissionProbe {
     await this.app?.stop();
     this.app = undefined;
   }
+}
+
+/**
+ * An AdmissionProbe for a whole test file, its cleanup() registered to run after each test:
+ * call it once, at the file's top level. It starts no app; each test sets `probe.app`.
+ */
+export function admissionProbe(): AdmissionProbe {
+  const probe = new AdmissionProbe();
+  afterEach(() => probe.cleanup());
+  return probe;
 }
 
 export type Outcome = { kind: 'open'; answered: boolean; closeCode?: number } | { kind: 'http'; status: number };
