@@ -3,17 +3,8 @@ import { readFileSync } from 'node:fs';
 import { resolveConfigFile } from '../src/config/load.js';
 import { ConfigError } from '../src/errors.js';
 import { parseTestConfig } from './support/app.js';
+import { configProblems as problems } from './support/config-problems.js';
 import { DEFAULT_CONFIG_FILE } from '../src/package-info.js';
-
-function problems(yaml: string): string[] {
-  try {
-    parseTestConfig(yaml, 'test.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
-  }
-  throw new Error('config was accepted');
-}
 
 describe('config', () => {
   it('the built-in default file is valid and has the documented shape', () => {

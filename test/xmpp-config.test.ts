@@ -1,20 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/errors.js';
 import { DEFAULT_CONFIG_FILE } from '../src/package-info.js';
 import { parseTestConfig } from './support/app.js';
+import { configProblems as problems } from './support/config-problems.js';
 
 const account = (adapter: string) => `accounts:\n  - adapter: { type: xmpp, ${adapter} }\n`;
-
-function problems(yaml: string): string[] {
-  try {
-    parseTestConfig(yaml, 'test.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
-  }
-  throw new Error('config was accepted');
-}
 
 describe('xmpp config', () => {
   it('the minimum gets every default; self_id may be omitted (derived from the JID)', () => {
