@@ -1,19 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  mkdirSync,
-  mkdtempSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureDebianPackage } from './debian-package.js';
 
 /**
  * A real IRC server for adapter tests: Debian's `ngircd`, in the foreground (`-n`) with a
@@ -38,76 +29,11 @@ function findBinary(): string | undefined {
 
 /**
  * The ngircd binary; installs the Debian package when it is missing and we are root with apt
- * (serialised across parallel test files by a lock directory). Otherwise throws one line that
- * names the package.
+ * (see ensureDebianPackage). Otherwise throws one line that names the package.
  */
 export function ensureNgircd(): string {
-  const found = findBinary();
-  if (found) return found;
-  const isRoot = process.getuid?.() === 0;
-  let hasApt = false;
-  try {
-    execFileSync('apt-get', ['--version'], { stdio: 'ignore' });
-    hasApt = true;
-  } catch {
-    /* no apt */
-  }
-  if (!isRoot || !hasApt)
-    throw new Error(
-      `IRC tests need the Debian package "ngircd" (apt-get install ngircd); it is missing and this process ${isRoot ? 'has no apt-get' : 'is not root'} to install it`,
-    );
-  const lock = join(tmpdir(), 'onebridge-apt-ngircd.lock');
-  const deadline = Date.now() + 600_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // Another test file is installing it; when that is done the binary is there. A lock
-      // older than the longest install was left by a killed run: take it over.
-      if (findBinary()) return findBinary()!;
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 660_000) rmdirSync(lock);
-      } catch {
-        /* gone meanwhile */
-      }
-      if (Date.now() > deadline)
-        throw new Error(`IRC tests need the Debian package "ngircd": waited 10 min for another install (lock ${lock})`);
-      execFileSync('sleep', ['0.5']);
-    }
-  }
-  try {
-    if (!findBinary()) {
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-      const apt = (args: string[]) =>
-        execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
-          env,
-          stdio: ['ignore', 'ignore', 'pipe'],
-          timeout: 600_000,
-        });
-      try {
-        apt(['install', '-y', '--no-install-recommends', 'ngircd']);
-      } catch {
-        apt(['update']);
-        apt(['install', '-y', '--no-install-recommends', 'ngircd']);
-      }
-    }
-  } catch (err) {
-    const stderr =
-      String((err as { stderr?: Buffer }).stderr ?? '')
-        .trim()
-        .split('\n')
-        .at(-1) ?? '';
-    throw new Error(
-      `IRC tests need the Debian package "ngircd"; apt-get install ngircd failed: ${stderr || (err as Error).message}`,
-      { cause: err },
-    );
-  } finally {
-    rmdirSync(lock);
-  }
-  const path = findBinary();
-  if (!path) throw new Error('IRC tests need the Debian package "ngircd"; it installed but no ngircd binary was found');
-  return path;
+  ensureDebianPackage({ name: 'ngircd', present: () => findBinary() !== undefined, neededBy: 'IRC tests' });
+  return findBinary()!;
 }
 
 const live = new Set<ChildProcess>();

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureDebianPackage } from './debian-package.js';
 
 /**
  * A real Prosody for tests: Debian package `prosody`, installed here when missing (root + apt),
@@ -205,35 +206,14 @@ let checked = false;
 /** Installs the Debian package when missing and we can (root + apt); else one line naming it. */
 export function ensureProsody(): void {
   if (checked) return;
-  const has = () =>
-    spawnSync('sh', ['-c', 'command -v prosody && command -v prosodyctl'], { stdio: 'ignore' }).status === 0;
-  if (!has()) {
-    if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) {
-      throw new Error('XMPP tests need the Debian package `prosody` (apt-get install prosody)');
-    }
-    // Test files run in parallel workers: one installs, the others wait on the lock and find it there.
-    const script =
-      'command -v prosody >/dev/null && command -v prosodyctl >/dev/null || { apt-get update -qq && apt-get install -y -qq -o DPkg::Lock::Timeout=600 prosody; }';
-    const hasFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
-    try {
-      execFileSync(
-        hasFlock ? 'flock' : 'sh',
-        hasFlock ? [join(tmpdir(), 'onebridge-apt.lock'), 'sh', '-c', script] : ['-c', script],
-        {
-          stdio: 'ignore',
-          timeout: 900_000,
-          env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-        },
-      );
-    } catch (err) {
-      throw new Error(
-        `XMPP tests need the Debian package \`prosody\`; installing it failed: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-    if (!has())
-      throw new Error('XMPP tests need the Debian package `prosody`; apt-get install prosody did not provide it');
-  }
+  ensureDebianPackage({
+    name: 'prosody',
+    present: () =>
+      spawnSync('sh', ['-c', 'command -v prosody && command -v prosodyctl'], { stdio: 'ignore' }).status === 0,
+    neededBy: 'XMPP tests',
+    // As before: lua-event and lua-unbound came with the server the XMPP tests ran against.
+    recommends: true,
+  });
   checked = true;
 }
 
