@@ -25,6 +25,20 @@ network:
   - { type: ws, port: 0, heartbeat_interval_ms: 0, message_format: string }
 ${extra}`;
 
+/**
+ * A stub upstream that holds its answer to an action until the test calls `release()` (which
+ * answers the latest one held, `ok` with data null); `holding()` says whether one has arrived.
+ */
+async function holdingUpstream() {
+  let held: (() => void) | undefined;
+  const up = await stubUpstream(cleanups, {
+    answer: (f, ws) => {
+      held = () => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: null, echo: f['echo'] }));
+    },
+  });
+  return { up, holding: () => held !== undefined, release: () => held!() };
+}
+
 describe('relay, end to end with a second onebridge as the upstream', () => {
   it('actions go upstream and back; upstream events reach relay clients in each format', async () => {
     const upstream = await app('network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nadmin: { port: 0 }\n');
@@ -229,24 +243,19 @@ describe('relay with a stub upstream', () => {
   });
 
   it('onebridge status shows the upstream row with its reconnects and actions in flight', async () => {
-    let release: (() => void) | undefined;
-    const up = await stubUpstream(cleanups, {
-      answer: (f, ws) => {
-        release = () => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: null, echo: f['echo'] }));
-      },
-    });
+    const { up, holding, release } = await holdingUpstream();
     const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
     await up.connection(0);
     const c = await client(relay, '/api');
     const answer = c.call('slow_action', {}, 1);
-    await until(() => release !== undefined, 2000, 'action upstream');
+    await until(holding, 2000, 'action upstream');
     const row = formatTable(relay.registry.snapshot())
       .split('\n')
       .find((l) => /\bupstream\b/.test(l))!;
     expect(row).toMatch(
       /^\d+\s+upstream\s+universal\s+10001\s+127\.0\.0\.1:\d+\s+ws:\/\/127\.0\.0\.1:\d+\/\s+\S+\s+open\s+.*0 reconnects, 1 actions in flight$/,
     );
-    release!();
+    release();
     expect(await answer).toMatchObject({ status: 'ok', echo: 1 });
   });
 
@@ -274,19 +283,14 @@ describe('relay with a stub upstream', () => {
   });
 
   it('a client that left before the answer simply does not get it', async () => {
-    let release: (() => void) | undefined;
-    const up = await stubUpstream(cleanups, {
-      answer: (f, ws) => {
-        release = () => ws.send(JSON.stringify({ status: 'ok', retcode: 0, data: null, echo: f['echo'] }));
-      },
-    });
+    const { up, holding, release } = await holdingUpstream();
     const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
     await up.connection(0);
     const gone = await client(relay, '/api');
     gone.ws.send(JSON.stringify({ action: 'x', echo: 1 }));
-    await until(() => release !== undefined);
+    await until(holding);
     await gone.close();
-    release!();
+    release();
     const other = await client(relay, '/api');
     await new Promise((r) => setTimeout(r, 50));
     expect(relay.registry.snapshot().find((x) => x.transport === 'upstream')!.actions_in_flight).toBe(0);
