@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { TestClient, until } from './support/app.js';
 import { CLI, QUIET_CONFIG, runningFor, tempDirFor, type Finishing, type RunningCli } from './support/cli.js';
 import { execLine, spawnUnderPty } from './support/pty.js';
+import { rawTcp } from './support/raw-tcp.js';
 import { muteClient } from './support/raw-websocket.js';
 import { slow } from './support/slow.js';
 
@@ -40,15 +40,6 @@ async function client(ctx: Finishing, port: number, path: string): Promise<TestC
   return c;
 }
 
-/** A TCP connection that never sends its HTTP request: stuck in the handshake stage. */
-async function silentTcp(ctx: Finishing, port: number): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  ctx.onTestFinished(() => void socket.destroy());
-  socket.on('error', () => {});
-  await once(socket, 'connect');
-  return socket;
-}
-
 function closeCode(c: TestClient): Promise<number> {
   return once(c.ws, 'close').then(([code]) => code as number);
 }
@@ -70,7 +61,7 @@ describe.concurrent('the shutdown promise (real CLI, real signals)', () => {
     const idle = await client(ctx, ws, '/');
     await muteClient(ctx, ws);
     await muteClient(ctx, ws);
-    const preHandshake = await silentTcp(ctx, ws);
+    const preHandshake = await rawTcp(ctx, ws);
     await until(
       () => cli.logs.filter((l) => l.message.startsWith('connected #')).length === 6,
       3000,
@@ -335,10 +326,7 @@ describe.concurrent('HTTP shutdown with an action in flight (real CLI)', () => {
     await until(() => streamed.includes('"sub_type":"connect"'), 3000, 'SSE lifecycle');
 
     // The slow action over raw TCP, so the test sees every byte up to FIN.
-    const raw = connect(port, '127.0.0.1');
-    ctx.onTestFinished(() => void raw.destroy());
-    raw.on('error', () => {});
-    await once(raw, 'connect');
+    const raw = await rawTcp(ctx, port);
     let answer = '';
     raw.on('data', (d: Buffer) => (answer += d.toString()));
     const fin = once(raw, 'end');

@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { request as httpRequest, Agent } from 'node:http';
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { startApp, until, wsPort, tearDown } from './support/app.js';
 import { addSlowAction, rawExchange } from './support/http.js';
+import { rawTcp } from './support/raw-tcp.js';
 import { slow } from './support/slow.js';
 
 let app: App | undefined;
@@ -323,10 +323,7 @@ describe('SSE slow consumers', () => {
     app = await startApp(
       'network:\n  - { type: http, port: 0, sse: true, heartbeat_interval_ms: 0, max_buffered_bytes: 65536, max_dropped_events: 20 }\n',
     );
-    const stalled = connect(wsPort(app), '127.0.0.1');
-    cleanups.push(() => stalled.destroy());
-    stalled.on('error', () => {});
-    await once(stalled, 'connect');
+    const stalled = await rawTcp(cleanups, wsPort(app));
     stalled.write('GET /_events HTTP/1.1\r\nHost: localhost\r\n\r\n');
     await once(stalled, 'data');
     stalled.pause();

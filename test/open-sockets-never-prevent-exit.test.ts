@@ -1,8 +1,8 @@
 import { once } from 'node:events';
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClient, until } from './support/app.js';
 import { RunningCli, tempDir } from './support/cli.js';
+import { rawTcp } from './support/raw-tcp.js';
 import { muteClient } from './support/raw-websocket.js';
 import { slow } from './support/slow.js';
 
@@ -41,10 +41,7 @@ describe('open sockets never prevent exit (compression on)', () => {
         await muteClient(cleanups, port, { deflate: true }),
         await muteClient(cleanups, port, { deflate: true }),
       ];
-      const silent = connect(port, '127.0.0.1');
-      cleanups.push(() => void silent.destroy());
-      silent.on('error', () => {});
-      await once(silent, 'connect');
+      const silent = await rawTcp(cleanups, port);
       await until(
         () => cli.logs.filter((l) => l.message.startsWith('connected #')).length === 3,
         3000,

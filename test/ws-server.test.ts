@@ -1,19 +1,18 @@
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
 import { handshakeStatus, startApp, TestClient, until, wsPort } from './support/app.js';
+import { rawTcp } from './support/raw-tcp.js';
 import { muteClient } from './support/raw-websocket.js';
 import { slow } from './support/slow.js';
 
 let app: App | undefined;
 const clients: TestClient[] = [];
-const sockets: Socket[] = [];
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  for (const s of sockets.splice(0)) s.destroy();
   await app?.stop();
   app = undefined;
 });
@@ -364,11 +363,9 @@ describe('forward WebSocket: shutdown phases (in process)', () => {
     expect(await app.stop()).toBe(a);
   });
 
-  it('destroys a socket that connected but never sent a handshake', async () => {
+  it('destroys a socket that connected but never sent a handshake', async (ctx) => {
     app = await startApp(`${WS()}shutdown: { grace_ms: 2000 }\n`);
-    const raw = connect(wsPort(app), '127.0.0.1');
-    sockets.push(raw);
-    await once(raw, 'connect');
+    const raw = await rawTcp(ctx, wsPort(app));
     await new Promise((r) => setTimeout(r, 50));
     const closed = once(raw, 'close');
     const summary = await app.stop();

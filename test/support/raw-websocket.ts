@@ -1,6 +1,7 @@
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
-import { onCleanup, type Cleanups } from './cleanups.js';
+import type { Socket } from 'node:net';
+import type { Cleanups } from './cleanups.js';
+import { rawTcp } from './raw-tcp.js';
 
 export interface RawUpgrade {
   /** The request path; '/' unless given. */
@@ -13,14 +14,13 @@ export interface RawUpgrade {
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
 /**
- * A WebSocket client made by hand: a TCP connection to 127.0.0.1:`port` that sends the opening
- * handshake and resolves once the server answered 101 (with `deflate`, once it also accepted
- * permessage-deflate); rejects on any other answer. For tests that must write frames the `ws`
- * client never would, or not answer what it always does.
+ * A WebSocket client made by hand: a rawTcp() connection to 127.0.0.1:`port` that sends the
+ * opening handshake and resolves once the server answered 101 (with `deflate`, once it also
+ * accepted permessage-deflate); rejects on any other answer. For tests that must write frames
+ * the `ws` client never would, or not answer what it always does.
  *
- * Its destroy is registered in `cleanups` before it connects, so it is closed even when the
- * handshake fails or hangs; socket errors are swallowed (a server cutting it is usually what the
- * test provokes).
+ * As with rawTcp(), its destroy is registered in `cleanups` before it connects, so it is closed
+ * even when the handshake fails or hangs, and socket errors are swallowed.
  *
  * It does not check Sec-WebSocket-Accept, and it frames, masks and answers nothing: a test writes
  * its own bytes. It assumes the 101 arrives in one chunk (it does on loopback); bytes that follow
@@ -28,10 +28,7 @@ const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
  * use muteClient().
  */
 export async function rawWebSocket(cleanups: Cleanups, port: number, options: RawUpgrade = {}): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  onCleanup(cleanups, () => socket.destroy());
-  socket.on('error', () => {});
-  await once(socket, 'connect');
+  const socket = await rawTcp(cleanups, port);
   socket.write(
     [
       `GET ${options.path ?? '/'} HTTP/1.1`,
@@ -59,8 +56,8 @@ export async function rawWebSocket(cleanups: Cleanups, port: number, options: Ra
  * server's writes back up. For shutdown deadlines and slow-consumer limits.
  *
  * A paused socket reports neither data nor the server's FIN: a test that waits for its 'close'
- * must resume() it first. It does not stall mid-handshake (a TCP connection that never sends its
- * request is a different client: connect and write nothing).
+ * must resume() it first. It does not stall before the handshake: that client is a rawTcp()
+ * that writes nothing.
  */
 export async function muteClient(cleanups: Cleanups, port: number, options: RawUpgrade = {}): Promise<Socket> {
   const socket = await rawWebSocket(cleanups, port, options);
