@@ -1,16 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { startApp, TestClient, until, wsPort } from './support/app.js';
+import { closeClientsAndStop, startApp, TestClient, until, wsPort } from './support/app.js';
 import { slow } from './support/slow.js';
 
 let app: App | undefined;
 const clients: TestClient[] = [];
 
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await app?.stop();
-  app = undefined;
-});
+afterEach(async () => (app = await closeClientsAndStop(clients, app)));
 
 const BASE = 'network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\n';
 

@@ -1,14 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
-import { startApp, TestClient, wsPort } from './support/app.js';
+import { closeClientsAndStop, startApp, TestClient, wsPort } from './support/app.js';
 
 let app: App | undefined;
 const clients: TestClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await app?.stop();
-  app = undefined;
-});
+afterEach(async () => (app = await closeClientsAndStop(clients, app)));
 
 async function bot(extra = ''): Promise<TestClient> {
   app = await startApp(`network:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nadmin: { port: 0 }\n${extra}`);

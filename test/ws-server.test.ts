@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../src/app.js';
-import { handshakeStatus, startApp, TestClient, until, wsPort } from './support/app.js';
+import { closeClientsAndStop, handshakeStatus, startApp, TestClient, until, wsPort } from './support/app.js';
 import { rawTcp } from './support/raw-tcp.js';
 import { muteClient } from './support/raw-websocket.js';
 import { slow } from './support/slow.js';
@@ -11,11 +11,7 @@ import { slow } from './support/slow.js';
 let app: App | undefined;
 const clients: TestClient[] = [];
 
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await app?.stop();
-  app = undefined;
-});
+afterEach(async () => (app = await closeClientsAndStop(clients, app)));
 
 async function client(path = '/', options?: WebSocket.ClientOptions): Promise<TestClient> {
   const c = await TestClient.open(`ws://127.0.0.1:${wsPort(app!)}${path}`, options);
