@@ -1,16 +1,12 @@
 import { WebSocket } from 'ws';
+import { CLOSE_TIMEOUT_MS } from '../kit/ws-dial.js';
 import type { Logger } from '../logger.js';
 import { Backoff } from './backoff.js';
 import { formatDuration, OutageLog } from './outage-log.js';
 
 export type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'stopped';
 
-/**
- * How long a closing handshake may take before the socket is cut. A peer that sent its close
- * frame and then neither reads nor sends FIN (stuck in its own shutdown) would otherwise hold
- * the link for `ws`'s default 30 s, with every event in that time unsendable.
- */
-export const CLOSE_TIMEOUT_MS = 2000;
+export { CLOSE_TIMEOUT_MS };
 
 export interface ReconnectingLinkOptions {
   readonly name: string;
