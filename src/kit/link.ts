@@ -185,7 +185,7 @@ export class ReconnectingLink<T> {
   /**
    * Stop, step 3: the graceful goodbye (`close`) on the open connection. Resolves when it has
    * run (at once without a connection or `close`); unbounded: the caller bounds the wait and
-   * then `cut`s. Every call returns the same promise.
+   * then `cut`s. `close` runs once; later calls return the same promise.
    */
   goodbye(): Promise<void> {
     this.stopRetrying();
@@ -307,10 +307,7 @@ export class ReconnectingLink<T> {
     }
     if (Date.now() - this.#openedAt >= (this.#o.stableMs ?? 10_000)) this.#backoff.reset();
     this.#call(() => this.#o.onLost?.(conn, error));
-    this.#outages.lost(
-      `disconnected from ${this.#o.target}${error ? ` (${error.message})` : ''}; reconnecting`,
-      'warn',
-    );
+    this.#outages.lost(`disconnected from ${this.#o.target}${error ? ` (${error.message})` : ''}; reconnecting`);
     this.#retry(error);
   }
 
