@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import { ConfigError } from '../src/errors.js';
+import { ReconnectingLink, webSocketDialer } from '../src/kit/index.js';
 import { getLogger } from '../src/logger.js';
 import { VERSION } from '../src/package-info.js';
 import { Backoff } from '../src/transport/backoff.js';
 import { HeldEvents } from '../src/transport/held-events.js';
-import { ReconnectingLink } from '../src/transport/reconnecting-link.js';
 import { parseTestConfig, startApp, until } from './support/app.js';
 import { Framework, freePort, silentServer } from './support/framework.js';
 import { slow } from './support/slow.js';
@@ -316,22 +316,19 @@ describe('Backoff (fake timers for the link)', () => {
   it('a link waits exactly the backoff delay between attempts, growing and capped', async () => {
     const port = await freePort();
     let attempts = 0;
-    class Probe extends ReconnectingLink {
-      protected prepare() {
-        attempts++;
-        return { url: `ws://127.0.0.1:${port}/`, headers: {} };
-      }
-      protected accept(): void {}
-      protected closed(): void {}
-    }
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const link = new Probe({
+    const link = new ReconnectingLink({
       name: 'probe',
       logger: getLogger('test'),
       reconnect: { initialMs: 100, maxMs: 400 },
-      handshakeTimeoutMs: 5000,
-      maxPayloadBytes: 1 << 20,
       random: () => 0.5,
+      ...webSocketDialer({
+        url: `ws://127.0.0.1:${port}/`,
+        headers: () => (attempts++, {}),
+        handshakeTimeoutMs: 5000,
+        maxPayloadBytes: 1 << 20,
+        goodbye: { code: 1000, reason: 'bye' },
+      }),
     });
     cleanups.push(() => link.stop());
     link.start();
@@ -347,12 +344,13 @@ describe('Backoff (fake timers for the link)', () => {
       while (link.state !== 'waiting' && Date.now() < deadline) await new Promise((r) => setImmediate(r));
       expect(link.state).toBe('waiting');
       expect(attempts).toBe(n);
-      vi.advanceTimersByTime(delay - 1);
+      await vi.advanceTimersByTimeAsync(delay - 1);
       expect(attempts).toBe(n);
-      vi.advanceTimersByTime(1);
+      // The attempt starts in a promise callback right after the timer.
+      await vi.advanceTimersByTimeAsync(1);
       expect(attempts).toBe(n + 1);
     }
-    link.stop();
+    link.stopRetrying();
     expect(vi.getTimerCount()).toBe(0);
   });
 });
