@@ -5,6 +5,7 @@ import type { TrackedLink } from '../src/adapter.js';
 import { ReconnectingLink, type LinkAttempt } from '../src/kit/index.js';
 import { getLogger } from '../src/logger.js';
 import { configureLogging } from '../src/logger.js';
+import { slow } from './support/slow.js';
 
 configureLogging({ silent: process.env['ONEBRIDGE_TEST_LOGS'] !== '1' });
 const logger = getLogger('test-link');
@@ -456,8 +457,9 @@ describe('ReconnectingLink over real TCP', () => {
   });
 });
 
+/** Polls link and socket state (they emit nothing to wait on); `ms` is a hang guard, scaled by SLOWDOWN. */
 async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + slow(ms);
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 5));
