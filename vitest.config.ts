@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
-import { slow } from './test/support/slow.js';
+import { slow, SLOWDOWN } from './test/support/slow.js';
 
 export default defineConfig({
   test: {
@@ -18,9 +18,14 @@ export default defineConfig({
     isolate: false,
     setupFiles: ['./test/support/file-hygiene.ts'],
     // Twice the cores: much of a file's time is spent waiting on sockets, timers and child
-    // processes, and another file's work fills it. ONEBRIDGE_TEST_WORKERS overrides, e.g. 1 to
-    // debug an ordering problem.
-    maxWorkers: Number(process.env['ONEBRIDGE_TEST_WORKERS'] ?? Math.min(8, 2 * availableParallelism())),
+    // processes, and another file's work fills it. Not on a slow machine (emulated arm64): there
+    // the same work is CPU-bound, and oversubscribing the cores would stretch every test past the
+    // x10 its hang guards allow. ONEBRIDGE_TEST_WORKERS overrides, e.g. 1 to debug an ordering
+    // problem.
+    maxWorkers: Number(
+      process.env['ONEBRIDGE_TEST_WORKERS'] ??
+        (SLOWDOWN > 1 ? availableParallelism() : Math.min(8, 2 * availableParallelism())),
+    ),
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -292,21 +292,7 @@ export class App {
     };
     if (options.closing) conn.closing = options.closing;
     links.add(conn);
-    const registry = this.registry;
-    return {
-      get state() {
-        return conn.state;
-      },
-      set state(value) {
-        conn.state = value;
-      },
-      reconnected: () => void conn.link!.reconnects++,
-      countIn: (bytes) => conn.countIn(bytes),
-      countOut: (bytes) => conn.countOut(bytes),
-      close: (detail = 'closed') => {
-        if (links.delete(conn)) registry.remove(conn, detail);
-      },
-    };
+    return this.registry.tracked(conn, () => links.delete(conn));
   }
 
   #observer(traffic: TrafficLog, router: () => ActionRouter): ActionObserver {

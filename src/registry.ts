@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import type { TrackedLink } from './adapter.js';
 import type { Logger } from './logger.js';
 
 export type TransportKind = 'ws' | 'ws-reverse' | 'http' | 'sse' | 'http-post' | 'upstream';
@@ -186,6 +187,30 @@ export class ConnectionRegistry extends EventEmitter<{
     );
     this.emit('removed', conn);
     return true;
+  }
+
+  /**
+   * `conn` as the `TrackedLink` a ReconnectingLink keeps in step (state, reconnects); `close`
+   * removes it, after `onClose`.
+   */
+  tracked(conn: Connection, onClose?: () => void): TrackedLink {
+    return {
+      get state() {
+        return conn.state;
+      },
+      set state(value) {
+        conn.state = value;
+      },
+      reconnected: () => {
+        if (conn.link) conn.link.reconnects++;
+      },
+      countIn: (bytes) => conn.countIn(bytes),
+      countOut: (bytes) => conn.countOut(bytes),
+      close: (detail = 'closed') => {
+        onClose?.();
+        this.remove(conn, detail);
+      },
+    };
   }
 
   /** Count a request refused before it could become a connection (`origin`, `host`). */

@@ -9,7 +9,7 @@ const DIST = resolve(import.meta.dirname, '../dist/adapters/index.js');
 /**
  * In a fresh Node process, records every module URL resolved (a module.register hook), imports
  * the built-in adapter list as the CLI does, then creates one account's adapter of `type`.
- * Prints the adapters/<type> files loaded after each step.
+ * Prints the adapters/<type> files loaded after each step, read once the hook has reported them.
  */
 function script(type: 'relay' | 'xmpp' | 'irc', config: object): string {
   return `
@@ -20,7 +20,24 @@ const seen = [];
 port1.on('message', (u) => seen.push(u));
 port1.unref();
 register('data:text/javascript,let p;export function initialize(d){p=d.port}export async function resolve(s,c,n){const r=await n(s,c);p.postMessage(r.url);return r}', { data: { port: port2 }, transferList: [port2] });
-const settle = () => new Promise((r) => setTimeout(r, 200));
+// The hook thread's messages arrive in order: once it has reported a marker imported after
+// everything else, it has reported everything resolved before the marker.
+let marks = 0;
+const settle = async () => {
+  const mark = 'settle-' + ++marks;
+  port1.ref();
+  const heard = new Promise((r) => {
+    const on = (u) => {
+      if (!u.endsWith(mark)) return;
+      port1.off('message', on);
+      r();
+    };
+    port1.on('message', on);
+  });
+  await import('data:text/javascript,export{}//' + mark);
+  await heard;
+  port1.unref();
+};
 const mine = () => seen.filter((u) => u.includes('/adapters/${type}/')).map((u) => u.split('/adapters/${type}/')[1]);
 const { builtinAdapters } = await import(${JSON.stringify(DIST)});
 const definition = builtinAdapters.find((a) => a.type === ${JSON.stringify(type)});

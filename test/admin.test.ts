@@ -15,6 +15,29 @@ async function get(path: string, headers: Record<string, string> = {}) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+/**
+ * A GET the admin server holds open (a long poll), handed back once it waits there. whenDrained,
+ * cut short at once, tells whether an admin request is in flight: none is before this one starts,
+ * so the first one seen is this one, and a GET reaches its route in the same turn it is counted.
+ */
+async function heldGet(path: string): Promise<{ answer: ReturnType<typeof get> }> {
+  const admin = app!.admin!;
+  const inFlight = async () => {
+    const cut = new AbortController();
+    const drained = admin.whenDrained(cut.signal);
+    cut.abort();
+    return !(await drained);
+  };
+  expect(await admin.whenDrained(AbortSignal.timeout(slow(2000))), 'earlier admin requests finished').toBe(true);
+  const answer = get(path);
+  const deadline = Date.now() + slow(2000);
+  while (!(await inFlight())) {
+    if (Date.now() > deadline) throw new Error(`${path} was never held open`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { answer };
+}
+
 async function post(path: string, body: unknown, type = 'application/json') {
   const res = await fetch(`${app!.admin!.url}${path}`, {
     method: 'POST',
@@ -104,8 +127,7 @@ describe('sandbox control over the admin endpoint', () => {
     });
 
     // Long poll: starts waiting before the bot answers.
-    const poll = get(`/sandbox/messages?since=${id}&timeout_ms=3000`);
-    await new Promise((r) => setTimeout(r, 50));
+    const poll = (await heldGet(`/sandbox/messages?since=${id}&timeout_ms=3000`)).answer;
     const sent = await bot.call('send_group_msg', {
       group_id: 30001,
       message: [{ type: 'text', data: { text: 'hi' } }],
@@ -150,8 +172,7 @@ describe('sandbox control over the admin endpoint', () => {
 
   it('a pending long poll is answered at once when onebridge shuts down', async () => {
     app = await startApp(`${BASE}admin: { port: 0 }\nshutdown: { grace_ms: 3000 }\n`);
-    const poll = get('/sandbox/messages?since=0&timeout_ms=30000');
-    await new Promise((r) => setTimeout(r, 50));
+    const poll = (await heldGet('/sandbox/messages?since=0&timeout_ms=30000')).answer;
     const summary = await app.stop();
     expect(summary.elapsedMs).toBeLessThan(slow(1000));
     expect((await poll).body).toEqual({ messages: [], last_id: 0 });

@@ -116,6 +116,7 @@ describe.concurrent('the shutdown promise (real CLI, real signals)', () => {
     await until(() => cli.logs.some((l) => l.message.startsWith('connected #')), 3000);
     cli.signal('SIGINT');
     await cli.waitForLog(/shutting down/);
+    // Time is the subject: only a repeat more than 500 ms after the first forces the exit.
     await new Promise((r) => setTimeout(r, 700));
     const secondAt = cli.signal('SIGINT');
     const exit = await cli.exited;
@@ -162,7 +163,8 @@ describe.concurrent('the sandbox console', () => {
   it('reads lines piped on stdin as messages, and end of input does not stop onebridge', async (ctx) => {
     const { cli, ws } = await startCli(ctx, '', {
       stdin: 'pipe',
-      config: `sandbox: { console: true }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`,
+      // Debug: the end of input is a debug line.
+      config: `sandbox: { console: true }\nlog: { level: debug }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: ${GRACE} }\n`,
     });
     const bot = await client(ctx, ws, '/event');
     await bot.next();
@@ -178,11 +180,11 @@ describe.concurrent('the sandbox console', () => {
       raw_message: 'hello from a pipe',
     });
     expect(await bot.next()).toMatchObject({ user_id: 20002, raw_message: 'second line' });
-    // Still serving after stdin closed.
-    await new Promise((r) => setTimeout(r, 200));
-    expect(cli.child.exitCode).toBeNull();
+    // Still serving after the console saw its input end.
+    await cli.waitForLog(/^console input ended/);
     const api = await client(ctx, ws, '/api');
     expect(await api.call('get_status')).toMatchObject({ status: 'ok' });
+    expect(cli.child.exitCode).toBeNull();
     cli.signal('SIGTERM');
     expect((await cli.exited).code).toBe(0);
   });
@@ -197,13 +199,25 @@ describe.concurrent('the sandbox console', () => {
     const child = spawnUnderPty(execLine([CLI, '-c', file]));
     ctx.onTestFinished(() => void child.kill('SIGKILL'));
     let screen = '';
-    child.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    let wake = () => {};
+    child.stdout.on('data', (d: Buffer) => {
+      screen += d.toString();
+      wake();
+    });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    /** Re-checked on every chunk of output; the bound only guards against a hang. */
     const waitScreen = async (re: RegExp) => {
       const deadline = Date.now() + slow(8000);
       while (!re.test(screen)) {
-        if (Date.now() > deadline) throw new Error(`screen never matched ${re}:\n${screen}`);
-        await new Promise((r) => setTimeout(r, 25));
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`screen never matched ${re}:\n${screen}`);
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, left);
+          wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
       }
     };
     await waitScreen(/Alice\(20001\) @ group 30001> /);
@@ -233,8 +247,11 @@ shutdown: { grace_ms: ${GRACE} }
 `;
     const { cli } = await startCli(ctx, '', { config });
     const c = await f.connection(0);
+    // Open on our side too: its lifecycle event is sent once the link has the socket.
+    await f.until(() => c.frames.length >= 1, 3000, 'lifecycle on the connected link');
     await until(() => silent.sockets.length === 1, 3000, 'handshake in progress');
-    await new Promise((r) => setTimeout(r, 100));
+    // Backing off: its first attempt was refused.
+    await cli.waitForLog(new RegExp(`cannot connect to ws://127\\.0\\.0\\.1:${down}/`));
     const sentAt = cli.signal('SIGINT');
     const exit = await cli.exited;
     expect(exit.code).toBe(0);
@@ -285,8 +302,10 @@ describe.concurrent('HTTP shutdown with an action in flight (real CLI)', () => {
     // which answers get_group_list only after SLOW ms.
     const SLOW = 600;
     const http = await import('node:http');
+    let slowAsked = false;
     const upstream = http.createServer((req, res) => {
       req.resume();
+      if (req.url?.startsWith('/get_group_list')) slowAsked = true;
       const answer = () =>
         res
           .writeHead(200, { 'Content-Type': 'application/json' })
@@ -331,7 +350,8 @@ describe.concurrent('HTTP shutdown with an action in flight (real CLI)', () => {
     raw.on('data', (d: Buffer) => (answer += d.toString()));
     const fin = once(raw, 'end');
     raw.write(`GET /get_group_list HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-    await new Promise((r) => setTimeout(r, 150));
+    // In flight: onebridge has passed the action on to the slow upstream.
+    await until(() => slowAsked, 5000, 'get_group_list at the upstream');
     const sentAt = cli.signal('SIGINT');
     await fin;
     const [head, body] = answer.split('\r\n\r\n');

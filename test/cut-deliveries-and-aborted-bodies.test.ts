@@ -87,7 +87,18 @@ shutdown: { grace_ms: 800 }
       socket.write(
         'POST /send_group_msg HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"gro\r\n',
       );
-      await new Promise((r) => setTimeout(r, 100));
+      // Cut once the request is in its handler (counted in on this socket's registry entry),
+      // which is then reading the body.
+      const remote = `127.0.0.1:${socket.localPort}`;
+      const deadline = Date.now() + slow(10_000);
+      for (;;) {
+        const listed = (await (await fetch(`http://127.0.0.1:${admin}/connections`)).json()) as {
+          connections: Array<{ remote: string; frames_in: number }>;
+        };
+        if (listed.connections.some((c) => c.remote === remote && c.frames_in === 1)) break;
+        if (Date.now() > deadline) throw new Error('the chunked request never reached its handler');
+        await new Promise((r) => setTimeout(r, 10));
+      }
       socket.destroy();
       await cli.waitForLog(/the request body could not be read/);
       expect(cli.logs.find((l) => /the request body could not be read/.test(l.message))!.level).toBe('warn');

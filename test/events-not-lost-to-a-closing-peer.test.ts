@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from '../src/app.js';
-import { CLOSE_TIMEOUT_MS } from '../src/transport/reconnecting-link.js';
+import { CLOSE_TIMEOUT_MS } from '../src/kit/ws-dial.js';
 import { builtinAdapters } from '../adapters/index.js';
 import { createApp, type Logger } from '../src/index.js';
 import { startApp, tearDown, until, wsPort } from './support/app.js';

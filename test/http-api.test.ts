@@ -363,7 +363,12 @@ describe('HTTP API: shutdown', () => {
     const stream = await sse(`${base()}/_events`);
     await until(() => stream.events.length === 1);
     const inflight = call('/slow_echo?text=finished');
-    await new Promise((r) => setTimeout(r, 50));
+    // Received and not yet answered: counted in on its socket, nothing counted out.
+    await until(
+      () => app!.registry.snapshot().some((c) => c.transport === 'http' && c.frames_in > c.frames_out),
+      2000,
+      'the action in flight',
+    );
     const summary = await app.stop();
     expect(await inflight).toMatchObject({ status: 200, body: { data: { text: 'finished' } } });
     expect(summary.terminated).toBe(0);

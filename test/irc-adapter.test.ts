@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { tearDown } from './support/app.js';
+import { tearDown, until } from './support/app.js';
 import { startBot, untilOnline, type Bot } from './support/irc-bot.js';
 import { slow } from './support/slow.js';
 import { LineTap } from './support/line-tap.js';
@@ -369,22 +369,13 @@ describe('IRC adapter: channels and members', () => {
     });
     alice.send(`MODE ${chan} +o obbot`);
     await alice.waitFor((l) => l.command === 'MODE' && l.params[2] === 'obbot');
-    const until = Date.now() + 5000;
-    while (
-      (
-        (
-          await b.call('get_group_member_info', {
-            group_id: group,
-            user_id:
-              (await b.call('get_login_info'))['data'] &&
-              ((await b.call('get_login_info'))['data'] as { user_id: number }).user_id,
-          })
-        )['data'] as { role: string }
-      ).role !== 'admin'
-    ) {
-      if (Date.now() > until) throw new Error('the bot never became admin');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    // A round trip on the bot's IRC socket: the server sends it the MODE before this message.
+    alice.say(chan, 'op given');
+    await b.event((f) => f['message_type'] === 'group' && f['raw_message'] === 'op given');
+    const self = ((await b.call('get_login_info'))['data'] as { user_id: number }).user_id;
+    expect((await b.call('get_group_member_info', { group_id: group, user_id: self }))['data']).toMatchObject({
+      role: 'admin',
+    });
     expect(await b.call('set_group_ban', { group_id: group, user_id: bobId, duration: 60 })).toMatchObject({
       status: 'ok',
     });
@@ -498,11 +489,7 @@ describe('IRC adapter: link life', () => {
     cleanups.push(() => own.stop());
     own.freeze();
     const b = await bot(undefined, { adapter: { registration_timeout_ms: 300 } }, own);
-    const deadline = Date.now() + 10_000;
-    while ((b.link().reconnects ?? 0) < 2) {
-      if (Date.now() > deadline) throw new Error('no retry after the registration timeout');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await until(() => (b.link().reconnects ?? 0) >= 2, 10_000, 'a retry after the registration timeout');
     expect((await b.call('get_status'))['data']).toMatchObject({ online: false });
     own.thaw();
     await untilOnline(b, true, 15_000);

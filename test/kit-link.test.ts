@@ -5,6 +5,7 @@ import type { TrackedLink } from '../src/adapter.js';
 import { ReconnectingLink, type LinkAttempt } from '../src/kit/index.js';
 import { getLogger } from '../src/logger.js';
 import { configureLogging } from '../src/logger.js';
+import { slow } from './support/slow.js';
 
 configureLogging({ silent: process.env['ONEBRIDGE_TEST_LOGS'] !== '1' });
 const logger = getLogger('test-link');
@@ -206,6 +207,133 @@ describe('ReconnectingLink (fake timers, fake connections)', () => {
     expect(link.current).toBeUndefined();
   });
 
+  it('stop in steps, for an owner that runs shutdown phases: each idempotent, the track closed once nothing is left', async () => {
+    const conns: Fake[] = [];
+    const goodbyes: number[] = [];
+    const lostConns: number[] = [];
+    const track = tracked();
+    const link = new ReconnectingLink<Fake>({
+      name: 'fake',
+      target: 'fake://x',
+      logger,
+      reconnect: { initialMs: 100, maxMs: 1000 },
+      track,
+      connect: async (attempt) => {
+        const c = new Fake(conns.length, attempt);
+        conns.push(c);
+        return c;
+      },
+      onLost: (c) => lostConns.push(c.n),
+      close: (c) => void goodbyes.push(c.n),
+      destroy: (c) => void c.destroyed++,
+    });
+    link.start();
+    await link.whenOpen(1000);
+    // 1: no more attempts; the open connection stays, and so does the link in the registry.
+    link.stopRetrying();
+    link.stopRetrying();
+    expect([link.state, link.current, track.closedWith, track.state]).toEqual([
+      'stopped',
+      undefined,
+      undefined,
+      'open',
+    ]);
+    // 2: nothing in progress to abort.
+    expect(link.abortAttempt()).toBe(false);
+    // 3: one goodbye, however often asked; the registry shows closing.
+    const said = link.goodbye();
+    expect(link.goodbye()).toBe(said);
+    await said;
+    expect(goodbyes).toEqual([0]);
+    expect(track.state).toBe('closing');
+    expect(track.closedWith).toBeUndefined();
+    // The peer answers: the connection ends, nothing reconnects, the link leaves the registry.
+    conns[0]!.end();
+    expect(conns[0]!.destroyed).toBe(1);
+    expect(lostConns).toEqual([]);
+    expect(track.closedWith).toBe('stopped');
+    // 4: nothing left to cut.
+    expect(link.cut()).toBe(false);
+    expect(conns).toHaveLength(1);
+    expect(track.reconnects).toBe(0);
+  });
+
+  it('stop in steps: an attempt in progress is aborted once; the track closes when it settles, or at once when cut', async () => {
+    const pendingLink = () => {
+      const finishes: Array<(c: Fake) => void> = [];
+      const made: Fake[] = [];
+      const track = tracked();
+      const link = new ReconnectingLink<Fake>({
+        name: 'fake',
+        target: 'fake://x',
+        logger,
+        reconnect: { initialMs: 100, maxMs: 1000 },
+        track,
+        // Deaf to the abort: the connection arrives anyway, late.
+        connect: (attempt) =>
+          new Promise((resolve) => {
+            made.push(new Fake(made.length, attempt));
+            finishes.push(resolve);
+          }),
+        destroy: (c) => void c.destroyed++,
+      });
+      return { link, track, made, finish: () => finishes[0]!(made[0]!) };
+    };
+    const settles = pendingLink();
+    settles.link.start();
+    await new Promise((r) => setImmediate(r));
+    settles.link.stopRetrying();
+    expect(settles.track.closedWith).toBeUndefined();
+    expect(settles.link.abortAttempt()).toBe(true);
+    expect(settles.link.abortAttempt()).toBe(false);
+    expect(settles.made[0]!.attempt.signal.aborted).toBe(true);
+    // Still in flight: still in the registry.
+    await new Promise((r) => setImmediate(r));
+    expect(settles.track.closedWith).toBeUndefined();
+    settles.finish();
+    await new Promise((r) => setImmediate(r));
+    expect(settles.made[0]!.destroyed).toBe(1);
+    expect(settles.track.closedWith).toBe('stopped');
+    expect(settles.link.current).toBeUndefined();
+
+    const cut = pendingLink();
+    cut.link.start();
+    await new Promise((r) => setImmediate(r));
+    expect(cut.link.cut()).toBe(false);
+    expect(cut.made[0]!.attempt.signal.aborted).toBe(true);
+    expect(cut.track.closedWith).toBe('stopped');
+    cut.finish();
+    await new Promise((r) => setImmediate(r));
+    expect(cut.made[0]!.destroyed).toBe(1);
+    expect(cut.made).toHaveLength(1);
+  });
+
+  it('stop in steps: a link waiting to retry leaves the registry at once', async () => {
+    vi.useFakeTimers();
+    const track = tracked();
+    const link = new ReconnectingLink<Fake>({
+      name: 'fake',
+      target: 'fake://x',
+      logger,
+      reconnect: { initialMs: 60_000, maxMs: 60_000 },
+      track,
+      connect: async () => {
+        throw new Error('down');
+      },
+      destroy: () => {},
+    });
+    link.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect([link.state, vi.getTimerCount()]).toEqual(['waiting', 1]);
+    link.stopRetrying();
+    expect([link.state, vi.getTimerCount(), track.closedWith]).toEqual(['stopped', 0, 'stopped']);
+    expect(link.abortAttempt()).toBe(false);
+    await link.goodbye();
+    expect(link.cut()).toBe(false);
+    await link.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('whenOpen waits for the connection, and gives up at its deadline', async () => {
     vi.useFakeTimers();
     let allow = false;
@@ -329,8 +457,9 @@ describe('ReconnectingLink over real TCP', () => {
   });
 });
 
+/** Polls link and socket state (they emit nothing to wait on); `ms` is a hang guard, scaled by SLOWDOWN. */
 async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + slow(ms);
   while (!check()) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 5));

@@ -47,9 +47,14 @@ describe('open sockets never prevent exit (compression on)', () => {
         3000,
         'three connections',
       );
-      // Let compressed heartbeats pile up unread on the deaf clients.
-      await good.nextWhere((f) => f['meta_event_type'] === 'heartbeat');
-      await new Promise((r) => setTimeout(r, 100));
+      // Let compressed heartbeats pile up unread on the deaf clients: each goes to every client
+      // at once, so five more at the good client are several unread at each deaf one.
+      const from = good.frames.length;
+      await until(
+        () => good.frames.slice(from).filter((f) => f['meta_event_type'] === 'heartbeat').length >= 5,
+        3000,
+        'five more heartbeats',
+      );
 
       const goodCode = once(good.ws, 'close').then(([code]) => code as number);
       const ended = [...deaf, silent].map((s) => once(s, 'close'));

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { ReconnectingLink, webSocketDialer } from '../src/kit/index.js';
 import type { Logger } from '../src/logger.js';
 import { formatDuration } from '../src/transport/outage-log.js';
-import { ReconnectingLink } from '../src/transport/reconnecting-link.js';
 import { until } from './support/app.js';
 import { Framework, freePort } from './support/framework.js';
 
@@ -23,22 +24,20 @@ function recordingLogger(): Logger & { lines: Line[] } {
   };
 }
 
-function link(port: number, logger: Logger): ReconnectingLink {
-  class Probe extends ReconnectingLink {
-    protected prepare() {
-      return { url: `ws://127.0.0.1:${port}/`, headers: {} };
-    }
-    protected accept(): void {}
-    protected closed(): void {}
-  }
-  const l = new Probe({
+function link(port: number, logger: Logger): ReconnectingLink<WebSocket> {
+  const l = new ReconnectingLink({
     name: 'probe',
     logger,
     reconnect: { initialMs: 5, maxMs: 20 },
-    handshakeTimeoutMs: 5000,
-    maxPayloadBytes: 1 << 20,
+    ...webSocketDialer({
+      url: `ws://127.0.0.1:${port}/`,
+      headers: () => ({}),
+      handshakeTimeoutMs: 5000,
+      maxPayloadBytes: 1 << 20,
+      goodbye: { code: 1000, reason: 'bye' },
+    }),
   });
-  cleanups.push(() => l.stop());
+  cleanups.push(() => l.stop(100));
   return l;
 }
 
@@ -85,9 +84,28 @@ describe('reconnecting link: one log line per outage', () => {
     await until(() => l.reconnects >= before + 5, 5000, 'five failed attempts');
     expect(loud(log.lines)).toEqual([
       `info probe: connected to ws://127.0.0.1:${port}/`,
-      `info probe: disconnected from ws://127.0.0.1:${port}/ (code 1006); reconnecting`,
+      `warn probe: disconnected from ws://127.0.0.1:${port}/ (code 1006); reconnecting`,
       `warn probe: cannot connect to ws://127.0.0.1:${port}/: ECONNREFUSED; retrying with backoff (up to 20 ms), quietly until it connects or the cause changes`,
     ]);
+  });
+
+  it('a refused access token: one error line naming it, then every retry at the longest wait', async () => {
+    const f = await Framework.start({ verify: () => [401, 'bad token'] });
+    cleanups.push(() => f.close());
+    const log = recordingLogger();
+    const l = link(f.port, log);
+    const t0 = Date.now();
+    l.start();
+    await until(() => l.reconnects >= 3, 5000, 'three refused attempts');
+    // Three waits of max_ms (20), not the 5 ms a first retry takes.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
+    expect(loud(log.lines)).toEqual([
+      `error probe: cannot connect to ws://127.0.0.1:${f.port}/: access token refused (HTTP 401); check access_token; retrying every 20 ms`,
+    ]);
+    expect(log.lines.filter((x) => x.level === 'debug' && x.message === 'probe: retrying in 20 ms').length).toBe(
+      l.reconnects,
+    );
+    expect(f.seen).toHaveLength(0);
   });
 
   it('formats outage durations for people', () => {

@@ -285,16 +285,21 @@ describe('relay with a stub upstream', () => {
   it('a client that left before the answer simply does not get it', async () => {
     const { up, holding, release } = await holdingUpstream();
     const relay = await app(relayYaml(`mode: ws, url: "${up.url('/')}"`));
-    await up.connection(0);
+    const link = await up.connection(0);
     const gone = await client(relay, '/api');
     gone.ws.send(JSON.stringify({ action: 'x', echo: 1 }));
     await until(holding);
     await gone.close();
     release();
     const other = await client(relay, '/api');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(relay.registry.snapshot().find((x) => x.transport === 'upstream')!.actions_in_flight).toBe(0);
-    expect(other.frames).toEqual([]);
+    const inFlight = () => relay.registry.snapshot().find((x) => x.transport === 'upstream')!.actions_in_flight;
+    await until(() => inFlight() === 0, 2000, 'the answer for the client that left');
+    // A round trip on `other`: an answer misrouted to it would arrive before its own.
+    const own = other.call('y', {}, 'y');
+    await up.until(() => link.frames.some((f) => f['action'] === 'y'), 3000, 'its action upstream');
+    release();
+    expect(await own).toMatchObject({ status: 'ok', echo: 'y' });
+    expect(other.frames).toEqual([await own]);
   });
 });
 

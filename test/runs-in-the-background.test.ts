@@ -19,6 +19,11 @@ function logSoFar(file: string): string {
   }
 }
 
+/** What the console logs when it is done with stdin (debug lines among them: run at debug). */
+const NOT_A_TERMINAL = /^sandbox console off: stdin is not a terminal/;
+const INPUT_ENDED = /^console input ended/;
+const UNREADABLE = /^sandbox console off: cannot read stdin \(EBADF\)/;
+
 const CONFIG = (console: string) =>
   `sandbox: { console: ${console} }\nnetwork:\n  - { type: ws, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: 1000 }\n`;
 
@@ -28,14 +33,17 @@ async function getStatus(ctx: Finishing, port: number): Promise<Record<string, u
   return c.call('get_status', {}, 's', 10_000);
 }
 
-/** Serves a client, then SIGTERM: exit 0, no error line. */
-async function servesThenStops(ctx: Finishing, cli: RunningCli): Promise<void> {
+/**
+ * Once `stdinDone` is logged (the console's last word on stdin), still serves a client, then
+ * SIGTERM: exit 0, no error line.
+ */
+async function servesThenStops(ctx: Finishing, cli: RunningCli, stdinDone: RegExp): Promise<void> {
   const {
     ws: [port],
   } = await cli.ready();
+  await cli.waitForLog(stdinDone);
+  // Nothing read from stdin has ended it.
   expect(await getStatus(ctx, port!)).toMatchObject({ status: 'ok' });
-  // Still up a moment later: nothing read from stdin has ended it.
-  await new Promise((r) => setTimeout(r, 200));
   expect(cli.child.exitCode).toBeNull();
   cli.signal('SIGTERM');
   expect((await cli.exited).code).toBe(0);
@@ -48,10 +56,8 @@ describe.concurrent('stdin that cannot be read is never fatal (real CLI)', () =>
       const t = tempDirFor(ctx);
       const fd = openSync('/dev/null', 'w');
       ctx.onTestFinished(() => closeSync(fd));
-      const cli = runningFor(ctx, ['-c', t.write('c.yaml', CONFIG(setting))], { stdin: fd });
-      await servesThenStops(ctx, cli);
-      if (setting === 'true')
-        expect(cli.logs.some((l) => /sandbox console off: cannot read stdin \(EBADF\)/.test(l.message))).toBe(true);
+      const cli = runningFor(ctx, ['--log-level', 'debug', '-c', t.write('c.yaml', CONFIG(setting))], { stdin: fd });
+      await servesThenStops(ctx, cli, setting === 'true' ? UNREADABLE : NOT_A_TERMINAL);
     });
   }
 
@@ -61,8 +67,10 @@ describe.concurrent('stdin that cannot be read is never fatal (real CLI)', () =>
   ] as const) {
     it(`stdin ${name}, sandbox.console: ${setting}: serves, exits 0`, async (ctx) => {
       const t = tempDirFor(ctx);
-      const cli = runningFor(ctx, ['-c', t.write('c.yaml', CONFIG(setting))], { stdin: 'ignore' });
-      await servesThenStops(ctx, cli);
+      const cli = runningFor(ctx, ['--log-level', 'debug', '-c', t.write('c.yaml', CONFIG(setting))], {
+        stdin: 'ignore',
+      });
+      await servesThenStops(ctx, cli, setting === 'true' ? INPUT_ENDED : NOT_A_TERMINAL);
     });
   }
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { catchShutdownSignals, handleShutdownSignals } from '../src/signals.js';
+import { until } from './support/app.js';
 import { freePort } from './support/framework.js';
 import { CLI, QUIET_CONFIG, RunningCli, tempDir } from './support/cli.js';
 import { slow } from './support/slow.js';
@@ -69,6 +70,7 @@ describe('signals at every moment of startup (real CLI)', () => {
         child.on('exit', (code, sig) => r([code, sig])),
       );
       await handlersInstalled(child, () => stderr.length > 0);
+      // Time is the subject: each case lands the signal at another moment of startup.
       await new Promise((r) => setTimeout(r, delayMs));
       child.kill(signal);
       expect(await exited, stderr).toEqual([0, null]);
@@ -111,8 +113,7 @@ describe('signals at every moment of startup (real CLI)', () => {
     const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
       child.on('exit', (code, sig) => r([code, sig])),
     );
-    const deadline = Date.now() + slow(20_000);
-    while (silent.sockets.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until(() => silent.sockets.length > 0, 20_000, 'status to connect');
     child.kill('SIGINT');
     expect(await exited).toEqual([null, 'SIGINT']);
   });
@@ -131,6 +132,7 @@ describe('signals caught before a handler is given', () => {
     });
     cleanups.push(remove);
     expect(got).toEqual(['shutdown SIGHUP']);
+    // Time is the subject: the next one comes after the 50 ms repeat window.
     await new Promise((r) => setTimeout(r, 80));
     process.emit('SIGHUP', 'SIGHUP');
     expect(got).toEqual(['shutdown SIGHUP', 'force SIGHUP']);

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../src/app.js';
 import { ConfigError } from '../src/errors.js';
-import { getLogger } from '../src/logger.js';
+import { ReconnectingLink, webSocketDialer } from '../src/kit/index.js';
+import { getLogger, recentLogs } from '../src/logger.js';
 import { VERSION } from '../src/package-info.js';
 import { Backoff } from '../src/transport/backoff.js';
 import { HeldEvents } from '../src/transport/held-events.js';
-import { ReconnectingLink } from '../src/transport/reconnecting-link.js';
 import { parseTestConfig, startApp, until } from './support/app.js';
-import { Framework, freePort, silentServer } from './support/framework.js';
+import { Framework, freePort, silentServer, type Seen } from './support/framework.js';
 import { slow } from './support/slow.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -30,6 +30,11 @@ const entry = (fields: string) =>
 const emit = (n: number) =>
   app!.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'test', n });
 const reverse = () => app!.registry.list().filter((c) => c.transport === 'ws-reverse');
+/** Sends get_status on `c` and waits for its answer: frames sent to `c` before it have arrived. */
+async function answered(f: Framework, c: Seen): Promise<void> {
+  c.ws.send(JSON.stringify({ action: 'get_status', echo: 'barrier' }));
+  await f.until(() => c.frames.find((x) => x['echo'] === 'barrier'));
+}
 
 describe('reverse WS: handshake and roles', () => {
   it('universal: headers, token, lifecycle first, actions and events on one socket', async () => {
@@ -94,7 +99,14 @@ describe('reverse WS: handshake and roles', () => {
     await ev.until(() => e.frames.find((x) => x['notice_type'] === 'test'));
     // Event sockets ignore what the framework sends; API sockets carry no events.
     e.ws.send(JSON.stringify({ action: 'get_status', echo: 2 }));
-    await new Promise((r) => setTimeout(r, 100));
+    const eventConn = reverse().find((c) => c.role === 'event')!;
+    await until(() => eventConn.framesIn === 1, 2000, 'the action read on the event socket');
+    // Round trips: an answer on the event socket would arrive before event 2, an event on the
+    // API socket before the answer to echo 3.
+    emit(2);
+    await ev.until(() => e.frames.find((x) => x['n'] === 2));
+    a.ws.send(JSON.stringify({ action: 'get_status', echo: 3 }));
+    await api.until(() => a.frames.find((x) => x['echo'] === 3));
     expect(e.frames.some((x) => 'retcode' in x)).toBe(false);
     expect(a.frames.some((x) => 'post_type' in x)).toBe(false);
     expect(
@@ -119,10 +131,15 @@ describe('reverse WS: framework-shaped servers', () => {
     app = await startApp(entry(`    url: ${f.url()}\n`));
     const c = await f.connection(0);
     await f.until(() => c.frames.length >= 1);
-    await new Promise((r) => setTimeout(r, 200));
+    // One link is all there is to dial: a second socket would have its own registry entry.
+    expect(reverse()).toHaveLength(1);
+    // A round trip: the socket it kept is served, not closed as a duplicate.
+    c.ws.send(JSON.stringify({ action: 'get_status', echo: 'alive' }));
+    await f.until(() => c.frames.find((x) => x['echo'] === 'alive'));
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
     expect(f.seen).toHaveLength(1);
     expect(live.size).toBe(1);
-    expect(await Promise.race([c.closed, new Promise((r) => setTimeout(() => r('open'), 50))])).toBe('open');
+    expect(reverse()[0]!.toJSON()).toMatchObject({ state: 'open', reconnects: 0 });
   });
 
   it('Koishi-like: needs X-Client-Role exactly "Universal"', async () => {
@@ -148,8 +165,9 @@ describe('reverse WS: outages and held events', () => {
     emit(6);
     await f.until(() => c.frames.length >= 7);
     expect(c.frames.map((x) => x['sub_type'] ?? x['n'])).toEqual(['connect', 1, 2, 3, 4, 5, 6]);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(c.frames).toHaveLength(7);
+    // A round trip: an event sent twice would arrive before this answer.
+    await answered(f, c);
+    expect(c.frames.map((x) => x['sub_type'] ?? x['n'] ?? x['echo'])).toEqual(['connect', 1, 2, 3, 4, 5, 6, 'barrier']);
     expect(reverse()[0]!.toJSON()).toMatchObject({ events_held: 0, events_dropped: 0 });
     expect(reverse()[0]!.toJSON().reconnects).toBeGreaterThan(0);
   });
@@ -171,14 +189,16 @@ describe('reverse WS: outages and held events', () => {
       entry(`    url: ws://127.0.0.1:${port}/ws\n    buffer: { max_events: 10, max_age_ms: 400 }\n`),
     );
     emit(1);
-    // Retries come every ≤100 ms: event 2 is delivered well inside its 400 ms.
+    // Time is the subject: event 1 must outlive max_age_ms (400) while held. Retries come
+    // every ≤100 ms: event 2 is delivered well inside its 400 ms.
     await new Promise((r) => setTimeout(r, 500));
     emit(2);
     const f = await framework({ port });
     const c = await f.connection(0);
     await f.until(() => c.frames.length >= 2);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(c.frames.map((x) => x['sub_type'] ?? x['n'])).toEqual(['connect', 2]);
+    // A round trip: a held event still to come would arrive before this answer.
+    await answered(f, c);
+    expect(c.frames.map((x) => x['sub_type'] ?? x['n'] ?? x['echo'])).toEqual(['connect', 2, 'barrier']);
   });
 
   it('max_events: 0 holds nothing', async () => {
@@ -188,8 +208,9 @@ describe('reverse WS: outages and held events', () => {
     const f = await framework({ port });
     const c = await f.connection(0);
     await f.until(() => c.frames.length >= 1);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(c.frames.map((x) => x['sub_type'] ?? x['n'])).toEqual(['connect']);
+    // A round trip: a held event still to come would arrive before this answer.
+    await answered(f, c);
+    expect(c.frames.map((x) => x['sub_type'] ?? x['n'] ?? x['echo'])).toEqual(['connect', 'barrier']);
   });
 
   it.each([1000, 1001, 1011])('reconnects after the framework closes with %i, lifecycle again', async (code) => {
@@ -271,6 +292,8 @@ describe('reverse WS: shutdown', () => {
     expect(await c.closed).toBe(1001);
     expect(summary).toMatchObject({ connections: 1, terminated: 0 });
     expect(summary.elapsedMs).toBeLessThan(slow(1000));
+    // Time is the subject: a redial never comes, so no event marks it; one would come within
+    // the first backoff (under initial_ms, 20 ms), well inside this wait.
     await new Promise((r) => setTimeout(r, 150));
     expect(f.seen).toHaveLength(1);
   });
@@ -291,12 +314,18 @@ describe('reverse WS: shutdown', () => {
     app = await startApp(
       `network:\n  - type: ws-reverse\n    url: ws://127.0.0.1:${port}/\n    reconnect: { initial_ms: 60000, max_ms: 60000 }\n`,
     );
-    // The first attempt is refused at once; then it waits a minute.
-    await new Promise((r) => setTimeout(r, 100));
+    // The first attempt is refused at once (logged as it fails); then it waits a minute.
+    await until(
+      () => recentLogs.lines().some((l) => l.message.includes(`cannot connect to ws://127.0.0.1:${port}/`)),
+      2000,
+      'the first attempt refused',
+    );
     const summary = await app.stop();
     expect(summary.elapsedMs).toBeLessThan(slow(500));
     expect(app.registry.size).toBe(0);
     const f = await framework({ port });
+    // Time is the subject: an attempt that must never come has no event to wait on; a stop that
+    // redialled at once (not after the minute) would connect within this wait.
     await new Promise((r) => setTimeout(r, 200));
     expect(f.seen).toHaveLength(0);
   });
@@ -316,22 +345,19 @@ describe('Backoff (fake timers for the link)', () => {
   it('a link waits exactly the backoff delay between attempts, growing and capped', async () => {
     const port = await freePort();
     let attempts = 0;
-    class Probe extends ReconnectingLink {
-      protected prepare() {
-        attempts++;
-        return { url: `ws://127.0.0.1:${port}/`, headers: {} };
-      }
-      protected accept(): void {}
-      protected closed(): void {}
-    }
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const link = new Probe({
+    const link = new ReconnectingLink({
       name: 'probe',
       logger: getLogger('test'),
       reconnect: { initialMs: 100, maxMs: 400 },
-      handshakeTimeoutMs: 5000,
-      maxPayloadBytes: 1 << 20,
       random: () => 0.5,
+      ...webSocketDialer({
+        url: `ws://127.0.0.1:${port}/`,
+        headers: () => (attempts++, {}),
+        handshakeTimeoutMs: 5000,
+        maxPayloadBytes: 1 << 20,
+        goodbye: { code: 1000, reason: 'bye' },
+      }),
     });
     cleanups.push(() => link.stop());
     link.start();
@@ -347,12 +373,13 @@ describe('Backoff (fake timers for the link)', () => {
       while (link.state !== 'waiting' && Date.now() < deadline) await new Promise((r) => setImmediate(r));
       expect(link.state).toBe('waiting');
       expect(attempts).toBe(n);
-      vi.advanceTimersByTime(delay - 1);
+      await vi.advanceTimersByTimeAsync(delay - 1);
       expect(attempts).toBe(n);
-      vi.advanceTimersByTime(1);
+      // The attempt starts in a promise callback right after the timer.
+      await vi.advanceTimersByTimeAsync(1);
       expect(attempts).toBe(n + 1);
     }
-    link.stop();
+    link.stopRetrying();
     expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -61,12 +61,12 @@ describe('forward WebSocket: paths and roles', () => {
     expect(await c.next()).toMatchObject({ meta_event_type: 'lifecycle', sub_type: 'connect' });
     c.ws.send(JSON.stringify({ action: 'get_status', echo: 'x' }));
     c.ws.send('not json');
-    app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'after' });
-    expect(await c.next()).toMatchObject({ notice_type: 'after' });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(c.frames.some((f) => 'retcode' in f)).toBe(false);
     // The frames were still counted as received.
     await until(() => app!.registry.list()[0]!.framesIn === 2);
+    // A round trip after they were read: an answer to either would arrive before this event.
+    app.accounts.get(10001)!.emit('event', { time: 1, self_id: 10001, post_type: 'notice', notice_type: 'after' });
+    expect(await c.next()).toMatchObject({ notice_type: 'after' });
+    expect(c.frames.some((f) => 'retcode' in f)).toBe(false);
   });
 
   it('serves any other path as universal (as go-cqhttp and NapCat): /onebot/v11/ws gets events and answers actions', async () => {
@@ -245,6 +245,8 @@ describe('forward WebSocket: events', () => {
     app = await startApp(WS());
     const c = await client('/event');
     await c.next();
+    // Time is the subject: no event marks a heartbeat that never comes; a timer left running
+    // with interval 0 would have fired many times within this wait.
     await new Promise((r) => setTimeout(r, 150));
     expect(c.frames.filter((f) => f['meta_event_type'] === 'heartbeat')).toEqual([]);
   });
@@ -362,7 +364,9 @@ describe('forward WebSocket: shutdown phases (in process)', () => {
   it('destroys a socket that connected but never sent a handshake', async (ctx) => {
     app = await startApp(`${WS()}shutdown: { grace_ms: 2000 }\n`);
     const raw = await rawTcp(ctx, wsPort(app));
-    await new Promise((r) => setTimeout(r, 50));
+    // Accepted: connections are accepted in the order they arrive, so a later client's finished
+    // handshake means the server has taken this socket too.
+    await client('/api');
     const closed = once(raw, 'close');
     const summary = await app.stop();
     await closed;

@@ -13,73 +13,25 @@ import {
   RequestGuard,
   requestUrl,
   USER_AGENT,
+  webSocketDialer,
   withDeadline,
-  type LinkAttempt,
-  type Logger,
 } from '../../src/kit/index.js';
 import { UpstreamChannel } from './channel.js';
 import { RelayAdapterConfig } from './config.js';
 import { HttpUpstream } from './http-upstream.js';
 
+/** The largest frame accepted from the upstream, dialled or dialled-in. */
+const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
+
 /** How long the upstream gets to answer our close frame at shutdown. */
 const CLOSE_WAIT_MS = 500;
 
-/** HTTP statuses of a refused handshake that retrying sooner cannot fix (a wrong token). */
-const AUTH_REFUSED = /Unexpected server response: (401|403)\b/;
-
-/** A close frame, then the peer's answer; the caller bounds the wait. */
+/** A close frame to a dialled-in upstream, then its answer; the caller bounds the wait. */
 function goodbye(ws: WebSocket): Promise<void> {
   if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
   const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
   if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'onebridge shutting down');
   return closed;
-}
-
-/**
- * `mode: ws`: one attempt to open the implementation's forward WebSocket; resolves once open,
- * rejects when the handshake fails, and reports the socket's end to the link.
- */
-function dialUpstream(
-  url: string,
-  headers: Record<string, string>,
-  handshakeTimeoutMs: number,
-  attempt: LinkAttempt,
-  logger: Logger,
-  onOpen: (ws: WebSocket) => void,
-): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    // closeTimeout (a ws option its types do not list): a peer stuck in its own close is cut
-    // after 2 s, as onebridge's other dialled links are, instead of ws's 30 s.
-    const ws = new WebSocket(url, {
-      headers,
-      handshakeTimeout: handshakeTimeoutMs,
-      maxPayload: 256 * 1024 * 1024,
-      perMessageDeflate: false,
-      closeTimeout: CLOSE_TIMEOUT_MS,
-    } as WebSocket.ClientOptions);
-    let failure: Error | undefined;
-    const onAbort = () => ws.terminate();
-    attempt.signal.addEventListener('abort', onAbort, { once: true });
-    ws.once('open', () => {
-      // From here the link's stop() closes it gracefully; an abort must not cut it.
-      attempt.signal.removeEventListener('abort', onAbort);
-      // Now, not in the link's onOpen: a frame in the same packet as the handshake is emitted
-      // before any promise callback runs.
-      onOpen(ws);
-      resolve(ws);
-    });
-    ws.on('error', (err: Error & { code?: string }) => {
-      failure = err.code ? Object.assign(new Error(err.code), { code: err.code }) : err;
-      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CLOSING)
-        logger.warn(`upstream: ${err.message}`);
-    });
-    ws.once('close', (code) => {
-      attempt.signal.removeEventListener('abort', onAbort);
-      const error = failure ?? new Error(`closed with code ${code}`);
-      reject(error);
-      attempt.lost(error);
-    });
-  });
 }
 
 /** The relay's implementation; see index.ts for what it does. Imported when a relay account is created. */
@@ -182,25 +134,26 @@ export function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterConte
       if (up.mode === 'ws') {
         dialer = new ReconnectingLink<WebSocket>({
           name: 'upstream',
-          target: up.url,
           logger,
           reconnect: { initialMs: up.reconnect.initial_ms, maxMs: up.reconnect.max_ms },
           track: conn,
-          connect: (attempt) => {
-            const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'X-Client-Role': 'Universal' };
-            // Unknown until learned (self_id omitted): then no header rather than a wrong one.
-            if (ctx.selfId) headers['X-Self-ID'] = String(ctx.selfId);
-            if (up.access_token) headers['Authorization'] = `Bearer ${up.access_token}`;
-            return dialUpstream(up.url, headers, up.handshake_timeout_ms, attempt, logger, (ws) => opened(ws, up.url));
-          },
+          ...webSocketDialer({
+            url: up.url,
+            headers: () => {
+              const headers: Record<string, string> = { 'User-Agent': USER_AGENT, 'X-Client-Role': 'Universal' };
+              // Unknown until learned (self_id omitted): then no header rather than a wrong one.
+              if (ctx.selfId) headers['X-Self-ID'] = String(ctx.selfId);
+              if (up.access_token) headers['Authorization'] = `Bearer ${up.access_token}`;
+              return headers;
+            },
+            handshakeTimeoutMs: up.handshake_timeout_ms,
+            maxPayloadBytes: MAX_PAYLOAD_BYTES,
+            goodbye: { code: 1000, reason: 'onebridge shutting down' },
+            // In the open event, not in onOpen: a frame in the same packet as the handshake
+            // is emitted before any promise callback runs.
+            opening: (ws) => opened(ws, up.url),
+          }),
           onLost: (ws) => lost(ws, 'connection lost'),
-          advise: (err) => {
-            if (!err || !AUTH_REFUSED.test(err.message)) return 'retry';
-            logger.error(`upstream: ${up.url} refused our access token (${err.message}); check access_token`);
-            return 'slow';
-          },
-          close: goodbye,
-          destroy: (ws) => ws.terminate(),
         });
         dialer.start();
         return;
@@ -209,7 +162,7 @@ export function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterConte
       // closeTimeout (a ws option missing from its types): an upstream stuck mid-close is cut, as the dialer's is.
       wss = new WebSocketServer({
         noServer: true,
-        maxPayload: 256 * 1024 * 1024,
+        maxPayload: MAX_PAYLOAD_BYTES,
         perMessageDeflate: false,
         closeTimeout: CLOSE_TIMEOUT_MS,
       } as ConstructorParameters<typeof WebSocketServer>[0]);

@@ -45,6 +45,7 @@ export {
   type ReconnectingLinkOptions,
   type RetryAdvice,
 } from './link.js';
+export { CLOSE_TIMEOUT_MS, webSocketDialer, type WebSocketDialer, type WebSocketDialOptions } from './ws-dial.js';
 export {
   PlatformMessages,
   type PlatformMessage,
@@ -57,7 +58,6 @@ export { FACE_EMOTICONS, parseText, renderText, type ParseTextOptions, type Rend
 // listen errors, auth, refusals and request guard as onebridge's own transports.
 export { authorize, remoteOf } from '../transport/auth.js';
 export { listen } from '../transport/listen.js';
-export { CLOSE_TIMEOUT_MS } from '../transport/reconnecting-link.js';
 export { rejectUpgrade } from '../transport/reject.js';
 export { RequestGuard, type RefusalKind } from '../transport/request-guard.js';
 export { requestUrl } from '../transport/request-url.js';

@@ -58,25 +58,34 @@ export interface ReconnectingLinkOptions<T> {
 }
 
 /**
- * A connection to a platform that onebridge keeps open: one attempt at a time, exponential
- * backoff with full jitter between them (`Backoff`), the longest wait when `advise` says
- * trying sooner cannot help. The platform code is all in callbacks; the link owns the state
- * machine and the one timer.
+ * A connection that onebridge keeps open (a platform, a bot framework it dials): one attempt
+ * at a time, exponential backoff with full jitter between them (`Backoff`), the longest wait
+ * when `advise` says trying sooner cannot help. The connection's code is all in callbacks; the
+ * link owns the state machine, the one timer and the outage log lines.
  *
- * Invariants: at most one connection exists; after `stop()` no attempt starts and no timer is
- * left; `stop()` resolves within its grace (plus the callbacks' synchronous work) even when
- * the platform never answers, and is idempotent. It does not read or write the connection.
+ * Stopping comes in steps, each synchronous and idempotent, for an owner that runs shutdown
+ * phases itself (the reverse-WS transport): `stopRetrying`, `abortAttempt`, `goodbye`, `cut`.
+ * `stop(graceMs)` runs them all, the goodbye bounded by its grace.
+ *
+ * Invariants: at most one connection exists; after `stopRetrying()` no attempt starts and no
+ * timer is left; `stop()` resolves within its grace (plus the callbacks' synchronous work)
+ * even when the peer never answers. It does not read or write the connection.
  */
 export class ReconnectingLink<T> {
   readonly #o: ReconnectingLinkOptions<T>;
   readonly #backoff: Backoff;
   #state: LinkState = 'idle';
-  #current: T | undefined;
+  /** The usable connection; after a stop, the one still closing until it ends or is cut. */
+  #conn: T | undefined;
+  /** The latest attempt: a late report from an older one is ignored. */
   #attempt: AbortController | undefined;
+  /** The attempt whose `connect` has not settled yet. */
+  #pending: AbortController | undefined;
   #attempts = 0;
   #reconnects = 0;
   #timer: NodeJS.Timeout | undefined;
   #openedAt = 0;
+  #goodbye: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   readonly #openWaiters = new Set<(conn: T) => void>();
   readonly #outages: OutageLog;
@@ -95,9 +104,9 @@ export class ReconnectingLink<T> {
     return this.#state;
   }
 
-  /** The usable connection, if the link is open. */
+  /** The usable connection, if the link is open (not once it stops). */
   get current(): T | undefined {
-    return this.#current;
+    return this.#state === 'open' ? this.#conn : undefined;
   }
 
   get reconnects(): number {
@@ -115,7 +124,8 @@ export class ReconnectingLink<T> {
    * DeadlineError after `ms` or when `signal` aborts. For `identify`, or actions that wait.
    */
   whenOpen(ms: number, signal?: AbortSignal): Promise<T> {
-    if (this.#current !== undefined) return Promise.resolve(this.#current);
+    const now = this.current;
+    if (now !== undefined) return Promise.resolve(now);
     let wake: (conn: T) => void = () => {};
     const open = new Promise<T>((resolve) => this.#openWaiters.add((wake = resolve)));
     return withDeadline(open, ms, signal, { what: `${this.#o.name} connection to ${this.#o.target}` }).finally(() =>
@@ -124,8 +134,9 @@ export class ReconnectingLink<T> {
   }
 
   /**
-   * No more attempts: aborts one in progress, says goodbye on an open connection (`close`)
-   * for at most `graceMs`, then `destroy`s it. Every call returns the same promise.
+   * No more attempts, every step of `stop()` in order: aborts an attempt in progress, says
+   * goodbye on an open connection (`close`) for at most `graceMs`, then `destroy`s it and
+   * closes the `track`. Every call returns the same promise.
    */
   stop(graceMs = 1000): Promise<void> {
     this.#stopping ??= this.#stop(graceMs);
@@ -133,29 +144,84 @@ export class ReconnectingLink<T> {
   }
 
   async #stop(graceMs: number): Promise<void> {
+    this.abortAttempt();
+    const said = this.goodbye();
+    if (this.#conn !== undefined) {
+      try {
+        await withDeadline(said, graceMs, undefined, { what: `${this.#o.name} goodbye` });
+      } catch (err) {
+        this.#o.logger.debug(`${this.#o.name}: ${(err as Error).message}; cutting the connection`);
+      }
+    }
+    this.cut();
+  }
+
+  /**
+   * Stop, step 1: no attempt starts any more; a pending retry is cleared. An attempt in
+   * progress and an open connection are left to the next steps; with neither, the `track`
+   * is closed now.
+   */
+  stopRetrying(): void {
+    if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#attempt?.abort();
-    const conn = this.#current;
-    this.#current = undefined;
+    this.#forgetIfDone();
+  }
+
+  /**
+   * Stop, step 2: aborts the attempt in progress (a connection it still yields is destroyed),
+   * and the open connection's `signal` too (`connect` decides whether that cuts it). Returns
+   * whether an attempt was in progress and not aborted before.
+   */
+  abortAttempt(): boolean {
+    this.stopRetrying();
+    const attempt = this.#attempt;
+    if (!attempt || attempt.signal.aborted) return false;
+    attempt.abort();
+    return this.#pending === attempt;
+  }
+
+  /**
+   * Stop, step 3: the graceful goodbye (`close`) on the open connection. Resolves when it has
+   * run (at once without a connection or `close`); unbounded: the caller bounds the wait and
+   * then `cut`s. `close` runs once; later calls return the same promise.
+   */
+  goodbye(): Promise<void> {
+    this.stopRetrying();
+    const conn = this.#conn;
+    if (this.#goodbye || conn === undefined) return this.#goodbye ?? Promise.resolve();
     if (this.#o.track) this.#o.track.state = 'closing';
-    if (conn !== undefined) {
-      if (this.#o.close) {
-        try {
-          await withDeadline(
-            Promise.resolve().then(() => this.#o.close!(conn)),
-            graceMs,
-            undefined,
-            { what: `${this.#o.name} goodbye` },
-          );
-        } catch (err) {
-          this.#o.logger.debug(`${this.#o.name}: ${(err as Error).message}; cutting the connection`);
-        }
-      }
-      this.#destroy(conn);
+    // Called now, not in a promise callback: an owner's shutdown phase sends its close frames at once.
+    let said: Promise<void> | void;
+    try {
+      said = this.#o.close?.(conn);
+    } catch (err) {
+      said = Promise.reject(err as Error);
     }
+    this.#goodbye = Promise.resolve(said).catch((err: unknown) => {
+      this.#o.logger.debug(`${this.#o.name}: goodbye failed: ${(err as Error).message}`);
+    });
+    return this.#goodbye;
+  }
+
+  /**
+   * Stop, the hard step: aborts an attempt in progress, `destroy`s the connection now and
+   * closes the `track`. Returns whether there was a connection to cut.
+   */
+  cut(): boolean {
+    this.abortAttempt();
+    const conn = this.#conn;
+    this.#conn = undefined;
+    if (conn !== undefined) this.#destroy(conn);
     this.#o.track?.close('stopped');
+    return conn !== undefined;
+  }
+
+  /** Once stopped with nothing left in flight, the link leaves the registry. */
+  #forgetIfDone(): void {
+    if (this.#state === 'stopped' && this.#conn === undefined && this.#pending === undefined)
+      this.#o.track?.close('stopped');
   }
 
   #destroy(conn: T): void {
@@ -169,6 +235,7 @@ export class ReconnectingLink<T> {
   #connect(): void {
     const attempt = new AbortController();
     this.#attempt = attempt;
+    this.#pending = attempt;
     this.#state = 'connecting';
     if (this.#o.track) this.#o.track.state = 'connecting';
     let settled = false;
@@ -184,17 +251,22 @@ export class ReconnectingLink<T> {
       ended = true;
       if (conn !== undefined) this.#lost(attempt, conn, error);
     };
+    const settle = () => {
+      settled = true;
+      if (this.#pending === attempt) this.#pending = undefined;
+    };
     const number = this.#attempts++;
     Promise.resolve()
       .then(() => this.#o.connect({ signal: attempt.signal, attempt: number, lost }))
       .then(
         (c) => {
-          settled = true;
+          settle();
           conn = c;
           if (this.#state === 'stopped' || attempt.signal.aborted) {
             // Stopped while the attempt finished: not ours to keep.
             ended = true;
             this.#destroy(c);
+            this.#forgetIfDone();
             return;
           }
           if (lostEarly) {
@@ -206,7 +278,7 @@ export class ReconnectingLink<T> {
           this.#opened(c);
         },
         (err: unknown) => {
-          settled = true;
+          settle();
           ended = true;
           this.#failed(attempt, err instanceof Error ? err : new Error(String(err)));
         },
@@ -215,7 +287,7 @@ export class ReconnectingLink<T> {
 
   #opened(conn: T): void {
     this.#state = 'open';
-    this.#current = conn;
+    this.#conn = conn;
     this.#openedAt = Date.now();
     if (this.#o.track) this.#o.track.state = 'open';
     const after = this.#outages.opened() || (this.#reconnects ? 'reconnected' : '');
@@ -225,20 +297,23 @@ export class ReconnectingLink<T> {
   }
 
   #lost(attempt: AbortController, conn: T, error: Error | undefined): void {
-    if (this.#attempt !== attempt || this.#state === 'stopped') return;
-    this.#current = undefined;
-    if (Date.now() - this.#openedAt >= (this.#o.stableMs ?? 10_000)) this.#backoff.reset();
+    if (this.#attempt !== attempt || this.#conn !== conn) return;
+    this.#conn = undefined;
     this.#destroy(conn);
+    if (this.#state === 'stopped') {
+      // It ended during the goodbye: nothing to reconnect, and nothing left to cut.
+      this.#forgetIfDone();
+      return;
+    }
+    if (Date.now() - this.#openedAt >= (this.#o.stableMs ?? 10_000)) this.#backoff.reset();
     this.#call(() => this.#o.onLost?.(conn, error));
-    this.#outages.lost(
-      `disconnected from ${this.#o.target}${error ? ` (${error.message})` : ''}; reconnecting`,
-      'warn',
-    );
+    this.#outages.lost(`disconnected from ${this.#o.target}${error ? ` (${error.message})` : ''}; reconnecting`);
     this.#retry(error);
   }
 
   #failed(attempt: AbortController, error: Error): void {
-    if (this.#attempt !== attempt || this.#state === 'stopped') return;
+    if (this.#attempt !== attempt) return;
+    if (this.#state === 'stopped') return this.#forgetIfDone();
     const slow = this.#advise(error) === 'slow';
     const retrying = slow
       ? `retrying every ${formatDuration(this.#backoff.max())}`
@@ -273,7 +348,7 @@ export class ReconnectingLink<T> {
     }
   }
 
-  /** A throwing callback is the adapter's bug; it must not stop the link from reconnecting. */
+  /** A throwing callback is the owner's bug; it must not stop the link from reconnecting. */
   #call(fn: () => void): void {
     try {
       fn();

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
  * What a reconnecting link logs while its target is unreachable: one line when an outage
  * starts, one more only when the cause changes, and one when it ends, carrying the count and
  * how long it lasted. The attempts in between are debug lines, so a target that is down for a
- * day is two lines, not thousands. Shared by the reverse-WS link and the platform kit's link.
+ * day is two lines, not thousands. The kit's ReconnectingLink logs through it.
  *
  * It only decides what to log; it keeps no timer and knows nothing of sockets.
  */
@@ -19,10 +19,13 @@ export class OutageLog {
     this.#logger = logger;
   }
 
-  /** A usable connection was lost: an outage starts, with this line. */
-  lost(message: string, level: 'info' | 'warn' = 'info'): void {
+  /**
+   * A usable connection was lost: an outage starts, with this warning (a link that keeps
+   * dropping must show at warn level even when every reconnect succeeds at once).
+   */
+  lost(message: string): void {
     this.#outage = { since: Date.now(), failed: 0, cause: 'lost' };
-    this.#logger[level](`${this.#name}: ${message}`);
+    this.#logger.warn(`${this.#name}: ${message}`);
   }
 
   /**

@@ -1,12 +1,13 @@
 import { WebSocket } from 'ws';
 import type { WsReverseConfig } from '../config/schema.js';
+import { ReconnectingLink } from '../kit/link.js';
+import { webSocketDialer } from '../kit/ws-dial.js';
 import { heartbeatEvent, lifecycleEvent } from '../onebot/events.js';
 import type { OneBotEvent } from '../onebot/types.js';
 import { USER_AGENT } from '../package-info.js';
 import type { Connection, Role } from '../registry.js';
 import { HeldEvents } from './held-events.js';
 import { OneBotSocket } from './onebot-socket.js';
-import { ReconnectingLink } from './reconnecting-link.js';
 import type { Transport, TransportDeps } from './transport.js';
 
 const CLIENT_ROLE: Readonly<Record<Role, string>> = { universal: 'Universal', api: 'API', event: 'Event' };
@@ -17,14 +18,16 @@ export interface WsReverseDeps extends TransportDeps {
 }
 
 /**
- * One socket onebridge keeps open to a bot framework, in one role. Holds events while the
- * framework is away or not reading, sends lifecycle first and the held events next on every
- * (re)connect, pings to find half-open TCP, and serves actions like the forward server.
+ * One socket onebridge keeps open to a bot framework, in one role, dialled and redialled by
+ * the kit's ReconnectingLink. Holds events while the framework is away or not reading, sends
+ * lifecycle first and the held events next on every (re)connect, pings to find half-open TCP,
+ * and serves actions like the forward server.
  */
-class ReverseLink extends ReconnectingLink {
+class ReverseLink {
+  readonly name: string;
   readonly role: Role;
   readonly conn: Connection;
-  readonly #url: string;
+  readonly link: ReconnectingLink<WebSocket>;
   readonly #config: WsReverseConfig;
   readonly #deps: WsReverseDeps;
   readonly #held: HeldEvents;
@@ -33,61 +36,72 @@ class ReverseLink extends ReconnectingLink {
   #missedPongs = 0;
   /** Dropped from the held store since the last connect, for the line that reports it. */
   #droppedAway = 0;
+  /** What the last connect delivered, logged after the link's "connected" line. */
+  #delivered: { held: number; dropped: number } | undefined;
 
   constructor(url: string, role: Role, config: WsReverseConfig, key: string, deps: WsReverseDeps) {
-    super({
-      name: `${key} ${role}`,
-      logger: deps.logger,
-      reconnect: { initialMs: config.reconnect.initial_ms, maxMs: config.reconnect.max_ms },
-      handshakeTimeoutMs: config.handshake_timeout_ms,
-      maxPayloadBytes: config.max_payload_bytes,
-      compression: config.compression,
-      random: deps.random,
-    });
+    this.name = `${key} ${role}`;
     this.role = role;
-    this.#url = url;
     this.#config = config;
     this.#deps = deps;
     this.#held = new HeldEvents({ maxEvents: config.buffer.max_events, maxAgeMs: config.buffer.max_age_ms });
-    const target = new URL(url);
     this.conn = deps.registry.add({
       transport: 'ws-reverse',
       role,
       endpoint: url,
-      remote: target.host,
+      remote: new URL(url).host,
       selfId: deps.account.selfId,
       state: 'connecting',
     });
     this.conn.link = { reconnects: 0, held: () => this.#held.size, dropped: 0 };
+    this.link = new ReconnectingLink<WebSocket>({
+      name: this.name,
+      logger: deps.logger,
+      reconnect: { initialMs: config.reconnect.initial_ms, maxMs: config.reconnect.max_ms },
+      random: deps.random,
+      track: deps.registry.tracked(this.conn),
+      ...webSocketDialer({
+        url,
+        headers: () => this.#headers(),
+        handshakeTimeoutMs: config.handshake_timeout_ms,
+        maxPayloadBytes: config.max_payload_bytes,
+        compression: config.compression,
+        goodbye: { code: 1001, reason: 'server shutting down' },
+        opening: (ws) => this.#accept(ws),
+      }),
+      onOpen: () => this.#reportDelivered(),
+    });
   }
 
   get carriesEvents(): boolean {
     return this.role !== 'api';
   }
 
-  protected prepare(): { url: string; headers: Record<string, string> } {
+  #headers(): Record<string, string> {
     const headers: Record<string, string> = {
       'X-Self-ID': String(this.#deps.account.selfId),
       'X-Client-Role': CLIENT_ROLE[this.role],
       'User-Agent': USER_AGENT,
     };
     if (this.#config.access_token) headers['Authorization'] = `Bearer ${this.#config.access_token}`;
-    this.conn.state = 'connecting';
-    this.conn.link!.reconnects = this.reconnects;
-    return { url: this.#url, headers };
+    return headers;
   }
 
-  protected accept(ws: WebSocket): void {
-    const { account, encoder, logger } = this.#deps;
-    this.conn.state = 'open';
+  /** In the socket's open event, before the peer's first frame can arrive. */
+  #accept(ws: WebSocket): void {
+    // Opened as shutdown began: the link cuts it; held events stay held, not sent into it.
+    if (this.link.state === 'stopped') return;
+    const { account, encoder } = this.#deps;
     this.conn.closing = () => ws.readyState === WebSocket.CLOSING;
-    this.#socket = new OneBotSocket(
+    const socket = new OneBotSocket(
       ws,
       this.conn,
-      { account, logger, policy: this.#deps.policy },
+      { account, logger: this.#deps.logger, policy: this.#deps.policy },
       this.#config.message_format,
       { maxJsonDepth: this.#deps.limits.max_json_depth },
     );
+    this.#socket = socket;
+    ws.once('close', () => this.#detach(socket));
     ws.on('pong', () => {
       this.#missedPongs = 0;
     });
@@ -98,27 +112,32 @@ class ReverseLink extends ReconnectingLink {
     }
     if (!this.carriesEvents) return;
     // First frame: lifecycle. Then what was held, in order, before anything new.
-    this.#socket.send(encoder.encode(lifecycleEvent(account.selfId, 'connect'), this.#config.message_format));
+    socket.send(encoder.encode(lifecycleEvent(account.selfId, 'connect'), this.#config.message_format));
     const held = this.#held.drain();
     const aged = this.#held.takeDropped();
     this.conn.link!.dropped += aged;
     if (this.#deps.policy) this.#deps.policy.counts.dropped += aged;
-    const dropped = this.#droppedAway + aged;
+    this.#delivered = { held: held.length, dropped: this.#droppedAway + aged };
     this.#droppedAway = 0;
-    if (held.length || dropped)
-      logger.info(
-        `${this.name}: delivering ${held.length} held event${held.length === 1 ? '' : 's'}${dropped ? `; ${dropped} dropped while away (buffer.max_events ${this.#config.buffer.max_events}, max_age_ms ${this.#config.buffer.max_age_ms})` : ''}`,
-      );
-    for (const event of held) this.#sent(this.#socket.send(encoder.encode(event, this.#config.message_format)));
+    for (const event of held) this.#sent(socket.send(encoder.encode(event, this.#config.message_format)));
   }
 
-  protected closed(): void {
+  #reportDelivered(): void {
+    const delivered = this.#delivered;
+    this.#delivered = undefined;
+    if (!delivered || (!delivered.held && !delivered.dropped)) return;
+    const { held, dropped } = delivered;
+    this.#deps.logger.info(
+      `${this.name}: delivering ${held} held event${held === 1 ? '' : 's'}${dropped ? `; ${dropped} dropped while away (buffer.max_events ${this.#config.buffer.max_events}, max_age_ms ${this.#config.buffer.max_age_ms})` : ''}`,
+    );
+  }
+
+  #detach(socket: OneBotSocket): void {
+    if (this.#socket !== socket) return;
     clearInterval(this.#keepalive);
     this.#keepalive = undefined;
     this.#socket = undefined;
     this.conn.closing = undefined;
-    if (this.state === 'stopped') this.#deps.registry.remove(this.conn, 'stopped');
-    else this.conn.state = 'connecting';
   }
 
   /** Heartbeat event and ping; a peer that missed two pongs is cut and redialled. */
@@ -126,7 +145,7 @@ class ReverseLink extends ReconnectingLink {
     const socket = this.#socket;
     if (!socket) return;
     if (this.#missedPongs >= 2) {
-      this.logger.warn(`${this.name}: no pong for ${2 * interval} ms; reconnecting`);
+      this.#deps.logger.warn(`${this.name}: no pong for ${2 * interval} ms; reconnecting`);
       socket.ws.terminate();
       return;
     }
@@ -151,7 +170,7 @@ class ReverseLink extends ReconnectingLink {
       // The peer stopped reading: hold its events and recycle the socket, rather than let
       // its send buffer grow without bound.
       this.#hold(event);
-      this.logger.warn(
+      this.#deps.logger.warn(
         `${this.name}: peer is not reading (${socket.ws.bufferedAmount} bytes unsent > max_buffered_bytes); holding events and reconnecting`,
       );
       socket.ws.terminate();
@@ -174,11 +193,6 @@ class ReverseLink extends ReconnectingLink {
     this.conn.link!.dropped += dropped;
     if (this.#deps.policy) this.#deps.policy.counts.dropped += dropped;
     this.#droppedAway += dropped;
-  }
-
-  /** For shutdown: a link that has no socket leaves the registry now. */
-  forgetIfIdle(): void {
-    if (!this.socket) this.#deps.registry.remove(this.conn, 'stopped');
   }
 }
 
@@ -207,7 +221,7 @@ export class WsReverse implements Transport {
 
   async start(): Promise<void> {
     this.#deps.account.on('event', this.#onEvent);
-    for (const link of this.#links) link.start();
+    for (const { link } of this.#links) link.start();
     this.#deps.logger.info(
       `reverse WS for account ${this.#deps.account.selfId}: ${this.#links.map((l) => `${l.role} → ${l.conn.endpoint}`).join(', ')}`,
     );
@@ -215,28 +229,24 @@ export class WsReverse implements Transport {
 
   stopAccepting(): void {
     this.#deps.account.off('event', this.#onEvent);
-    for (const link of this.#links) {
-      link.stop();
-      link.forgetIfIdle();
-    }
+    // A link that is only waiting to retry leaves the registry now.
+    for (const { link } of this.#links) link.stopRetrying();
   }
 
   abortPending(): number {
     let n = 0;
-    for (const link of this.#links) if (link.abortConnecting()) n++;
+    for (const { link } of this.#links) if (link.abortAttempt()) n++;
     return n;
   }
 
   closeConnections(): void {
-    for (const link of this.#links) {
-      if (link.conn.state === 'open') link.conn.state = 'closing';
-      link.close(1001, 'server shutting down');
-    }
+    // The app bounds the wait (grace_ms), then terminate() cuts what is left.
+    for (const { link } of this.#links) void link.goodbye();
   }
 
   terminate(): number {
     let n = 0;
-    for (const link of this.#links) if (link.terminate()) n++;
+    for (const { link } of this.#links) if (link.cut()) n++;
     return n;
   }
 

@@ -12,7 +12,7 @@ import { authorize, remoteOf } from './auth.js';
 import { fdBudget } from './fd-budget.js';
 import { listen } from './listen.js';
 import { OneBotSocket } from './onebot-socket.js';
-import { CLOSE_TIMEOUT_MS } from './reconnecting-link.js';
+import { CLOSE_TIMEOUT_MS } from '../kit/ws-dial.js';
 import { rejectUpgrade } from './reject.js';
 import { RequestGuard } from './request-guard.js';
 import { requestUrl } from './request-url.js';
