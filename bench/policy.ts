@@ -25,7 +25,8 @@ export const TYPICAL_FILTER = {
   ],
 };
 
-const CLI = new URL('../src/cli.js', import.meta.url).pathname;
+// The installed command's entry (dist/bin/onebridge.js), as users start it.
+const CLI = new URL('../bin/onebridge.js', import.meta.url).pathname;
 
 /** Milliseconds from spawning the CLI to its "ready" log line; the child is stopped with SIGTERM. */
 async function startup(config: string): Promise<number> {
@@ -48,9 +49,12 @@ async function startup(config: string): Promise<number> {
       });
     });
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    // A child that already exited (it failed before ready) has no 'exit' left to wait for.
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
   }
 }
 

@@ -15,6 +15,18 @@ export interface Row {
   readonly targetOn?: 'ratio' | 'value';
   /** Extra words printed after the row (e.g. "grace 1000 ms"). */
   readonly note?: string;
+  /**
+   * onebridge / raw for each round, each pair measured back to back. When given, the ratio is
+   * their median, not the ratio of the two medians: on a shared VM the host's speed drifts
+   * between rounds, and a pair measured back to back sees the same host. The spread is printed.
+   */
+  readonly pairedRatios?: readonly number[];
+}
+
+function middle(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** A suite measures its rows and returns them; it must close everything it opened. */
@@ -26,7 +38,15 @@ export interface Suite {
 
 /** onebridge / baseline, or undefined when there is no baseline or it is zero. */
 export function ratioOf(row: Row): number | undefined {
+  if (row.pairedRatios?.length) return middle(row.pairedRatios);
   return row.baseline === undefined || row.baseline === 0 ? undefined : row.onebridge / row.baseline;
+}
+
+/** "median of N back-to-back pairs, 0.91-1.04x", for a row with paired ratios. */
+function pairedNote(row: Row): string | undefined {
+  const r = row.pairedRatios;
+  if (!r?.length) return undefined;
+  return `ratio: median of ${r.length} back-to-back pairs, ${Math.min(...r).toFixed(2)}-${Math.max(...r).toFixed(2)}x`;
 }
 
 function onValue(row: Row): boolean {
@@ -64,7 +84,9 @@ export function formatTable(title: string, rows: readonly Row[]): string {
     const ratio = ratioOf(row);
     const ok = passes(row);
     return [
-      row.note ? `${row.name} (${row.note})` : row.name,
+      [row.note, pairedNote(row)].filter(Boolean).length
+        ? `${row.name} (${[row.note, pairedNote(row)].filter(Boolean).join('; ')})`
+        : row.name,
       fmt(row.onebridge),
       fmt(row.baseline),
       row.unit,
