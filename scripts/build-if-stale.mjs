@@ -3,7 +3,8 @@
 // (its pretest) run first, so a second start or test run skips the ~15 s of tsc and bundling.
 // Run directly, it exits with the build's status.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { Buffer } from 'node:buffer';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +20,20 @@ function newest(path, named = true) {
   const stat = statSync(path);
   if (!stat.isDirectory()) return named || path.endsWith('.ts') || path.endsWith('.json') ? stat.mtimeMs : 0;
   return Math.max(0, ...readdirSync(path).map((name) => newest(join(path, name), false)));
+}
+
+/** The bundle starts with bundle-cli.mjs's banner; tsc's own output (`npx tsc` alone) does not. */
+function bundled() {
+  const main = join(dirname(cli), 'onebridge-main.js');
+  if (!existsSync(main)) return false;
+  const fd = openSync(main, 'r');
+  try {
+    const head = Buffer.alloc(64);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return head.subarray(0, n).toString().startsWith('import { createRequire as __obRequire }');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Builds when stale; returns the build's exit status (0 when nothing needed building). */
@@ -39,7 +54,8 @@ export function buildIfStale() {
       'node_modules/.package-lock.json',
     ].map((p) => newest(join(root, p))),
   );
-  if (sources <= built) return 0;
+  // A bare `tsc` run writes a fresh entry over an unbundled main: stale too.
+  if (sources <= built && bundled()) return 0;
   process.stderr.write(
     built ? 'onebridge: sources changed since the last build; building…\n' : 'onebridge: building…\n',
   );

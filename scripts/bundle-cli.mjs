@@ -105,7 +105,8 @@ const result = await esbuild.build({
   metafile: Boolean(process.env.ONEBRIDGE_BUNDLE_META),
   minifyWhitespace: true,
   minifySyntax: true,
-  // Bundled CommonJS (winston and its dependencies) calls require() for Node's built-ins.
+  // Bundled CommonJS (winston and its dependencies) calls require() for Node's built-ins. The
+  // banner also tells build-if-stale.mjs that the file is the bundle, not tsc's own output.
   banner: {
     js: "import { createRequire as __obRequire } from 'node:module'; const require = __obRequire(import.meta.url);",
   },

@@ -117,6 +117,19 @@ describe('npm start', () => {
     expect(existsSync(join(p.dir, 'dist', 'built'))).toBe(true);
   });
 
+  it('builds first when the command is not bundled (a bare `tsc` run wrote a fresh, unbundled dist/bin)', async () => {
+    const p = packageCopy();
+    const main = join(p.dir, 'dist', 'bin', 'onebridge-main.js');
+    writeFileSync(main, `// as tsc alone leaves it\n${readFileSync(main, 'utf8')}`);
+    p.setTime('dist/bin/onebridge.js', 0);
+    p.setTime('package.json', 60);
+    p.setTime('tsconfig.json', 60);
+    p.setTime('scripts/bundle-cli.mjs', 60);
+    const err = await npmStart(p.dir, ['--', '-c', 'q.yaml'], /ready: /);
+    expect(err).toMatch(/^onebridge: sources changed since the last build; building…\n/);
+    expect(existsSync(join(p.dir, 'dist', 'built'))).toBe(true);
+  });
+
   it('builds first when the CLI bundler changed since the last build (the bundle is part of the build)', async () => {
     const p = packageCopy();
     p.setTime('dist/bin/onebridge.js', 60);
