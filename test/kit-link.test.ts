@@ -39,6 +39,15 @@ function tracked(): TrackedLink & { reconnects: number; closedWith: string | und
   };
 }
 
+/** A link over Fake connections, named `fake` and logging to the quiet logger unless the test says otherwise. */
+function fakeLink(
+  options: Omit<ConstructorParameters<typeof ReconnectingLink<Fake>>[0], 'name' | 'target' | 'logger'> & {
+    logger?: typeof logger;
+  },
+): ReconnectingLink<Fake> {
+  return new ReconnectingLink<Fake>({ name: 'fake', target: 'fake://x', logger, ...options });
+}
+
 describe('ReconnectingLink (fake timers, fake connections)', () => {
   afterEach(() => void vi.useRealTimers());
 
@@ -48,10 +57,7 @@ describe('ReconnectingLink (fake timers, fake connections)', () => {
     const opened: number[] = [];
     const lostConns: number[] = [];
     const track = tracked();
-    const link = new ReconnectingLink<Fake>({
-      name: 'fake',
-      target: 'fake://x',
-      logger,
+    const link = fakeLink({
       reconnect: { initialMs: 100, maxMs: 1000 },
       random: () => 0.5,
       track,
@@ -100,10 +106,7 @@ describe('ReconnectingLink (fake timers, fake connections)', () => {
     vi.useFakeTimers();
     const times: number[] = [];
     let refuse: 'down' | 'auth' = 'down';
-    const link = new ReconnectingLink<Fake>({
-      name: 'fake',
-      target: 'fake://x',
-      logger,
+    const link = fakeLink({
       reconnect: { initialMs: 100, maxMs: 400 },
       random: () => 0.999,
       connect: async () => {
@@ -136,9 +139,7 @@ describe('ReconnectingLink (fake timers, fake connections)', () => {
     const recording = { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
     let refuse: string | undefined = 'ECONNREFUSED';
     const conns: Fake[] = [];
-    const link = new ReconnectingLink<Fake>({
-      name: 'fake',
-      target: 'fake://x',
+    const link = fakeLink({
       logger: recording as unknown as typeof logger,
       reconnect: { initialMs: 10, maxMs: 40 },
       random: () => 0.5,
@@ -184,10 +185,7 @@ describe('ReconnectingLink (fake timers, fake connections)', () => {
     let finish!: (c: Fake) => void;
     let aborted = false;
     let made: Fake | undefined;
-    const link = new ReconnectingLink<Fake>({
-      name: 'fake',
-      target: 'fake://x',
-      logger,
+    const link = fakeLink({
       reconnect: { initialMs: 100, maxMs: 1000 },
       connect: (attempt) => {
         attempt.signal.addEventListener('abort', () => (aborted = true));
@@ -212,10 +210,7 @@ describe('ReconnectingLink (fake timers, fake connections)', () => {
     const goodbyes: number[] = [];
     const lostConns: number[] = [];
     const track = tracked();
-    const link = new ReconnectingLink<Fake>({
-      name: 'fake',
-      target: 'fake://x',
-      logger,
+    const link = fakeLink({
       reconnect: { initialMs: 100, maxMs: 1000 },
       track,
       connect: async (attempt) => {
@@ -263,10 +258,7 @@ describe('ReconnectingLink (fake timers, fake connections)', () => {
       const finishes: Array<(c: Fake) => void> = [];
       const made: Fake[] = [];
       const track = tracked();
-      const link = new ReconnectingLink<Fake>({
-        name: 'fake',
-        target: 'fake://x',
-        logger,
+      const link = fakeLink({
         reconnect: { initialMs: 100, maxMs: 1000 },
         track,
         // Deaf to the abort: the connection arrives anyway, late.
@@ -311,10 +303,7 @@ describe('ReconnectingLink (fake timers, fake connections)', () => {
   it('stop in steps: a link waiting to retry leaves the registry at once', async () => {
     vi.useFakeTimers();
     const track = tracked();
-    const link = new ReconnectingLink<Fake>({
-      name: 'fake',
-      target: 'fake://x',
-      logger,
+    const link = fakeLink({
       reconnect: { initialMs: 60_000, maxMs: 60_000 },
       track,
       connect: async () => {
@@ -337,10 +326,7 @@ describe('ReconnectingLink (fake timers, fake connections)', () => {
   it('whenOpen waits for the connection, and gives up at its deadline', async () => {
     vi.useFakeTimers();
     let allow = false;
-    const link = new ReconnectingLink<Fake>({
-      name: 'fake',
-      target: 'fake://x',
-      logger,
+    const link = fakeLink({
       reconnect: { initialMs: 100, maxMs: 100 },
       random: () => 0,
       connect: async (attempt) => {
