@@ -5,6 +5,7 @@ import type { Adapter, AdapterContext, TrackedLink } from '../../src/kit/index.j
 import {
   authorize,
   CLOSE_TIMEOUT_MS,
+  closeWebSocket,
   DeadlineError,
   listen,
   ReconnectingLink,
@@ -25,14 +26,6 @@ const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 
 /** How long the upstream gets to answer our close frame at shutdown. */
 const CLOSE_WAIT_MS = 500;
-
-/** A close frame to a dialled-in upstream, then its answer; the caller bounds the wait. */
-function goodbye(ws: WebSocket): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-  if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'onebridge shutting down');
-  return closed;
-}
 
 /** The relay's implementation; see index.ts for what it does. Imported when a relay account is created. */
 export function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Adapter {
@@ -198,7 +191,7 @@ export function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterConte
       server?.close();
       if (dialer) await dialer.stop(CLOSE_WAIT_MS);
       else if (current) {
-        await withDeadline(goodbye(current), CLOSE_WAIT_MS).catch(() => {});
+        await withDeadline(closeWebSocket(current, 1000, 'onebridge shutting down'), CLOSE_WAIT_MS).catch(() => {});
         current?.terminate();
       }
       server?.closeAllConnections();

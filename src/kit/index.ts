@@ -45,7 +45,13 @@ export {
   type ReconnectingLinkOptions,
   type RetryAdvice,
 } from './link.js';
-export { CLOSE_TIMEOUT_MS, webSocketDialer, type WebSocketDialer, type WebSocketDialOptions } from './ws-dial.js';
+export {
+  CLOSE_TIMEOUT_MS,
+  closeWebSocket,
+  webSocketDialer,
+  type WebSocketDialer,
+  type WebSocketDialOptions,
+} from './ws-dial.js';
 export {
   PlatformMessages,
   type PlatformMessage,

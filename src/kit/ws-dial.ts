@@ -52,7 +52,7 @@ export function webSocketDialer(options: WebSocketDialOptions): WebSocketDialer 
     target: options.url,
     connect: (attempt) => dial(options, attempt),
     advise: (err) => (err instanceof AccessRefused ? 'slow' : 'retry'),
-    close: (ws) => goodbye(ws, options.goodbye),
+    close: (ws) => closeWebSocket(ws, options.goodbye.code, options.goodbye.reason),
     destroy: (ws) => ws.terminate(),
   };
 }
@@ -106,10 +106,13 @@ function refusal(err: Error & { code?: string }): Error {
   return err.code ? Object.assign(new Error(err.code), { code: err.code }) : err;
 }
 
-/** A close frame, then the peer's answer; the link bounds the wait. */
-function goodbye(ws: WebSocket, frame: WebSocketDialOptions['goodbye']): Promise<void> {
+/**
+ * A close frame, then the peer's answer: resolves when the socket has closed. Unbounded, so the
+ * caller bounds the wait (a link's stop, `withDeadline`) and terminates past it.
+ */
+export function closeWebSocket(ws: WebSocket, code: number, reason: string): Promise<void> {
   if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
   const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-  if (ws.readyState === WebSocket.OPEN) ws.close(frame.code, frame.reason);
+  if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
   return closed;
 }
