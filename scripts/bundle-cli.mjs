@@ -16,7 +16,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const esbuild = createRequire(import.meta.url)('esbuild-wasm');
+const requireHere = createRequire(import.meta.url);
+const esbuild = requireHere('esbuild-wasm');
 const bin = join(root, 'dist', 'bin');
 const main = join(bin, 'onebridge-main.js');
 const signals = join(root, 'dist', 'src', 'signals.js');
@@ -50,6 +51,11 @@ const leanWinston = {
  * WebSocket/EventSource exports load undici (~800 KB of code, ~10 MiB RSS on Node 26), and
  * others load what their getters guard (fs.promises, crypto.webcrypto, ...). require() is
  * what a CommonJS program gets, lazy exports stay lazy.
+ *
+ * Each built-in becomes a small ES module with one pure export per name, so esbuild keeps only
+ * the names the code uses and reads each once. Wrapping it as CommonJS instead made esbuild copy
+ * every export into a getter per importing module (~2,000 closures), and something on that path
+ * read util's lazy exports, which loaded worker_threads and util.diff at every start.
  */
 const builtinsViaRequire = {
   name: 'builtins-via-require',
@@ -59,10 +65,18 @@ const builtinsViaRequire = {
         ? { path: args.path, namespace: 'node-builtin' }
         : undefined,
     );
-    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path.startsWith('node:') ? args.path : `node:${args.path}`)});`,
-      loader: 'js',
-    }));
+    build.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => {
+      const id = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
+      const names = Object.keys(requireHere(id)).filter((k) => k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k));
+      return {
+        contents: [
+          `const m = require(${JSON.stringify(id)});`,
+          'export default m;',
+          ...names.map((k) => `export const ${k} = /* @__PURE__ */ (() => m.${k})();`),
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
   },
 };
 
