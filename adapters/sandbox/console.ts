@@ -1,4 +1,5 @@
-import { createInterface, type Interface } from 'node:readline';
+import { createRequire } from 'node:module';
+import type { Interface } from 'node:readline';
 import { setTerminalGuard, type Logger } from '../../src/logger.js';
 import { toMessage, plainText } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
@@ -16,6 +17,14 @@ export interface SandboxConsoleOptions {
 }
 
 type Chat = { group_id: number } | { to: number };
+
+/**
+ * readline is loaded when a console starts, not with the adapter: with the REPL history it
+ * brings, and fs/promises (which loads readline's internals too), it was about 1 MiB RSS at
+ * every start, the console off included (a service; the bench's "RSS at ready", Node 26).
+ */
+const loadReadline = (): typeof import('node:readline') =>
+  createRequire(import.meta.url)('node:readline') as typeof import('node:readline');
 
 /** Longer messages are cut on screen (a bot may send megabytes); the store keeps them whole. */
 const MAX_SHOWN_CHARS = 2000;
@@ -66,7 +75,7 @@ export class SandboxConsole {
 
   start(): void {
     if (this.#rl) return;
-    const rl = createInterface({
+    const rl = loadReadline().createInterface({
       input: this.#opts.input,
       output: this.#opts.terminal ? this.#opts.output : undefined,
       terminal: this.#opts.terminal,

@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { now } from '../../src/onebot/events.js';
 import { ActionError } from '../../src/onebot/params.js';
@@ -111,6 +110,8 @@ async function fileSize(file: string): Promise<number> {
     );
   const path = file.startsWith('file://') ? new URL(file).pathname : file;
   try {
+    // Loaded on the first upload, not at start: fs/promises brings readline's internals with it.
+    const { stat } = await import('node:fs/promises');
     const s = await stat(path);
     if (!s.isFile()) throw new ActionError(Retcode.FAILED, `file ${path} is not a regular file`);
     return s.size;

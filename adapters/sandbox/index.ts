@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { defineAdapter, type Adapter, type AdapterContext } from '../../src/adapter.js';
 import type { AdminRoute } from '../../src/admin/route.js';
 import { groupMessageEvent, privateMessageEvent } from '../../src/onebot/events.js';
 import { plainText, toMessage, InvalidMessageError } from '../../src/onebot/message.js';
 import { ActionError } from '../../src/onebot/params.js';
+import { sleep } from '../../src/kit/index.js';
 import { sandboxActions } from './actions.js';
 import { extensionAdminRoutes } from './admin-routes.js';
 import { authorOf } from './anonymous.js';
@@ -125,10 +125,10 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
   const restarts = new AbortController();
   const restart = async (delayMs: number) => {
     try {
-      await sleep(delayMs, undefined, { signal: restarts.signal });
+      await sleep(delayMs, restarts.signal);
       ctx.logger.info(`set_restart: the sandbox bot ${selfId} restarts (offline for ${RESTART_OFFLINE_MS} ms)`);
       restarting = true;
-      await sleep(RESTART_OFFLINE_MS, undefined, { signal: restarts.signal });
+      await sleep(RESTART_OFFLINE_MS, restarts.signal);
     } catch {
       // Aborted by stop(): the adapter is going away, no restart to finish.
     } finally {

@@ -26,7 +26,6 @@ export interface StartOptions {
  * summary; a start it cut short (a relay still waiting to learn its self_id) is not an error.
  */
 export async function start(options: StartOptions): Promise<void> {
-  const t0 = performance.now();
   // The command-line log options apply at once: a signal may come before the config is read.
   configureLogging({ level: options.logLevel, format: options.logFormat });
   const logger = getLogger('main');
@@ -54,9 +53,9 @@ export async function start(options: StartOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (!app) {
-      // Nothing has started: nothing to close.
+      // Nothing has started: nothing to close, so the shutdown itself took no time.
       logger.info(`${reason} during startup: shutting down`);
-      report({ connections: 0, terminated: 0, aborted: 0, elapsedMs: Math.round(performance.now() - t0) });
+      report({ connections: 0, terminated: 0, aborted: 0, elapsedMs: 0 });
       exit(code);
       return;
     }
