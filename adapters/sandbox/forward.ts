@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { LruMap } from '../../src/lru-map.js';
 import { now } from '../../src/onebot/events.js';
 import { formatMessage, InvalidMessageError, toMessage } from '../../src/onebot/message.js';
 import { ActionError, type Params } from '../../src/onebot/params.js';
@@ -26,17 +26,11 @@ const MAX_DEPTH = 8;
  * like the message store: least recently used go first, an unknown id is a clear failure.
  */
 export class ForwardStore {
-  readonly #capacity: number;
-  #lru: LRUCache<string, readonly ForwardNode[]> | undefined;
+  readonly #cache: LruMap<string, readonly ForwardNode[]>;
   #next = 1;
 
   constructor(capacity: number) {
-    this.#capacity = Math.max(1, capacity);
-  }
-
-  /** Made on first use, like the message store's: lru-cache allocates for `capacity` up front. */
-  get #cache(): LRUCache<string, readonly ForwardNode[]> {
-    return (this.#lru ??= new LRUCache({ max: this.#capacity }));
+    this.#cache = new LruMap(Math.max(1, Math.floor(capacity)));
   }
 
   put(nodes: readonly ForwardNode[]): string {

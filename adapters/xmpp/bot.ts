@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Element } from '@xmpp/client';
-import { LRUCache } from 'lru-cache';
 import {
   ActionError,
+  LruMap,
   PlatformMessages,
   ReconnectingLink,
   Retcode,
@@ -45,7 +45,7 @@ export class XmppBot {
   readonly messages = new PlatformMessages();
   readonly link: ReconnectingLink<XmppSession>;
   /** Bounded like the message store: a message it forgot cannot be retracted anyway. */
-  readonly #sent = new LRUCache<number, SentRef>({ max: 10_000 });
+  readonly #sent = new LruMap<number, SentRef>(10_000);
   /** retract() of a room message whose echo (with the room's stanza-id) has not come yet. */
   readonly #echoWaiters = new Map<number, () => void>();
   readonly #inbound: Inbound;

@@ -15,6 +15,7 @@ export {
 export type { AdminReply, AdminRequest, AdminRoute, AdminStream } from '../admin/route.js';
 export { intIn, port, durationMs, host, token, selfId } from '../config/types.js';
 export { OneBridgeError } from '../errors.js';
+export { LruMap } from '../lru-map.js';
 export type { Logger } from '../logger.js';
 export { stringifyCQ, parseCQ } from '../onebot/cqcode.js';
 export { groupMessageEvent, privateMessageEvent, now, type BotStatus, type Sender } from '../onebot/events.js';

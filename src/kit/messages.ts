@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { LruMap } from '../lru-map.js';
 import type { Sender } from '../onebot/events.js';
 import { getMsgData, MessageStore, type StoredMessage } from '../onebot/message-store.js';
 import type { ActionContext, ActionTable } from '../onebot/router.js';
@@ -44,7 +44,7 @@ const INT32_MAX = 0x7fffffff;
  */
 export class PlatformMessages {
   readonly store: MessageStore;
-  readonly #byPlatformId: LRUCache<string, number>;
+  readonly #byPlatformId: LruMap<string, number>;
   readonly #platformIds = new Map<number, string>();
   #next: number;
 
@@ -52,11 +52,8 @@ export class PlatformMessages {
     const capacity = Math.max(1, options.capacity ?? 10_000);
     this.store = new MessageStore(capacity);
     // Room for aliases (a few per message); an evicted alias leaves its message's own id alone.
-    this.#byPlatformId = new LRUCache({
-      max: capacity * 4,
-      dispose: (id, platformId) => {
-        if (this.#platformIds.get(id) === platformId) this.#platformIds.delete(id);
-      },
+    this.#byPlatformId = new LruMap(capacity * 4, (id, platformId) => {
+      if (this.#platformIds.get(id) === platformId) this.#platformIds.delete(id);
     });
     this.#next = options.firstId ?? 1 + Math.floor(Math.random() * (INT32_MAX / 2));
   }

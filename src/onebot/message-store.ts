@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { LruMap } from '../lru-map.js';
 import type { Sender } from './events.js';
 import { ActionError } from './action-error.js';
 import { formatMessage } from './message.js';
@@ -40,24 +40,14 @@ export function getMsgData(m: StoredMessage, format: MessageFormat): Record<stri
 }
 
 export class MessageStore {
-  readonly #capacity: number;
-  #lru: LRUCache<number, StoredMessage> | undefined;
+  readonly #cache: LruMap<number, StoredMessage>;
 
   constructor(capacity: number) {
-    this.#capacity = Math.max(1, capacity);
-  }
-
-  /**
-   * Made on first use: lru-cache allocates and fills its tables for `capacity` entries up
-   * front (~0.2 MiB and a few ms for the default 10,000), which a start that has stored
-   * nothing yet need not pay (issue 16, start small).
-   */
-  get #cache(): LRUCache<number, StoredMessage> {
-    return (this.#lru ??= new LRUCache({ max: this.#capacity }));
+    this.#cache = new LruMap(Math.max(1, Math.floor(capacity)));
   }
 
   get size(): number {
-    return this.#lru?.size ?? 0;
+    return this.#cache.size;
   }
 
   put(message: StoredMessage): void {
@@ -84,7 +74,7 @@ export class MessageStore {
   }
 
   /** Every stored message, without touching recency (history lookups). */
-  values(): IterableIterator<StoredMessage> {
+  values(): MapIterator<StoredMessage> {
     return this.#cache.values();
   }
 

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { LruMap } from '../lru-map.js';
 
 interface Bucket {
   tokens: number;
@@ -13,17 +13,11 @@ interface Bucket {
  */
 export class AddressRateLimit {
   readonly #perSecond: number;
-  readonly #maxAddresses: number;
-  /** Made at the first upgrade: lru-cache allocates for `maxAddresses` up front. */
-  #lru: LRUCache<string, Bucket> | undefined;
+  readonly #buckets: LruMap<string, Bucket>;
 
   constructor(perSecond: number, maxAddresses = 10_000) {
     this.#perSecond = perSecond;
-    this.#maxAddresses = maxAddresses;
-  }
-
-  get #buckets(): LRUCache<string, Bucket> {
-    return (this.#lru ??= new LRUCache({ max: this.#maxAddresses }));
+    this.#buckets = new LruMap(maxAddresses);
   }
 
   /** True when `address` may open one more connection now (and counts it). */
