@@ -26,7 +26,18 @@ function rssOf(pid: number): number {
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) / 1024;
 }
 
-function startOnce(args: string[], ready: RegExp, env: NodeJS.ProcessEnv): Promise<Start> {
+/**
+ * Spawns a fresh process and times it from spawn to its ready line, with its RSS then. `end`
+ * says how it goes after: SIGKILL (a measured run: nothing it does after ready counts), or
+ * SIGTERM and a wait for its exit (the run that fills the compile cache: Node writes the cache
+ * when a process exits, never when it is killed).
+ */
+function startOnce(
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv,
+  end: 'kill' | 'exit' = 'kill',
+): Promise<Start> {
   return new Promise((resolvePromise, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
@@ -34,7 +45,7 @@ function startOnce(args: string[], ready: RegExp, env: NodeJS.ProcessEnv): Promi
     let done = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`no ready line within 30 s from ${args.join(' ')}:\n${out}`));
+      reject(new Error(`no ready line, or no exit, within 30 s from ${args.join(' ')}:\n${out}`));
     }, 30_000);
     const onData = (d: Buffer) => {
       out += d.toString();
@@ -42,9 +53,13 @@ function startOnce(args: string[], ready: RegExp, env: NodeJS.ProcessEnv): Promi
       done = true;
       const ms = performance.now() - t0;
       const rssMiB = rssOf(child.pid!);
-      clearTimeout(timer);
-      child.once('exit', () => resolvePromise({ ms, rssMiB }));
-      child.kill('SIGKILL');
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (end === 'exit' && code !== 0)
+          reject(new Error(`${args.join(' ')} exited with ${code ?? signal} after SIGTERM:\n${out}`));
+        else resolvePromise({ ms, rssMiB });
+      });
+      child.kill(end === 'kill' ? 'SIGKILL' : 'SIGTERM');
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -63,17 +78,19 @@ export const startup: Suite = {
       const minimal = join(dir, 'minimal-ws.cjs');
       writeFileSync(
         minimal,
-        `const { WebSocketServer } = require(${JSON.stringify(wsPath)});\nconst wss = new WebSocketServer({ host: '127.0.0.1', port: 0 }, () => console.log('ready ' + wss.address().port));\n`,
+        `const { WebSocketServer } = require(${JSON.stringify(wsPath)});\nconst wss = new WebSocketServer({ host: '127.0.0.1', port: 0 }, () => console.log('ready ' + wss.address().port));\nprocess.on('SIGTERM', () => wss.close());\n`,
       );
       const config = join(dir, 'c.yaml');
       writeFileSync(config, 'sandbox: { console: false }\nnetwork:\n  - { type: ws, port: 0 }\n');
-      // Node >= 22.1 keeps compiled code here (the CLI turns the cache on); the first,
-      // discarded run of each fills it, as the first start after an install does.
+      // Node >= 22.1 keeps compiled code here (the CLI turns the cache on; NODE_COMPILE_CACHE
+      // turns it on for the minimal server too). The first, discarded run of each fills it, as
+      // the first start after an install does, and ends the way a user stops it (SIGTERM, a
+      // clean exit), since Node writes the cache only at exit.
       const env = { NODE_COMPILE_CACHE: join(dir, 'compile-cache') };
-      const ob = () => startOnce([CLI, '-c', config, '--log-format', 'json'], /"ready: /, env);
-      const raw = () => startOnce([minimal], /ready \d+/, env);
-      const first = await ob();
-      await raw();
+      const ob = (end?: 'exit') => startOnce([CLI, '-c', config, '--log-format', 'json'], /"ready: /, env, end);
+      const raw = (end?: 'exit') => startOnce([minimal], /ready \d+/, env, end);
+      const first = await ob('exit');
+      await raw('exit');
       const obRuns: Start[] = [];
       const rawRuns: Start[] = [];
       for (let i = 0; i < RUNS; i++) {
