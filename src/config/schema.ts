@@ -7,38 +7,47 @@ import { DEFAULT_MAX_JSON_DEPTH } from '../untrusted-json.js';
 import { RequestGuardFields } from './request-guard.js';
 import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token } from './types.js';
 
+/**
+ * The network entry schemas and the admin schema are `z.lazy`: each is built the first time a
+ * config uses it (`NetworkConfig` picks by `type` alone, see `entryOfType`), so a start does
+ * not build schemas for transports it does not run: about 0.4 MiB at every start (bench
+ * "RSS at ready").
+ */
+
 /** `network[]` entry `type: ws`: a forward WebSocket server (paths `/`, `/api`, `/event`). */
-export const WsServerConfig = z.strictObject({
-  type: z.literal('ws'),
-  host: host().default('127.0.0.1'),
-  port: port().default(6700),
-  access_token: token(),
-  message_format: MessageFormat.default('array'),
-  /** Heartbeat meta events; 0 = off. */
-  heartbeat_interval_ms: durationMs().default(15_000),
-  /** Largest frame accepted from a client; a larger one closes the socket with 1009. */
-  max_payload_bytes: intIn(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
-  /** WebSocket ping to every client; one that misses two pongs is cut. 0 = off. */
-  ping_interval_ms: durationMs().default(30_000),
-  /** A client with more unsent bytes has events dropped (counted in the registry, logged). */
-  max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
-  /** A client that missed this many events in a row (still not reading) is cut. */
-  max_dropped_events: intIn(1, 10_000_000).default(1000),
-  /** More clients than this get 503 before the upgrade. 0 = no limit. */
-  max_connections: intIn(0, 1_000_000).default(1000),
-  /** Actions one client may have waiting; more answer 1429 at once. */
-  max_actions_in_flight: intIn(1, 100_000).default(100),
-  /** permessage-deflate, when the client offers it. */
-  compression: z.boolean().default(false),
-  /** An upgrade still in admission after this long gets 408 and is closed. 0 = no limit. */
-  handshake_timeout_ms: intIn(0, 600_000, ' (milliseconds; 0 = no limit)').default(10_000),
-  /** New connections per second one remote address may open (burst as large); more get 429. 0 = no limit. */
-  max_upgrades_per_address_per_s: intIn(0, 100_000).default(0),
-  ...RequestGuardFields,
-  /** Which account this entry serves; required only with several accounts. */
-  self_id: selfId().optional(),
-  ...networkPolicyShape,
-});
+export const WsServerConfig = z.lazy(() =>
+  z.strictObject({
+    type: z.literal('ws'),
+    host: host().default('127.0.0.1'),
+    port: port().default(6700),
+    access_token: token(),
+    message_format: MessageFormat.default('array'),
+    /** Heartbeat meta events; 0 = off. */
+    heartbeat_interval_ms: durationMs().default(15_000),
+    /** Largest frame accepted from a client; a larger one closes the socket with 1009. */
+    max_payload_bytes: intIn(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    /** WebSocket ping to every client; one that misses two pongs is cut. 0 = off. */
+    ping_interval_ms: durationMs().default(30_000),
+    /** A client with more unsent bytes has events dropped (counted in the registry, logged). */
+    max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** A client that missed this many events in a row (still not reading) is cut. */
+    max_dropped_events: intIn(1, 10_000_000).default(1000),
+    /** More clients than this get 503 before the upgrade. 0 = no limit. */
+    max_connections: intIn(0, 1_000_000).default(1000),
+    /** Actions one client may have waiting; more answer 1429 at once. */
+    max_actions_in_flight: intIn(1, 100_000).default(100),
+    /** permessage-deflate, when the client offers it. */
+    compression: z.boolean().default(false),
+    /** An upgrade still in admission after this long gets 408 and is closed. 0 = no limit. */
+    handshake_timeout_ms: intIn(0, 600_000, ' (milliseconds; 0 = no limit)').default(10_000),
+    /** New connections per second one remote address may open (burst as large); more get 429. 0 = no limit. */
+    max_upgrades_per_address_per_s: intIn(0, 100_000).default(0),
+    ...RequestGuardFields,
+    /** Which account this entry serves; required only with several accounts. */
+    self_id: selfId().optional(),
+    ...networkPolicyShape,
+  }),
+);
 export type WsServerConfig = z.infer<typeof WsServerConfig>;
 
 const wsUrl = () =>
@@ -51,112 +60,128 @@ const wsUrl = () =>
  * socket on `url`) unless `api_url` or `event_url` is set: then split, two sockets with
  * `X-Client-Role: API` and `Event`, each falling back to `url`.
  */
-export const WsReverseConfig = z
-  .strictObject({
-    type: z.literal('ws-reverse'),
-    url: wsUrl().optional(),
-    api_url: wsUrl().optional(),
-    event_url: wsUrl().optional(),
-    access_token: token(),
-    message_format: MessageFormat.default('array'),
-    /** Heartbeat meta events and WebSocket pings; 0 = neither. */
-    heartbeat_interval_ms: durationMs().default(15_000),
-    reconnect: z
-      .strictObject({
-        initial_ms: intIn(1, 3_600_000, ' (milliseconds)').default(1000),
-        max_ms: intIn(1, 3_600_000, ' (milliseconds)').default(30_000),
-      })
-      .prefault({}),
-    /** Events held while the framework is away; `max_events: 0` holds none. */
-    buffer: z
-      .strictObject({
-        max_events: intIn(0, 1_000_000).default(1000),
-        max_age_ms: durationMs().default(60_000),
-      })
-      .prefault({}),
-    /** A peer whose unread backlog passes this is recycled, its events held as if it were down. */
-    max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
-    /** A handshake that takes longer is abandoned and retried. */
-    handshake_timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(10_000),
-    max_payload_bytes: intIn(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
-    /** permessage-deflate, offered to the framework. */
-    compression: z.boolean().default(false),
-    self_id: selfId().optional(),
-    ...networkPolicyShape,
-  })
-  .superRefine((entry, ctx) => {
-    if (!entry.url && !(entry.api_url && entry.event_url)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['url'],
-        message: 'missing; set url (universal), or both api_url and event_url (split)',
-      });
-    }
-    if (entry.reconnect.max_ms < entry.reconnect.initial_ms) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['reconnect', 'max_ms'],
-        message: `must be at least reconnect.initial_ms (${entry.reconnect.initial_ms})`,
-      });
-    }
-  });
+export const WsReverseConfig = z.lazy(() =>
+  z
+    .strictObject({
+      type: z.literal('ws-reverse'),
+      url: wsUrl().optional(),
+      api_url: wsUrl().optional(),
+      event_url: wsUrl().optional(),
+      access_token: token(),
+      message_format: MessageFormat.default('array'),
+      /** Heartbeat meta events and WebSocket pings; 0 = neither. */
+      heartbeat_interval_ms: durationMs().default(15_000),
+      reconnect: z
+        .strictObject({
+          initial_ms: intIn(1, 3_600_000, ' (milliseconds)').default(1000),
+          max_ms: intIn(1, 3_600_000, ' (milliseconds)').default(30_000),
+        })
+        .prefault({}),
+      /** Events held while the framework is away; `max_events: 0` holds none. */
+      buffer: z
+        .strictObject({
+          max_events: intIn(0, 1_000_000).default(1000),
+          max_age_ms: durationMs().default(60_000),
+        })
+        .prefault({}),
+      /** A peer whose unread backlog passes this is recycled, its events held as if it were down. */
+      max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+      /** A handshake that takes longer is abandoned and retried. */
+      handshake_timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(10_000),
+      max_payload_bytes: intIn(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+      /** permessage-deflate, offered to the framework. */
+      compression: z.boolean().default(false),
+      self_id: selfId().optional(),
+      ...networkPolicyShape,
+    })
+    .superRefine((entry, ctx) => {
+      if (!entry.url && !(entry.api_url && entry.event_url)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['url'],
+          message: 'missing; set url (universal), or both api_url and event_url (split)',
+        });
+      }
+      if (entry.reconnect.max_ms < entry.reconnect.initial_ms) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['reconnect', 'max_ms'],
+          message: `must be at least reconnect.initial_ms (${entry.reconnect.initial_ms})`,
+        });
+      }
+    }),
+);
 export type WsReverseConfig = z.infer<typeof WsReverseConfig>;
 
 /** `network[]` entry `type: http`: the HTTP API (`/:action`), and SSE on `/_events`. */
-export const HttpServerConfig = z.strictObject({
-  type: z.literal('http'),
-  host: host().default('127.0.0.1'),
-  port: port().default(5700),
-  access_token: token(),
-  message_format: MessageFormat.default('array'),
-  /** Also serve events as Server-Sent Events on GET /_events. */
-  sse: z.boolean().default(false),
-  /** SSE heartbeat meta events; 0 = off. */
-  heartbeat_interval_ms: durationMs().default(15_000),
-  /** Largest request body; a larger one gets 413. */
-  max_body_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
-  /** An SSE client with more unsent bytes than this has events dropped (counted). */
-  max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
-  /** An SSE client that missed this many events in a row is cut. */
-  max_dropped_events: intIn(1, 10_000_000).default(1000),
-  ...RequestGuardFields,
-  self_id: selfId().optional(),
-  ...networkPolicyShape,
-});
+export const HttpServerConfig = z.lazy(() =>
+  z.strictObject({
+    type: z.literal('http'),
+    host: host().default('127.0.0.1'),
+    port: port().default(5700),
+    access_token: token(),
+    message_format: MessageFormat.default('array'),
+    /** Also serve events as Server-Sent Events on GET /_events. */
+    sse: z.boolean().default(false),
+    /** SSE heartbeat meta events; 0 = off. */
+    heartbeat_interval_ms: durationMs().default(15_000),
+    /** Largest request body; a larger one gets 413. */
+    max_body_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** An SSE client with more unsent bytes than this has events dropped (counted). */
+    max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+    /** An SSE client that missed this many events in a row is cut. */
+    max_dropped_events: intIn(1, 10_000_000).default(1000),
+    ...RequestGuardFields,
+    self_id: selfId().optional(),
+    ...networkPolicyShape,
+  }),
+);
 export type HttpServerConfig = z.infer<typeof HttpServerConfig>;
 
 /** `network[]` entry `type: http-post`: each event POSTed to a webhook, in order, signed. */
-export const HttpPostConfig = z.strictObject({
-  type: z.literal('http-post'),
-  url: z
-    .string({ error: 'expected an http:// or https:// URL' })
-    .refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
-      error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/onebot/v11/http',
-    }),
-  /** HMAC-SHA1 key for `X-Signature`; empty = unsigned. */
-  secret: z.string().default(''),
-  timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(5000),
-  retries: z
-    .strictObject({
-      max: intIn(0, 100).default(3),
-      initial_ms: intIn(1, 600_000, ' (milliseconds)').default(500),
-    })
-    .prefault({}),
-  message_format: MessageFormat.default('array'),
-  /** Heartbeat meta events POSTed like any event, as go-cqhttp does; 0 = off. */
-  heartbeat_interval_ms: durationMs().default(0),
-  /** Events queued for the target; when full the oldest are dropped (counted, logged). */
-  buffer: z.strictObject({ max_events: intIn(1, 1_000_000).default(1000) }).prefault({}),
-  self_id: selfId().optional(),
-  ...networkPolicyShape,
-});
+export const HttpPostConfig = z.lazy(() =>
+  z.strictObject({
+    type: z.literal('http-post'),
+    url: z
+      .string({ error: 'expected an http:// or https:// URL' })
+      .refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
+        error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/onebot/v11/http',
+      }),
+    /** HMAC-SHA1 key for `X-Signature`; empty = unsigned. */
+    secret: z.string().default(''),
+    timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(5000),
+    retries: z
+      .strictObject({
+        max: intIn(0, 100).default(3),
+        initial_ms: intIn(1, 600_000, ' (milliseconds)').default(500),
+      })
+      .prefault({}),
+    message_format: MessageFormat.default('array'),
+    /** Heartbeat meta events POSTed like any event, as go-cqhttp does; 0 = off. */
+    heartbeat_interval_ms: durationMs().default(0),
+    /** Events queued for the target; when full the oldest are dropped (counted, logged). */
+    buffer: z.strictObject({ max_events: intIn(1, 1_000_000).default(1000) }).prefault({}),
+    self_id: selfId().optional(),
+    ...networkPolicyShape,
+  }),
+);
 export type HttpPostConfig = z.infer<typeof HttpPostConfig>;
 
+/**
+ * One union member: a check of `type` alone, then the entry's full (lazy) schema. The union
+ * reads its members' `type` to dispatch, which on a `z.lazy` member would build it.
+ */
+const entryOfType = <T extends string, S extends z.ZodType>(type: T, schema: S) => {
+  const head = z.looseObject({ type: z.literal(type) });
+  // A cast: zod types a pipe's second schema by what the first one outputs (here, only `type`).
+  return head.pipe(schema as unknown as z.ZodType<z.output<S>, z.output<typeof head>>);
+};
+
 export const NetworkConfig = z.discriminatedUnion('type', [
-  WsServerConfig,
-  WsReverseConfig,
-  HttpServerConfig,
-  HttpPostConfig,
+  entryOfType('ws', WsServerConfig),
+  entryOfType('ws-reverse', WsReverseConfig),
+  entryOfType('http', HttpServerConfig),
+  entryOfType('http-post', HttpPostConfig),
 ]);
 export type NetworkConfig = z.infer<typeof NetworkConfig>;
 
@@ -175,16 +200,17 @@ export const accountConfig = <A extends z.ZodType<AdapterConfigBase>>(adapter: A
     /** Send pacing: a token bucket for every message-sending action, however it arrives. Off when omitted. */
     rate_limit: RateLimitConfig.optional(),
   });
-export const AccountConfig = accountConfig(AdapterConfig);
-export type AccountConfig = z.infer<typeof AccountConfig>;
+export type AccountConfig = z.infer<ReturnType<typeof accountConfig<typeof AdapterConfig>>>;
 
 /** `admin:` the local status/control endpoint (`onebridge status`, sandbox control). */
-export const AdminConfig = z.strictObject({
-  host: host().default('127.0.0.1'),
-  port: port().default(6790),
-  access_token: token(),
-  ...RequestGuardFields,
-});
+export const AdminConfig = z.lazy(() =>
+  z.strictObject({
+    host: host().default('127.0.0.1'),
+    port: port().default(6790),
+    access_token: token(),
+    ...RequestGuardFields,
+  }),
+);
 export type AdminConfig = z.infer<typeof AdminConfig>;
 
 export const ShutdownConfig = z.strictObject({
@@ -338,15 +364,14 @@ function addressesOverlap(a: string, b: string): boolean {
   return false;
 }
 
-/** The shape every built schema shares, for the `Config` type (adapter configs stay open). */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- a schema kept for its inferred type only
-const ConfigShape = z.strictObject({
-  accounts: z.array(AccountConfig),
-  network: z.array(NetworkConfig),
-  admin: AdminConfig.optional(),
-  shutdown: ShutdownConfig,
-  log: LogConfig,
-  limits: LimitsConfig,
-});
+/** A validated config, the shape every built schema shares (adapter configs stay open). */
+interface ConfigShape {
+  accounts: AccountConfig[];
+  network: NetworkConfig[];
+  admin?: AdminConfig | undefined;
+  shutdown: z.infer<typeof ShutdownConfig>;
+  log: z.infer<typeof LogConfig>;
+  limits: LimitsConfig;
+}
 /** A validated config. Adapter sections (`sandbox:`) are top-level keys named after their type. */
-export type Config = z.infer<typeof ConfigShape> & { readonly [section: string]: unknown };
+export type Config = ConfigShape & { readonly [section: string]: unknown };
