@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { defineAdapter, type Adapter, type AdapterContext } from '../../src/adapter.js';
 import type { AdminRoute } from '../../src/admin/route.js';
 import { groupMessageEvent, privateMessageEvent } from '../../src/onebot/events.js';
@@ -264,8 +265,10 @@ function createSandboxAdapter(config: SandboxAdapterConfig, ctx: AdapterContext<
     },
     ready() {
       // The console comes up after the startup log lines, so its prompt is not buried in them.
+      // isatty(0), not process.stdin.isTTY: the first read of process.stdin builds its stream
+      // (about 0.9 MiB RSS), which a console that stays off never needs.
       const input =
-        !shared.console && running ? consoleInput(shared.options.console, process.stdin, ctx.logger) : undefined;
+        !shared.console && running ? consoleInput(shared.options.console, { isTTY: isatty(0) }, ctx.logger) : undefined;
       if (input) {
         shared.console = new SandboxConsole(world, {
           input: process.stdin,
