@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AdminRoute } from './admin/route.js';
 import type { LimitsConfig } from './config/schema.js';
 import { OneBridgeError } from './errors.js';
@@ -125,8 +125,8 @@ export interface SectionProblem {
 /** What `defineAdapter` is given. */
 export interface AdapterSpec<
   Type extends string,
-  Shape extends z.ZodRawShape,
-  Section extends z.ZodType | undefined,
+  Shape extends z.core.$ZodShape,
+  Section extends z.core.$ZodType | undefined,
   Shared,
 > {
   /** The `accounts[].adapter.type` that selects it: lowercase, e.g. `irc`. */
@@ -135,21 +135,21 @@ export interface AdapterSpec<
    * The schema of its `accounts[].adapter` keys, without `type` (added here). Give every key a
    * default where one makes sense and a doc comment; messages start with "expected …".
    */
-  readonly config: z.ZodObject<Shape>;
+  readonly config: z.core.$ZodObject<Shape>;
   /**
    * Optional: an app-level section, the top-level config key named after `type` (`sandbox:`),
    * for what every account of this type shares. Parsed with `{}` when absent.
    */
   readonly section?: Section;
   /** Optional: builds the state every account of this type shares, once per app, lazily. */
-  readonly shared?: (section: Section extends z.ZodType ? z.output<Section> : undefined) => Shared;
+  readonly shared?: (section: Section extends z.core.$ZodType ? z.output<Section> : undefined) => Shared;
   /**
    * Optional: checks that span the section and the accounts (the sandbox's group members must
    * be its users or its bots). Each problem's path is inside the section; `onebridge check`
    * and start report them with the other config errors.
    */
   readonly checkSection?: (
-    section: Section extends z.ZodType ? z.output<Section> : undefined,
+    section: Section extends z.core.$ZodType ? z.output<Section> : undefined,
     accounts: readonly SectionAccount[],
   ) => readonly SectionProblem[];
   /** Accounts of this type may omit `self_id` (a single one): the adapter's `identify` learns it. */
@@ -159,7 +159,7 @@ export interface AdapterSpec<
    * `start`) with `await import(…)`, so users of other adapters never load it.
    */
   create(
-    config: z.output<z.ZodObject<Shape>> & { readonly type: Type },
+    config: z.output<z.core.$ZodObject<Shape>> & { readonly type: Type },
     ctx: AdapterContext<Shared>,
   ): Adapter | Promise<Adapter>;
 }
@@ -168,8 +168,8 @@ export interface AdapterSpec<
 export interface AdapterDefinition<Config extends { readonly type: string } = AdapterConfigBase, Shared = unknown> {
   readonly type: string;
   /** The full `accounts[].adapter` schema, `type` included. */
-  readonly schema: z.ZodType<Config>;
-  readonly section: z.ZodType | undefined;
+  readonly schema: z.ZodMiniType<Config>;
+  readonly section: z.core.$ZodType | undefined;
   readonly shared: ((section: unknown) => Shared) | undefined;
   readonly checkSection:
     ((section: unknown, accounts: readonly SectionAccount[]) => readonly SectionProblem[]) | undefined;
@@ -186,26 +186,26 @@ export interface AdapterDefinition<Config extends { readonly type: string } = Ad
  */
 export function defineAdapter<
   const Type extends string,
-  Shape extends z.ZodRawShape,
-  Section extends z.ZodType | undefined = undefined,
+  Shape extends z.core.$ZodShape,
+  Section extends z.core.$ZodType | undefined = undefined,
   Shared = undefined,
 >(
   spec: AdapterSpec<Type, Shape, Section, Shared>,
-): AdapterDefinition<z.output<z.ZodObject<Shape>> & { readonly type: Type }, Shared> {
+): AdapterDefinition<z.output<z.core.$ZodObject<Shape>> & { readonly type: Type }, Shared> {
   if (!/^[a-z][a-z0-9-]*$/.test(spec.type))
     throw new OneBridgeError(
       'ONEBRIDGE_ADAPTER_INVALID',
       `adapter type "${spec.type}": expected lowercase letters, digits and dashes`,
     );
-  if ('type' in spec.config.shape)
+  if ('type' in spec.config._zod.def.shape)
     throw new OneBridgeError(
       'ONEBRIDGE_ADAPTER_INVALID',
       `adapter ${spec.type}: leave "type" out of config; defineAdapter adds it`,
     );
-  const schema = (spec.config as z.ZodObject).safeExtend({ type: z.literal(spec.type) });
+  const schema = z.safeExtend(spec.config as unknown as z.ZodMiniObject, { type: z.literal(spec.type) });
   return {
     type: spec.type,
-    schema: schema as unknown as z.ZodType<z.output<z.ZodObject<Shape>> & { readonly type: Type }>,
+    schema: schema as unknown as z.ZodMiniType<z.output<z.core.$ZodObject<Shape>> & { readonly type: Type }>,
     section: spec.section,
     shared: spec.shared as ((section: unknown) => Shared) | undefined,
     checkSection: spec.checkSection as

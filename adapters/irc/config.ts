@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { host, intIn } from '../../src/kit/index.js';
 
 const NICK = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/;
@@ -17,54 +17,61 @@ export const IrcAdapterConfig = z.strictObject({
    * The network's name, part of every derived user_id and group_id; the host when empty. Set it
    * when the same network is reached through another server name, so ids stay the same.
    */
-  network: z.string().default(''),
+  network: z._default(z.string(), ''),
   /** 6667 is plain IRC; TLS servers usually listen on 6697. */
-  port: intIn(1, 65535).default(6667),
+  port: z._default(intIn(1, 65535), 6667),
   /** Connect with TLS (the server certificate is verified against Node's CA store). */
-  tls: z.boolean().default(false),
+  tls: z._default(z.boolean(), false),
   /** The nick to use; when taken, `nick_`, `nick__`, then `nick` + 4 digits. */
-  nick: z.string({ error: nickError }).regex(NICK, { error: nickError }),
+  nick: z.string({ error: nickError }).check(z.regex(NICK, { error: nickError })),
   /** The user name (ident) part of the bot's `nick!user@host`; the nick when empty. */
-  username: z
-    .string()
-    .regex(/^[^\s@]*$/, { error: 'expected a user name without spaces or @' })
-    .default(''),
+  username: z._default(
+    z.string().check(z.regex(/^[^\s@]*$/, { error: 'expected a user name without spaces or @' })),
+    '',
+  ),
   /** The "real name" others see in WHOIS. */
-  realname: z.string().min(1, { error: 'expected a non-empty string' }).default('onebridge'),
+  realname: z._default(z.string().check(z.minLength(1, { error: 'expected a non-empty string' })), 'onebridge'),
   /** Server password (`PASS`); empty for none. Not the NickServ password: use `sasl` for that. */
-  password: z.string().default(''),
+  password: z._default(z.string(), ''),
   /** Log in to the network's account (NickServ) with SASL PLAIN before registering. */
-  sasl: z
-    .strictObject({
-      account: z.string().min(1, { error: 'expected the account name' }),
-      password: z.string().min(1, { error: 'expected the account password' }),
-    })
-    .optional(),
+  sasl: z.optional(
+    z.strictObject({
+      account: z.string().check(z.minLength(1, { error: 'expected the account name' })),
+      password: z.string().check(z.minLength(1, { error: 'expected the account password' })),
+    }),
+  ),
   /** Channels to join, and to join again after a reconnect; `"#name key"` for a keyed channel. */
-  channels: z
-    .array(
-      z.string().regex(CHANNEL, {
-        error: 'expected a channel name like "#onebridge" (optionally followed by a space and its key)',
-      }),
-    )
-    .default([]),
+  channels: z._default(
+    z.array(
+      z.string().check(
+        z.regex(CHANNEL, {
+          error: 'expected a channel name like "#onebridge" (optionally followed by a space and its key)',
+        }),
+      ),
+    ),
+    [],
+  ),
   /** Waits between reconnect attempts: full-jitter exponential backoff from initial_ms up to max_ms. */
   reconnect: z
-    .strictObject({
-      initial_ms: intIn(1, 3_600_000, ' (milliseconds)').default(1000),
-      max_ms: intIn(1, 3_600_000, ' (milliseconds)').default(60_000),
-    })
-    .prefault({})
-    .refine((r) => r.max_ms >= r.initial_ms, { error: 'max_ms must be at least initial_ms', path: ['max_ms'] }),
+    .prefault(
+      z.strictObject({
+        initial_ms: z._default(intIn(1, 3_600_000, ' (milliseconds)'), 1000),
+        max_ms: z._default(intIn(1, 3_600_000, ' (milliseconds)'), 60_000),
+      }),
+      {},
+    )
+    .check(
+      z.refine((r) => r.max_ms >= r.initial_ms, { error: 'max_ms must be at least initial_ms', path: ['max_ms'] }),
+    ),
   /** Flood control: the bot's lines leave at most one per this many milliseconds (0 = no pacing). */
-  send_interval_ms: intIn(0, 60_000, ' (milliseconds)').default(500),
+  send_interval_ms: z._default(intIn(0, 60_000, ' (milliseconds)'), 500),
   /** Lines waiting for flood control; a message that does not fit is refused with retcode 1429. */
-  max_queue: intIn(1, 100_000).default(100),
+  max_queue: z._default(intIn(1, 100_000), 100),
   /** No welcome from the server within this long: the attempt is dropped and retried. */
-  registration_timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(30_000),
+  registration_timeout_ms: z._default(intIn(100, 600_000, ' (milliseconds)'), 30_000),
   /** After this much silence from the server the bot sends PING; twice this long and the link is dropped. */
-  ping_interval_ms: intIn(100, 3_600_000, ' (milliseconds)').default(60_000),
+  ping_interval_ms: z._default(intIn(100, 3_600_000, ' (milliseconds)'), 60_000),
   /** Sent with QUIT when onebridge stops. */
-  quit_message: z.string().default('onebridge shutting down'),
+  quit_message: z._default(z.string(), 'onebridge shutting down'),
 });
 export type IrcAdapterConfig = z.infer<typeof IrcAdapterConfig> & { readonly type: 'irc' };

@@ -1,37 +1,38 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { RequestGuardFields } from '../../src/config/request-guard.js';
 import { durationMs, host, intIn, port, token } from '../../src/config/types.js';
 
 const common = {
   access_token: token(),
   /** An action upstream does not answer within this fails with retcode 1504. */
-  action_timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(30_000),
+  action_timeout_ms: z._default(intIn(100, 600_000, ' (milliseconds)'), 30_000),
 };
 
 /** onebridge dials the implementation's forward WebSocket (universal endpoint). */
 const UpstreamWs = z.strictObject({
   mode: z.literal('ws'),
-  url: z
-    .string({ error: 'expected a ws:// or wss:// URL' })
-    .refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
+  url: z.string({ error: 'expected a ws:// or wss:// URL' }).check(
+    z.refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
       error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:3001/',
     }),
-  reconnect: z
-    .strictObject({
-      initial_ms: intIn(1, 3_600_000, ' (milliseconds)').default(1000),
-      max_ms: intIn(1, 3_600_000, ' (milliseconds)').default(30_000),
-    })
-    .prefault({}),
-  handshake_timeout_ms: durationMs().default(10_000),
+  ),
+  reconnect: z.prefault(
+    z.strictObject({
+      initial_ms: z._default(intIn(1, 3_600_000, ' (milliseconds)'), 1000),
+      max_ms: z._default(intIn(1, 3_600_000, ' (milliseconds)'), 30_000),
+    }),
+    {},
+  ),
+  handshake_timeout_ms: z._default(durationMs(), 10_000),
   ...common,
 });
 
 /** The implementation dials onebridge: it is configured for reverse WS to host:port/path. */
 const UpstreamWsReverse = z.strictObject({
   mode: z.literal('ws-reverse'),
-  host: host().default('127.0.0.1'),
-  port: port().default(3002),
-  path: z.string().startsWith('/', { error: 'expected a path starting with /' }).default('/'),
+  host: z._default(host(), '127.0.0.1'),
+  port: z._default(port(), 3002),
+  path: z._default(z.string().check(z.startsWith('/', { error: 'expected a path starting with /' })), '/'),
   ...common,
   // A web page must not pose as the implementation (forged events, or taking its socket).
   ...RequestGuardFields,
@@ -40,17 +41,17 @@ const UpstreamWsReverse = z.strictObject({
 /** Actions to the implementation's HTTP API; its HTTP POST events to our receiver. */
 const UpstreamHttp = z.strictObject({
   mode: z.literal('http'),
-  url: z
-    .string({ error: 'expected an http:// or https:// URL' })
-    .refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
+  url: z.string({ error: 'expected an http:// or https:// URL' }).check(
+    z.refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
       error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:3000/',
     }),
+  ),
   /** The receiver for the implementation's HTTP POST events. */
-  host: host().default('127.0.0.1'),
-  port: port().default(3003),
-  path: z.string().startsWith('/', { error: 'expected a path starting with /' }).default('/'),
+  host: z._default(host(), '127.0.0.1'),
+  port: z._default(port(), 3003),
+  path: z._default(z.string().check(z.startsWith('/', { error: 'expected a path starting with /' })), '/'),
   /** The implementation's HTTP POST secret: X-Signature is checked when set. */
-  secret: z.string().default(''),
+  secret: z._default(z.string(), ''),
   ...common,
   ...RequestGuardFields,
 });

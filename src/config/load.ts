@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isMap, LineCounter, parseDocument, parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
+import { config as zodConfig } from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { ConfigError, OneBridgeError, type ConfigProblem } from '../errors.js';
 import { DEFAULT_CONFIG_FILE } from '../package-info.js';
 import { compileFilter, FilterError } from '../policy/filter.js';
@@ -111,6 +113,10 @@ export function parseConfig(text: string, adapters: readonly AnyAdapterDefinitio
   }
   return validateConfig(raw, adapters, file);
 }
+
+// zod/mini ships without a locale: the messages zod writes itself (a wrong type under a key
+// without an `error` of ours) would all be "Invalid input". English, as full zod sets it.
+if (!zodConfig().localeError) zodConfig(en());
 
 /**
  * Validate a config given as a value (what YAML parses to, or an object a program builds):

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * `scheme://host[:port]` as browsers serialize it: lower case, no default port, no path.
@@ -43,18 +43,22 @@ const ORIGIN_HINT = 'expected an origin like "http://localhost:3000" (scheme://h
 const HOST_HINT = 'expected a host name or IP address without port, e.g. "bot.example.com", or "*"';
 
 const origin = () =>
-  z
-    .string({ error: ORIGIN_HINT })
-    .refine((v) => v === '*' || v === 'null' || normalizeOrigin(v) !== undefined, { error: ORIGIN_HINT })
-    .transform((v) => (v === '*' || v === 'null' ? v : normalizeOrigin(v)!));
+  z.pipe(
+    z
+      .string({ error: ORIGIN_HINT })
+      .check(z.refine((v) => v === '*' || v === 'null' || normalizeOrigin(v) !== undefined, { error: ORIGIN_HINT })),
+    z.transform((v) => (v === '*' || v === 'null' ? v : normalizeOrigin(v)!)),
+  );
 
 const hostName = () =>
-  z
-    .string({ error: HOST_HINT })
-    .refine((v) => v === '*' || /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[?[0-9a-f:.]+\]?)$/i.test(v.trim()), {
-      error: HOST_HINT,
-    })
-    .transform((v) => (v === '*' ? v : normalizeHostName(v)));
+  z.pipe(
+    z.string({ error: HOST_HINT }).check(
+      z.refine((v) => v === '*' || /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[?[0-9a-f:.]+\]?)$/i.test(v.trim()), {
+        error: HOST_HINT,
+      }),
+    ),
+    z.transform((v) => (v === '*' ? v : normalizeHostName(v))),
+  );
 
 /**
  * The browser-facing fields every HTTP-based listener (forward WS, HTTP API and SSE, admin)
@@ -66,13 +70,13 @@ export const RequestGuardFields = {
    * `Origin` gets 403). Bot frameworks send no `Origin` and need no entry. `"*"` allows every
    * page on the web: only with an access token.
    */
-  allowed_origins: z.array(origin()).default([]),
+  allowed_origins: z._default(z.array(origin()), []),
   /**
    * Extra `Host` names this listener answers to (a reverse proxy's name). Bound to loopback it
    * answers only to loopback names and these (else 421), which defeats DNS rebinding; `"*"`
    * turns the check off. Bound elsewhere the check applies only when this list is set.
    */
-  allowed_hosts: z.array(hostName()).default([]),
+  allowed_hosts: z._default(z.array(hostName()), []),
 };
 
 export interface RequestGuardConfig {

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AdapterConfigBase, AnyAdapterDefinition } from '../adapter.js';
 import { OneBridgeError } from '../errors.js';
 import { LOG_LEVELS } from '../logger.js';
@@ -18,42 +18,44 @@ import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token
 export const WsServerConfig = z.lazy(() =>
   z.strictObject({
     type: z.literal('ws'),
-    host: host().default('127.0.0.1'),
-    port: port().default(6700),
+    host: z._default(host(), '127.0.0.1'),
+    port: z._default(port(), 6700),
     access_token: token(),
-    message_format: MessageFormat.default('array'),
+    message_format: z._default(MessageFormat, 'array'),
     /** Heartbeat meta events; 0 = off. */
-    heartbeat_interval_ms: durationMs().default(15_000),
+    heartbeat_interval_ms: z._default(durationMs(), 15_000),
     /** Largest frame accepted from a client; a larger one closes the socket with 1009. */
-    max_payload_bytes: intIn(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    max_payload_bytes: z._default(intIn(1024, 1024 * 1024 * 1024), 64 * 1024 * 1024),
     /** WebSocket ping to every client; one that misses two pongs is cut. 0 = off. */
-    ping_interval_ms: durationMs().default(30_000),
+    ping_interval_ms: z._default(durationMs(), 30_000),
     /** A client with more unsent bytes has events dropped (counted in the registry, logged). */
-    max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    max_buffered_bytes: z._default(intIn(1024, 1024 * 1024 * 1024), 16 * 1024 * 1024),
     /** A client that missed this many events in a row (still not reading) is cut. */
-    max_dropped_events: intIn(1, 10_000_000).default(1000),
+    max_dropped_events: z._default(intIn(1, 10_000_000), 1000),
     /** More clients than this get 503 before the upgrade. 0 = no limit. */
-    max_connections: intIn(0, 1_000_000).default(1000),
+    max_connections: z._default(intIn(0, 1_000_000), 1000),
     /** Actions one client may have waiting; more answer 1429 at once. */
-    max_actions_in_flight: intIn(1, 100_000).default(100),
+    max_actions_in_flight: z._default(intIn(1, 100_000), 100),
     /** permessage-deflate, when the client offers it. */
-    compression: z.boolean().default(false),
+    compression: z._default(z.boolean(), false),
     /** An upgrade still in admission after this long gets 408 and is closed. 0 = no limit. */
-    handshake_timeout_ms: intIn(0, 600_000, ' (milliseconds; 0 = no limit)').default(10_000),
+    handshake_timeout_ms: z._default(intIn(0, 600_000, ' (milliseconds; 0 = no limit)'), 10_000),
     /** New connections per second one remote address may open (burst as large); more get 429. 0 = no limit. */
-    max_upgrades_per_address_per_s: intIn(0, 100_000).default(0),
+    max_upgrades_per_address_per_s: z._default(intIn(0, 100_000), 0),
     ...RequestGuardFields,
     /** Which account this entry serves; required only with several accounts. */
-    self_id: selfId().optional(),
+    self_id: z.optional(selfId()),
     ...networkPolicyShape,
   }),
 );
 export type WsServerConfig = z.infer<typeof WsServerConfig>;
 
 const wsUrl = () =>
-  z.string({ error: 'expected a ws:// or wss:// URL' }).refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
-    error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8080/onebot/v11/ws',
-  });
+  z.string({ error: 'expected a ws:// or wss:// URL' }).check(
+    z.refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
+      error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8080/onebot/v11/ws',
+    }),
+  );
 
 /**
  * `network[]` entry `type: ws-reverse`: onebridge dials the bot framework. Universal (one
@@ -64,52 +66,56 @@ export const WsReverseConfig = z.lazy(() =>
   z
     .strictObject({
       type: z.literal('ws-reverse'),
-      url: wsUrl().optional(),
-      api_url: wsUrl().optional(),
-      event_url: wsUrl().optional(),
+      url: z.optional(wsUrl()),
+      api_url: z.optional(wsUrl()),
+      event_url: z.optional(wsUrl()),
       access_token: token(),
-      message_format: MessageFormat.default('array'),
+      message_format: z._default(MessageFormat, 'array'),
       /** Heartbeat meta events and WebSocket pings; 0 = neither. */
-      heartbeat_interval_ms: durationMs().default(15_000),
-      reconnect: z
-        .strictObject({
-          initial_ms: intIn(1, 3_600_000, ' (milliseconds)').default(1000),
-          max_ms: intIn(1, 3_600_000, ' (milliseconds)').default(30_000),
-        })
-        .prefault({}),
+      heartbeat_interval_ms: z._default(durationMs(), 15_000),
+      reconnect: z.prefault(
+        z.strictObject({
+          initial_ms: z._default(intIn(1, 3_600_000, ' (milliseconds)'), 1000),
+          max_ms: z._default(intIn(1, 3_600_000, ' (milliseconds)'), 30_000),
+        }),
+        {},
+      ),
       /** Events held while the framework is away; `max_events: 0` holds none. */
-      buffer: z
-        .strictObject({
-          max_events: intIn(0, 1_000_000).default(1000),
-          max_age_ms: durationMs().default(60_000),
-        })
-        .prefault({}),
+      buffer: z.prefault(
+        z.strictObject({
+          max_events: z._default(intIn(0, 1_000_000), 1000),
+          max_age_ms: z._default(durationMs(), 60_000),
+        }),
+        {},
+      ),
       /** A peer whose unread backlog passes this is recycled, its events held as if it were down. */
-      max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+      max_buffered_bytes: z._default(intIn(1024, 1024 * 1024 * 1024), 16 * 1024 * 1024),
       /** A handshake that takes longer is abandoned and retried. */
-      handshake_timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(10_000),
-      max_payload_bytes: intIn(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+      handshake_timeout_ms: z._default(intIn(100, 600_000, ' (milliseconds)'), 10_000),
+      max_payload_bytes: z._default(intIn(1024, 1024 * 1024 * 1024), 64 * 1024 * 1024),
       /** permessage-deflate, offered to the framework. */
-      compression: z.boolean().default(false),
-      self_id: selfId().optional(),
+      compression: z._default(z.boolean(), false),
+      self_id: z.optional(selfId()),
       ...networkPolicyShape,
     })
-    .superRefine((entry, ctx) => {
-      if (!entry.url && !(entry.api_url && entry.event_url)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['url'],
-          message: 'missing; set url (universal), or both api_url and event_url (split)',
-        });
-      }
-      if (entry.reconnect.max_ms < entry.reconnect.initial_ms) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['reconnect', 'max_ms'],
-          message: `must be at least reconnect.initial_ms (${entry.reconnect.initial_ms})`,
-        });
-      }
-    }),
+    .check(
+      z.superRefine((entry, ctx) => {
+        if (!entry.url && !(entry.api_url && entry.event_url)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['url'],
+            message: 'missing; set url (universal), or both api_url and event_url (split)',
+          });
+        }
+        if (entry.reconnect.max_ms < entry.reconnect.initial_ms) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['reconnect', 'max_ms'],
+            message: `must be at least reconnect.initial_ms (${entry.reconnect.initial_ms})`,
+          });
+        }
+      }),
+    ),
 );
 export type WsReverseConfig = z.infer<typeof WsReverseConfig>;
 
@@ -117,22 +123,22 @@ export type WsReverseConfig = z.infer<typeof WsReverseConfig>;
 export const HttpServerConfig = z.lazy(() =>
   z.strictObject({
     type: z.literal('http'),
-    host: host().default('127.0.0.1'),
-    port: port().default(5700),
+    host: z._default(host(), '127.0.0.1'),
+    port: z._default(port(), 5700),
     access_token: token(),
-    message_format: MessageFormat.default('array'),
+    message_format: z._default(MessageFormat, 'array'),
     /** Also serve events as Server-Sent Events on GET /_events. */
-    sse: z.boolean().default(false),
+    sse: z._default(z.boolean(), false),
     /** SSE heartbeat meta events; 0 = off. */
-    heartbeat_interval_ms: durationMs().default(15_000),
+    heartbeat_interval_ms: z._default(durationMs(), 15_000),
     /** Largest request body; a larger one gets 413. */
-    max_body_bytes: intIn(1024, 1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    max_body_bytes: z._default(intIn(1024, 1024 * 1024 * 1024), 16 * 1024 * 1024),
     /** An SSE client with more unsent bytes than this has events dropped (counted). */
-    max_buffered_bytes: intIn(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+    max_buffered_bytes: z._default(intIn(1024, 1024 * 1024 * 1024), 4 * 1024 * 1024),
     /** An SSE client that missed this many events in a row is cut. */
-    max_dropped_events: intIn(1, 10_000_000).default(1000),
+    max_dropped_events: z._default(intIn(1, 10_000_000), 1000),
     ...RequestGuardFields,
-    self_id: selfId().optional(),
+    self_id: z.optional(selfId()),
     ...networkPolicyShape,
   }),
 );
@@ -142,26 +148,27 @@ export type HttpServerConfig = z.infer<typeof HttpServerConfig>;
 export const HttpPostConfig = z.lazy(() =>
   z.strictObject({
     type: z.literal('http-post'),
-    url: z
-      .string({ error: 'expected an http:// or https:// URL' })
-      .refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
+    url: z.string({ error: 'expected an http:// or https:// URL' }).check(
+      z.refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
         error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/onebot/v11/http',
       }),
+    ),
     /** HMAC-SHA1 key for `X-Signature`; empty = unsigned. */
-    secret: z.string().default(''),
-    timeout_ms: intIn(100, 600_000, ' (milliseconds)').default(5000),
-    retries: z
-      .strictObject({
-        max: intIn(0, 100).default(3),
-        initial_ms: intIn(1, 600_000, ' (milliseconds)').default(500),
-      })
-      .prefault({}),
-    message_format: MessageFormat.default('array'),
+    secret: z._default(z.string(), ''),
+    timeout_ms: z._default(intIn(100, 600_000, ' (milliseconds)'), 5000),
+    retries: z.prefault(
+      z.strictObject({
+        max: z._default(intIn(0, 100), 3),
+        initial_ms: z._default(intIn(1, 600_000, ' (milliseconds)'), 500),
+      }),
+      {},
+    ),
+    message_format: z._default(MessageFormat, 'array'),
     /** Heartbeat meta events POSTed like any event, as go-cqhttp does; 0 = off. */
-    heartbeat_interval_ms: durationMs().default(0),
+    heartbeat_interval_ms: z._default(durationMs(), 0),
     /** Events queued for the target; when full the oldest are dropped (counted, logged). */
-    buffer: z.strictObject({ max_events: intIn(1, 1_000_000).default(1000) }).prefault({}),
-    self_id: selfId().optional(),
+    buffer: z.prefault(z.strictObject({ max_events: z._default(intIn(1, 1_000_000), 1000) }), {}),
+    self_id: z.optional(selfId()),
     ...networkPolicyShape,
   }),
 );
@@ -171,10 +178,10 @@ export type HttpPostConfig = z.infer<typeof HttpPostConfig>;
  * One union member: a check of `type` alone, then the entry's full (lazy) schema. The union
  * reads its members' `type` to dispatch, which on a `z.lazy` member would build it.
  */
-const entryOfType = <T extends string, S extends z.ZodType>(type: T, schema: S) => {
+const entryOfType = <T extends string, S extends z.ZodMiniType>(type: T, schema: S) => {
   const head = z.looseObject({ type: z.literal(type) });
   // A cast: zod types a pipe's second schema by what the first one outputs (here, only `type`).
-  return head.pipe(schema as unknown as z.ZodType<z.output<S>, z.output<typeof head>>);
+  return z.pipe(head, schema as unknown as z.ZodMiniType<z.output<S>, z.output<typeof head>>);
 };
 
 export const NetworkConfig = z.discriminatedUnion('type', [
@@ -190,23 +197,23 @@ export const AdapterConfig = z.looseObject({ type: z.string() });
 export type AdapterConfig = AdapterConfigBase;
 
 /** One `accounts[]` entry; `adapter` is the union of the definitions' schemas. */
-export const accountConfig = <A extends z.ZodType<AdapterConfigBase>>(adapter: A) =>
+export const accountConfig = <A extends z.ZodMiniType<AdapterConfigBase>>(adapter: A) =>
   z.strictObject({
     /** Optional for a single account whose adapter learns it (relay: from upstream's get_login_info). */
-    self_id: selfId().optional(),
+    self_id: z.optional(selfId()),
     adapter,
     /** Interval between `<action>_rate_limited` calls (the spec's default: 500 ms). */
-    rate_limit_interval_ms: intIn(1, 3_600_000, ' (milliseconds)').default(500),
+    rate_limit_interval_ms: z._default(intIn(1, 3_600_000, ' (milliseconds)'), 500),
     /** Send pacing: a token bucket for every message-sending action, however it arrives. Off when omitted. */
-    rate_limit: RateLimitConfig.optional(),
+    rate_limit: z.optional(RateLimitConfig),
   });
 export type AccountConfig = z.infer<ReturnType<typeof accountConfig<typeof AdapterConfig>>>;
 
 /** `admin:` the local status/control endpoint (`onebridge status`, sandbox control). */
 export const AdminConfig = z.lazy(() =>
   z.strictObject({
-    host: host().default('127.0.0.1'),
-    port: port().default(6790),
+    host: z._default(host(), '127.0.0.1'),
+    port: z._default(port(), 6790),
     access_token: token(),
     ...RequestGuardFields,
   }),
@@ -215,7 +222,7 @@ export type AdminConfig = z.infer<typeof AdminConfig>;
 
 export const ShutdownConfig = z.strictObject({
   /** How long clients get to answer the close frame before they are cut. */
-  grace_ms: durationMs(600_000).default(3000),
+  grace_ms: z._default(durationMs(600_000), 3000),
 });
 
 /** `limits:` process-wide bounds on what onebridge reads from anyone outside. */
@@ -225,17 +232,17 @@ export const LimitsConfig = z.strictObject({
    * reverse), HTTP API bodies, webhook replies, relay upstream frames and webhooks, admin
    * bodies. Deeper input is refused (1400 / HTTP 400) before it is built.
    */
-  max_json_depth: intIn(8, 1000).default(DEFAULT_MAX_JSON_DEPTH),
+  max_json_depth: z._default(intIn(8, 1000), DEFAULT_MAX_JSON_DEPTH),
 });
 export type LimitsConfig = z.infer<typeof LimitsConfig>;
 
 export const LogConfig = z.strictObject({
-  level: z.enum(LOG_LEVELS).default('info'),
-  format: z.enum(['text', 'json']).default('text'),
+  level: z._default(z.enum(LOG_LEVELS), 'info'),
+  format: z._default(z.enum(['text', 'json']), 'text'),
   /** Message lines (received, sent) at info, as go-cqhttp prints them. */
-  messages: z.boolean().default(true),
+  messages: z._default(z.boolean(), true),
   /** Timestamps of text logs: local time (the machine's TZ), or UTC. JSON logs are always UTC. */
-  timezone: z.enum(['local', 'utc']).default('local'),
+  timezone: z._default(z.enum(['local', 'utc']), 'local'),
 });
 
 const CORE_KEYS = ['accounts', 'network', 'admin', 'shutdown', 'log'] as const;
@@ -246,112 +253,116 @@ const CORE_KEYS = ['accounts', 'network', 'admin', 'shutdown', 'log'] as const;
  * no `accounts:`, one account of the first adapter (self_id 10001, its config all defaults).
  * Throws OneBridgeError for a list that cannot make a config (none, or a type given twice).
  */
-export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.ZodType<Config, unknown> {
+export function buildConfigSchema(adapters: readonly AnyAdapterDefinition[]): z.ZodMiniType<Config, unknown> {
   const first = adapters[0];
   if (!first)
     throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', 'no adapters given; pass at least one adapter definition');
   const byType = new Map<string, AnyAdapterDefinition>();
-  const sections: Record<string, z.ZodType> = {};
+  const sections: Record<string, z.ZodMiniType> = {};
   for (const a of adapters) {
     if (byType.has(a.type))
       throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${a.type}" given twice`);
     if ((CORE_KEYS as readonly string[]).includes(a.type))
       throw new OneBridgeError('ONEBRIDGE_ADAPTER_INVALID', `adapter type "${a.type}" is a reserved config key`);
     byType.set(a.type, a);
-    if (a.section) sections[a.type] = a.section.prefault({});
+    if (a.section) sections[a.type] = z.prefault(a.section, {});
   }
-  const schemas = adapters.map((a) => a.schema as z.ZodType<AdapterConfigBase> & z.core.$ZodTypeDiscriminable);
+  const schemas = adapters.map((a) => a.schema as z.ZodMiniType<AdapterConfigBase> & z.core.$ZodTypeDiscriminable);
   const union = z.discriminatedUnion('type', schemas as [(typeof schemas)[number], ...typeof schemas]);
   return z
     .strictObject({
-      accounts: z
-        .array(accountConfig(union))
-        .min(1, {
-          error: `the list is empty; add an account, or remove accounts: to run the built-in ${first.type} bot`,
-        })
-        .prefault([{ self_id: 10001, adapter: { type: first.type } }]),
-      network: z.array(NetworkConfig).default([]),
-      admin: AdminConfig.optional(),
-      shutdown: ShutdownConfig.prefault({}),
-      log: LogConfig.prefault({}),
-      limits: LimitsConfig.prefault({}),
+      accounts: z.prefault(
+        z.array(accountConfig(union)).check(
+          z.minLength(1, {
+            error: `the list is empty; add an account, or remove accounts: to run the built-in ${first.type} bot`,
+          }),
+        ),
+        [{ self_id: 10001, adapter: { type: first.type } }],
+      ),
+      network: z._default(z.array(NetworkConfig), []),
+      admin: z.optional(AdminConfig),
+      shutdown: z.prefault(ShutdownConfig, {}),
+      log: z.prefault(LogConfig, {}),
+      limits: z.prefault(LimitsConfig, {}),
       ...sections,
     })
-    .superRefine((config, ctx) => {
-      // Checks that span entries: zod sees one value at a time, the user sees one config.
-      const ids = new Map<number, number>();
-      config.accounts.forEach((account, i) => {
-        if (account.self_id === undefined) {
-          if (!byType.get(account.adapter.type)?.learnsSelfId) {
-            const learners = adapters.filter((a) => a.learnsSelfId).map((a) => a.type);
+    .check(
+      z.superRefine((config, ctx) => {
+        // Checks that span entries: zod sees one value at a time, the user sees one config.
+        const ids = new Map<number, number>();
+        config.accounts.forEach((account, i) => {
+          if (account.self_id === undefined) {
+            if (!byType.get(account.adapter.type)?.learnsSelfId) {
+              const learners = adapters.filter((a) => a.learnsSelfId).map((a) => a.type);
+              ctx.addIssue({
+                code: 'custom',
+                path: ['accounts', i, 'self_id'],
+                message: `missing; expected the bot account id${learners.length ? ` (only a ${learners.join(' or ')} account can learn it from its platform)` : ''}`,
+              });
+            } else if (config.accounts.length > 1)
+              ctx.addIssue({
+                code: 'custom',
+                path: ['accounts', i, 'self_id'],
+                message: 'required with several accounts, so network entries can name it',
+              });
+            return;
+          }
+          const first = ids.get(account.self_id);
+          if (first !== undefined) {
             ctx.addIssue({
               code: 'custom',
               path: ['accounts', i, 'self_id'],
-              message: `missing; expected the bot account id${learners.length ? ` (only a ${learners.join(' or ')} account can learn it from its platform)` : ''}`,
+              message: `duplicate self_id ${account.self_id} (also accounts[${first}].self_id); give each account its own id`,
             });
-          } else if (config.accounts.length > 1)
+          } else ids.set(account.self_id, i);
+        });
+        const listeners: Array<{ host: string; port: number; owner: string }> = [];
+        const claim = (hostName: string, portNo: number, path: (string | number)[]) => {
+          if (portNo === 0) return;
+          // A wildcard address takes the port on every address of its family (`::` on both, as
+          // Node listens dual-stack), so 0.0.0.0:6700 and 127.0.0.1:6700 cannot both be bound.
+          const clash = listeners.find((l) => l.port === portNo && addressesOverlap(l.host, hostName));
+          const at = (h: string) => `${h.includes(':') ? `[${h}]` : h}:${portNo}`;
+          if (clash)
             ctx.addIssue({
               code: 'custom',
-              path: ['accounts', i, 'self_id'],
-              message: 'required with several accounts, so network entries can name it',
+              path,
+              message: `${at(hostName)} is already used by ${clash.owner}${clash.host === hostName ? '' : ` (${at(clash.host)})`}; choose another port`,
             });
-          return;
-        }
-        const first = ids.get(account.self_id);
-        if (first !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['accounts', i, 'self_id'],
-            message: `duplicate self_id ${account.self_id} (also accounts[${first}].self_id); give each account its own id`,
-          });
-        } else ids.set(account.self_id, i);
-      });
-      const listeners: Array<{ host: string; port: number; owner: string }> = [];
-      const claim = (hostName: string, portNo: number, path: (string | number)[]) => {
-        if (portNo === 0) return;
-        // A wildcard address takes the port on every address of its family (`::` on both, as
-        // Node listens dual-stack), so 0.0.0.0:6700 and 127.0.0.1:6700 cannot both be bound.
-        const clash = listeners.find((l) => l.port === portNo && addressesOverlap(l.host, hostName));
-        const at = (h: string) => `${h.includes(':') ? `[${h}]` : h}:${portNo}`;
-        if (clash)
-          ctx.addIssue({
-            code: 'custom',
-            path,
-            message: `${at(hostName)} is already used by ${clash.owner}${clash.host === hostName ? '' : ` (${at(clash.host)})`}; choose another port`,
-          });
-        else listeners.push({ host: hostName, port: portNo, owner: formatPath(path) });
-      };
-      config.network.forEach((entry, i) => {
-        if (entry.self_id === undefined) {
-          if (config.accounts.length > 1) {
+          else listeners.push({ host: hostName, port: portNo, owner: formatPath(path) });
+        };
+        config.network.forEach((entry, i) => {
+          if (entry.self_id === undefined) {
+            if (config.accounts.length > 1) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['network', i, 'self_id'],
+                message: `required with several accounts; set it to one of ${[...ids.keys()].join(', ')}`,
+              });
+            }
+          } else if (!ids.has(entry.self_id)) {
             ctx.addIssue({
               code: 'custom',
               path: ['network', i, 'self_id'],
-              message: `required with several accounts; set it to one of ${[...ids.keys()].join(', ')}`,
+              message: `no account has self_id ${entry.self_id}; expected one of ${[...ids.keys()].join(', ')}`,
             });
           }
-        } else if (!ids.has(entry.self_id)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['network', i, 'self_id'],
-            message: `no account has self_id ${entry.self_id}; expected one of ${[...ids.keys()].join(', ')}`,
-          });
+          if (entry.type === 'ws' || entry.type === 'http') claim(entry.host, entry.port, ['network', i, 'port']);
+          if (entry.filter !== undefined && entry.filter_file !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['network', i, 'filter_file'],
+              message: 'set either filter (inline) or filter_file, not both',
+            });
+        });
+        if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
+        for (const a of adapters) {
+          if (!a.checkSection) continue;
+          for (const p of a.checkSection((config as Record<string, unknown>)[a.type], config.accounts))
+            ctx.addIssue({ code: 'custom', path: [a.type, ...p.path], message: p.message });
         }
-        if (entry.type === 'ws' || entry.type === 'http') claim(entry.host, entry.port, ['network', i, 'port']);
-        if (entry.filter !== undefined && entry.filter_file !== undefined)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['network', i, 'filter_file'],
-            message: 'set either filter (inline) or filter_file, not both',
-          });
-      });
-      if (config.admin) claim(config.admin.host, config.admin.port, ['admin', 'port']);
-      for (const a of adapters) {
-        if (!a.checkSection) continue;
-        for (const p of a.checkSection((config as Record<string, unknown>)[a.type], config.accounts))
-          ctx.addIssue({ code: 'custom', path: [a.type, ...p.path], message: p.message });
-      }
-    }) as unknown as z.ZodType<Config, unknown>;
+      }),
+    ) as unknown as z.ZodMiniType<Config, unknown>;
 }
 
 /** Whether two bind addresses take the same port: equal, or one is a wildcard of the other's family. */

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Building blocks for config schemas. Every message starts with "expected …": the loader
@@ -9,9 +9,9 @@ import * as z from 'zod';
  * and the like wrap or copy), so the ~100 fields of the config schemas cost a few dozen
  * instances to build and hold at every start.
  */
-const ints = new Map<string, z.ZodInt>();
+const ints = new Map<string, z.ZodMiniNumberFormat>();
 
-export function intIn(min: number, max: number, note = ''): z.ZodInt {
+export function intIn(min: number, max: number, note = ''): z.ZodMiniNumberFormat {
   const key = `${min}:${max}:${note}`;
   let schema = ints.get(key);
   if (!schema) {
@@ -34,16 +34,17 @@ export function isValidHost(value: string): boolean {
   return value.split('.').every((label) => /^[a-z\d]([a-z\d-]{0,61}[a-z\d])?$/i.test(label));
 }
 
-let hostSchema: z.ZodString | undefined;
-export const host = (): z.ZodString =>
+let hostSchema: z.ZodMiniString | undefined;
+export const host = (): z.ZodMiniString =>
   (hostSchema ??= z
     .string({ error: 'expected a host name or IP address' })
     .check(
       z.minLength(1, { error: 'expected a host name or IP address' }),
       z.refine(isValidHost, { error: 'expected a host name or IP address, e.g. 127.0.0.1, 0.0.0.0 or ::1' }),
     ));
-let tokenSchema: z.ZodDefault<z.ZodString> | undefined;
-export const token = () => (tokenSchema ??= z.string({ error: 'expected a string (empty for no token)' }).default(''));
+let tokenSchema: z.ZodMiniDefault<z.ZodMiniString> | undefined;
+export const token = () =>
+  (tokenSchema ??= z._default(z.string({ error: 'expected a string (empty for no token)' }), ''));
 export const MessageFormat = z.enum(['array', 'string']);
 export type MessageFormat = z.infer<typeof MessageFormat>;
 
