@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
+import { recentLogs } from '../src/logger.js';
 import { startApp, tearDown, TestClient, wsPort } from './support/app.js';
 import { CHROMIUM, CHROMIUM_ARGS, ensureChromium, INSTALL_MS } from './support/chromium.js';
 
@@ -95,9 +96,16 @@ describe('dashboard in real Chromium', () => {
       await page.locator('#feed-state.live').waitFor();
       expect(await page.locator('#login').isHidden()).toBe(true);
       // The accounts panel shows the sandbox bot online; the log panel has this app's startup
-      // lines (the log ring is the process's: apps of earlier test files wrote there too).
+      // lines. The log ring is the process's: an app of an earlier test file wrote there too,
+      // and may have had the same port before the system gave it out again, so the page must
+      // show as many such lines as the ring holds, this app's included.
       await page.locator('#accounts li.online', { hasText: '10001' }).waitFor();
-      await page.locator('#logs li', { hasText: `forward WS listening on ws://127.0.0.1:${wsPort(app)} ` }).waitFor();
+      const listening = `forward WS listening on ws://127.0.0.1:${wsPort(app)} `;
+      const inRing = recentLogs.lines().filter((l) => l.message.includes(listening)).length;
+      expect(inRing).toBeGreaterThanOrEqual(1);
+      await expect
+        .poll(() => page.locator('#logs li', { hasText: listening }).count(), { timeout: PAGE_MS })
+        .toBe(inRing);
 
       expect(urls.filter((u) => u.includes(TOKEN) || u.includes('access_token'))).toEqual([]);
       expect(urls.some((u) => u.endsWith('/events'))).toBe(true);
