@@ -86,13 +86,17 @@ describe('XMPP: a connection reset at any moment is an ordinary lost connection'
     const session = await open(p.service);
     cleanups.push(() => session.destroy());
     p.rule = (_c, from, s) => from === 'client' && s.includes(NS.DISCO_INFO);
+    // A timeout far beyond the test's: the pending iq must fail when the connection ends.
     const iq = session.iq(
       session.xml('iq', { type: 'get', to: Prosody.DOMAIN }, session.xml('query', { xmlns: NS.DISCO_INFO })),
-      500,
+      10 * 60_000,
     );
     expect(await session.closed).toBe('connection lost (read ECONNRESET)');
     expect(session.online).toBe(false);
-    await expect(iq).rejects.toThrow();
+    await expect(iq).rejects.toMatchObject({
+      code: 'ONEBRIDGE_XMPP_DOWN',
+      message: 'the XMPP connection closed before the server answered (connection lost (read ECONNRESET))',
+    });
     await settle();
     expect(errors).toEqual([]);
   });

@@ -3,6 +3,7 @@ import type { Element } from '@xmpp/client';
 import {
   ActionError,
   LruMap,
+  OneBridgeError,
   PlatformMessages,
   ReconnectingLink,
   Retcode,
@@ -313,6 +314,8 @@ export class XmppBot {
     try {
       return await s.iq(build(s.xml));
     } catch (err) {
+      if (err instanceof OneBridgeError && err.code === 'ONEBRIDGE_XMPP_DOWN')
+        throw new ActionError(Retcode.UNAVAILABLE, err.message);
       const condition = (err as { condition?: string }).condition;
       throw new ActionError(Retcode.FAILED, condition ? `the server refused: ${condition}` : (err as Error).message);
     }

@@ -82,6 +82,8 @@ export class XmppSession {
   #socketError: string | undefined;
   #done = false;
   #markClosed!: (why: string) => void;
+  /** Fails the iq requests still waiting for an answer: called once, when the connection ends. */
+  readonly #waiting = new Set<(err: Error) => void>();
 
   private constructor(lib: XmppLibrary, client: Client, jid: string, opts: SessionOptions) {
     this.xml = lib.xml;
@@ -216,6 +218,9 @@ export class XmppSession {
     clearInterval(this.#ping);
     this.#ping = undefined;
     this.#markClosed(why);
+    for (const fail of this.#waiting)
+      fail(new OneBridgeError('ONEBRIDGE_XMPP_DOWN', `the XMPP connection closed before the server answered (${why})`));
+    this.#waiting.clear();
   }
 
   /** Sends one stanza; rejects when the connection is gone. */
@@ -224,10 +229,31 @@ export class XmppSession {
     await this.#client.send(stanza);
   }
 
-  /** An iq request and its result, within `timeoutMs`; an error answer rejects with its condition. */
+  /**
+   * An iq request and its result, within `timeoutMs`; an error answer rejects with its condition.
+   * A connection that ends first rejects it at once (ONEBRIDGE_XMPP_DOWN): xmpp.js would wait
+   * out the timeout for an answer that can no longer come.
+   */
   async iq(stanza: Element, timeoutMs = this.#opts.timeoutMs): Promise<Element> {
     if (this.#done) throw new OneBridgeError('ONEBRIDGE_XMPP_DOWN', 'the XMPP connection is closed');
-    return this.#client.iqCaller.request(stanza, timeoutMs);
+    const caller = this.#client.iqCaller;
+    const answer = caller.request(stanza, timeoutMs);
+    const id = String(stanza.attrs['id']); // request() gives it one before it first waits
+    let fail!: (err: Error) => void;
+    const cut = new Promise<never>((_resolve, reject) => {
+      fail = (err) => {
+        reject(err);
+        // Settles xmpp.js's own wait too, so its timeout timer goes now, not in timeoutMs.
+        caller.handlers?.get(id)?.reject(err);
+      };
+    });
+    this.#waiting.add(fail);
+    try {
+      return await Promise.race([answer, cut]);
+    } finally {
+      this.#waiting.delete(fail);
+      answer.catch(() => undefined);
+    }
   }
 
   /** Answers iq `set` requests of a namespace (roster pushes). */

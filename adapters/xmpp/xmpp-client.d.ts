@@ -52,6 +52,8 @@ declare module '@xmpp/client' {
 
   export interface IqCaller {
     request(stanza: Element, timeout?: number): Promise<Element>;
+    /** The requests waiting for an answer, by stanza id (0.14: each holds a timeout timer). */
+    handlers?: Map<string, { reject(err: Error): void }>;
     get(child: Element, to?: string, timeout?: number): Promise<Element>;
     set(child: Element, to?: string, timeout?: number): Promise<Element>;
   }
