@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
 import type { AnyAdapterDefinition } from './adapter.js';
 import { fail } from './cli-fail.js';
+import { OneBridgeError } from './errors.js';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from './log-levels.js';
 import { VERSION } from './package-info.js';
 import { releaseShutdownSignals } from './signals.js';
@@ -22,6 +23,21 @@ function guarded<A>(body: (args: A) => unknown): (args: A) => Promise<void> {
 }
 
 let debug = false;
+
+/** `--timeout-ms` of the commands that ask a running onebridge (status, reload). */
+const adminTimeoutOption = {
+  type: 'number',
+  describe: 'how long to wait for the admin endpoint to answer, in milliseconds (default 5000)',
+} as const;
+
+function checkedTimeout(value: number | undefined): number | undefined {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 3_600_000))
+    throw new OneBridgeError(
+      'ONEBRIDGE_BAD_OPTION',
+      '--timeout-ms: expected a whole number of milliseconds from 1 to 3600000, e.g. --timeout-ms 20000',
+    );
+  return value;
+}
 
 export interface CliOptions {
   /** The adapters configs may name; the first is the default account's. */
@@ -93,11 +109,19 @@ export async function runCli(options: CliOptions): Promise<void> {
           .option('config', { alias: 'c', type: 'string', describe: 'config file, to find the admin endpoint' })
           .option('admin', { type: 'string', describe: 'admin URL instead, e.g. http://127.0.0.1:6790' })
           .option('token', { type: 'string', describe: 'admin access token' })
-          .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }),
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
+          .option('timeout-ms', adminTimeoutOption),
       guarded(async (args) => {
         const { status } = await import('./commands/status.js');
         await status(
-          { adapters, config: args.config, admin: args.admin, token: args.token, json: args.json },
+          {
+            adapters,
+            config: args.config,
+            admin: args.admin,
+            token: args.token,
+            json: args.json,
+            timeoutMs: checkedTimeout(args.timeoutMs),
+          },
           process.stdout,
         );
       }),
@@ -109,10 +133,20 @@ export async function runCli(options: CliOptions): Promise<void> {
         y
           .option('config', { alias: 'c', type: 'string', describe: 'config file, to find the admin endpoint' })
           .option('admin', { type: 'string', describe: 'admin URL instead, e.g. http://127.0.0.1:6790' })
-          .option('token', { type: 'string', describe: 'admin access token' }),
+          .option('token', { type: 'string', describe: 'admin access token' })
+          .option('timeout-ms', adminTimeoutOption),
       guarded(async (args) => {
         const { reload } = await import('./commands/reload.js');
-        await reload({ adapters, config: args.config, admin: args.admin, token: args.token }, process.stdout);
+        await reload(
+          {
+            adapters,
+            config: args.config,
+            admin: args.admin,
+            token: args.token,
+            timeoutMs: checkedTimeout(args.timeoutMs),
+          },
+          process.stdout,
+        );
       }),
     )
     // Only `start` keeps the signals bin.ts caught early; other commands get Node's defaults back.

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG_FILE, VERSION } from '../src/package-info.js';
 import { QUIET_CONFIG, runCli, runningFor, tempDirFor, type Finishing } from './support/cli.js';
@@ -324,6 +324,31 @@ describe.concurrent('onebridge status', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `onebridge: no onebridge answering at http://127.0.0.1:${port} (ECONNREFUSED); is it running, and is admin: set in its config?\n`,
+    );
+  });
+
+  it('says when something took the connection but never answered, after --timeout-ms', async (ctx) => {
+    // A stopped onebridge: the kernel still accepts connections, nothing reads them.
+    const held = new Set<Socket>();
+    const silent: Server = createServer((socket) => void held.add(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    ctx.onTestFinished(async () => {
+      const closed = new Promise<void>((r) => silent.close(() => r()));
+      for (const socket of held) socket.destroy();
+      await closed;
+    });
+    const port = (silent.address() as { port: number }).port;
+    for (const command of ['status', 'reload']) {
+      const r = await runCliInProcess([command, '--admin', `http://127.0.0.1:${port}`, '--timeout-ms', '200']);
+      expect(r.code, command).toBe(1);
+      expect(r.stderr, command).toBe(
+        `onebridge: http://127.0.0.1:${port} took the connection but did not answer within 200 ms; is that onebridge stopped (Ctrl+Z, SIGSTOP) or overloaded? Try again, or wait longer with --timeout-ms\n`,
+      );
+    }
+    const bad = await runCliInProcess(['status', '--admin', `http://127.0.0.1:${port}`, '--timeout-ms', '0']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe(
+      'onebridge: --timeout-ms: expected a whole number of milliseconds from 1 to 3600000, e.g. --timeout-ms 20000\n',
     );
   });
 

@@ -16,11 +16,13 @@ interface ReloadAnswer {
  */
 export async function reload(options: Omit<StatusOptions, 'json'>, out: NodeJS.WritableStream): Promise<void> {
   const { base, token } = adminTarget(options);
-  const res = await adminFetch(base, adminUrl(base, '/reload'), token, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: '{}',
-  });
+  const res = await adminFetch(
+    base,
+    adminUrl(base, '/reload'),
+    token,
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' },
+    options.timeoutMs,
+  );
   const body = (await res.json()) as ReloadAnswer;
   if (!body.ok) {
     const problems = (body.problems ?? []).map((p) => `\n  ${p.path ? `${p.path}: ` : ''}${p.message}`).join('');

@@ -11,13 +11,18 @@ export interface StatusOptions {
   admin?: string | undefined;
   token?: string | undefined;
   json?: boolean | undefined;
+  /** How long to wait for the admin endpoint's answer. Default 5000. */
+  timeoutMs?: number | undefined;
 }
+
+/** The admin endpoint answers in milliseconds; 5 s is a frozen or overloaded process. */
+export const ADMIN_TIMEOUT_MS = 5000;
 
 /** `onebridge status`: the live connections of a running instance, from its admin endpoint. */
 export async function status(options: StatusOptions, out: NodeJS.WritableStream): Promise<void> {
   const { base, token } = adminTarget(options);
   const url = adminUrl(base);
-  const res = await adminFetch(base, url, token);
+  const res = await adminFetch(base, url, token, {}, options.timeoutMs);
   const body = (await res.json()) as {
     count: number;
     connections: ConnectionInfo[];
@@ -58,7 +63,13 @@ export function adminTarget(options: Pick<StatusOptions, 'adapters' | 'config' |
 }
 
 /** One admin request with the token; a refused token or a dead endpoint is an error that says what to do. Non-2xx other than 400 too. */
-export async function adminFetch(base: string, url: URL, token: string, init: RequestInit = {}): Promise<Response> {
+export async function adminFetch(
+  base: string,
+  url: URL,
+  token: string,
+  init: RequestInit = {},
+  timeoutMs = ADMIN_TIMEOUT_MS,
+): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url, {
@@ -67,9 +78,15 @@ export async function adminFetch(base: string, url: URL, token: string, init: Re
         ...(init.headers as Record<string, string> | undefined),
         ...(token ? { Authorization: `Bearer ${token}` } : {}),
       },
-      signal: AbortSignal.timeout(5000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
+    // Something took the connection and then said nothing: not the same as nothing being there.
+    if ((err as Error).name === 'TimeoutError')
+      throw new OneBridgeError(
+        'ONEBRIDGE_ADMIN_TIMEOUT',
+        `${base} took the connection but did not answer within ${timeoutMs} ms; is that onebridge stopped (Ctrl+Z, SIGSTOP) or overloaded? Try again, or wait longer with --timeout-ms`,
+      );
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
     throw new OneBridgeError(
       'ONEBRIDGE_NOT_RUNNING',
