@@ -18,3 +18,7 @@ catchShutdownSignals();
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 await import('./onebridge-main.js');
+// Node >= 22.10: write the cache now (for `start`, once it is ready), not only at exit. A process
+// that is killed never exits (Termux swiped away, SIGKILL, the OOM killer), and the next start
+// would compile everything again.
+(module as { flushCompileCache?: () => void }).flushCompileCache?.();
