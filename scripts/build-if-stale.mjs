@@ -7,6 +7,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, s
 import { Buffer } from 'node:buffer';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUNDLE_BANNER } from './bundle-banner.mjs';
 
 // fileURLToPath, not import.meta.dirname/filename: those came in Node 20.11, and we support 20.10.
 const self = fileURLToPath(import.meta.url);
@@ -28,9 +29,9 @@ function bundled() {
   if (!existsSync(main)) return false;
   const fd = openSync(main, 'r');
   try {
-    const head = Buffer.alloc(64);
+    const head = Buffer.alloc(Buffer.byteLength(BUNDLE_BANNER));
     const n = readSync(fd, head, 0, head.length, 0);
-    return head.subarray(0, n).toString().startsWith('import { createRequire as __obRequire }');
+    return head.subarray(0, n).toString() === BUNDLE_BANNER;
   } finally {
     closeSync(fd);
   }

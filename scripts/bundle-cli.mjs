@@ -14,6 +14,7 @@ import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUNDLE_BANNER } from './bundle-banner.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const requireHere = createRequire(import.meta.url);
@@ -119,11 +120,7 @@ const result = await esbuild.build({
   metafile: Boolean(process.env.ONEBRIDGE_BUNDLE_META),
   minifyWhitespace: true,
   minifySyntax: true,
-  // Bundled CommonJS (winston and its dependencies) calls require() for Node's built-ins. The
-  // banner also tells build-if-stale.mjs that the file is the bundle, not tsc's own output.
-  banner: {
-    js: "import { createRequire as __obRequire } from 'node:module'; const require = __obRequire(import.meta.url);",
-  },
+  banner: { js: BUNDLE_BANNER },
   logLevel: 'warning',
 });
 if (result.errors.length > 0) process.exit(1);

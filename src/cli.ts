@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
 import type { AnyAdapterDefinition } from './adapter.js';
 import { fail } from './cli-fail.js';
+import type { StatusOptions } from './commands/status.js';
 import { OneBridgeError } from './errors.js';
 import { LOG_LEVELS, type LogFormat, type LogLevel } from './log-levels.js';
 import { VERSION } from './package-info.js';
@@ -24,19 +25,30 @@ function guarded<A>(body: (args: A) => unknown): (args: A) => Promise<void> {
 
 let debug = false;
 
-/** `--timeout-ms` of the commands that ask a running onebridge (status, reload). */
-const adminTimeoutOption = {
-  type: 'number',
-  describe: 'how long to wait for the admin endpoint to answer, in milliseconds (default 5000)',
-} as const;
+/** The options of the commands that ask a running onebridge (status, reload): where, and how long to wait. */
+function withAdminOptions<T>(y: Argv<T>) {
+  return y
+    .option('config', { alias: 'c', type: 'string', describe: 'config file, to find the admin endpoint' })
+    .option('admin', { type: 'string', describe: 'admin URL instead, e.g. http://127.0.0.1:6790' })
+    .option('token', { type: 'string', describe: 'admin access token' })
+    .option('timeout-ms', {
+      type: 'number',
+      describe: 'how long to wait for the admin endpoint to answer, in milliseconds (default 5000)',
+    });
+}
 
-function checkedTimeout(value: number | undefined): number | undefined {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 3_600_000))
+/** Those options as the commands take them; an out-of-range --timeout-ms is an error here. */
+function adminOptions(
+  adapters: readonly AnyAdapterDefinition[],
+  args: Pick<StatusOptions, 'config' | 'admin' | 'token' | 'timeoutMs'>,
+): Omit<StatusOptions, 'json'> {
+  const { timeoutMs } = args;
+  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000))
     throw new OneBridgeError(
       'ONEBRIDGE_BAD_OPTION',
       '--timeout-ms: expected a whole number of milliseconds from 1 to 3600000, e.g. --timeout-ms 20000',
     );
-  return value;
+  return { adapters, config: args.config, admin: args.admin, token: args.token, timeoutMs };
 }
 
 export interface CliOptions {
@@ -105,48 +117,23 @@ export async function runCli(options: CliOptions): Promise<void> {
       'status',
       'print the live connections of a running onebridge (from its admin endpoint)',
       (y) =>
-        y
-          .option('config', { alias: 'c', type: 'string', describe: 'config file, to find the admin endpoint' })
-          .option('admin', { type: 'string', describe: 'admin URL instead, e.g. http://127.0.0.1:6790' })
-          .option('token', { type: 'string', describe: 'admin access token' })
-          .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' })
-          .option('timeout-ms', adminTimeoutOption),
+        withAdminOptions(y).option('json', {
+          type: 'boolean',
+          default: false,
+          describe: 'print JSON instead of a table',
+        }),
       guarded(async (args) => {
         const { status } = await import('./commands/status.js');
-        await status(
-          {
-            adapters,
-            config: args.config,
-            admin: args.admin,
-            token: args.token,
-            json: args.json,
-            timeoutMs: checkedTimeout(args.timeoutMs),
-          },
-          process.stdout,
-        );
+        await status({ ...adminOptions(adapters, args), json: args.json }, process.stdout);
       }),
     )
     .command(
       'reload',
       'apply a changed config to a running onebridge: filters, action permissions, rate limits, log settings (via its admin endpoint)',
-      (y) =>
-        y
-          .option('config', { alias: 'c', type: 'string', describe: 'config file, to find the admin endpoint' })
-          .option('admin', { type: 'string', describe: 'admin URL instead, e.g. http://127.0.0.1:6790' })
-          .option('token', { type: 'string', describe: 'admin access token' })
-          .option('timeout-ms', adminTimeoutOption),
+      (y) => withAdminOptions(y),
       guarded(async (args) => {
         const { reload } = await import('./commands/reload.js');
-        await reload(
-          {
-            adapters,
-            config: args.config,
-            admin: args.admin,
-            token: args.token,
-            timeoutMs: checkedTimeout(args.timeoutMs),
-          },
-          process.stdout,
-        );
+        await reload(adminOptions(adapters, args), process.stdout);
       }),
     )
     // Only `start` keeps the signals bin.ts caught early; other commands get Node's defaults back.

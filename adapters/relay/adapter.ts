@@ -27,6 +27,9 @@ const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 /** How long the upstream gets to answer our close frame at shutdown. */
 const CLOSE_WAIT_MS = 500;
 
+/** Our close frame at shutdown, on a dialled or a dialled-in upstream. */
+const GOODBYE = { code: 1000, reason: 'onebridge shutting down' } as const;
+
 /** The relay's implementation; see index.ts for what it does. Imported when a relay account is created. */
 export function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterContext): Adapter {
   const up = config.upstream;
@@ -141,7 +144,7 @@ export function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterConte
             },
             handshakeTimeoutMs: up.handshake_timeout_ms,
             maxPayloadBytes: MAX_PAYLOAD_BYTES,
-            goodbye: { code: 1000, reason: 'onebridge shutting down' },
+            goodbye: GOODBYE,
             // In the open event, not in onOpen: a frame in the same packet as the handshake
             // is emitted before any promise callback runs.
             opening: (ws) => opened(ws, up.url),
@@ -191,7 +194,7 @@ export function createRelayAdapter(config: RelayAdapterConfig, ctx: AdapterConte
       server?.close();
       if (dialer) await dialer.stop(CLOSE_WAIT_MS);
       else if (current) {
-        await withDeadline(closeWebSocket(current, 1000, 'onebridge shutting down'), CLOSE_WAIT_MS).catch(() => {});
+        await withDeadline(closeWebSocket(current, GOODBYE.code, GOODBYE.reason), CLOSE_WAIT_MS).catch(() => {});
         current?.terminate();
       }
       server?.closeAllConnections();
