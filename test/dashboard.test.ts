@@ -7,9 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/app.js';
 import { recentLogs } from '../src/logger.js';
 import { startApp, tearDown, TestClient, wsPort } from './support/app.js';
-import { CHROMIUM, CHROMIUM_ARGS, ensureChromium, INSTALL_MS } from './support/chromium.js';
+import { CHROMIUM_ARGS, CHROMIUM_HEADLESS_SHELL, ensureChromiumHeadlessShell, INSTALL_MS } from './support/chromium.js';
 
-// Issue 18 in real Chromium (Debian package `chromium`, driven by playwright-core): the
+// Issue 18 in real Chromium (Debian package `chromium-headless-shell`: the `chromium` build
+// without its browser shell, see support/chromium.ts; driven by playwright-core): the
 // admin server's dashboard asks for its token, shows connections live and carries the
 // sandbox chat. Waits are on page state; each bound guards a hang and is generous because
 // emulated arm64 runs are ~10x slower. `ONEBRIDGE_SCREENSHOTS=1` refreshes docs/dashboard*.png.
@@ -26,9 +27,13 @@ const SUN_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="240" height="120
 let browser: Browser;
 let profile: string;
 beforeAll(async () => {
-  ensureChromium();
+  ensureChromiumHeadlessShell();
   profile = mkdtempSync(join(tmpdir(), 'onebridge-dashboard-'));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: BROWSER_MS });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM_HEADLESS_SHELL,
+    args: CHROMIUM_ARGS,
+    timeout: BROWSER_MS,
+  });
 }, INSTALL_MS + BROWSER_MS);
 afterAll(async () => {
   await browser?.close();
