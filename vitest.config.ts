@@ -27,5 +27,9 @@ export default defineConfig({
         (SLOWDOWN > 1 ? availableParallelism() : Math.min(8, 2 * availableParallelism())),
     ),
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // Keeps each transformed source on disk (node_modules/.experimental-vitest-cache), keyed by its
+    // content, the config and vitest's version, so a run after the first transforms only what
+    // changed: the main process's CPU halves (4.8 -> 2.3 s here). `npx vitest --clearCache` empties it.
+    experimental: { fsModuleCache: true },
   },
 });
