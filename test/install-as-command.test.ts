@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DASHBOARD_DIR } from '../src/admin/dashboard-assets.js';
 import { VERSION } from '../src/package-info.js';
 import { tempDir } from './support/cli.js';
 import { slow } from './support/slow.js';
@@ -104,6 +105,18 @@ describe('installed as a command from the packed tarball', () => {
     ).toEqual([]);
     // Type declarations (.d.ts) are for library users; sources and maps are not shipped.
     expect(files.filter((f) => f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
+  });
+
+  // The dashboard has no build step: its files ship as they are, and the page must name only
+  // files that exist (a global install serves them from the package, see README).
+  it('ships every dashboard file, and the page refers only to shipped files', () => {
+    const dashboard = readdirSync(DASHBOARD_DIR);
+    expect(dashboard).toContain('index.html');
+    expect(dashboard.filter((f) => !files.includes(`web/dashboard/${f}`))).toEqual([]);
+    const html = readFileSync(join(DASHBOARD_DIR, 'index.html'), 'utf8');
+    const refs = [...html.matchAll(/(?:src|href)="\/dashboard\/([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThanOrEqual(3);
+    expect(refs.filter((r) => !dashboard.includes(r))).toEqual([]);
   });
 
   it(
