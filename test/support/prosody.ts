@@ -1,4 +1,4 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,7 +73,7 @@ export class Prosody {
       }
       mkdirSync(join(p.dir, 'data'), { recursive: true });
       p.#writeConfig(options.tls ?? false);
-      for (const [user, password] of Object.entries(accounts)) p.register(user, password);
+      await Promise.all(Object.entries(accounts).map(([user, password]) => p.register(user, password)));
       await p.#spawn();
       return p;
     } catch (err) {
@@ -94,14 +94,24 @@ export class Prosody {
     return `xmpps://127.0.0.1:${this.tlsPort}`;
   }
 
-  /** `prosodyctl register`: works with the server stopped or running (same data folder). */
-  register(user: string, password: string): void {
-    const r = spawnSync('prosodyctl', ['--config', this.config, 'register', user, Prosody.DOMAIN, password], {
-      encoding: 'utf8',
-      timeout: 30_000,
+  /**
+   * `prosodyctl register`: works with the server stopped or running (same data folder). Async, so
+   * start() registers its accounts side by side and the test's worker serves other files meanwhile
+   * (each run is a Lua start-up, a few hundred ms).
+   */
+  register(user: string, password: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        'prosodyctl',
+        ['--config', this.config, 'register', user, Prosody.DOMAIN, password],
+        { encoding: 'utf8', timeout: 30_000 },
+        (err, stdout, stderr) => {
+          if (err)
+            reject(new Error(`prosodyctl register ${user} failed (${err.code ?? err.signal}): ${stderr || stdout}`));
+          else resolve();
+        },
+      );
     });
-    if (r.status !== 0)
-      throw new Error(`prosodyctl register ${user} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
   }
 
   /** SIGSTOP: the TCP port stays open but nothing answers (a hung server). */
