@@ -143,14 +143,16 @@ export class TestClient {
 }
 
 /**
- * Resolve once `check()` is true, polling every 10 ms; reject after `ms` (scaled by SLOWDOWN).
+ * Resolve once `check()` is true, polling at 1, 2, 4, 8 ms and then every 10 ms; reject after
+ * `ms` (scaled by SLOWDOWN). Most conditions hold within a round trip on loopback, which a flat
+ * 10 ms poll rounded up to 10 ms each time (3 s over one test's 300 events).
  * For state that emits no event (counters, registries); prefer `once(emitter, event)` when there is one.
  */
 export async function until(check: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + slow(ms);
-  while (!check()) {
+  for (let pause = 1; !check(); pause = Math.min(pause * 2, 10)) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, pause));
   }
 }
 
