@@ -96,8 +96,8 @@ export class Prosody {
 
   /**
    * `prosodyctl register`: works with the server stopped or running (same data folder). Async, so
-   * start() registers its accounts side by side and the test's worker serves other files meanwhile
-   * (each run is a Lua start-up, a few hundred ms).
+   * start() registers its accounts side by side (each run is a Lua start-up, a few hundred ms)
+   * and the test's own sockets and timers keep running meanwhile.
    */
   register(user: string, password: string): Promise<void> {
     return new Promise((resolve, reject) => {
