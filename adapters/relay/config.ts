@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { RequestGuardFields } from '../../src/config/request-guard.js';
-import { durationMs, host, intIn, port, token } from '../../src/config/types.js';
+import { durationMs, intIn, listenAt, token, urlOf } from '../../src/config/types.js';
 
 const common = {
   access_token: token(),
@@ -11,11 +11,7 @@ const common = {
 /** onebridge dials the implementation's forward WebSocket (universal endpoint). */
 const UpstreamWs = z.strictObject({
   mode: z.literal('ws'),
-  url: z.string({ error: 'expected a ws:// or wss:// URL' }).check(
-    z.refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
-      error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:3001/',
-    }),
-  ),
+  url: z.string({ error: 'expected a ws:// or wss:// URL' }).check(urlOf('ws', 'ws://127.0.0.1:3001/')),
   reconnect: z.prefault(
     z.strictObject({
       initial_ms: z._default(intIn(1, 3_600_000, ' (milliseconds)'), 1000),
@@ -30,8 +26,7 @@ const UpstreamWs = z.strictObject({
 /** The implementation dials onebridge: it is configured for reverse WS to host:port/path. */
 const UpstreamWsReverse = z.strictObject({
   mode: z.literal('ws-reverse'),
-  host: z._default(host(), '127.0.0.1'),
-  port: z._default(port(), 3002),
+  ...listenAt(3002),
   path: z._default(z.string().check(z.startsWith('/', { error: 'expected a path starting with /' })), '/'),
   ...common,
   // A web page must not pose as the implementation (forged events, or taking its socket).
@@ -41,14 +36,9 @@ const UpstreamWsReverse = z.strictObject({
 /** Actions to the implementation's HTTP API; its HTTP POST events to our receiver. */
 const UpstreamHttp = z.strictObject({
   mode: z.literal('http'),
-  url: z.string({ error: 'expected an http:// or https:// URL' }).check(
-    z.refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
-      error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:3000/',
-    }),
-  ),
+  url: z.string({ error: 'expected an http:// or https:// URL' }).check(urlOf('http', 'http://127.0.0.1:3000/')),
   /** The receiver for the implementation's HTTP POST events. */
-  host: z._default(host(), '127.0.0.1'),
-  port: z._default(port(), 3003),
+  ...listenAt(3003),
   path: z._default(z.string().check(z.startsWith('/', { error: 'expected a path starting with /' })), '/'),
   /** The implementation's HTTP POST secret: X-Signature is checked when set. */
   secret: z._default(z.string(), ''),

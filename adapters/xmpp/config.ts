@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { durationMs, intIn } from '../../src/kit/index.js';
+import { durationMs, intIn, urlOf } from '../../src/kit/index.js';
 
 const nonEmpty = (what: string) =>
   z.string({ error: `expected ${what}` }).check(z.minLength(1, { error: `expected ${what}` }));
@@ -29,11 +29,9 @@ const XmppRoom = z.strictObject({
 export const XmppAdapterConfig = z
   .strictObject({
     /** Where to connect: `xmpp://host:5222` (STARTTLS when the server offers it) or `xmpps://host:5223` (direct TLS). */
-    service: z.string({ error: 'expected an xmpp:// or xmpps:// URL, e.g. xmpp://example.org:5222' }).check(
-      z.refine((v) => /^xmpps?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
-        error: 'expected an xmpp:// or xmpps:// URL, e.g. xmpp://example.org:5222',
-      }),
-    ),
+    service: z
+      .string({ error: 'expected an xmpp:// or xmpps:// URL, e.g. xmpp://example.org:5222' })
+      .check(urlOf('xmpp', 'xmpp://example.org:5222')),
     /** The account's domain (the part after @); default: the service's host name. */
     domain: z.optional(nonEmpty('a domain, e.g. example.org')),
     /** The account's local part (before the @). */

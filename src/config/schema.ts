@@ -5,7 +5,7 @@ import { LOG_LEVELS } from '../logger.js';
 import { networkPolicyShape, RateLimitConfig } from '../policy/config.js';
 import { DEFAULT_MAX_JSON_DEPTH } from '../untrusted-json.js';
 import { RequestGuardFields } from './request-guard.js';
-import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token } from './types.js';
+import { durationMs, formatPath, intIn, listenAt, MessageFormat, selfId, token, urlOf } from './types.js';
 
 /**
  * The network entry schemas and the admin schema are `z.lazy`: each is built the first time a
@@ -18,8 +18,7 @@ import { durationMs, formatPath, host, intIn, MessageFormat, port, selfId, token
 export const WsServerConfig = z.lazy(() =>
   z.strictObject({
     type: z.literal('ws'),
-    host: z._default(host(), '127.0.0.1'),
-    port: z._default(port(), 6700),
+    ...listenAt(6700),
     access_token: token(),
     message_format: z._default(MessageFormat, 'array'),
     /** Heartbeat meta events; 0 = off. */
@@ -51,11 +50,7 @@ export const WsServerConfig = z.lazy(() =>
 export type WsServerConfig = z.infer<typeof WsServerConfig>;
 
 const wsUrl = () =>
-  z.string({ error: 'expected a ws:// or wss:// URL' }).check(
-    z.refine((v) => /^wss?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
-      error: 'expected a ws:// or wss:// URL, e.g. ws://127.0.0.1:8080/onebot/v11/ws',
-    }),
-  );
+  z.string({ error: 'expected a ws:// or wss:// URL' }).check(urlOf('ws', 'ws://127.0.0.1:8080/onebot/v11/ws'));
 
 /**
  * `network[]` entry `type: ws-reverse`: onebridge dials the bot framework. Universal (one
@@ -123,8 +118,7 @@ export type WsReverseConfig = z.infer<typeof WsReverseConfig>;
 export const HttpServerConfig = z.lazy(() =>
   z.strictObject({
     type: z.literal('http'),
-    host: z._default(host(), '127.0.0.1'),
-    port: z._default(port(), 5700),
+    ...listenAt(5700),
     access_token: token(),
     message_format: z._default(MessageFormat, 'array'),
     /** Also serve events as Server-Sent Events on GET /_events. */
@@ -148,11 +142,9 @@ export type HttpServerConfig = z.infer<typeof HttpServerConfig>;
 export const HttpPostConfig = z.lazy(() =>
   z.strictObject({
     type: z.literal('http-post'),
-    url: z.string({ error: 'expected an http:// or https:// URL' }).check(
-      z.refine((v) => /^https?:\/\/[^/\s]+/i.test(v) && URL.canParse(v), {
-        error: 'expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/onebot/v11/http',
-      }),
-    ),
+    url: z
+      .string({ error: 'expected an http:// or https:// URL' })
+      .check(urlOf('http', 'http://127.0.0.1:8080/onebot/v11/http')),
     /** HMAC-SHA1 key for `X-Signature`; empty = unsigned. */
     secret: z._default(z.string(), ''),
     timeout_ms: z._default(intIn(100, 600_000, ' (milliseconds)'), 5000),
@@ -212,8 +204,7 @@ export type AccountConfig = z.infer<ReturnType<typeof accountConfig<typeof Adapt
 /** `admin:` the local status/control endpoint (`onebridge status`, sandbox control). */
 export const AdminConfig = z.lazy(() =>
   z.strictObject({
-    host: z._default(host(), '127.0.0.1'),
-    port: z._default(port(), 6790),
+    ...listenAt(6790),
     access_token: token(),
     ...RequestGuardFields,
   }),

@@ -45,6 +45,25 @@ export const host = (): z.ZodMiniString =>
 let tokenSchema: z.ZodMiniDefault<z.ZodMiniString> | undefined;
 export const token = () =>
   (tokenSchema ??= z._default(z.string({ error: 'expected a string (empty for no token)' }), ''));
+/**
+ * `host` and `port` of something that listens: loopback unless the user opens it up, so a
+ * config that names only a port never exposes it. Spread into an object schema.
+ */
+export const listenAt = (defaultPort: number) => ({
+  host: z._default(host(), '127.0.0.1'),
+  port: z._default(port(), defaultPort),
+});
+
+/**
+ * The check for a URL field: the scheme or its TLS form (`ws`/`wss`), a host, and parseable.
+ * Its message shows `example`; the field's own type error (not a string) stays the caller's.
+ */
+export function urlOf(scheme: 'ws' | 'http' | 'xmpp', example: string): z.core.$ZodCheck<string> {
+  const pattern = new RegExp(`^${scheme}s?://[^/\\s]+`, 'i');
+  return z.refine((v: string) => pattern.test(v) && URL.canParse(v), {
+    error: `expected ${scheme === 'ws' ? 'a' : 'an'} ${scheme}:// or ${scheme}s:// URL, e.g. ${example}`,
+  });
+}
 export const MessageFormat = z.enum(['array', 'string']);
 export type MessageFormat = z.infer<typeof MessageFormat>;
 

@@ -13,7 +13,7 @@ export {
   type TrackLinkOptions,
 } from '../adapter.js';
 export type { AdminReply, AdminRequest, AdminRoute, AdminStream } from '../admin/route.js';
-export { intIn, port, durationMs, host, token, selfId } from '../config/types.js';
+export { intIn, port, durationMs, host, token, selfId, listenAt, urlOf } from '../config/types.js';
 export { OneBridgeError } from '../errors.js';
 export { LruMap } from '../lru-map.js';
 export type { Logger } from '../logger.js';
