@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { intIn } from '../config/types.js';
 import { compileFilter, FilterError } from './filter.js';
 
 const pattern = z
@@ -53,23 +54,13 @@ export const RateLimitConfig = z.strictObject({
   /** Sustained sends per second (may be below 1, e.g. 0.5). */
   messages_per_s: z
     .number({ error: 'expected a number above 0' })
-    .check(z.positive({ error: 'expected a number above 0' }))
-    .check(z.lte(10_000, { error: 'expected a number up to 10000' })),
+    .check(
+      z.positive({ error: 'expected a number above 0' }),
+      z.lte(10_000, { error: 'expected a number up to 10000' }),
+    ),
   /** Sends allowed back to back after a quiet spell. */
-  burst: z._default(
-    z
-      .int({ error: 'expected integer 1-10000' })
-      .check(z.gte(1, { error: 'expected integer 1-10000' }))
-      .check(z.lte(10_000, { error: 'expected integer 1-10000' })),
-    1,
-  ),
+  burst: z._default(intIn(1, 10_000), 1),
   /** Sends that may wait; one more answers 1429 at once. */
-  max_queue: z._default(
-    z
-      .int({ error: 'expected integer 0-100000' })
-      .check(z.gte(0, { error: 'expected integer 0-100000' }))
-      .check(z.lte(100_000, { error: 'expected integer 0-100000' })),
-    100,
-  ),
+  max_queue: z._default(intIn(0, 100_000), 100),
 });
 export type RateLimitConfig = z.infer<typeof RateLimitConfig>;
