@@ -16,7 +16,9 @@ export default defineConfig({
     // half of the suite's CPU). test/support/file-hygiene.ts fails a file that leaves the
     // process changed (fake timers, listeners, env, cwd) before it can disturb the next one.
     isolate: false,
-    setupFiles: ['./test/support/file-hygiene.ts'],
+    // machine-trust.ts first: children start without the machine's NODE_EXTRA_CA_CERTS (~50 ms per
+    // Node start here), and file-hygiene's snapshot of process.env is taken after that.
+    setupFiles: ['./test/support/machine-trust.ts', './test/support/file-hygiene.ts'],
     // Twice the cores: much of a file's time is spent waiting on sockets, timers and child
     // processes, and another file's work fills it. Not on a slow machine (emulated arm64): there
     // the same work is CPU-bound, and oversubscribing the cores would stretch every test past the

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_DIR } from '../src/admin/dashboard-assets.js';
 import { VERSION } from '../src/package-info.js';
 import { tempDir } from './support/cli.js';
+import { machineTrust } from './support/machine-trust.js';
 import { slow } from './support/slow.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -29,7 +30,9 @@ function cleanEnv(): NodeJS.ProcessEnv {
 
 function run(cmd: string, args: string[], cwd: string, timeoutMs = NPM_TIMEOUT_MS): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    // npm may fetch what the cache lacks from the registry: it trusts what the machine trusts.
+    const env = cmd === 'npm' ? { ...cleanEnv(), ...machineTrust() } : cleanEnv();
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
