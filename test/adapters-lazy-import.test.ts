@@ -6,13 +6,23 @@ import { slow } from './support/slow.js';
 
 const DIST = resolve(import.meta.dirname, '../dist/adapters/index.js');
 
+type AdapterType = 'irc' | 'relay' | 'xmpp';
+type Loaded = Record<AdapterType, string[]>;
+
+/** One account of each type, created in this order: each step must load that adapter alone. */
+const ACCOUNTS: Array<[AdapterType, object]> = [
+  ['irc', { type: 'irc', host: '127.0.0.1', nick: 'lazy' }],
+  ['relay', { type: 'relay', upstream: { mode: 'ws', url: 'ws://127.0.0.1:1/' } }],
+  ['xmpp', { type: 'xmpp', service: 'xmpp://127.0.0.1:1', username: 'bot', password: 'secret' }],
+];
+
 /**
  * In a fresh Node process, records every module URL resolved (a module.register hook), imports
- * the built-in adapter list as the CLI does, then creates one account's adapter of `type`.
- * Prints the adapters/<type> files loaded after each step, read once the hook has reported them.
+ * the built-in adapter list as the CLI does, then creates one account of each type in turn.
+ * Prints, after the import and after each creation, the adapters/<type> files loaded so far,
+ * read once the hook has reported them.
  */
-function script(type: 'relay' | 'xmpp' | 'irc', config: object): string {
-  return `
+const SCRIPT = `
 import { register } from 'node:module';
 import { MessageChannel } from 'node:worker_threads';
 const { port1, port2 } = new MessageChannel();
@@ -38,52 +48,61 @@ const settle = async () => {
   await heard;
   port1.unref();
 };
-const mine = () => seen.filter((u) => u.includes('/adapters/${type}/')).map((u) => u.split('/adapters/${type}/')[1]);
+const accounts = ${JSON.stringify(ACCOUNTS)};
+const files = () =>
+  Object.fromEntries(
+    accounts.map(([type]) => [
+      type,
+      seen.filter((u) => u.includes('/adapters/' + type + '/')).map((u) => u.split('/adapters/' + type + '/')[1]).sort(),
+    ]),
+  );
 const { builtinAdapters } = await import(${JSON.stringify(DIST)});
-const definition = builtinAdapters.find((a) => a.type === ${JSON.stringify(type)});
 await settle();
-const before = mine();
-const config = definition.schema.parse(${JSON.stringify(config)});
+const steps = { import: files() };
 const logger = { debug() {}, info() {}, warn() {}, error() {} };
-await definition.create(config, { selfId: 1, logger, signal: new AbortController().signal, emit() {}, trackLink() { return {}; }, countRefused() {}, limits: { max_json_depth: 32 }, shared: undefined });
-await settle();
-console.log(JSON.stringify({ before, after: mine() }));
-`;
+for (const [type, raw] of accounts) {
+  const definition = builtinAdapters.find((a) => a.type === type);
+  const config = definition.schema.parse(raw);
+  await definition.create(config, { selfId: 1, logger, signal: new AbortController().signal, emit() {}, trackLink() { return {}; }, countRefused() {}, limits: { max_json_depth: 32 }, shared: undefined });
+  await settle();
+  steps[type] = files();
 }
+console.log(JSON.stringify(steps));
+`;
 
-async function loaded(type: 'relay' | 'xmpp' | 'irc', config: object): Promise<{ before: string[]; after: string[] }> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script(type, config)], {
+let run: Promise<Record<'import' | AdapterType, Loaded>> | undefined;
+
+/** The one process's report, shared by the tests below (one Node start with a hook thread, not three). */
+function loaded(): Promise<Record<'import' | AdapterType, Loaded>> {
+  run ??= promisify(execFile)(process.execPath, ['--input-type=module', '-e', SCRIPT], {
     encoding: 'utf8',
     timeout: slow(30_000),
-  });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { before: string[]; after: string[] };
+  }).then(({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<'import' | AdapterType, Loaded>);
+  return run;
 }
 
-// Each test is its own Node process: they run side by side.
-describe.concurrent('adapter implementations loaded lazily (a start without them never reads them)', () => {
-  it('irc: importing the adapters loads only its definition and config; creating an irc account loads the client', async () => {
-    const { before, after } = await loaded('irc', { type: 'irc', host: '127.0.0.1', nick: 'lazy' });
-    expect(before.sort()).toEqual(['config.js', 'index.js']);
-    expect(after).toEqual(expect.arrayContaining(['adapter.js', 'session.js', 'protocol.js', 'actions.js']));
+const DEFINITION_ONLY = ['config.js', 'index.js'];
+
+describe('adapter implementations loaded lazily (a start without them never reads them)', () => {
+  it("importing the adapters loads only each one's definition and config", async () => {
+    const { import: imported } = await loaded();
+    expect(imported).toEqual({ irc: DEFINITION_ONLY, relay: DEFINITION_ONLY, xmpp: DEFINITION_ONLY });
   });
 
-  it('relay: importing the adapters loads only its definition and config; creating a relay account loads the rest', async () => {
-    const { before, after } = await loaded('relay', {
-      type: 'relay',
-      upstream: { mode: 'ws', url: 'ws://127.0.0.1:1/' },
-    });
-    expect(before.sort()).toEqual(['config.js', 'index.js']);
-    expect(after).toEqual(expect.arrayContaining(['adapter.js', 'channel.js', 'http-upstream.js']));
+  it("creating an irc account loads the irc client, and no other adapter's", async () => {
+    const { irc } = await loaded();
+    expect(irc.irc).toEqual(expect.arrayContaining(['adapter.js', 'session.js', 'protocol.js', 'actions.js']));
+    expect([irc.relay, irc.xmpp]).toEqual([DEFINITION_ONLY, DEFINITION_ONLY]);
   });
 
-  it('xmpp: importing the adapters loads only its definition and config; creating an xmpp account loads the rest', async () => {
-    const { before, after } = await loaded('xmpp', {
-      type: 'xmpp',
-      service: 'xmpp://127.0.0.1:1',
-      username: 'bot',
-      password: 'secret',
-    });
-    expect(before.sort()).toEqual(['config.js', 'index.js']);
-    expect(after).toEqual(expect.arrayContaining(['adapter.js', 'bot.js', 'session.js', 'actions.js']));
+  it("creating a relay account loads the relay, and not xmpp's", async () => {
+    const { relay } = await loaded();
+    expect(relay.relay).toEqual(expect.arrayContaining(['adapter.js', 'channel.js', 'http-upstream.js']));
+    expect(relay.xmpp).toEqual(DEFINITION_ONLY);
+  });
+
+  it('creating an xmpp account loads the xmpp adapter', async () => {
+    const { xmpp } = await loaded();
+    expect(xmpp.xmpp).toEqual(expect.arrayContaining(['adapter.js', 'bot.js', 'session.js', 'actions.js']));
   });
 });
