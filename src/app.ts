@@ -32,7 +32,7 @@ export interface ShutdownSummary {
   readonly connections: number;
   /** Of those, how many had to be cut at the grace deadline. */
   readonly terminated: number;
-  /** Sockets destroyed while still in handshake or auth. */
+  /** Sockets destroyed while still in handshake or auth, or before sending any request. */
   readonly aborted: number;
   readonly elapsedMs: number;
 }

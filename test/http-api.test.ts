@@ -376,4 +376,20 @@ describe('HTTP API: shutdown', () => {
     await until(() => stream.ended());
     expect(app.registry.size).toBe(0);
   });
+
+  it("closes at once a connection that never sent a request (a preconnect, a pool's spare socket), not at grace", async () => {
+    app = await startApp(
+      'network:\n  - { type: http, port: 0, heartbeat_interval_ms: 0 }\nshutdown: { grace_ms: 300 }\n',
+    );
+    // Browsers open such sockets ahead of a request; fetch (undici) opens one after an aborted stream.
+    const silent = [await rawTcp(cleanups, wsPort(app)), await rawTcp(cleanups, wsPort(app))];
+    const closed = Promise.all(silent.map((s) => once(s, 'close')));
+    // A request under way (its body not all sent) is not one of them: it has until grace.
+    const partial = await rawTcp(cleanups, wsPort(app));
+    partial.write('POST /get_status HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"a":');
+    await until(() => app!.registry.size === 3, 2000, 'three connections');
+    await until(() => app!.registry.snapshot().some((c) => c.bytes_in > 0), 2000, 'the request under way');
+    expect(await app.stop()).toMatchObject({ connections: 3, aborted: 2, terminated: 1 });
+    await closed;
+  });
 });

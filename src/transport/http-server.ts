@@ -142,8 +142,17 @@ export class HttpServer implements Transport {
   }
 
   abortPending(): number {
+    // A connection that has not sent a byte has no request to finish: a browser's preconnect, or
+    // the spare socket a client's pool opens after an aborted stream. Node counts it as busy, not
+    // idle, so closeIdleConnections() leaves it, and it would hold the shutdown to grace_ms.
+    let aborted = 0;
+    for (const socket of this.#sockets.keys()) {
+      if (socket.bytesRead > 0) continue;
+      socket.destroy();
+      aborted++;
+    }
     this.#http.closeIdleConnections();
-    return 0;
+    return aborted;
   }
 
   closeConnections(): void {

@@ -24,7 +24,7 @@ export interface TransportDeps {
  * The app drives every transport through the same shutdown phases, all transports at once
  * per phase, so one slow transport cannot delay another's close frames:
  *   1. stopAccepting  — refuse new clients (503) and close listeners;
- *   2. abortPending   — destroy sockets still in handshake or auth;
+ *   2. abortPending   — destroy sockets still in handshake or auth, or that never sent a request;
  *   3. closeConnections — ask each open connection to close (WebSocket 1001);
  *   4. (the app waits until the registry is empty or the grace deadline passes)
  *   5. terminate      — cut whatever is left.
