@@ -6,6 +6,7 @@ import { DASHBOARD_DIR } from '../src/admin/dashboard-assets.js';
 import { VERSION } from '../src/package-info.js';
 import { tempDir } from './support/cli.js';
 import { machineTrust } from './support/machine-trust.js';
+import { npmEnv } from './support/npm-env.js';
 import { slow } from './support/slow.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -18,20 +19,10 @@ interface Run {
   stderr: string;
 }
 
-/** The outer `npm test` exports npm_config_* (prefix, global, …): the inner npm must not inherit them. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^npm_/i.test(k) && !/^npm_config_(cache|registry|userconfig)$/i.test(k)) continue;
-    env[k] = v;
-  }
-  return env;
-}
-
 function run(cmd: string, args: string[], cwd: string, timeoutMs = NPM_TIMEOUT_MS): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
     // npm may fetch what the cache lacks from the registry: it trusts what the machine trusts.
-    const env = cmd === 'npm' ? { ...cleanEnv(), ...machineTrust() } : cleanEnv();
+    const env = cmd === 'npm' ? { ...npmEnv(), ...machineTrust() } : npmEnv();
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

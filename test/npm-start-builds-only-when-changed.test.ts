@@ -3,6 +3,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, uti
 import { join, relative, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLI_BOUND_MS, CLI_TEST_MS, tempDir } from './support/cli.js';
+import { npmEnv } from './support/npm-env.js';
 import { slow } from './support/slow.js';
 
 // Several CLI runs per test: bounds for emulated arm64 (~10x slower), not for speed.
@@ -13,15 +14,6 @@ const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** The outer `npm test` exports npm_config_*: the inner npm must see only what the test passes. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|registry|userconfig)$/i.test(k),
-    ),
-  );
-}
 
 /**
  * One copy of the package for the file, whose `build` script is a stub that records it ran (a
@@ -66,7 +58,7 @@ function packageCopy() {
 function npmStart(cwd: string, args: string[], until: RegExp): Promise<string> {
   const child = spawn('npm', ['start', '--silent', ...args], {
     cwd,
-    env: cleanEnv(),
+    env: npmEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -100,7 +92,7 @@ function npmStart(cwd: string, args: string[], until: RegExp): Promise<string> {
 function buildIfStale(cwd: string): Promise<{ code: number | null; err: string }> {
   const child = spawn(process.execPath, ['scripts/build-if-stale.mjs'], {
     cwd,
-    env: cleanEnv(),
+    env: npmEnv(),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   cleanups.push(() => void child.kill('SIGKILL'));
